@@ -1,0 +1,65 @@
+# qa_live — `make run` serves the demo, `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask
+export FLASK_APP := qa_live
+STAMP := $(VENV)/.installed-stamp
+VENDOR := static/vendor
+TRANSLATIONS := qa_live/translations
+
+.PHONY: run install assets translations migrate demo test lint extract-messages bench bench-quick clean
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+install: $(STAMP) assets translations
+
+node_modules/.stamp: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Third-party browser files come from the npm registry; they are copied, never committed.
+$(VENDOR)/.stamp: node_modules/.stamp
+	mkdir -p $(VENDOR)
+	cp node_modules/socket.io-client/dist/socket.io.min.js $(VENDOR)/
+	cp node_modules/chart.js/dist/chart.umd.min.js $(VENDOR)/
+	touch $@
+
+assets: $(VENDOR)/.stamp
+
+translations: $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -d $(TRANSLATIONS) -D messages 2>&1 | grep -v "^compiling" || true
+	@test -f $(TRANSLATIONS)/zh_CN/LC_MESSAGES/messages.mo
+
+migrate: $(STAMP)
+	$(FLASK) db upgrade
+
+# The demo data goes in once; later runs only print the logins.
+demo: migrate
+	@if [ -f instance/.demo-loaded ]; then $(FLASK) demo logins; \
+	else $(FLASK) demo load && touch instance/.demo-loaded; fi
+
+run: install demo
+	@echo "qa_live: serving on http://127.0.0.1:$${PORT:-5000}  (Ctrl-C stops)"
+	$(BIN)/python wsgi.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check qa_live tests bench config.py wsgi.py migrations
+	$(BIN)/mypy
+
+# STRICT=1 (what .ci/run sets) turns "service not available, skipped" into a failure.
+test: install lint
+	scripts/test.sh $(if $(filter 1,$(STRICT)),--strict) $(PYTEST_ARGS)
+
+extract-messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o messages.pot --no-location --sort-output .
+	$(BIN)/pybabel update -i messages.pot -d $(TRANSLATIONS) -D messages --no-fuzzy-matching --omit-header
+	rm -f messages.pot
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,94 @@
+"""qa_live: live online Q&A sessions (网络在线问政) for a city bureau."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import Config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config_class: type = Config) -> Flask:
+    """Build the application: bind extensions, register blueprints, sockets, CLI and handlers."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_relative_config=False,
+    )
+    app.config.from_object(config_class)
+
+    from qa_live import extensions
+    from qa_live.auth import login as auth_login
+    from qa_live.core import db_setup, errors, i18n, security, templating
+
+    extensions.db.init_app(app)
+    db_setup.configure(app)
+    extensions.migrate.init_app(
+        app, extensions.db, directory=str(ROOT / "migrations"), render_as_batch=True,
+        compare_type=True,
+    )
+    extensions.csrf.init_app(app)
+    extensions.limiter.init_app(app)
+    i18n.init_app(app)
+    auth_login.init_app(app)
+    security.init_app(app)
+    templating.init_app(app)
+    errors.init_app(app)
+    _init_socketio(app)
+
+    if app.config["PROXY_FIX_COUNT"]:
+        count = app.config["PROXY_FIX_COUNT"]
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_port=count
+        )
+
+    from qa_live.auth.cli import staff_cli
+    from qa_live.auth.views import bp as auth_bp
+    from qa_live.core.visitor import remember_visitor
+    from qa_live.planning.cli import demo_cli
+    from qa_live.planning.office_views import bp as office_bp
+    from qa_live.planning.views import bp as planning_bp
+
+    app.after_request(remember_visitor)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(planning_bp)
+    app.register_blueprint(office_bp)
+    app.cli.add_command(demo_cli)
+    app.cli.add_command(staff_cli)
+    return app
+
+
+def _init_socketio(app: Flask) -> None:
+    """Bind Flask-SocketIO with the configured server mode, queue, origins and size limit."""
+    from qa_live.extensions import socketio
+
+    mode = app.config["SOCKETIO_ASYNC_MODE"]
+    # wsgi.py monkey-patches before importing the app; under `flask run` or the tests nothing
+    # is patched, and a gevent/eventlet mode there would block, so fall back to threads.
+    if mode == "gevent" and not _patched("gevent.monkey"):
+        mode = "threading"
+    if mode == "eventlet" and not _patched("eventlet.patcher"):
+        mode = "threading"
+    socketio.init_app(
+        app,
+        async_mode=mode,
+        message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
+        cors_allowed_origins=app.config["SOCKETIO_ALLOWED_ORIGINS"],
+        max_http_buffer_size=app.config["SOCKETIO_MAX_PAYLOAD_BYTES"],
+        manage_session=False,
+    )
+
+
+def _patched(module: str) -> bool:
+    """Tell whether wsgi.py monkey-patched the standard library with gevent or eventlet."""
+    if module not in sys.modules:
+        return False
+    if module == "gevent.monkey":
+        return bool(sys.modules[module].is_module_patched("socket"))
+    return bool(sys.modules[module].is_monkey_patched("socket"))

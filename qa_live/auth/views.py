@@ -1,0 +1,150 @@
+"""Login, logout and the office's staff-account pages."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+
+from qa_live.auth import services
+from qa_live.auth.forms import EditUserForm, LoginForm, PasswordResetForm, UserForm, role_choices
+from qa_live.auth.models import Role, User
+from qa_live.core.access import role_required, staff_required
+from qa_live.core.i18n import safe_next
+from qa_live.extensions import db, limiter
+from qa_live.planning.models import Department
+
+bp = Blueprint("auth", __name__)
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _login_key() -> str:
+    """Count failed logins per account name as well as per address."""
+    return "login:" + (request.form.get("login") or "").strip().lower()[:64]
+
+
+def _failed(response) -> bool:
+    # A successful login redirects; only failures use up the allowance.
+    return response.status_code != 302
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed)
+@limiter.limit(_login_limit, methods=["POST"], key_func=_login_key, deduct_when=_failed)
+def login() -> ResponseReturnValue:
+    """Staff login."""
+    if current_user.is_authenticated:
+        return redirect(url_for("office.dashboard"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = services.find_user_by_login(form.login.data)
+        if user is not None and user.active and user.check_password(form.password.data):
+            login_user(user)
+            services.record_login(user)
+            db.session.commit()
+            return redirect(safe_next(request.args.get("next"), url_for("office.dashboard")))
+        form.password.errors.append(_("Wrong login or password."))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+@staff_required
+def logout() -> ResponseReturnValue:
+    """End the staff session."""
+    logout_user()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("planning.home"))
+
+
+def _get_user_or_404(user_id: int) -> User:
+    return db.first_or_404(select(User).where(User.id == user_id))
+
+
+def _fill_choices(form: UserForm) -> None:
+    form.roles.choices = role_choices()
+    form.departments.choices = [
+        (d.id, d.name)
+        for d in db.session.scalars(select(Department).order_by(Department.active.desc(),
+                                                                 Department.name))
+    ]
+
+
+@bp.get("/office/staff")
+@role_required(Role.OFFICE)
+def staff_list() -> ResponseReturnValue:
+    """All staff accounts."""
+    users = db.session.scalars(select(User).order_by(User.active.desc(), User.login)).all()
+    return render_template("auth/staff_list.html", users=users)
+
+
+@bp.route("/office/staff/new", methods=["GET", "POST"])
+@role_required(Role.OFFICE)
+def staff_new() -> ResponseReturnValue:
+    """Create a staff account."""
+    form = UserForm()
+    _fill_choices(form)
+    if form.validate_on_submit():
+        try:
+            user = services.create_user(
+                form.login.data, form.display_name.data, form.password.data,
+                form.roles.data, form.departments.data,
+            )
+        except services.AccountError as exc:
+            form.login.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Account %(login)s created.", login=user.login), "success")
+            return redirect(url_for("auth.staff_list"))
+    return render_template("auth/staff_form.html", form=form, user=None)
+
+
+@bp.route("/office/staff/<int:user_id>", methods=["GET", "POST"])
+@role_required(Role.OFFICE)
+def staff_edit(user_id: int) -> ResponseReturnValue:
+    """Edit a staff account's name, roles, departments and active flag."""
+    user = _get_user_or_404(user_id)
+    form = EditUserForm(obj=user if request.method == "GET" else None)
+    _fill_choices(form)
+    if request.method == "GET":
+        form.roles.data = sorted(r.value for r in user.roles)
+        form.departments.data = sorted(user.department_ids)
+    reset_form = PasswordResetForm(prefix="reset")
+    if form.validate_on_submit():
+        if user.id == current_user.id and (
+            not form.active.data or Role.OFFICE.value not in form.roles.data
+        ):
+            flash(_("You cannot remove your own office role or deactivate yourself."), "error")
+        else:
+            services.update_user(
+                user, form.display_name.data, form.roles.data, form.departments.data,
+                form.active.data,
+            )
+            db.session.commit()
+            flash(_("Account %(login)s saved.", login=user.login), "success")
+            return redirect(url_for("auth.staff_list"))
+    return render_template("auth/staff_form.html", form=form, user=user, reset_form=reset_form)
+
+
+@bp.post("/office/staff/<int:user_id>/password")
+@role_required(Role.OFFICE)
+def staff_reset_password(user_id: int) -> ResponseReturnValue:
+    """Set a new password for a staff account."""
+    user = _get_user_or_404(user_id)
+    reset_form = PasswordResetForm(prefix="reset")
+    if reset_form.validate_on_submit():
+        services.reset_password(user, reset_form.password.data)
+        db.session.commit()
+        flash(_("The password of %(login)s was reset.", login=user.login), "success")
+        return redirect(url_for("auth.staff_edit", user_id=user.id))
+    form = EditUserForm(obj=user)
+    _fill_choices(form)
+    form.roles.data = sorted(r.value for r in user.roles)
+    form.departments.data = sorted(user.department_ids)
+    return render_template(
+        "auth/staff_form.html", form=form, user=user, reset_form=reset_form
+    ), 400

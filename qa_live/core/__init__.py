@@ -1,0 +1,1 @@
+"""Pieces every area shares: time handling, column types, errors, access helpers."""

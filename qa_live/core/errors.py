@@ -1,0 +1,72 @@
+"""Error pages and JSON errors: every failure gets a clear message, never a bare 500."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+from flask import Flask, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, default_exceptions
+
+
+def _messages() -> dict[int, str]:
+    return {
+        400: _("The request could not be understood."),
+        403: _("You do not have permission to do this."),
+        404: _("The page you are looking for does not exist."),
+        405: _("This action is not allowed here."),
+        413: _("What you sent is too large."),
+        429: _("Too many attempts. Please wait a moment and try again."),
+        500: _("Something went wrong on our side. Please try again."),
+    }
+
+
+def wants_json() -> bool:
+    """JSON for the API and for clients that ask for it; HTML pages for browsers."""
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes[
+        "text/html"
+    ]
+
+
+def error_response(code: int, message: str | None = None, error: str | None = None):
+    """Render the error as JSON or as the site's error page."""
+    message = message or _messages().get(code, _messages()[500])
+    if wants_json():
+        return jsonify(error=error or str(code), message=message), code
+    return render_template("errors/error.html", code=code, message=message), code
+
+
+def abort_with(code: int, message: str) -> NoReturn:
+    """Stop the request with an HTTP error whose message is meant for the user."""
+    exc = default_exceptions[code](description=message)
+    exc.user_message = message  # type: ignore[attr-defined]
+    raise exc
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers."""
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError) -> ResponseReturnValue:
+        return error_response(
+            400, _("The form expired or was sent from elsewhere. Please reload and try again."),
+            "csrf",
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> ResponseReturnValue:
+        code = exc.code or 500
+        return error_response(code, getattr(exc, "user_message", None))
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> ResponseReturnValue:
+        app.logger.exception("unhandled error")
+        from qa_live.extensions import db
+
+        db.session.rollback()
+        return error_response(500)

@@ -1,0 +1,40 @@
+"""Jinja filters and globals shared by every template."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask, current_app, request
+from flask_babel import format_datetime, get_locale
+from flask_babel import gettext as _
+
+from qa_live.core.timeutil import to_local
+
+
+def local_datetime(value: datetime | None, fmt: str = "medium") -> str:
+    """Format an aware datetime in the configured zone for the current language."""
+    if value is None:
+        return ""
+    if fmt == "input":  # the value of an <input type="datetime-local">
+        local = to_local(value)
+        return local.strftime("%Y-%m-%dT%H:%M") if local else ""
+    if fmt == "time":
+        local = to_local(value)
+        return local.strftime("%H:%M") if local else ""
+    return format_datetime(value, fmt)
+
+
+def init_app(app: Flask) -> None:
+    """Register filters and the context every page needs (language, zone)."""
+    app.jinja_env.filters["local_dt"] = local_datetime
+
+    @app.context_processor
+    def _globals() -> dict:
+        locale = str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+        return {
+            "current_locale": locale,
+            "html_lang": "zh-CN" if locale.startswith("zh") else "en",
+            "other_language": ("en", "English") if locale.startswith("zh") else ("zh_CN", "中文"),
+            "site_name": _("Online Q&A"),
+            "current_path": request.full_path.rstrip("?") if request else "/",
+        }

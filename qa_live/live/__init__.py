@@ -1,0 +1,1 @@
+"""The live session: the citizen page, questions, moderation console and socket namespaces."""

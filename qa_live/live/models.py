@@ -1,0 +1,122 @@
+"""Questions citizens ask, in advance or live."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from qa_live.core.timeutil import UTCDateTime, utcnow
+from qa_live.extensions import db
+from qa_live.planning.models import Department, LiveSession
+
+
+class QuestionSource(enum.StrEnum):
+    """When the question was asked."""
+
+    ADVANCE = "advance"  # collected before the session (上线前征集)
+    LIVE = "live"
+
+
+class QuestionStatus(enum.StrEnum):
+    """A question's life: pending → approved → answered, or rejected with a reason."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    ANSWERED = "answered"
+    REJECTED = "rejected"
+
+
+#: The only moves a question's status may make (see live.services.set_question_status).
+QUESTION_TRANSITIONS: dict[QuestionStatus, frozenset[QuestionStatus]] = {
+    QuestionStatus.PENDING: frozenset({QuestionStatus.APPROVED, QuestionStatus.REJECTED}),
+    QuestionStatus.APPROVED: frozenset({QuestionStatus.ANSWERED, QuestionStatus.REJECTED}),
+    QuestionStatus.ANSWERED: frozenset(),
+    QuestionStatus.REJECTED: frozenset({QuestionStatus.APPROVED}),
+}
+
+
+class RejectReason(enum.StrEnum):
+    """Why a question is not valid (有效提问 excludes these)."""
+
+    SPAM = "spam"
+    OFF_TOPIC = "off_topic"
+    ABUSIVE = "abusive"
+    DUPLICATE = "duplicate"
+    PERSONAL_INFO = "personal_info"
+
+
+class Question(db.Model):
+    """A citizen's question (提问) in one session."""
+
+    __tablename__ = "questions"
+    __table_args__ = (
+        UniqueConstraint("session_id", "client_id"),
+        Index("ix_questions_session_status", "session_id", "status"),
+        Index("ix_questions_visitor", "session_id", "visitor_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("live_sessions.id", ondelete="CASCADE"))
+    # Made by the citizen's page per question; a retry with the same id returns the same row.
+    client_id: Mapped[str] = mapped_column(String(36))
+    visitor_id: Mapped[str] = mapped_column(String(64))
+    # Secret part of the citizen's private status link.
+    access_token: Mapped[str] = mapped_column(String(43), unique=True)
+    nickname: Mapped[str] = mapped_column(String(32), default="")
+    phone: Mapped[str | None] = mapped_column(String(20))
+    source: Mapped[QuestionSource] = mapped_column(
+        db.Enum(QuestionSource, native_enum=False, length=10)
+    )
+    # What the citizen wrote, kept as written; `text` is what is published (staff may edit it).
+    original_text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[QuestionStatus] = mapped_column(
+        db.Enum(QuestionStatus, native_enum=False, length=10), default=QuestionStatus.PENDING
+    )
+    reject_reason: Mapped[RejectReason | None] = mapped_column(
+        db.Enum(RejectReason, native_enum=False, length=20)
+    )
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("questions.id", ondelete="SET NULL")
+    )
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("departments.id", ondelete="SET NULL"), index=True
+    )
+    upvotes: Mapped[int] = mapped_column(default=0)
+    pinned: Mapped[bool] = mapped_column(default=False)
+    needs_follow_up: Mapped[bool] = mapped_column(default=False)
+    sensitive_hits: Mapped[str] = mapped_column(String(500), default="")
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    session: Mapped[LiveSession] = relationship(lazy="joined")
+    department: Mapped[Department | None] = relationship(lazy="joined")
+
+    @property
+    def is_valid(self) -> bool:
+        """A valid question (有效提问) is one not rejected."""
+        return self.status != QuestionStatus.REJECTED
+
+    @property
+    def masked_phone(self) -> str:
+        """The phone number as shown by default: 138****1234."""
+        return mask_phone(self.phone)
+
+    def __repr__(self) -> str:
+        return f"<Question {self.id} s{self.session_id} {self.status}>"
+
+
+def mask_phone(phone: str | None) -> str:
+    """Mask a mainland mobile number, keeping the first three and last four digits."""
+    if not phone:
+        return ""
+    if len(phone) < 8:
+        return "*" * len(phone)
+    return f"{phone[:3]}****{phone[-4:]}"

@@ -1,0 +1,1 @@
+"""Departments, the year's plan, scheduling and announcing sessions, questions in advance."""

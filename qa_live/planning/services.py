@@ -1,0 +1,279 @@
+"""Planning operations: departments, sessions and their states. They flush; callers commit."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from qa_live.auth.models import Role, User
+from qa_live.core.timeutil import local_year, utcnow
+from qa_live.extensions import db
+from qa_live.planning.models import (
+    SESSION_TRANSITIONS,
+    AnnualPlan,
+    Department,
+    Duty,
+    LiveSession,
+    ModerationMode,
+    SessionGuest,
+    SessionStaff,
+    SessionState,
+)
+
+MAX_SESSION_HOURS = 12
+
+
+class PlanningError(ValueError):
+    """A planning change that cannot be made; `field` names the form field it concerns."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+# Departments ---------------------------------------------------------------------------------
+
+
+def create_department(name: str, short_name: str = "") -> Department:
+    """Add a department."""
+    name = name.strip()
+    if db.session.scalar(select(Department).where(Department.name == name)):
+        raise PlanningError(_("A department with this name exists already."), "name")
+    department = Department(name=name, short_name=short_name.strip())
+    db.session.add(department)
+    db.session.flush()
+    return department
+
+
+def rename_department(department: Department, name: str, short_name: str) -> Department:
+    """Change a department's names."""
+    name = name.strip()
+    clash = db.session.scalar(
+        select(Department).where(Department.name == name, Department.id != department.id)
+    )
+    if clash:
+        raise PlanningError(_("A department with this name exists already."), "name")
+    department.name = name
+    department.short_name = short_name.strip()
+    db.session.flush()
+    return department
+
+
+def set_department_active(department: Department, active: bool) -> Department:
+    """Deactivate (or reactivate) a department; its past sessions keep it."""
+    department.active = active
+    db.session.flush()
+    return department
+
+
+# Sessions ------------------------------------------------------------------------------------
+
+
+@dataclass
+class SessionDraft:
+    """What the office types in to plan a session."""
+
+    title: str
+    description: str
+    scheduled_start: datetime
+    scheduled_end: datetime
+    department_ids: Sequence[int]
+    host_ids: Sequence[int] = ()
+    answerer_ids: Sequence[int] = ()
+    guests: Sequence[tuple[str, str]] = ()
+    moderation_mode: ModerationMode = ModerationMode.PRE
+    precollect_opens_at: datetime | None = None
+    precollect_closes_at: datetime | None = None
+    slug: str = ""
+
+
+def new_slug(start: datetime) -> str:
+    """A public slug: the date and a short random part, unguessable before it is announced."""
+    return f"{start:%Y%m%d}-{secrets.token_hex(3)}"
+
+
+def _check(draft: SessionDraft, session: LiveSession | None) -> tuple[list[Department], list[User],
+                                                                       list[User]]:
+    if draft.scheduled_end <= draft.scheduled_start:
+        raise PlanningError(_("The end must be after the start."), "scheduled_end")
+    if draft.scheduled_end - draft.scheduled_start > timedelta(hours=MAX_SESSION_HOURS):
+        raise PlanningError(
+            _("A session lasts at most %(n)d hours.", n=MAX_SESSION_HOURS), "scheduled_end"
+        )
+    opens, closes = draft.precollect_opens_at, draft.precollect_closes_at
+    if (opens is None) != (closes is None):
+        raise PlanningError(
+            _("Give both the opening and the closing time for questions in advance."),
+            "precollect_closes_at",
+        )
+    if opens is not None and closes is not None:
+        if closes <= opens:
+            raise PlanningError(
+                _("Questions in advance must close after they open."), "precollect_closes_at"
+            )
+        if closes > draft.scheduled_end:
+            raise PlanningError(
+                _("Questions in advance must close before the session ends."),
+                "precollect_closes_at",
+            )
+    if draft.slug:
+        clash = select(LiveSession.id).where(LiveSession.slug == draft.slug)
+        if session is not None:
+            clash = clash.where(LiveSession.id != session.id)
+        if db.session.scalar(clash):
+            raise PlanningError(_("This address is used by another session."), "slug")
+
+    dept_ids = set(draft.department_ids)
+    if not dept_ids:
+        raise PlanningError(_("Choose at least one department."), "departments")
+    departments = list(db.session.scalars(select(Department).where(Department.id.in_(dept_ids))))
+    if len(departments) != len(dept_ids):
+        raise PlanningError(_("Unknown department."), "departments")
+    hosts = _staff(draft.host_ids, Role.HOST, "hosts")
+    answerers = _staff(draft.answerer_ids, Role.ANSWERER, "answerers")
+    return departments, hosts, answerers
+
+
+def _staff(ids: Iterable[int], role: Role, field_name: str) -> list[User]:
+    ids = set(ids)
+    if not ids:
+        return []
+    users = list(db.session.scalars(select(User).where(User.id.in_(ids))))
+    if len(users) != len(ids) or not all(u.active and u.has_role(role) for u in users):
+        raise PlanningError(_("Choose active staff who hold this role."), field_name)
+    return users
+
+
+def _apply(session: LiveSession, draft: SessionDraft, departments: list[Department],
+           hosts: list[User], answerers: list[User]) -> None:
+    session.title = draft.title.strip()
+    session.description = draft.description.strip()
+    session.scheduled_start = draft.scheduled_start
+    session.scheduled_end = draft.scheduled_end
+    session.plan_year = local_year(draft.scheduled_start)
+    session.moderation_mode = draft.moderation_mode
+    session.precollect_opens_at = draft.precollect_opens_at
+    session.precollect_closes_at = draft.precollect_closes_at
+    if draft.slug:
+        session.slug = draft.slug
+    session.departments = departments
+    session.staff = [SessionStaff(user_id=u.id, duty=Duty.HOST) for u in hosts] + [
+        SessionStaff(user_id=u.id, duty=Duty.ANSWERER) for u in answerers
+    ]
+    session.guests = [
+        SessionGuest(position=i, name=name.strip(), title=title.strip())
+        for i, (name, title) in enumerate(draft.guests)
+        if name.strip()
+    ]
+
+
+def create_session(draft: SessionDraft, actor: User | None) -> LiveSession:
+    """Plan a new session (state draft) in the year its start falls in."""
+    departments, hosts, answerers = _check(draft, None)
+    session = LiveSession(slug=draft.slug or new_slug(draft.scheduled_start),
+                          created_by_id=actor.id if actor else None)
+    _apply(session, draft, departments, hosts, answerers)
+    ensure_plan(session.plan_year)
+    db.session.add(session)
+    db.session.flush()
+    return session
+
+
+EDITABLE_STATES = frozenset({SessionState.DRAFT, SessionState.ANNOUNCED})
+
+
+def update_session(session: LiveSession, draft: SessionDraft) -> LiveSession:
+    """Change a planned session (only before it goes live)."""
+    if session.state not in EDITABLE_STATES:
+        raise PlanningError(_("A session can be edited only before it goes live."))
+    departments, hosts, answerers = _check(draft, session)
+    _apply(session, draft, departments, hosts, answerers)
+    ensure_plan(session.plan_year)
+    db.session.flush()
+    return session
+
+
+def change_state(session: LiveSession, new_state: SessionState,
+                 now: datetime | None = None) -> LiveSession:
+    """Move a session to a new state: the one place that sets LiveSession.state."""
+    if new_state not in SESSION_TRANSITIONS[session.state]:
+        raise PlanningError(
+            _("A session that is %(old)s cannot become %(new)s.",
+              old=state_label(session.state), new=state_label(new_state))
+        )
+    now = now or utcnow()
+    stamp = {
+        SessionState.ANNOUNCED: "announced_at",
+        SessionState.LIVE: "started_at",
+        SessionState.ENDED: "ended_at",
+        SessionState.CANCELLED: "cancelled_at",
+    }.get(new_state)
+    if stamp:
+        setattr(session, stamp, now)
+    session.state = new_state
+    db.session.flush()
+    return session
+
+
+def announce_session(session: LiveSession, now: datetime | None = None) -> LiveSession:
+    """Publish a planned session to citizens; its start must still be ahead."""
+    now = now or utcnow()
+    if session.state == SessionState.DRAFT and session.scheduled_start <= now:
+        raise PlanningError(_("The start time has passed; change it before announcing."))
+    return change_state(session, SessionState.ANNOUNCED, now)
+
+
+def cancel_session(session: LiveSession, reason: str, now: datetime | None = None) -> LiveSession:
+    """Cancel a planned or announced session, with a reason citizens will see."""
+    reason = reason.strip()
+    if not reason:
+        raise PlanningError(_("Give a reason for the cancellation."), "reason")
+    change_state(session, SessionState.CANCELLED, now)
+    session.cancel_reason = reason[:200]
+    db.session.flush()
+    return session
+
+
+def ensure_plan(year: int) -> AnnualPlan:
+    """Return the year's plan, creating an empty one the first time a session falls in it."""
+    plan = db.session.get(AnnualPlan, year)
+    if plan is None:
+        plan = AnnualPlan(year=year, title="")
+        db.session.add(plan)
+        db.session.flush()
+    return plan
+
+
+def sessions_of_year(year: int, public_only: bool = False) -> list[LiveSession]:
+    """The sessions of a year's plan in time order."""
+    query = select(LiveSession).where(LiveSession.plan_year == year)
+    if public_only:
+        query = query.where(LiveSession.state != SessionState.DRAFT)
+    return list(db.session.scalars(query.order_by(LiveSession.scheduled_start)))
+
+
+def plan_years() -> list[int]:
+    """Years that hold at least one session, newest first."""
+    return list(
+        db.session.scalars(
+            select(LiveSession.plan_year).group_by(LiveSession.plan_year)
+            .order_by(func.max(LiveSession.plan_year).desc())
+        )
+    )
+
+
+def state_label(state: SessionState) -> str:
+    """The translated name of a session state."""
+    return {
+        SessionState.DRAFT: _("draft"),
+        SessionState.ANNOUNCED: _("announced"),
+        SessionState.LIVE: _("live now"),
+        SessionState.ENDED: _("ended"),
+        SessionState.ARCHIVED: _("archived"),
+        SessionState.CANCELLED: _("cancelled"),
+    }[state]

@@ -1,0 +1,160 @@
+"""Public pages: the year's sessions, a session's announcement, asking in advance, status links."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from markupsafe import Markup
+from sqlalchemy import select
+
+from qa_live.core.timeutil import local_year, utcnow
+from qa_live.core.visitor import visitor_id
+from qa_live.extensions import db, limiter
+from qa_live.live import services as live_services
+from qa_live.live.models import QuestionSource
+from qa_live.live.validation import InvalidInput, parse_question
+from qa_live.planning import services
+from qa_live.planning.forms import AdvanceQuestionForm
+from qa_live.planning.models import LiveSession, SessionState
+from qa_live.planning.qr import qr_svg
+
+bp = Blueprint("planning", __name__)
+
+
+def get_public_session_or_404(slug: str) -> LiveSession:
+    """Load a session citizens may see (anything but a draft), or 404."""
+    if len(slug) > 64:
+        abort(404)
+    session = db.session.scalar(select(LiveSession).where(LiveSession.slug == slug))
+    if session is None or not session.is_public:
+        abort(404)
+    return session
+
+
+def public_url(endpoint: str, **values: object) -> str:
+    """An absolute URL for QR codes and sharing, honouring PUBLIC_BASE_URL behind a proxy."""
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    if base:
+        return base + url_for(endpoint, **values)
+    return url_for(endpoint, _external=True, **values)
+
+
+@bp.get("/")
+def home() -> ResponseReturnValue:
+    """The year's sessions: live now, coming up, and held."""
+    now = utcnow()
+    years = services.plan_years()
+    try:
+        year = int(request.args.get("year", local_year(now)))
+    except ValueError:
+        abort(404)
+    sessions = services.sessions_of_year(year, public_only=True)
+    live = [s for s in sessions if s.state == SessionState.LIVE]
+    upcoming = [s for s in sessions if s.state == SessionState.ANNOUNCED]
+    past = [s for s in sessions if s.state in (SessionState.ENDED, SessionState.ARCHIVED)]
+    cancelled = [s for s in sessions if s.state == SessionState.CANCELLED]
+    return render_template(
+        "planning/home.html", year=year, years=years, live=live, upcoming=upcoming,
+        past=list(reversed(past)), cancelled=cancelled, now=now,
+    )
+
+
+def _advance_form(session: LiveSession) -> AdvanceQuestionForm:
+    form = AdvanceQuestionForm()
+    if not form.client_id.data:
+        form.client_id.data = str(uuid.uuid4())
+    return form
+
+
+@bp.get("/s/<slug>")
+def session_page(slug: str) -> ResponseReturnValue:
+    """A session's public page: theme, departments, time, guests, QR code, ask in advance."""
+    session = get_public_session_or_404(slug)
+    return _render_session(session, _advance_form(session))
+
+
+def _render_session(session: LiveSession, form: AdvanceQuestionForm, status: int = 200):
+    now = utcnow()
+    url = public_url("planning.session_page", slug=session.slug)
+    mine = live_services.questions_of_visitor(session, visitor_id())
+    return render_template(
+        "planning/session.html",
+        session=session,
+        form=form,
+        precollect_open=session.precollect_open(now),
+        now=now,
+        page_url=url,
+        qr=Markup(qr_svg(url)),  # noqa: S704 - segno's own SVG, no user text in it
+        my_questions=mine,
+        status_label=live_services.status_label,
+    ), status
+
+
+def _advance_limit() -> str:
+    return current_app.config["ADVANCE_QUESTION_RATE_LIMIT"]
+
+
+@bp.post("/s/<slug>/ask")
+@limiter.limit(_advance_limit)
+def ask_in_advance(slug: str) -> ResponseReturnValue:
+    """Take a question sent before the session; answer with its private status link."""
+    session = get_public_session_or_404(slug)
+    form = _advance_form(session)
+    if not form.validate_on_submit():
+        return _render_session(session, form, 400)
+    try:
+        data = parse_question(
+            {"text": form.text.data, "nickname": form.nickname.data,
+             "phone": form.phone.data, "client_id": form.client_id.data}
+        )
+        question, _created = live_services.submit_question(
+            session, visitor_id(), data, QuestionSource.ADVANCE
+        )
+    except InvalidInput as exc:
+        for name, message in exc.errors.items():
+            getattr(form, name, form.text).errors = [message]
+        return _render_session(session, form, 400)
+    except live_services.QuestionRefused as exc:
+        flash(str(exc), "error")
+        return _render_session(session, form, 409)
+    db.session.commit()
+    flash(_("Your question was received. Keep this page's address to follow it."), "success")
+    return redirect(url_for("planning.question_status", token=question.access_token))
+
+
+@bp.get("/q/<token>")
+def question_status(token: str) -> ResponseReturnValue:
+    """A citizen's private page for one question: its status and, later, its answers."""
+    question = live_services.question_by_token(token)
+    if question is None:
+        abort(404)
+    response = Response(render_template(
+        "planning/question_status.html", question=question, session=question.session,
+        status_label=live_services.status_label(question),
+        page_url=public_url("planning.question_status", token=token),
+    ))
+    # The address is the key to the question: keep it out of referrers and shared caches.
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@bp.get("/s/<slug>/qr.svg")
+def session_qr(slug: str) -> ResponseReturnValue:
+    """The session page's QR code as an SVG file, for posters and slides."""
+    session = get_public_session_or_404(slug)
+    svg = qr_svg(public_url("planning.session_page", slug=session.slug))
+    return Response(svg, mimetype="image/svg+xml")
