@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectMultipleField, StringField, SubmitField
+from wtforms import (
+    BooleanField,
+    PasswordField,
+    SelectChoice,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+)
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -18,12 +25,12 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def role_choices() -> list[tuple[str, str]]:
+def role_choices() -> list[SelectChoice]:
     """Roles with their translated names."""
     return [
-        (Role.OFFICE.value, str(_l("Office (plans sessions, reads statistics)"))),
-        (Role.HOST.value, str(_l("Host (runs sessions, moderates)"))),
-        (Role.ANSWERER.value, str(_l("Answerer (answers questions)"))),
+        SelectChoice(Role.OFFICE.value, str(_l("Office (plans sessions, reads statistics)"))),
+        SelectChoice(Role.HOST.value, str(_l("Host (runs sessions, moderates)"))),
+        SelectChoice(Role.ANSWERER.value, str(_l("Answerer (answers questions)"))),
     ]
 
 

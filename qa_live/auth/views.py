@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
+from wtforms import SelectChoice
 
 from qa_live.auth import services
 from qa_live.auth.forms import EditUserForm, LoginForm, PasswordResetForm, UserForm, role_choices
@@ -68,7 +69,7 @@ def _get_user_or_404(user_id: int) -> User:
 def _fill_choices(form: UserForm) -> None:
     form.roles.choices = role_choices()
     form.departments.choices = [
-        (d.id, d.name)
+        SelectChoice(d.id, d.name)
         for d in db.session.scalars(select(Department).order_by(Department.active.desc(),
                                                                  Department.name))
     ]

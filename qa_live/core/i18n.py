@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, current_app, redirect, request, url_for
+from flask import Blueprint, Flask, current_app, has_request_context, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
 from qa_live.extensions import babel
@@ -16,6 +16,8 @@ bp = Blueprint("i18n", __name__)
 def select_locale() -> str:
     """Pick the locale: ?lang=, then the cookie, then the configured default (zh_CN)."""
     supported = current_app.config["LANGUAGES"]
+    if not has_request_context():  # CLI commands and background work speak the default
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     for candidate in (request.args.get("lang"), request.cookies.get(LANG_COOKIE)):
         if candidate in supported:
             return candidate

@@ -9,6 +9,7 @@ from wtforms import (
     DateTimeLocalField,
     HiddenField,
     RadioField,
+    SelectChoice,
     StringField,
     SubmitField,
     TextAreaField,
@@ -73,8 +74,9 @@ class SessionForm(FlaskForm):
     moderation_mode = RadioField(
         _l("Moderation"),
         choices=[
-            (ModerationMode.PRE.value, _l("Review each question before it is published")),
-            (ModerationMode.OPEN.value, _l("Publish at once, moderate afterwards")),
+            SelectChoice(ModerationMode.PRE.value,
+                         _l("Review each question before it is published")),
+            SelectChoice(ModerationMode.OPEN.value, _l("Publish at once, moderate afterwards")),
         ],
         default=ModerationMode.PRE.value,
     )

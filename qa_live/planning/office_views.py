@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
+from wtforms import SelectChoice
 
 from qa_live.auth.models import Role, User
 from qa_live.core.access import role_required, staff_required
@@ -162,14 +163,16 @@ def get_session_or_404(session_id: int) -> LiveSession:
 def _fill_choices(form: SessionForm, session: LiveSession | None = None) -> None:
     current = set(session.departments if session else [])
     form.departments.choices = [
-        (d.id, d.name)
+        SelectChoice(d.id, d.name)
         for d in db.session.scalars(select(Department).order_by(Department.name))
         if d.active or d in current
     ]
     users = db.session.scalars(select(User).where(User.active).order_by(User.display_name)).all()
-    form.hosts.choices = [(u.id, u.display_name) for u in users if u.has_role(Role.HOST)]
+    form.hosts.choices = [
+        SelectChoice(u.id, u.display_name) for u in users if u.has_role(Role.HOST)
+    ]
     form.answerers.choices = [
-        (u.id, _staff_label(u)) for u in users if u.has_role(Role.ANSWERER)
+        SelectChoice(u.id, _staff_label(u)) for u in users if u.has_role(Role.ANSWERER)
     ]
 
 
