@@ -85,6 +85,27 @@ class Config:
     QUESTION_MIN_LENGTH = 5
     QUESTION_MAX_LENGTH = 500
     NICKNAME_MAX_LENGTH = 32
+    ANSWER_MAX_LENGTH = 5000
+    POST_MAX_LENGTH = 5000
+
+    # Per-visitor limits in a live session (answered with a clear message, never dropped).
+    QUESTION_MIN_INTERVAL_S = int(os.environ.get("QUESTION_MIN_INTERVAL_S", "10"))
+    QUESTION_MAX_PER_VISITOR = int(os.environ.get("QUESTION_MAX_PER_VISITOR", "20"))
+    VOTE_RATE_LIMIT = os.environ.get("VOTE_RATE_LIMIT", "30/minute")
+    # Any socket event, per connection and per address: a flood is cut off, others go on.
+    SOCKET_EVENT_RATE_LIMIT = os.environ.get("SOCKET_EVENT_RATE_LIMIT", "30/10 seconds")
+    SOCKET_IP_EVENT_RATE_LIMIT = os.environ.get("SOCKET_IP_EVENT_RATE_LIMIT", "600/10 seconds")
+
+    # A reconnect within this many seconds continues the same visit (人次).
+    VISIT_GRACE_S = int(os.environ.get("VISIT_GRACE_S", "300"))
+    # A reconnecting page missing more events than this gets a full snapshot instead.
+    REPLAY_LIMIT = int(os.environ.get("REPLAY_LIMIT", "1000"))
+    # Counters and votes go out as summaries at most this often (seconds); 0 = tests flush.
+    SUMMARY_INTERVAL_S = float(os.environ.get("SUMMARY_INTERVAL_S", "1.0"))
+    CLAIM_MINUTES = int(os.environ.get("CLAIM_MINUTES", "5"))
+    SENSITIVE_WORDS_FILE = os.environ.get(
+        "SENSITIVE_WORDS_FILE", str(BASE_DIR / "data" / "sensitive_words.txt")
+    )
 
 
 class TestingConfig(Config):
@@ -98,3 +119,4 @@ class TestingConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     WTF_CSRF_ENABLED = False
     SERVER_NAME = None
+    SUMMARY_INTERVAL_S = 0.0  # tests call the summary flush themselves

@@ -75,6 +75,10 @@ def _init_socketio(app: Flask) -> None:
         mode = "threading"
     if mode == "eventlet" and not _patched("eventlet.patcher"):
         mode = "threading"
+    from qa_live.live.sockets import register_namespaces
+
+    # Before init_app: Flask-SocketIO re-attaches the namespaces it holds to each new server.
+    register_namespaces(app)
     socketio.init_app(
         app,
         async_mode=mode,

@@ -98,6 +98,10 @@ class Question(db.Model):
 
     session: Mapped[LiveSession] = relationship(lazy="joined")
     department: Mapped[Department | None] = relationship(lazy="joined")
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="question", order_by="Answer.id", lazy="selectin",
+        cascade="all, delete-orphan",
+    )
 
     @property
     def is_valid(self) -> bool:
@@ -120,3 +124,130 @@ def mask_phone(phone: str | None) -> str:
     if len(phone) < 8:
         return "*" * len(phone)
     return f"{phone[:3]}****{phone[-4:]}"
+
+
+class AnswerKind(enum.StrEnum):
+    """An answer given live, or a second reply (二次答复) after offline work."""
+
+    LIVE = "live"
+    FOLLOW_UP = "follow_up"
+
+
+class Answer(db.Model):
+    """A published answer (答复) to a question."""
+
+    __tablename__ = "answers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The answering unit shown to citizens (答复单位).
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("departments.id", ondelete="SET NULL")
+    )
+    kind: Mapped[AnswerKind] = mapped_column(
+        db.Enum(AnswerKind, native_enum=False, length=10), default=AnswerKind.LIVE
+    )
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    question: Mapped[Question] = relationship(back_populates="answers")
+    department: Mapped[Department | None] = relationship(lazy="joined")
+    revisions: Mapped[list[AnswerRevision]] = relationship(
+        cascade="all, delete-orphan", order_by="AnswerRevision.id"
+    )
+
+
+class AnswerRevision(db.Model):
+    """An earlier wording of an answer, kept when the answer is edited."""
+
+    __tablename__ = "answer_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    answer_id: Mapped[int] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"),
+                                           index=True)
+    body: Mapped[str] = mapped_column(Text)
+    edited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    edited_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Vote(db.Model):
+    """One upvote by one visitor on one question."""
+
+    __tablename__ = "votes"
+
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), primary_key=True
+    )
+    visitor_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PostKind(enum.StrEnum):
+    """What the host publishes besides answers."""
+
+    POLICY = "policy"  # policy explanation (政策解读)
+    NOTICE = "notice"  # notice to participants
+
+
+class HostPost(db.Model):
+    """A host's post in a session: a policy explanation or a notice."""
+
+    __tablename__ = "host_posts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("live_sessions.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    kind: Mapped[PostKind] = mapped_column(db.Enum(PostKind, native_enum=False, length=10))
+    body: Mapped[str] = mapped_column(Text)
+    pinned: Mapped[bool] = mapped_column(default=False)
+    removed: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SessionEvent(db.Model):
+    """One public change in a session, numbered, for replay to reconnecting citizens."""
+
+    __tablename__ = "session_events"
+    __table_args__ = (UniqueConstraint("session_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("live_sessions.id", ondelete="CASCADE"))
+    seq: Mapped[int]
+    type: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[str] = mapped_column(Text)  # JSON, as broadcast
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Visit(db.Model):
+    """A visit (人次) of one visitor to a live session; reconnects within a visit reuse it."""
+
+    __tablename__ = "visits"
+    __table_args__ = (
+        Index("ix_visits_session_visitor", "session_id", "visitor_id"),
+        Index("ix_visits_session_open", "session_id", "ended_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("live_sessions.id", ondelete="CASCADE"))
+    visitor_id: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Open sockets (tabs, reconnects) of this visit; the visit ends when it falls to zero.
+    connections: Mapped[int] = mapped_column(default=0)
+
+
+class SensitiveWord(db.Model):
+    """A word that flags a question for review (敏感词), kept by the office."""
+
+    __tablename__ = "sensitive_words"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    word: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

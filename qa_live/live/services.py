@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
+from qa_live.core import ratelimit
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
+from qa_live.live import events, serialize
 from qa_live.live.models import (
     QUESTION_TRANSITIONS,
     Question,
     QuestionSource,
     QuestionStatus,
+    Vote,
 )
+from qa_live.live.sensitive import find_hits
 from qa_live.live.validation import QuestionInput
-from qa_live.planning.models import LiveSession, SessionState
+from qa_live.planning.models import LiveSession, ModerationMode, SessionState
 
 
 class QuestionRefused(ValueError):
@@ -57,8 +63,13 @@ def submit_question(
             _("Questions in advance are not being collected for this session now."),
             "precollect_closed",
         )
-    if source == QuestionSource.LIVE and session.state != SessionState.LIVE:
-        raise QuestionRefused(_("This session is not live; questions are closed."), "not_live")
+    if source == QuestionSource.LIVE:
+        if session.state != SessionState.LIVE:
+            raise QuestionRefused(_("This session is not live; questions are closed."),
+                                  "not_live")
+        _check_pace(session, visitor_id, now)
+    departments = session.departments
+    hits = find_hits(data.text)
     question = Question(
         session_id=session.id,
         client_id=data.client_id,
@@ -71,10 +82,75 @@ def submit_question(
         text=data.text,
         status=QuestionStatus.PENDING,
         created_at=now,
+        department_id=departments[0].id if len(departments) == 1 else None,
+        sensitive_hits="\n".join(hits)[:500],
     )
     db.session.add(question)
     db.session.flush()
+    # In an open session a clean question is published at once; a flagged one waits.
+    if (source == QuestionSource.LIVE and session.moderation_mode == ModerationMode.OPEN
+            and not hits):
+        set_question_status(question, QuestionStatus.APPROVED, now)
+    announce(question, was_public=False, now=now)
     return question, True
+
+
+def _check_pace(session: LiveSession, visitor_id: str, now: datetime) -> None:
+    """Per-visitor limits on asking live: an interval between questions and a total."""
+    count, last = db.session.execute(
+        select(func.count(Question.id), func.max(Question.created_at))
+        .where(Question.session_id == session.id, Question.visitor_id == visitor_id,
+               Question.source == QuestionSource.LIVE)
+    ).one()
+    cap = current_app.config["QUESTION_MAX_PER_VISITOR"]
+    if count >= cap:
+        raise QuestionRefused(
+            _("You have asked %(n)d questions in this session, the most one visitor may.", n=cap),
+            "too_many_questions",
+        )
+    interval = current_app.config["QUESTION_MIN_INTERVAL_S"]
+    if last is not None:
+        last = last if last.tzinfo else last.replace(tzinfo=now.tzinfo)
+        wait = interval - (now - last).total_seconds()
+        if wait > 0:
+            raise QuestionRefused(
+                _("Please wait %(s)d seconds before asking again.", s=max(1, round(wait))),
+                "too_fast",
+            )
+
+
+def announce(question: Question, was_public: bool, now: datetime | None = None) -> None:
+    """Queue what a change to a question means for staff, the public and its asker."""
+    now = now or utcnow()
+    events.tell_staff(question.session_id, "question", serialize.staff_question(question, now),
+                      department_id=question.department_id)
+    if serialize.is_public(question):
+        events.publish(question.session, "question", serialize.public_question(question))
+    elif was_public:
+        events.publish(question.session, "question.removed", {"id": question.id})
+    events.tell_visitor(question.visitor_id, "mine",
+                        serialize.own_question(question, status_label(question)))
+
+
+def vote(question: Question, visitor_id: str) -> int:
+    """Add the visitor's one upvote to a published question; return the new count."""
+    if not serialize.is_public(question):
+        raise QuestionRefused(_("Only published questions can be voted on."), "not_found")
+    if question.session.state != SessionState.LIVE:
+        raise QuestionRefused(_("Voting is closed: the session is not live."), "not_live")
+    if not ratelimit.allow(current_app.config["VOTE_RATE_LIMIT"], "vote", visitor_id):
+        raise QuestionRefused(_("You are voting too fast; please wait a moment."), "too_fast")
+    try:
+        with db.session.begin_nested():
+            db.session.execute(insert(Vote).values(question_id=question.id,
+                                                   visitor_id=visitor_id, created_at=utcnow()))
+    except IntegrityError as exc:
+        raise QuestionRefused(_("You have already voted for this question."),
+                              "already_voted") from exc
+    db.session.execute(update(Question).where(Question.id == question.id)
+                       .values(upvotes=Question.upvotes + 1))
+    db.session.refresh(question, ["upvotes"])
+    return question.upvotes
 
 
 def set_question_status(question: Question, new: QuestionStatus,
@@ -92,6 +168,11 @@ def set_question_status(question: Question, new: QuestionStatus,
     question.status = new
     db.session.flush()
     return question
+
+
+def claim_window() -> timedelta:
+    """How long a claim on a question holds before others may take it."""
+    return timedelta(minutes=current_app.config["CLAIM_MINUTES"])
 
 
 def question_by_token(token: str) -> Question | None:

@@ -1,0 +1,121 @@
+"""Commit, then tell: the outbox of broadcasts and the numbered public event log.
+
+Services call `publish()` / `tell_staff()` / `tell_visitor()` while they work; nothing is sent
+then. The handler calls `commit_and_send()`, which commits and only afterwards emits what the
+transaction made true. A rollback drops the outbox, so no client hears of a change the database
+does not have.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
+
+from qa_live.core.timeutil import utcnow
+from qa_live.extensions import db, socketio
+from qa_live.live.models import SessionEvent
+from qa_live.planning.models import LiveSession
+
+PUBLIC_NS = "/qa"
+STAFF_NS = "/moderation"
+OUTBOX = "qa_live.outbox"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One emit waiting for the commit."""
+
+    namespace: str
+    room: str
+    event: str
+    data: Any
+
+
+def session_room(session_id: int) -> str:
+    """The /qa room of everyone watching a session."""
+    return f"s:{session_id}"
+
+
+def visitor_room(visitor_id: str) -> str:
+    """The /qa room of one visitor's sockets (their own questions' status)."""
+    return f"v:{visitor_id}"
+
+
+def staff_room(session_id: int, department_id: int | None = None) -> str:
+    """The /moderation rooms: all of a session (hosts, office) or one department (answerers).
+
+    Department 0 holds questions not yet assigned to a department.
+    """
+    if department_id is None:
+        return f"staff:{session_id}"
+    return f"staff:{session_id}:d:{department_id}"
+
+
+def _outbox() -> list[Outgoing]:
+    return db.session.info.setdefault(OUTBOX, [])
+
+
+def publish(session: LiveSession, type_: str, data: dict[str, Any]) -> int:
+    """Record a public change in the session's event log and queue its broadcast; return seq.
+
+    The sequence number comes from an atomic increment of the session's counter in the same
+    transaction as the change, so numbers are gapless and in commit order per session.
+    """
+    seq = db.session.execute(
+        update(LiveSession)
+        .where(LiveSession.id == session.id)
+        .values(last_seq=LiveSession.last_seq + 1)
+        .returning(LiveSession.last_seq)
+    ).scalar_one()
+    envelope = {"seq": seq, "type": type_, "data": data}
+    db.session.add(SessionEvent(session_id=session.id, seq=seq, type=type_,
+                                payload=json.dumps(envelope, ensure_ascii=False),
+                                created_at=utcnow()))
+    _outbox().append(Outgoing(PUBLIC_NS, session_room(session.id), "event", envelope))
+    return seq
+
+
+def tell_staff(session_id: int, event_name: str, data: Any,
+               department_id: int | None | bool = False) -> None:
+    """Queue an emit to the session's staff: everyone, plus the question's department room."""
+    box = _outbox()
+    box.append(Outgoing(STAFF_NS, staff_room(session_id), event_name, data))
+    if department_id is not False:
+        room = staff_room(session_id, department_id or 0)  # type: ignore[arg-type]
+        box.append(Outgoing(STAFF_NS, room, event_name, data))
+
+
+def tell_visitor(visitor_id: str, event_name: str, data: Any) -> None:
+    """Queue a private emit to one visitor's open pages."""
+    _outbox().append(Outgoing(PUBLIC_NS, visitor_room(visitor_id), event_name, data))
+
+
+def commit_and_send() -> None:
+    """Commit the transaction, then emit everything it queued, in order."""
+    pending = list(db.session.info.get(OUTBOX, []))
+    db.session.commit()
+    db.session.info.pop(OUTBOX, None)
+    for item in pending:
+        socketio.emit(item.event, item.data, to=item.room, namespace=item.namespace)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_outbox(session: Session) -> None:
+    session.info.pop(OUTBOX, None)
+
+
+def events_since(session_id: int, since: int, limit: int) -> list[dict[str, Any]] | None:
+    """The public events after `since`, in order; None when more than `limit` were missed."""
+    last = db.session.scalar(select(LiveSession.last_seq).where(LiveSession.id == session_id))
+    if last is None or since > last or last - since > limit:
+        return None
+    rows = db.session.scalars(
+        select(SessionEvent.payload)
+        .where(SessionEvent.session_id == session_id, SessionEvent.seq > since)
+        .order_by(SessionEvent.seq)
+    )
+    return [json.loads(row) for row in rows]

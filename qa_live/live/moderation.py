@@ -1,0 +1,299 @@
+"""Staff operations in a live session: moderate, claim, answer, post, start and end.
+
+Each function takes the acting user, checks the move is allowed by the question's or the
+session's state (access is checked by the caller, at the edge), changes rows, flushes and
+queues its broadcasts; the caller commits with events.commit_and_send().
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+
+from qa_live.auth.models import User
+from qa_live.core.timeutil import utcnow
+from qa_live.extensions import db
+from qa_live.live import events, presence, serialize
+from qa_live.live.models import (
+    Answer,
+    AnswerKind,
+    AnswerRevision,
+    HostPost,
+    PostKind,
+    Question,
+    QuestionStatus,
+    RejectReason,
+    Vote,
+)
+from qa_live.live.services import (
+    QuestionRefused,
+    announce,
+    claim_window,
+    set_question_status,
+)
+from qa_live.live.validation import clean_text, text_problem
+from qa_live.planning import services as planning
+from qa_live.planning.models import Department, LiveSession, SessionState
+
+OPEN_STATES = (SessionState.LIVE, SessionState.ANNOUNCED)
+
+
+def _require_open(question: Question) -> None:
+    if question.session.state not in OPEN_STATES:
+        raise QuestionRefused(_("The session is over; use follow-up to reply."), "not_live")
+
+
+def approve(question: Question, actor: User, text: str | None = None) -> Question:
+    """Publish a pending (or earlier rejected) question, optionally with edited wording."""
+    _require_open(question)
+    if text is not None:
+        _set_text(question, text)
+    was_public = serialize.is_public(question)
+    set_question_status(question, QuestionStatus.APPROVED)
+    question.reject_reason = None
+    question.merged_into_id = None
+    announce(question, was_public)
+    return question
+
+
+def reject(question: Question, actor: User, reason: RejectReason) -> Question:
+    """Refuse a question; it stops being valid (有效提问) and leaves the public stream."""
+    _require_open(question)
+    was_public = serialize.is_public(question)
+    set_question_status(question, QuestionStatus.REJECTED)
+    question.reject_reason = reason
+    question.claimed_by_id = None
+    announce(question, was_public)
+    return question
+
+
+def merge(question: Question, into: Question, actor: User) -> Question:
+    """Fold a duplicate into an earlier question: the duplicate is rejected, votes move over."""
+    _require_open(question)
+    if into.id == question.id or into.session_id != question.session_id:
+        raise QuestionRefused(_("Merge into another question of the same session."), "bad_target")
+    if into.status == QuestionStatus.REJECTED:
+        raise QuestionRefused(_("Cannot merge into a rejected question."), "bad_target")
+    target_voters = select(Vote.visitor_id).where(Vote.question_id == into.id)
+    db.session.execute(
+        update(Vote)
+        .where(Vote.question_id == question.id, Vote.visitor_id.not_in(target_voters))
+        .values(question_id=into.id)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(Vote.__table__.delete().where(Vote.question_id == question.id))
+    count = db.session.scalar(select(db.func.count()).where(Vote.question_id == into.id)) or 0
+    into.upvotes = count
+    question.upvotes = 0
+    reject(question, actor, RejectReason.DUPLICATE)
+    question.merged_into_id = into.id
+    was_public = serialize.is_public(into)
+    db.session.flush()
+    announce(into, was_public)
+    return question
+
+
+def edit_question(question: Question, actor: User, text: str) -> Question:
+    """Change the published wording; the citizen's original stays as written."""
+    _require_open(question)
+    _set_text(question, text)
+    announce(question, serialize.is_public(question))
+    return question
+
+
+def _set_text(question: Question, text: str) -> None:
+    text = clean_text(text)
+    problem = text_problem(text)
+    if problem:
+        raise QuestionRefused(problem, "invalid")
+    question.text = text
+    db.session.flush()
+
+
+def pin(question: Question, actor: User, pinned: bool) -> Question:
+    """Pin a question to the top of the public stream (or unpin it)."""
+    question.pinned = pinned
+    db.session.flush()
+    announce(question, serialize.is_public(question))
+    return question
+
+
+def assign(question: Question, actor: User, department: Department | None) -> Question:
+    """Hand a question to one of the session's departments."""
+    if department is not None and department not in question.session.departments:
+        raise QuestionRefused(_("That department is not online in this session."), "bad_target")
+    old = question.department_id
+    question.department_id = department.id if department else None
+    question.claimed_by_id = None
+    db.session.flush()
+    if old != question.department_id:  # the old department's room loses it
+        events.tell_staff(question.session_id, "question.moved",
+                          {"id": question.id, "department_id": question.department_id},
+                          department_id=old)
+    announce(question, serialize.is_public(question))
+    return question
+
+
+def claim(question: Question, actor: User, now: datetime | None = None) -> Question:
+    """Take a question to answer; others see who holds it until the claim expires."""
+    now = now or utcnow()
+    _require_open(question)
+    if question.status not in (QuestionStatus.PENDING, QuestionStatus.APPROVED):
+        raise QuestionRefused(_("This question does not need an answer now."), "bad_transition")
+    held = (question.claimed_by_id not in (None, actor.id) and question.claim_expires_at
+            and question.claim_expires_at > now)
+    if held:
+        raise QuestionRefused(_("Someone else is answering this question."), "claimed")
+    question.claimed_by_id = actor.id
+    question.claim_expires_at = now + claim_window()
+    db.session.flush()
+    events.tell_staff(question.session_id, "question", serialize.staff_question(question, now),
+                      department_id=question.department_id)
+    return question
+
+
+def release(question: Question, actor: User) -> Question:
+    """Give a claimed question back."""
+    if question.claimed_by_id == actor.id:
+        question.claimed_by_id = None
+        question.claim_expires_at = None
+        db.session.flush()
+        events.tell_staff(question.session_id, "question",
+                          serialize.staff_question(question, utcnow()),
+                          department_id=question.department_id)
+    return question
+
+
+def _answer_body(body: object) -> str:
+    text = clean_text(body)
+    if not text:
+        raise QuestionRefused(_("Write the answer first."), "invalid")
+    limit = current_app.config["ANSWER_MAX_LENGTH"]
+    if len(text) > limit:
+        raise QuestionRefused(_("An answer may have at most %(n)d characters.", n=limit),
+                              "invalid")
+    return text
+
+
+def answer(question: Question, actor: User, body: str, now: datetime | None = None) -> Answer:
+    """Publish an answer; a pending question is published with it."""
+    now = now or utcnow()
+    _require_open(question)
+    text = _answer_body(body)
+    if question.status == QuestionStatus.REJECTED:
+        raise QuestionRefused(_("A rejected question cannot be answered."), "bad_transition")
+    was_public = serialize.is_public(question)
+    if question.status == QuestionStatus.PENDING:
+        set_question_status(question, QuestionStatus.APPROVED, now)
+    department_id = question.department_id
+    if department_id is None and actor.departments:
+        session_depts = {d.id for d in question.session.departments}
+        mine = [d.id for d in actor.departments if d.id in session_depts]
+        department_id = mine[0] if mine else None
+    reply = Answer(question_id=question.id, author_id=actor.id, department_id=department_id,
+                   kind=AnswerKind.LIVE, body=text, created_at=now)
+    db.session.add(reply)
+    if question.status == QuestionStatus.APPROVED:
+        set_question_status(question, QuestionStatus.ANSWERED, now)
+    question.claimed_by_id = None
+    question.claim_expires_at = None
+    db.session.flush()
+    db.session.refresh(question, ["answers"])
+    announce(question, was_public, now)
+    return reply
+
+
+def edit_answer(reply: Answer, actor: User, body: str) -> Answer:
+    """Reword an answer; the earlier wording is kept as a revision."""
+    text = _answer_body(body)
+    if text == reply.body:
+        return reply
+    reply.revisions.append(AnswerRevision(body=reply.body, edited_by_id=actor.id))
+    reply.body = text
+    reply.updated_at = utcnow()
+    db.session.flush()
+    announce(reply.question, serialize.is_public(reply.question))
+    return reply
+
+
+def flag_follow_up(question: Question, actor: User, needed: bool) -> Question:
+    """Mark a question as needing offline follow-up (线下落实) and a second reply."""
+    if question.status == QuestionStatus.REJECTED:
+        raise QuestionRefused(_("A rejected question needs no follow-up."), "bad_transition")
+    question.needs_follow_up = needed
+    db.session.flush()
+    announce(question, serialize.is_public(question))
+    return question
+
+
+def _post_body(body: object) -> str:
+    text = clean_text(body)
+    if not text:
+        raise QuestionRefused(_("Write the post first."), "invalid")
+    limit = current_app.config["POST_MAX_LENGTH"]
+    if len(text) > limit:
+        raise QuestionRefused(_("A post may have at most %(n)d characters.", n=limit),
+                              "invalid")
+    return text
+
+
+def create_post(session: LiveSession, actor: User, kind: PostKind, body: str,
+                pinned: bool = False) -> HostPost:
+    """Publish a policy explanation or notice in the session."""
+    if session.state not in OPEN_STATES:
+        raise QuestionRefused(_("The session is over."), "not_live")
+    item = HostPost(session_id=session.id, author_id=actor.id, kind=kind,
+                    body=_post_body(body), pinned=pinned, created_at=utcnow())
+    db.session.add(item)
+    db.session.flush()
+    events.publish(session, "post", serialize.post(item))
+    return item
+
+
+def update_post(item: HostPost, session: LiveSession, actor: User, body: str | None = None,
+                pinned: bool | None = None, removed: bool = False) -> HostPost:
+    """Edit, pin or remove a host post."""
+    if body is not None:
+        item.body = _post_body(body)
+        item.updated_at = utcnow()
+    if pinned is not None:
+        item.pinned = pinned
+    if removed:
+        item.removed = True
+    db.session.flush()
+    if item.removed:
+        events.publish(session, "post.removed", {"id": item.id})
+    else:
+        events.publish(session, "post", serialize.post(item))
+    return item
+
+
+def start_session(session: LiveSession, actor: User, now: datetime | None = None) -> LiveSession:
+    """Take the session live (announced → live)."""
+    try:
+        planning.change_state(session, SessionState.LIVE, now)
+    except planning.PlanningError as exc:
+        raise QuestionRefused(str(exc), "bad_transition") from exc
+    events.publish(session, "session", serialize.session_info(session))
+    events.tell_staff(session.id, "session", serialize.session_info(session))
+    return session
+
+
+def end_session(session: LiveSession, actor: User, now: datetime | None = None) -> LiveSession:
+    """End the session (live → ended): the page turns read-only, open visits close."""
+    now = now or utcnow()
+    try:
+        planning.change_state(session, SessionState.ENDED, now)
+    except planning.PlanningError as exc:
+        raise QuestionRefused(str(exc), "bad_transition") from exc
+    presence.close_all_visits(session, now)
+    db.session.execute(
+        update(Question).where(Question.session_id == session.id)
+        .values(claimed_by_id=None, claim_expires_at=None)
+    )
+    events.publish(session, "session", serialize.session_info(session))
+    events.tell_staff(session.id, "session", serialize.session_info(session))
+    return session

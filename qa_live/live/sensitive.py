@@ -1,0 +1,72 @@
+"""Sensitive-word screening with an Aho-Corasick automaton (pyahocorasick), not a loop of `in`."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import ahocorasick
+from flask import current_app
+from sqlalchemy import func, select
+
+from qa_live.extensions import db
+from qa_live.live.models import SensitiveWord
+
+_lock = threading.Lock()
+_cache: dict[str, object] = {"key": None, "automaton": None}
+
+
+def normalise(text: str) -> str:
+    """Fold case and drop spaces, so "加 微 信" still matches "加微信"."""
+    return "".join(text.lower().split())
+
+
+def import_words(path: Path) -> int:
+    """Add the words in a file (one a line, '#' comments) that are not in the list yet."""
+    have = set(db.session.scalars(select(SensitiveWord.word)))
+    added = 0
+    for line in path.read_text(encoding="utf-8").splitlines():
+        word = normalise(line.split("#", 1)[0])
+        if word and word not in have and len(word) <= 64:
+            db.session.add(SensitiveWord(word=word))
+            have.add(word)
+            added += 1
+    db.session.flush()
+    return added
+
+
+def _ensure_loaded() -> None:
+    """Fill an empty list from the configured file (the first run of a new installation)."""
+    if db.session.scalar(select(func.count(SensitiveWord.id))):
+        return
+    name = current_app.config.get("SENSITIVE_WORDS_FILE")
+    if name and Path(name).is_file():
+        import_words(Path(name))
+
+
+def _automaton():
+    _ensure_loaded()
+    key = tuple(db.session.execute(
+        select(func.count(SensitiveWord.id), func.max(SensitiveWord.id))
+    ).one())
+    with _lock:
+        if _cache["key"] != key:
+            automaton = ahocorasick.Automaton()
+            for word in db.session.scalars(select(SensitiveWord.word)):
+                automaton.add_word(word, word)
+            if len(automaton):
+                automaton.make_automaton()
+            _cache.update(key=key, automaton=automaton)
+        return _cache["automaton"]
+
+
+def find_hits(text: str) -> list[str]:
+    """The sensitive words found in the text, each once, in order of appearance."""
+    automaton = _automaton()
+    if not len(automaton):  # type: ignore[arg-type]
+        return []
+    hits: list[str] = []
+    for _end, word in automaton.iter(normalise(text)):  # type: ignore[attr-defined]
+        if word not in hits:
+            hits.append(word)
+    return hits

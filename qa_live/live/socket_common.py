@@ -1,0 +1,113 @@
+"""What both socket namespaces share: payload checks, acknowledgements, flood limits."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from flask import current_app, request
+from flask_babel import gettext as _
+
+from qa_live.core import ratelimit
+from qa_live.extensions import db
+from qa_live.live.services import QuestionRefused
+from qa_live.live.validation import InvalidInput
+
+
+class EventError(Exception):
+    """A socket event that cannot be carried out; becomes {"ok": false, ...} in the ack."""
+
+    def __init__(self, code: str, message: str, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.fields = fields or {}
+
+
+def ok(**data: Any) -> dict[str, Any]:
+    """A successful acknowledgement."""
+    return {"ok": True, **data}
+
+
+def fail(code: str, message: str, fields: dict[str, str] | None = None) -> dict[str, Any]:
+    """A failed acknowledgement: a code for programs and a message for people."""
+    result: dict[str, Any] = {"ok": False, "error": code, "message": message}
+    if fields:
+        result["fields"] = fields
+    return result
+
+
+def client_address() -> str:
+    """The client's address as the app sees it (after ProxyFix, when configured)."""
+    return request.remote_addr or "unknown"
+
+
+def payload(data: Any) -> dict[str, Any]:
+    """The event's payload, which must be an object."""
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise EventError("invalid", _("The data sent must be an object."))
+    return data
+
+
+def int_field(data: dict[str, Any], name: str, required: bool = True) -> int | None:
+    """A positive integer id from the payload."""
+    value = data.get(name)
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**53:
+        raise EventError("invalid", _("A valid %(name)s is required.", name=name),
+                         {name: _("Must be a positive whole number.")})
+    return value
+
+
+def bool_field(data: dict[str, Any], name: str, default: bool | None = None) -> bool:
+    """A true/false flag from the payload."""
+    value = data.get(name, default)
+    if not isinstance(value, bool):
+        raise EventError("invalid", _("%(name)s must be true or false.", name=name),
+                         {name: _("Must be true or false.")})
+    return value
+
+
+def str_field(data: dict[str, Any], name: str, max_length: int) -> str:
+    """A string from the payload, with a length cap (checked again by the service)."""
+    value = data.get(name)
+    if not isinstance(value, str):
+        raise EventError("invalid", _("%(name)s must be text.", name=name),
+                         {name: _("Must be text.")})
+    if len(value) > max_length:
+        raise EventError("invalid", _("%(name)s is too long.", name=name),
+                         {name: _("At most %(n)d characters.", n=max_length)})
+    return value
+
+
+def guarded(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a socket handler: flood limits first, errors turned into acks, never a crash."""
+
+    @functools.wraps(handler)
+    def wrapper(self: Any, data: Any = None) -> Any:
+        config = current_app.config
+        sid_ok = ratelimit.allow(config["SOCKET_EVENT_RATE_LIMIT"], "sid", request.sid)  # type: ignore[attr-defined]
+        ip_ok = ratelimit.allow(config["SOCKET_IP_EVENT_RATE_LIMIT"], "ip", client_address())
+        if not (sid_ok and ip_ok):
+            return fail("rate_limited", _("Too many actions in a short time. Please slow down."))
+        try:
+            return handler(self, data)
+        except EventError as exc:
+            db.session.rollback()
+            return fail(exc.code, exc.message, exc.fields)
+        except InvalidInput as exc:
+            db.session.rollback()
+            return fail("invalid", next(iter(exc.errors.values())), exc.errors)
+        except QuestionRefused as exc:
+            db.session.rollback()
+            return fail(exc.code, str(exc))
+        except Exception:
+            db.session.rollback()
+            current_app.logger.exception("socket handler %s failed", handler.__name__)
+            return fail("server_error", _("Something went wrong on our side. Please try again."))
+
+    return wrapper

@@ -1,0 +1,319 @@
+"""The live session over Socket.IO: citizens ask and watch, staff moderate and answer."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from qa_live.auth.models import Role
+from qa_live.core.timeutil import utcnow
+from qa_live.extensions import db, socketio
+from qa_live.live import presence
+from qa_live.live.models import Question, QuestionStatus, SessionEvent, Visit
+from qa_live.planning.models import ModerationMode, SessionState
+from tests.conftest import PASSWORD
+
+
+@pytest.fixture
+def live_session(make_session, make_department, make_user):
+    trade = make_department("对外贸易处")
+    host = make_user("host1", roles=[Role.HOST])
+    answerer = make_user("ans1", roles=[Role.ANSWERER], departments=[trade])
+    return make_session(title="稳外贸", state=SessionState.LIVE, departments=[trade],
+                        hosts=[host], answerers=[answerer],
+                        start=utcnow() - timedelta(minutes=5))
+
+
+def citizen(app, session):
+    """A citizen's phone: loads the page (gets the visitor cookie), then opens the socket."""
+    http = app.test_client()
+    http.get(f"/s/{session.slug}")
+    sock = socketio.test_client(app, namespace="/qa", flask_test_client=http)
+    assert sock.is_connected("/qa")
+    return sock
+
+
+def staff(app, login):
+    http = app.test_client()
+    http.post("/login", data={"login": login, "password": PASSWORD})
+    return socketio.test_client(app, namespace="/moderation", flask_test_client=http)
+
+
+def ask(sock, text="出口信用保险有没有保费补贴？", client_id=None):
+    return sock.emit("ask", {"text": text, "client_id": client_id or str(uuid.uuid4())},
+                     namespace="/qa", callback=True)
+
+
+def events_named(sock, name, namespace="/qa"):
+    return [m["args"][0] for m in sock.get_received(namespace) if m["name"] == name]
+
+
+def test_citizen_joins_and_gets_a_snapshot(app, live_session):
+    sock = citizen(app, live_session)
+    ack = sock.emit("join", {"slug": live_session.slug}, namespace="/qa", callback=True)
+    assert ack["ok"] and ack["mode"] == "snapshot"
+    assert ack["snapshot"]["session"]["title"] == "稳外贸"
+    assert ack["snapshot"]["counts"]["participant_visits"] == 1
+
+
+def test_a_question_is_acknowledged_only_after_it_is_stored(app, live_session):
+    sock = citizen(app, live_session)
+    sock.emit("join", {"slug": live_session.slug}, namespace="/qa", callback=True)
+    ack = ask(sock)
+    assert ack["ok"] is True
+    stored = db.session.get(Question, ack["question"]["id"])
+    assert stored is not None and stored.status == QuestionStatus.PENDING
+    assert ack["question"]["status_label"]
+
+
+def test_a_retried_ask_returns_the_same_question(app, live_session):
+    sock = citizen(app, live_session)
+    sock.emit("join", {"slug": live_session.slug}, namespace="/qa", callback=True)
+    client_id = str(uuid.uuid4())
+    first, again = ask(sock, client_id=client_id), ask(sock, client_id=client_id)
+    assert first["question"]["id"] == again["question"]["id"] and again["duplicate"]
+    assert db.session.scalar(select(func.count(Question.id))) == 1
+
+
+def test_bad_asks_get_clear_errors_and_store_nothing(app, live_session):
+    sock = citizen(app, live_session)
+    sock.emit("join", {"slug": live_session.slug}, namespace="/qa", callback=True)
+    cases = [
+        ("not an object", "invalid"),
+        ({"text": "短", "client_id": str(uuid.uuid4())}, "invalid"),
+        ({"text": "x" * 501, "client_id": str(uuid.uuid4())}, "invalid"),
+        ({"text": 12345, "client_id": str(uuid.uuid4())}, "invalid"),
+        ({"text": "正常长度的问题内容", "client_id": "not-a-uuid"}, "invalid"),
+        ({"text": "正常长度的问题内容", "client_id": str(uuid.uuid4()), "phone": "123"},
+         "invalid"),
+        ({"text": "正常长度的问题内容", "client_id": str(uuid.uuid4()), "nickname": ["x"]},
+         "invalid"),
+    ]
+    for data, code in cases:
+        ack = sock.emit("ask", data, namespace="/qa", callback=True)
+        assert ack["ok"] is False and ack["error"] == code, data
+        assert ack["message"]
+    assert db.session.scalar(select(func.count(Question.id))) == 0
+
+
+def test_asking_before_joining_or_in_an_ended_session_is_refused(app, live_session, make_session):
+    sock = citizen(app, live_session)
+    assert ask(sock)["error"] == "not_joined"
+    ended = make_session(state=SessionState.ENDED, start=utcnow() - timedelta(days=1))
+    sock.emit("join", {"slug": ended.slug}, namespace="/qa", callback=True)
+    ack = ask(sock)
+    assert ack["ok"] is False and ack["error"] == "not_live"
+
+
+def test_asking_too_fast_is_answered_with_a_wait(app, live_session):
+    sock = citizen(app, live_session)
+    sock.emit("join", {"slug": live_session.slug}, namespace="/qa", callback=True)
+    assert ask(sock)["ok"]
+    second = ask(sock, "第二个问题：补贴怎么申请？")
+    assert second["error"] == "too_fast"
+    assert any(ch.isdigit() for ch in second["message"])
+    assert db.session.scalar(select(func.count(Question.id))) == 1
+
+
+def test_staff_moderate_and_answer_and_the_citizen_sees_it_live(app, live_session):
+    asker = citizen(app, live_session)
+    watcher = citizen(app, live_session)
+    for sock in (asker, watcher):
+        sock.emit("join", {"slug": live_session.slug}, namespace="/qa", callback=True)
+    host = staff(app, "host1")
+    joined = host.emit("join", {"session_id": live_session.id}, namespace="/moderation",
+                       callback=True)
+    assert joined["ok"] and joined["me"]["can_moderate"]
+    question_id = ask(asker)["question"]["id"]
+    assert any(q["id"] == question_id for q in events_named(host, "question", "/moderation"))
+    assert events_named(watcher, "event") == []  # pending questions are not public
+
+    assert host.emit("approve", {"question_id": question_id}, namespace="/moderation",
+                     callback=True)["ok"]
+    published = events_named(watcher, "event")
+    assert [e["type"] for e in published] == ["question"]
+    assert published[0]["data"]["status"] == "approved"
+
+    answerer = staff(app, "ans1")
+    answerer.emit("join", {"session_id": live_session.id}, namespace="/moderation",
+                  callback=True)
+    ack = answerer.emit("answer", {"question_id": question_id, "body": "有补贴，按规定申请。"},
+                        namespace="/moderation", callback=True)
+    assert ack["ok"], ack
+    answered = events_named(watcher, "event")
+    assert answered[-1]["data"]["answers"][0]["body"] == "有补贴，按规定申请。"
+    assert answered[-1]["data"]["answers"][0]["department"] == "对外贸易处"
+    assert answered[-1]["seq"] == published[0]["seq"] + 1
+    mine = events_named(asker, "mine")
+    assert mine[-1]["status"] == "answered"
+
+
+def test_a_reconnecting_citizen_gets_exactly_what_it_missed(app, live_session, make_question):
+    host = staff(app, "host1")
+    host.emit("join", {"session_id": live_session.id}, namespace="/moderation", callback=True)
+    sock = citizen(app, live_session)
+    first = sock.emit("join", {"slug": live_session.slug}, namespace="/qa", callback=True)
+    seen = first["snapshot"]["seq"]
+    sock.disconnect(namespace="/qa")
+    ids = [make_question(live_session, f"错过的问题第{i}个？", visitor=f"v{i}-xxxxxxxxxxxxxxx").id
+           for i in range(3)]
+    for qid in ids:
+        host.emit("approve", {"question_id": qid}, namespace="/moderation", callback=True)
+    back = citizen(app, live_session)
+    ack = back.emit("join", {"slug": live_session.slug, "last_seq": seen}, namespace="/qa",
+                    callback=True)
+    assert ack["mode"] == "replay"
+    assert [e["data"]["id"] for e in ack["events"]] == ids
+    assert [e["seq"] for e in ack["events"]] == [seen + 1, seen + 2, seen + 3]
+    again = back.emit("join", {"slug": live_session.slug, "last_seq": ack["seq"]},
+                      namespace="/qa", callback=True)
+    assert again["mode"] == "replay" and again["events"] == []
+
+
+def test_a_gap_too_old_gets_a_snapshot(app, live_session):
+    app.config["REPLAY_LIMIT"] = 0
+    host = staff(app, "host1")
+    host.emit("join", {"session_id": live_session.id}, namespace="/moderation", callback=True)
+    host.emit("post", {"kind": "policy", "body": "政策解读一"}, namespace="/moderation",
+              callback=True)
+    sock = citizen(app, live_session)
+    ack = sock.emit("join", {"slug": live_session.slug, "last_seq": 0}, namespace="/qa",
+                    callback=True)
+    assert ack["mode"] == "snapshot"
+    assert ack["snapshot"]["posts"][0]["body"] == "政策解读一"
+
+
+def test_every_public_change_is_logged_with_gapless_numbers(app, live_session, make_question):
+    host = staff(app, "host1")
+    host.emit("join", {"session_id": live_session.id}, namespace="/moderation", callback=True)
+    q = make_question(live_session)
+    host.emit("approve", {"question_id": q.id}, namespace="/moderation", callback=True)
+    host.emit("pin", {"question_id": q.id, "pinned": True}, namespace="/moderation",
+              callback=True)
+    host.emit("post", {"kind": "notice", "body": "欢迎参与"}, namespace="/moderation",
+              callback=True)
+    seqs = db.session.scalars(select(SessionEvent.seq).where(
+        SessionEvent.session_id == live_session.id).order_by(SessionEvent.seq)).all()
+    assert seqs == [1, 2, 3]
+
+
+def test_open_mode_publishes_at_once_but_holds_flagged_questions(app, make_session,
+                                                                 make_department):
+    session = make_session(state=SessionState.LIVE, start=utcnow() - timedelta(minutes=1),
+                           moderation_mode=ModerationMode.OPEN)
+    sock = citizen(app, session)
+    sock.emit("join", {"slug": session.slug}, namespace="/qa", callback=True)
+    clean = ask(sock, "请问家政服务补贴怎么申请？")
+    assert clean["question"]["status"] == "approved"
+    app.config["QUESTION_MIN_INTERVAL_S"] = 0
+    flagged = ask(sock, "加 微 信 代开发票，便宜")
+    assert flagged["question"]["status"] == "pending"
+    assert db.session.get(Question, flagged["question"]["id"]).sensitive_hits
+
+
+def test_reject_merge_and_votes(app, live_session, make_question):
+    host = staff(app, "host1")
+    host.emit("join", {"session_id": live_session.id}, namespace="/moderation", callback=True)
+    first = make_question(live_session, "预付卡余额怎么追回？", visitor="a" * 20)
+    dup = make_question(live_session, "预付卡跑路余额怎么办？", visitor="b" * 20)
+    for q in (first, dup):
+        host.emit("approve", {"question_id": q.id}, namespace="/moderation", callback=True)
+    voter = citizen(app, live_session)
+    voter.emit("join", {"slug": live_session.slug}, namespace="/qa", callback=True)
+    assert voter.emit("vote", {"question_id": dup.id}, namespace="/qa", callback=True)["ok"]
+    again = voter.emit("vote", {"question_id": dup.id}, namespace="/qa", callback=True)
+    assert again["error"] == "already_voted"
+    ack = host.emit("merge", {"question_id": dup.id, "into_id": first.id},
+                    namespace="/moderation", callback=True)
+    assert ack["ok"], ack
+    db.session.expire_all()
+    assert db.session.get(Question, first.id).upvotes == 1
+    merged = db.session.get(Question, dup.id)
+    assert merged.status == QuestionStatus.REJECTED and merged.merged_into_id == first.id
+    removed = [e for e in events_named(voter, "event") if e["type"] == "question.removed"]
+    assert removed[0]["data"]["id"] == dup.id
+    bad = host.emit("reject", {"question_id": first.id, "reason": "because"},
+                    namespace="/moderation", callback=True)
+    assert bad["error"] == "invalid"
+
+
+def test_votes_and_counters_go_out_as_one_summary(app, live_session, make_question):
+    host = staff(app, "host1")
+    host.emit("join", {"session_id": live_session.id}, namespace="/moderation", callback=True)
+    q = make_question(live_session)
+    host.emit("approve", {"question_id": q.id}, namespace="/moderation", callback=True)
+    socks = [citizen(app, live_session) for _ in range(3)]
+    for sock in socks:
+        sock.emit("join", {"slug": live_session.slug}, namespace="/qa", callback=True)
+        sock.emit("vote", {"question_id": q.id}, namespace="/qa", callback=True)
+    for sock in socks:
+        sock.get_received("/qa")
+    presence.flush_summaries()
+    received = socks[0].get_received("/qa")
+    votes = [m["args"][0] for m in received if m["name"] == "votes"]
+    counts = [m["args"][0] for m in received if m["name"] == "counts"]
+    assert votes == [{"session_id": live_session.id, "upvotes": {str(q.id): 3}}]
+    assert len(counts) == 1 and counts[0]["online"] == 3 and counts[0]["participant_visits"] == 3
+
+
+def test_a_reconnect_is_not_a_new_visit(app, live_session):
+    http = app.test_client()
+    http.get(f"/s/{live_session.slug}")
+    for _ in range(3):
+        sock = socketio.test_client(app, namespace="/qa", flask_test_client=http)
+        sock.emit("join", {"slug": live_session.slug}, namespace="/qa", callback=True)
+        sock.disconnect(namespace="/qa")
+    visits = db.session.scalars(select(Visit)).all()
+    assert len(visits) == 1 and visits[0].ended_at is not None
+    other = citizen(app, live_session)
+    other.emit("join", {"slug": live_session.slug}, namespace="/qa", callback=True)
+    assert db.session.scalar(select(func.count(Visit.id))) == 2
+
+
+def test_staff_socket_refuses_anonymous_and_checks_roles(app, live_session, make_question,
+                                                         make_user, make_department):
+    anonymous = socketio.test_client(app, namespace="/moderation")
+    assert not anonymous.is_connected("/moderation")
+    outsider_dept = make_department("市场秩序处")
+    make_user("other", roles=[Role.ANSWERER], departments=[outsider_dept])
+    other = staff(app, "other")
+    ack = other.emit("join", {"session_id": live_session.id}, namespace="/moderation",
+                     callback=True)
+    assert ack["error"] == "forbidden"
+    answerer = staff(app, "ans1")
+    answerer.emit("join", {"session_id": live_session.id}, namespace="/moderation",
+                  callback=True)
+    q = make_question(live_session)
+    assert answerer.emit("approve", {"question_id": q.id}, namespace="/moderation",
+                         callback=True)["error"] == "forbidden"
+    assert answerer.emit("claim", {"question_id": q.id}, namespace="/moderation",
+                         callback=True)["ok"]
+
+
+def test_a_claim_shows_who_holds_the_question(app, live_session, make_question, make_user):
+    make_user("host2", roles=[Role.HOST])
+    q = make_question(live_session)
+    a, b = staff(app, "host1"), staff(app, "host2")
+    for s in (a, b):
+        s.emit("join", {"session_id": live_session.id}, namespace="/moderation", callback=True)
+    assert a.emit("claim", {"question_id": q.id}, namespace="/moderation", callback=True)["ok"]
+    held = b.emit("claim", {"question_id": q.id}, namespace="/moderation", callback=True)
+    assert held["error"] == "claimed"
+    seen = [e for e in events_named(b, "question", "/moderation") if e["id"] == q.id]
+    assert seen[-1]["claimed_by_name"] == "host1"
+
+
+def test_ending_the_session_turns_it_read_only(app, live_session):
+    watcher = citizen(app, live_session)
+    watcher.emit("join", {"slug": live_session.slug}, namespace="/qa", callback=True)
+    host = staff(app, "host1")
+    host.emit("join", {"session_id": live_session.id}, namespace="/moderation", callback=True)
+    assert host.emit("end", {}, namespace="/moderation", callback=True)["ok"]
+    states = [e["data"]["state"] for e in events_named(watcher, "event")
+              if e["type"] == "session"]
+    assert states == ["ended"]
+    assert ask(watcher)["error"] == "not_live"
+    assert db.session.scalar(select(func.count(Visit.id)).where(Visit.ended_at.is_(None))) == 0
