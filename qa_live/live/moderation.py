@@ -250,6 +250,7 @@ def create_post(session: LiveSession, actor: User, kind: PostKind, body: str,
     db.session.add(item)
     db.session.flush()
     events.publish(session, "post", serialize.post(item))
+    events.tell_staff(session.id, "post", serialize.post(item))
     return item
 
 
@@ -266,8 +267,10 @@ def update_post(item: HostPost, session: LiveSession, actor: User, body: str | N
     db.session.flush()
     if item.removed:
         events.publish(session, "post.removed", {"id": item.id})
+        events.tell_staff(session.id, "post.removed", {"id": item.id})
     else:
         events.publish(session, "post", serialize.post(item))
+        events.tell_staff(session.id, "post", serialize.post(item))
     return item
 
 
