@@ -34,7 +34,7 @@ assets: $(VENDOR)/.stamp
 
 translations: $(STAMP)
 	$(BIN)/pybabel compile --use-fuzzy -d $(TRANSLATIONS) -D messages 2>&1 | grep -v "^compiling" || true
-	@test -f $(TRANSLATIONS)/zh_CN/LC_MESSAGES/messages.mo
+	@test -f $(TRANSLATIONS)/zh_Hans_CN/LC_MESSAGES/messages.mo
 
 migrate: $(STAMP)
 	$(FLASK) db upgrade
@@ -58,7 +58,7 @@ test: install lint
 
 extract-messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o messages.pot --no-location --sort-output .
-	$(BIN)/pybabel update -i messages.pot -d $(TRANSLATIONS) -D messages --no-fuzzy-matching --omit-header
+	$(BIN)/pybabel update -i messages.pot -d $(TRANSLATIONS) -D messages --no-fuzzy-matching
 	rm -f messages.pot
 
 clean:

@@ -59,8 +59,18 @@ def create_app(config_class: type = Config) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(planning_bp)
     app.register_blueprint(office_bp)
+    from qa_live.api.views import bp as api_bp
+    from qa_live.live.console_views import bp as console_bp
+    from qa_live.live.views import bp as live_bp
+
+    app.register_blueprint(api_bp)
+    app.register_blueprint(live_bp)
+    app.register_blueprint(console_bp)
     app.cli.add_command(demo_cli)
     app.cli.add_command(staff_cli)
+    from qa_live.api.cli import api_cli
+
+    app.cli.add_command(api_cli)
     return app
 
 

@@ -86,3 +86,16 @@ class PasswordResetForm(FlaskForm):
 
     password = PasswordField(_l("New password"), validators=[DataRequired(), _password_rules])
     submit = SubmitField(_l("Reset password"))
+
+
+class TokenForm(FlaskForm):
+    """Name a new personal API token."""
+
+    name = StringField(_l("What the token is for"), validators=[DataRequired(), Length(max=64)])
+    submit = SubmitField(_l("Create token"))
+
+
+class TokenRevokeForm(FlaskForm):
+    """Revoke a token (a button)."""
+
+    submit = SubmitField(_l("Revoke"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
@@ -10,8 +10,17 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from qa_live.auth import services
-from qa_live.auth.forms import EditUserForm, LoginForm, PasswordResetForm, UserForm, role_choices
-from qa_live.auth.models import Role, User
+from qa_live.auth import tokens as api_tokens
+from qa_live.auth.forms import (
+    EditUserForm,
+    LoginForm,
+    PasswordResetForm,
+    TokenForm,
+    TokenRevokeForm,
+    UserForm,
+    role_choices,
+)
+from qa_live.auth.models import ApiToken, Role, User
 from qa_live.core.access import role_required, staff_required
 from qa_live.core.i18n import safe_next
 from qa_live.extensions import db, limiter
@@ -149,3 +158,32 @@ def staff_reset_password(user_id: int) -> ResponseReturnValue:
     return render_template(
         "auth/staff_form.html", form=form, user=user, reset_form=reset_form
     ), 400
+
+
+@bp.route("/account/tokens", methods=["GET", "POST"])
+@staff_required
+def tokens() -> ResponseReturnValue:
+    """The user's personal API tokens: create (shown once) and revoke."""
+    form = TokenForm()
+    secret = None
+    if form.validate_on_submit():
+        _row, secret = api_tokens.create_token(current_user, form.name.data)
+        db.session.commit()
+        form = TokenForm(formdata=None)
+    return render_template("auth/tokens.html", form=form, secret=secret,
+                           tokens=api_tokens.tokens_of(current_user), revoke_form=TokenRevokeForm())
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@staff_required
+def token_revoke(token_id: int) -> ResponseReturnValue:
+    """Revoke one of the user's own tokens."""
+    row = db.session.get(ApiToken, token_id)
+    if row is None or row.user_id != current_user.id:
+        abort(404)
+    if not TokenRevokeForm().validate_on_submit():
+        abort(400)
+    api_tokens.revoke_token(row)
+    db.session.commit()
+    flash(_("The token %(name)s was revoked.", name=row.name), "success")
+    return redirect(url_for("auth.tokens"))

@@ -9,6 +9,7 @@ does not have.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,13 +95,21 @@ def tell_visitor(visitor_id: str, event_name: str, data: Any) -> None:
     _outbox().append(Outgoing(PUBLIC_NS, visitor_room(visitor_id), event_name, data))
 
 
+def after_commit(action: Callable[[], None]) -> None:
+    """Queue work to run once the transaction has committed (e.g. marking counters changed)."""
+    _outbox().append(action)  # type: ignore[arg-type]
+
+
 def commit_and_send() -> None:
     """Commit the transaction, then emit everything it queued, in order."""
     pending = list(db.session.info.get(OUTBOX, []))
     db.session.commit()
     db.session.info.pop(OUTBOX, None)
     for item in pending:
-        socketio.emit(item.event, item.data, to=item.room, namespace=item.namespace)
+        if isinstance(item, Outgoing):
+            socketio.emit(item.event, item.data, to=item.room, namespace=item.namespace)
+        else:
+            item()
 
 
 @event.listens_for(Session, "after_rollback")

@@ -293,6 +293,7 @@ def end_session(session: LiveSession, actor: User, now: datetime | None = None) 
     except planning.PlanningError as exc:
         raise QuestionRefused(str(exc), "bad_transition") from exc
     presence.close_all_visits(session, now)
+    events.after_commit(lambda: presence.mark_counts(session.id))
     db.session.execute(
         update(Question).where(Question.session_id == session.id)
         .values(claimed_by_id=None, claim_expires_at=None)

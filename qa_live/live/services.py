@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from qa_live.core import ratelimit
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
-from qa_live.live import events, serialize
+from qa_live.live import events, presence, serialize
 from qa_live.live.models import (
     QUESTION_TRANSITIONS,
     Question,
@@ -92,6 +92,8 @@ def submit_question(
             and not hits):
         set_question_status(question, QuestionStatus.APPROVED, now)
     announce(question, was_public=False, now=now)
+    session_id = session.id
+    events.after_commit(lambda: presence.mark_counts(session_id))
     return question, True
 
 

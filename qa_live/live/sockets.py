@@ -150,8 +150,6 @@ class CitizenNamespace(Namespace):
             session, self._state()["visitor"], question_input, QuestionSource.LIVE
         )
         events.commit_and_send()
-        if created:
-            presence.mark_counts(session.id)
         return ok(question=serialize.own_question(question, live.status_label(question)),
                   duplicate=not created)
 

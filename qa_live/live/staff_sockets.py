@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, g, request
+from flask import g, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace, disconnect, emit, join_room
@@ -15,24 +15,19 @@ from sqlalchemy import select
 from qa_live.auth.models import User
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db, socketio
-from qa_live.live import access, events, moderation, presence, serialize
+from qa_live.live import access, commands, events, presence, serialize
 from qa_live.live.models import (
-    Answer,
     HostPost,
-    PostKind,
     Question,
-    RejectReason,
 )
 from qa_live.live.socket_common import (
     EventError,
-    bool_field,
     guarded,
     int_field,
     ok,
     payload,
-    str_field,
 )
-from qa_live.planning.models import Department, LiveSession
+from qa_live.planning.models import LiveSession
 
 # sid -> {"user_id", "epoch", "session_id"} for this process's staff sockets.
 _staff: dict[str, dict[str, Any]] = {}
@@ -85,33 +80,6 @@ class StaffNamespace(Namespace):
             raise EventError("forbidden", _("You do not have permission to do this."))
         return session
 
-    def _moderator(self) -> tuple[User, LiveSession]:
-        user = self._user()
-        session = self._session(user)
-        if not access.can_moderate(user, session):
-            raise EventError("forbidden", _("Only the host or the office may do this."))
-        return user, session
-
-    def _question(self, data: dict[str, Any], session: LiveSession,
-                  name: str = "question_id") -> Question:
-        question = db.session.get(Question, int_field(data, name))
-        if question is None or question.session_id != session.id:
-            raise EventError("not_found", _("There is no such question in this session."))
-        return question
-
-    def _answerable(self, data: dict[str, Any]) -> tuple[User, Question]:
-        user = self._user()
-        session = self._session(user)
-        question = self._question(data, session)
-        if not access.can_answer(user, question):
-            raise EventError("forbidden",
-                             _("This question belongs to another department."))
-        return user, question
-
-    def _done(self, **data: Any) -> dict[str, Any]:
-        events.commit_and_send()
-        return ok(**data)
-
     # -- joining ----------------------------------------------------------------------------
 
     @guarded
@@ -147,165 +115,26 @@ class StaffNamespace(Namespace):
              to=events.staff_room(session.id), namespace=events.STAFF_NS)
         return ok()
 
-    # -- moderation -------------------------------------------------------------------------
-
-    @guarded
-    def on_approve(self, data: Any = None) -> dict[str, Any]:
-        """Publish a question (optionally with edited wording)."""
-        data = payload(data)
-        user, session = self._moderator()
-        text = str_field(data, "text", 2000) if data.get("text") is not None else None
-        question = moderation.approve(self._question(data, session), user, text)
-        return self._done(question_id=question.id)
-
-    @guarded
-    def on_reject(self, data: Any = None) -> dict[str, Any]:
-        """Reject a question with a reason."""
-        data = payload(data)
-        user, session = self._moderator()
-        reason = data.get("reason")
-        if reason not in {r.value for r in RejectReason}:
-            raise EventError("invalid", _("Choose a reason for rejecting."),
-                             {"reason": ", ".join(r.value for r in RejectReason)})
-        question = moderation.reject(self._question(data, session), user, RejectReason(reason))
-        return self._done(question_id=question.id)
-
-    @guarded
-    def on_merge(self, data: Any = None) -> dict[str, Any]:
-        """Merge a duplicate into an earlier question."""
-        data = payload(data)
-        user, session = self._moderator()
-        question = self._question(data, session)
-        into = self._question(data, session, "into_id")
-        moderation.merge(question, into, user)
-        return self._done(question_id=question.id, into_id=into.id)
-
-    @guarded
-    def on_edit(self, data: Any = None) -> dict[str, Any]:
-        """Change a question's published wording."""
-        data = payload(data)
-        user, session = self._moderator()
-        question = moderation.edit_question(self._question(data, session), user,
-                                            str_field(data, "text", 2000))
-        return self._done(question_id=question.id)
-
-    @guarded
-    def on_pin(self, data: Any = None) -> dict[str, Any]:
-        """Pin or unpin a question."""
-        data = payload(data)
-        user, session = self._moderator()
-        question = moderation.pin(self._question(data, session), user,
-                                  bool_field(data, "pinned", True))
-        return self._done(question_id=question.id)
-
-    @guarded
-    def on_assign(self, data: Any = None) -> dict[str, Any]:
-        """Hand a question to a department of the session (or none)."""
-        data = payload(data)
-        user, session = self._moderator()
-        question = self._question(data, session)
-        dept_id = int_field(data, "department_id", required=False)
-        department = db.session.get(Department, dept_id) if dept_id else None
-        if dept_id and department is None:
-            raise EventError("not_found", _("There is no such department."))
-        moderation.assign(question, user, department)
-        return self._done(question_id=question.id)
-
-    # -- answering --------------------------------------------------------------------------
-
-    @guarded
-    def on_claim(self, data: Any = None) -> dict[str, Any]:
-        """Take a question to answer it."""
-        user, question = self._answerable(payload(data))
-        moderation.claim(question, user)
-        return self._done(question_id=question.id,
-                          claim_expires_at=serialize.iso(question.claim_expires_at))
-
-    @guarded
-    def on_release(self, data: Any = None) -> dict[str, Any]:
-        """Give a claimed question back."""
-        user, question = self._answerable(payload(data))
-        moderation.release(question, user)
-        return self._done(question_id=question.id)
-
-    @guarded
-    def on_answer(self, data: Any = None) -> dict[str, Any]:
-        """Publish an answer to a question."""
-        data = payload(data)
-        user, question = self._answerable(data)
-        body = str_field(data, "body", current_app.config["ANSWER_MAX_LENGTH"] * 2)
-        reply = moderation.answer(question, user, body)
-        return self._done(question_id=question.id, answer_id=reply.id)
-
-    @guarded
-    def on_edit_answer(self, data: Any = None) -> dict[str, Any]:
-        """Reword a published answer (the history is kept)."""
-        data = payload(data)
+    def _run(self, name: str, data: Any) -> dict[str, Any]:
         user = self._user()
         session = self._session(user)
-        reply = db.session.get(Answer, int_field(data, "answer_id"))
-        if reply is None or reply.question.session_id != session.id:
-            raise EventError("not_found", _("There is no such answer in this session."))
-        if not (access.can_moderate(user, session) or reply.author_id == user.id):
-            raise EventError("forbidden", _("Only its author, the host or the office may "
-                                            "edit this answer."))
-        body = str_field(data, "body", current_app.config["ANSWER_MAX_LENGTH"] * 2)
-        moderation.edit_answer(reply, user, body)
-        return self._done(answer_id=reply.id)
+        result = commands.run(name, user, session, payload(data))
+        events.commit_and_send()
+        return ok(**result)
 
-    @guarded
-    def on_follow_up(self, data: Any = None) -> dict[str, Any]:
-        """Mark a question as needing offline follow-up (or not)."""
-        data = payload(data)
-        user, question = self._answerable(data)
-        moderation.flag_follow_up(question, user, bool_field(data, "needed", True))
-        return self._done(question_id=question.id)
 
-    # -- host posts and the session ------------------------------------------------------------
+def _socket_handler(name: str) -> Any:
+    def handler(self: StaffNamespace, data: Any = None) -> dict[str, Any]:
+        return self._run(name, data)
 
-    @guarded
-    def on_post(self, data: Any = None) -> dict[str, Any]:
-        """Publish a policy explanation or a notice."""
-        data = payload(data)
-        user, session = self._moderator()
-        kind = data.get("kind", PostKind.POLICY.value)
-        if kind not in {k.value for k in PostKind}:
-            raise EventError("invalid", _("Unknown kind of post."), {"kind": "policy, notice"})
-        body = str_field(data, "body", current_app.config["POST_MAX_LENGTH"] * 2)
-        item = moderation.create_post(session, user, PostKind(kind), body,
-                                      bool_field(data, "pinned", False))
-        return self._done(post_id=item.id)
+    handler.__name__ = f"on_{name}"
+    handler.__doc__ = commands.COMMANDS[name].__doc__
+    return guarded(handler)
 
-    @guarded
-    def on_update_post(self, data: Any = None) -> dict[str, Any]:
-        """Edit, pin or remove a host post."""
-        data = payload(data)
-        user, session = self._moderator()
-        item = db.session.get(HostPost, int_field(data, "post_id"))
-        if item is None or item.session_id != session.id or item.removed:
-            raise EventError("not_found", _("There is no such post in this session."))
-        body = (str_field(data, "body", current_app.config["POST_MAX_LENGTH"] * 2)
-                if data.get("body") is not None else None)
-        pinned = bool_field(data, "pinned") if data.get("pinned") is not None else None
-        moderation.update_post(item, session, user, body, pinned,
-                               bool_field(data, "removed", False))
-        return self._done(post_id=item.id)
 
-    @guarded
-    def on_start(self, data: Any = None) -> dict[str, Any]:
-        """Take the session live."""
-        user, session = self._moderator()
-        moderation.start_session(session, user)
-        return self._done(state=session.state.value)
-
-    @guarded
-    def on_end(self, data: Any = None) -> dict[str, Any]:
-        """End the session."""
-        user, session = self._moderator()
-        moderation.end_session(session, user)
-        result = self._done(state=session.state.value)
-        presence.mark_counts(session.id)
-        return result
+# Every staff command is also a socket event of the same name (docs/realtime.md).
+for _name in commands.COMMANDS:
+    setattr(StaffNamespace, f"on_{_name}", _socket_handler(_name))
 
 
 def console_snapshot(session: LiveSession, user: User) -> dict[str, Any]:

@@ -1,0 +1,170 @@
+"""The OpenAPI 3.1 description of /api/v1, served at /api/v1/openapi.json and kept in docs/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qa_live.live.commands import COMMANDS
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _ok(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    body = {"description": description}
+    if schema is not None:
+        body["content"] = {"application/json": {"schema": schema}}
+    return body
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    names = {400: "Bad input", 401: "Not logged in / bad token", 403: "Role or department not "
+             "allowed", 404: "Unknown session, question or id", 409: "Not possible in the "
+             "current state", 415: "Not JSON", 429: "Too many requests or asking too fast"}
+    return {str(c): _ok(names[c], ERROR) for c in codes}
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}
+SESSION_ID = {"name": "session_id", "in": "path", "required": True,
+              "schema": {"type": "integer"}}
+OBJ = {"type": "object"}
+STAFF = [{"bearer": []}, {"cookie": []}]
+VISITOR = [{}, {"visitor": []}]
+
+
+def spec() -> dict[str, Any]:
+    """Build the document."""
+    question_in = {
+        "type": "object", "required": ["client_id", "text"],
+        "properties": {
+            "client_id": {"type": "string", "format": "uuid",
+                          "description": "made by the client; a retry returns the same question"},
+            "text": {"type": "string", "minLength": 5, "maxLength": 500},
+            "nickname": {"type": "string", "maxLength": 32},
+            "phone": {"type": "string", "description": "mainland mobile, 11 digits"},
+        },
+    }
+    session_in = {
+        "type": "object",
+        "required": ["title", "scheduled_start", "scheduled_end", "department_ids"],
+        "properties": {
+            "title": {"type": "string", "minLength": 2, "maxLength": 120},
+            "description": {"type": "string", "maxLength": 4000},
+            "scheduled_start": {"type": "string", "format": "date-time"},
+            "scheduled_end": {"type": "string", "format": "date-time"},
+            "department_ids": {"type": "array", "items": {"type": "integer"}},
+            "host_ids": {"type": "array", "items": {"type": "integer"}},
+            "answerer_ids": {"type": "array", "items": {"type": "integer"}},
+            "guests": {"type": "array", "items": {
+                "type": "object", "properties": {"name": {"type": "string"},
+                                                 "title": {"type": "string"}}}},
+            "moderation_mode": {"enum": ["pre", "open"]},
+            "precollect_opens_at": {"type": "string", "format": "date-time"},
+            "precollect_closes_at": {"type": "string", "format": "date-time"},
+            "slug": {"type": "string", "pattern": "^[a-z0-9-]*$"},
+        },
+    }
+    commands_doc = "; ".join(
+        f"`{name}`: {(fn.__doc__ or '').strip()}" for name, fn in COMMANDS.items()
+    )
+    paths: dict[str, Any] = {
+        "/api/v1/openapi.json": {"get": {
+            "summary": "This document", "security": [{}],
+            "responses": {"200": _ok("OpenAPI document", OBJ)}}},
+        "/api/v1/visitor": {"get": {
+            "summary": "A visitor token for clients without cookies (send as X-Visitor-Token)",
+            "security": VISITOR, "responses": {"200": _ok("token", OBJ)}}},
+        "/api/v1/sessions": {"get": {
+            "summary": "Public sessions of a year",
+            "parameters": [
+                {"name": "year", "in": "query", "schema": {"type": "integer"}},
+                {"name": "state", "in": "query", "schema": {
+                    "enum": ["announced", "live", "ended", "archived", "cancelled"]}}],
+            "security": [{}],
+            "responses": {"200": _ok("sessions", OBJ), **_errors(400)}}},
+        "/api/v1/sessions/{slug}": {"get": {
+            "summary": "One public session with its counters", "parameters": [SLUG],
+            "security": [{}], "responses": {"200": _ok("session", OBJ), **_errors(404)}}},
+        "/api/v1/sessions/{slug}/stream": {"get": {
+            "summary": "Events after ?since=N (replay) or a snapshot, as docs/realtime.md",
+            "parameters": [SLUG, {"name": "since", "in": "query",
+                                  "schema": {"type": "integer", "minimum": 0}}],
+            "security": [{}],
+            "responses": {"200": _ok("replay or snapshot", OBJ), **_errors(400, 404)}}},
+        "/api/v1/sessions/{slug}/questions": {"post": {
+            "summary": "Ask (live, or in advance while collection is open)",
+            "parameters": [SLUG], "security": VISITOR, "requestBody": _body(question_in),
+            "responses": {"201": _ok("stored", OBJ), "200": _ok("already stored (retry)", OBJ),
+                          **_errors(400, 404, 409, 415, 429)}}},
+        "/api/v1/sessions/{slug}/questions/mine": {"get": {
+            "summary": "The visitor's own questions with their status", "parameters": [SLUG],
+            "security": VISITOR, "responses": {"200": _ok("questions", OBJ), **_errors(404)}}},
+        "/api/v1/sessions/{slug}/questions/{question_id}/vote": {"post": {
+            "summary": "Upvote a published question (once per visitor)",
+            "parameters": [SLUG, {"name": "question_id", "in": "path", "required": True,
+                                  "schema": {"type": "integer"}}],
+            "security": VISITOR, "requestBody": _body(OBJ),
+            "responses": {"200": _ok("new count", OBJ), **_errors(404, 409, 415, 429)}}},
+        "/api/v1/staff/me": {"get": {
+            "summary": "The caller's account, roles and departments", "security": STAFF,
+            "responses": {"200": _ok("account", OBJ), **_errors(401)}}},
+        "/api/v1/staff/departments": {"get": {
+            "summary": "All departments", "security": STAFF,
+            "responses": {"200": _ok("departments", OBJ), **_errors(401)}}},
+        "/api/v1/staff/sessions": {"post": {
+            "summary": "Plan a session (office)", "security": STAFF,
+            "requestBody": _body(session_in),
+            "responses": {"201": _ok("planned", OBJ), **_errors(400, 401, 403, 415)}}},
+        "/api/v1/staff/sessions/{session_id}": {
+            "get": {"summary": "Every question the caller may see (console snapshot)",
+                    "parameters": [SESSION_ID], "security": STAFF,
+                    "responses": {"200": _ok("snapshot", OBJ), **_errors(401, 403, 404)}},
+            "patch": {"summary": "Change a planned session (office)",
+                      "parameters": [SESSION_ID], "security": STAFF,
+                      "requestBody": _body(session_in),
+                      "responses": {"200": _ok("saved", OBJ),
+                                    **_errors(400, 401, 403, 404, 415)}}},
+        "/api/v1/staff/sessions/{session_id}/announce": {"post": {
+            "summary": "Announce a session to the public (office)", "parameters": [SESSION_ID],
+            "security": STAFF, "requestBody": _body(OBJ),
+            "responses": {"200": _ok("announced", OBJ), **_errors(400, 401, 403, 404, 415)}}},
+        "/api/v1/staff/sessions/{session_id}/cancel": {"post": {
+            "summary": "Cancel a session with a reason (office)", "parameters": [SESSION_ID],
+            "security": STAFF, "requestBody": _body({
+                "type": "object", "required": ["reason"],
+                "properties": {"reason": {"type": "string", "maxLength": 200}}}),
+            "responses": {"200": _ok("cancelled", OBJ), **_errors(400, 401, 403, 404, 415)}}},
+        "/api/v1/staff/sessions/{session_id}/actions/{name}": {"post": {
+            "summary": "A live-session action, the same as the console's socket event",
+            "description": "The body is the socket event's payload (docs/realtime.md). "
+                           + commands_doc,
+            "parameters": [SESSION_ID, {"name": "name", "in": "path", "required": True,
+                                        "schema": {"enum": sorted(COMMANDS)}}],
+            "security": STAFF, "requestBody": _body(OBJ),
+            "responses": {"200": _ok("done", OBJ), **_errors(400, 401, 403, 404, 409, 415)}}},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "qa_live API", "version": "1",
+                 "description": "Live online Q&A sessions (网络在线问政). Errors are "
+                                "{error, message, fields?}; see docs/api.md."},
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": {"Error": {"type": "object", "required": ["error", "message"],
+                                  "properties": {"error": {"type": "string"},
+                                                 "message": {"type": "string"},
+                                                 "fields": {"type": "object"}}}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer",
+                           "description": "personal API token (qal_…), made on /account/tokens"},
+                "cookie": {"type": "apiKey", "in": "cookie", "name": "session",
+                           "description": "staff login; writes need the X-CSRFToken header"},
+                "visitor": {"type": "apiKey", "in": "header", "name": "X-Visitor-Token",
+                            "description": "or the qa_visitor cookie"},
+            },
+        },
+    }

@@ -1,0 +1,216 @@
+"""Staff commands in a live session, shared by the /moderation socket and the JSON API.
+
+Each command takes the acting user, the session and the JSON payload, checks the payload and
+the user's right to act, calls one operation from moderation.py and returns the fields of a
+successful reply. The caller commits with events.commit_and_send().
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+
+from qa_live.auth.models import User
+from qa_live.extensions import db
+from qa_live.live import access, moderation, serialize
+from qa_live.live.models import Answer, HostPost, PostKind, Question, RejectReason
+from qa_live.live.socket_common import EventError, bool_field, int_field, str_field
+from qa_live.planning.models import Department, LiveSession
+
+Command = Callable[[User, LiveSession, dict[str, Any]], dict[str, Any]]
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str) -> Callable[[Command], Command]:
+    """Register a staff command under its event/endpoint name."""
+
+    def register(fn: Command) -> Command:
+        COMMANDS[name] = fn
+        return fn
+
+    return register
+
+
+def run(name: str, user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
+    """Run a staff command by name (unknown names are an error, not a crash)."""
+    fn = COMMANDS.get(name)
+    if fn is None:
+        raise EventError("not_found", _("Unknown action."))
+    if not access.can_open_console(user, session):
+        raise EventError("forbidden", _("You do not have permission to do this."))
+    return fn(user, session, data)
+
+
+def _moderator(user: User, session: LiveSession) -> None:
+    if not access.can_moderate(user, session):
+        raise EventError("forbidden", _("Only the host or the office may do this."))
+
+
+def _question(data: dict[str, Any], session: LiveSession, name: str = "question_id") -> Question:
+    question = db.session.get(Question, int_field(data, name))
+    if question is None or question.session_id != session.id:
+        raise EventError("not_found", _("There is no such question in this session."))
+    return question
+
+
+def _answerable(user: User, session: LiveSession, data: dict[str, Any]) -> Question:
+    question = _question(data, session)
+    if not access.can_answer(user, question):
+        raise EventError("forbidden", _("This question belongs to another department."))
+    return question
+
+
+def _long_text(data: dict[str, Any], name: str, config_key: str) -> str:
+    # Twice the limit here; the operation gives the exact message at the exact limit.
+    return str_field(data, name, current_app.config[config_key] * 2)
+
+
+@command("approve")
+def approve(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
+    """Publish a question (optionally with edited wording)."""
+    _moderator(user, session)
+    text = str_field(data, "text", 2000) if data.get("text") is not None else None
+    question = moderation.approve(_question(data, session), user, text)
+    return {"question_id": question.id}
+
+
+@command("reject")
+def reject(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
+    """Reject a question with a reason."""
+    _moderator(user, session)
+    reason = data.get("reason")
+    if reason not in {r.value for r in RejectReason}:
+        raise EventError("invalid", _("Choose a reason for rejecting."),
+                         {"reason": ", ".join(r.value for r in RejectReason)})
+    question = moderation.reject(_question(data, session), user, RejectReason(reason))
+    return {"question_id": question.id}
+
+
+@command("merge")
+def merge(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
+    """Merge a duplicate into an earlier question."""
+    _moderator(user, session)
+    question = _question(data, session)
+    into = _question(data, session, "into_id")
+    moderation.merge(question, into, user)
+    return {"question_id": question.id, "into_id": into.id}
+
+
+@command("edit")
+def edit(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
+    """Change a question's published wording."""
+    _moderator(user, session)
+    question = moderation.edit_question(_question(data, session), user,
+                                        str_field(data, "text", 2000))
+    return {"question_id": question.id}
+
+
+@command("pin")
+def pin(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
+    """Pin or unpin a question."""
+    _moderator(user, session)
+    question = moderation.pin(_question(data, session), user, bool_field(data, "pinned", True))
+    return {"question_id": question.id}
+
+
+@command("assign")
+def assign(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
+    """Hand a question to a department of the session (or none)."""
+    _moderator(user, session)
+    question = _question(data, session)
+    dept_id = int_field(data, "department_id", required=False)
+    department = db.session.get(Department, dept_id) if dept_id else None
+    if dept_id and department is None:
+        raise EventError("not_found", _("There is no such department."))
+    moderation.assign(question, user, department)
+    return {"question_id": question.id}
+
+
+@command("claim")
+def claim(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
+    """Take a question to answer it."""
+    question = moderation.claim(_answerable(user, session, data), user)
+    return {"question_id": question.id,
+            "claim_expires_at": serialize.iso(question.claim_expires_at)}
+
+
+@command("release")
+def release(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
+    """Give a claimed question back."""
+    question = moderation.release(_answerable(user, session, data), user)
+    return {"question_id": question.id}
+
+
+@command("answer")
+def answer(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
+    """Publish an answer to a question."""
+    question = _answerable(user, session, data)
+    reply = moderation.answer(question, user, _long_text(data, "body", "ANSWER_MAX_LENGTH"))
+    return {"question_id": question.id, "answer_id": reply.id}
+
+
+@command("edit_answer")
+def edit_answer(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
+    """Reword a published answer (the history is kept)."""
+    reply = db.session.get(Answer, int_field(data, "answer_id"))
+    if reply is None or reply.question.session_id != session.id:
+        raise EventError("not_found", _("There is no such answer in this session."))
+    if not (access.can_moderate(user, session) or reply.author_id == user.id):
+        raise EventError("forbidden",
+                         _("Only its author, the host or the office may edit this answer."))
+    moderation.edit_answer(reply, user, _long_text(data, "body", "ANSWER_MAX_LENGTH"))
+    return {"answer_id": reply.id}
+
+
+@command("follow_up")
+def follow_up(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
+    """Mark a question as needing offline follow-up (or not)."""
+    question = _answerable(user, session, data)
+    moderation.flag_follow_up(question, user, bool_field(data, "needed", True))
+    return {"question_id": question.id}
+
+
+@command("post")
+def post(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
+    """Publish a policy explanation or a notice."""
+    _moderator(user, session)
+    kind = data.get("kind", PostKind.POLICY.value)
+    if kind not in {k.value for k in PostKind}:
+        raise EventError("invalid", _("Unknown kind of post."), {"kind": "policy, notice"})
+    item = moderation.create_post(session, user, PostKind(kind),
+                                  _long_text(data, "body", "POST_MAX_LENGTH"),
+                                  bool_field(data, "pinned", False))
+    return {"post_id": item.id}
+
+
+@command("update_post")
+def update_post(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
+    """Edit, pin or remove a host post."""
+    _moderator(user, session)
+    item = db.session.get(HostPost, int_field(data, "post_id"))
+    if item is None or item.session_id != session.id or item.removed:
+        raise EventError("not_found", _("There is no such post in this session."))
+    body = (_long_text(data, "body", "POST_MAX_LENGTH")
+            if data.get("body") is not None else None)
+    pinned = bool_field(data, "pinned") if data.get("pinned") is not None else None
+    moderation.update_post(item, session, user, body, pinned, bool_field(data, "removed", False))
+    return {"post_id": item.id}
+
+
+@command("start")
+def start(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
+    """Take the session live."""
+    _moderator(user, session)
+    moderation.start_session(session, user)
+    return {"state": session.state.value}
+
+
+@command("end")
+def end(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
+    """End the session."""
+    _moderator(user, session)
+    moderation.end_session(session, user)
+    return {"state": session.state.value}
