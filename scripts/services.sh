@@ -10,11 +10,15 @@
 # The data lives in a fresh folder under /tmp (the postgres user must be able to reach it).
 # A missing binary is not an error: `start` says why and leaves that service's URL out, so the
 # tests that need it skip (or fail under QA_LIVE_REQUIRE_SERVICES=1).  Every step that waits has
-# a timeout.  Two test runs in the same checkout at the same time would share (and stop) one set.
+# a timeout.  QA_LIVE_SERVICES_RUN names the set (default "default"): scripts/test.sh gives each
+# run its own ("run-<pid>") on free ports, so two test runs in one checkout do not stop each
+# other's servers; `start` first stops sets whose run-<pid> process has gone.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-STATE_DIR=$ROOT/.test-services
+RUN_NAME=${QA_LIVE_SERVICES_RUN:-default}
+SETS_DIR=$ROOT/.test-services
+STATE_DIR=$SETS_DIR/$RUN_NAME
 ENV_FILE=$STATE_DIR/env
 STATE_FILE=$STATE_DIR/state
 PG_PORT_WANTED=55432
@@ -273,11 +277,26 @@ cmd_stop() {
     fi
     rm -f -- "$ENV_FILE" "$STATE_FILE"
     rmdir -- "$STATE_DIR" 2>/dev/null
+    rmdir -- "$SETS_DIR" 2>/dev/null
     return 0
+}
+
+stop_orphans() {  # stop the sets of test runs that ended without stopping them
+    local dir name owner
+    for dir in "$SETS_DIR"/run-*; do
+        [[ -d $dir ]] || continue
+        name=${dir##*/}
+        owner=${name#run-}
+        [[ $name == "$RUN_NAME" ]] && continue
+        pid_alive "$owner" && continue
+        log "stopping the servers of an ended test run ($name)"
+        QA_LIVE_SERVICES_RUN=$name "$0" stop >/dev/null 2>&1
+    done
 }
 
 cmd_start() {
     cmd_stop quiet  # whatever an earlier, interrupted run left behind
+    stop_orphans
     mkdir -p "$STATE_DIR"
     D=$(mktemp -d "${TMP_PREFIX}XXXXXXXX") || { log "mktemp failed"; return 1; }
     chmod 755 "$D"

@@ -75,15 +75,17 @@ fi
 
 # --- 2. PostgreSQL and Redis ----------------------------------------------------------------
 
+# This run's own servers on free ports: another run in this checkout keeps its own.
+export QA_LIVE_SERVICES_RUN=run-$$
 trap 'scripts/services.sh stop >/dev/null 2>&1' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
 unset QA_LIVE_TEST_POSTGRES_URL QA_LIVE_TEST_REDIS_URL
 scripts/services.sh start </dev/null || say "scripts/services.sh start reported a problem (above)"
-if [[ -f .test-services/env ]]; then
-    # shellcheck disable=SC1091
-    source .test-services/env
+if [[ -f .test-services/$QA_LIVE_SERVICES_RUN/env ]]; then
+    # shellcheck disable=SC1090
+    source ".test-services/$QA_LIVE_SERVICES_RUN/env"
 fi
 
 # --- 3. browser, nginx, strictness ------------------------------------------------------------

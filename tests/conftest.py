@@ -14,25 +14,25 @@ from pathlib import Path
 # Keep the generated secret key and databases out of the working tree.
 os.environ.setdefault("QA_LIVE_INSTANCE_DIR", tempfile.mkdtemp(prefix="qa_live_test_instance_"))
 
-import flask_migrate  # noqa: E402
-import pytest  # noqa: E402
-from flask import Flask, g  # noqa: E402
-from sqlalchemy import text  # noqa: E402
+import flask_migrate
+import pytest
+from flask import Flask, g
+from sqlalchemy import text
 
-from config import TestingConfig  # noqa: E402
-from qa_live import create_app  # noqa: E402
-from qa_live.auth import services as auth_services  # noqa: E402
-from qa_live.auth.models import Role, User  # noqa: E402
-from qa_live.core.timeutil import utcnow  # noqa: E402
-from qa_live.extensions import db  # noqa: E402
-from qa_live.live import services as live_services  # noqa: E402
-from qa_live.live.models import Question, QuestionSource  # noqa: E402
-from qa_live.live.validation import QuestionInput  # noqa: E402
-from qa_live.planning import services as planning_services  # noqa: E402
-from qa_live.planning.models import Department, LiveSession, SessionState  # noqa: E402
-from tests import services as outside  # noqa: E402
+from config import TestingConfig
+from qa_live import create_app
+from qa_live.auth import services as auth_services
+from qa_live.auth.models import Role, User
+from qa_live.core.timeutil import utcnow
+from qa_live.extensions import db
+from qa_live.live import services as live_services
+from qa_live.live.models import Question, QuestionSource
+from qa_live.live.validation import QuestionInput
+from qa_live.planning import services as planning_services
+from qa_live.planning.models import Department, LiveSession, SessionState
+from tests import services as outside
 
-PASSWORD = "correct-horse-42"  # noqa: S105 - test accounts only
+PASSWORD = "correct-horse-42"
 
 
 def config_for(url: str, **overrides: object) -> type:
@@ -234,18 +234,18 @@ def make_question(app: Flask):
 class AuthActions:
     """Log a test client in and out as a staff member."""
 
-    def __init__(self, client) -> None:  # noqa: ANN001
+    def __init__(self, client) -> None:
         self._client = client
 
-    def login(self, user_or_login: User | str, password: str = PASSWORD):  # noqa: ANN201
+    def login(self, user_or_login: User | str, password: str = PASSWORD):
         login = user_or_login.login if isinstance(user_or_login, User) else user_or_login
         return self._client.post("/login", data={"login": login, "password": password})
 
-    def logout(self):  # noqa: ANN201
+    def logout(self):
         return self._client.post("/logout")
 
 
 @pytest.fixture
-def auth(client) -> AuthActions:  # noqa: ANN001
+def auth(client) -> AuthActions:
     """Log the test client in as staff: auth.login(user)."""
     return AuthActions(client)

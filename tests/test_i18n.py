@@ -17,7 +17,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
-MESSAGES_DIR = ROOT / "qa_live" / "translations" / "zh_Hans_CN" / "LC_MESSAGES"  # Babel's name for zh_CN
+# Babel's name for zh_CN
+MESSAGES_DIR = ROOT / "qa_live" / "translations" / "zh_Hans_CN" / "LC_MESSAGES"
 PO_FILE = MESSAGES_DIR / "messages.po"
 MO_FILE = MESSAGES_DIR / "messages.mo"
 

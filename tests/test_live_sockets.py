@@ -317,3 +317,17 @@ def test_ending_the_session_turns_it_read_only(app, live_session):
     assert states == ["ended"]
     assert ask(watcher)["error"] == "not_live"
     assert db.session.scalar(select(func.count(Visit.id)).where(Visit.ended_at.is_(None))) == 0
+
+
+def test_peak_viewers_is_the_most_pages_open_at_once(app, live_session):
+    socks = [citizen(app, live_session) for _ in range(3)]
+    for sock in socks:
+        sock.emit("join", {"slug": live_session.slug}, namespace="/qa", callback=True)
+    for sock in socks[:2]:
+        sock.disconnect(namespace="/qa")
+    late = citizen(app, live_session)
+    ack = late.emit("join", {"slug": live_session.slug}, namespace="/qa", callback=True)
+    counts = ack["snapshot"]["counts"]
+    assert counts["online"] == 2
+    assert counts["peak_online"] == 3
+    assert counts["participant_visits"] == 4

@@ -30,7 +30,8 @@ def test_home_lists_live_upcoming_and_held_sessions(client, make_session):
     for title in ("正在直播的专场", "即将开始的专场", "已经结束的专场"):
         assert title in page
     assert "还在筹备的草稿" not in page
-    assert page.index("正在直播的专场") < page.index("即将开始的专场") < page.index("已经结束的专场")
+    assert (page.index("正在直播的专场") < page.index("即将开始的专场")
+            < page.index("已经结束的专场"))
 
 
 def test_session_page_shows_theme_departments_guests_and_a_qr_code(client, make_session,

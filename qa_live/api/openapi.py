@@ -10,7 +10,7 @@ ERROR = {"$ref": "#/components/schemas/Error"}
 
 
 def _ok(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    body = {"description": description}
+    body: dict[str, Any] = {"description": description}
     if schema is not None:
         body["content"] = {"application/json": {"schema": schema}}
     return body
@@ -31,8 +31,8 @@ SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "stri
 SESSION_ID = {"name": "session_id", "in": "path", "required": True,
               "schema": {"type": "integer"}}
 OBJ = {"type": "object"}
-STAFF = [{"bearer": []}, {"cookie": []}]
-VISITOR = [{}, {"visitor": []}]
+STAFF: list[dict[str, list[str]]] = [{"bearer": []}, {"cookie": []}]
+VISITOR: list[dict[str, list[str]]] = [{}, {"visitor": []}]
 
 
 def spec() -> dict[str, Any]:

@@ -77,8 +77,8 @@ class UserForm(FlaskForm):
 class EditUserForm(UserForm):
     """Edit an account: the login stays, the password is reset separately."""
 
-    login = None  # type: ignore[assignment]
-    password = None  # type: ignore[assignment]
+    login = None
+    password = None
 
 
 class PasswordResetForm(FlaskForm):

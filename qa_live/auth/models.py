@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from qa_live.core.timeutil import UTCDateTime, utcnow
-from qa_live.extensions import db
+from qa_live.extensions import Model, db
 from qa_live.planning.models import Department
 
 
@@ -31,7 +31,7 @@ user_departments = Table(
 )
 
 
-class UserRole(db.Model):
+class UserRole(Model):
     """One role held by one user."""
 
     __tablename__ = "user_roles"
@@ -42,7 +42,7 @@ class UserRole(db.Model):
     role: Mapped[Role] = mapped_column(db.Enum(Role, native_enum=False, length=20))
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     """A staff account. Citizens never have one."""
 
     __tablename__ = "users"
@@ -105,7 +105,7 @@ class User(UserMixin, db.Model):
         return f"<User {self.id} {self.login}>"
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A personal API token: it acts with its owner's roles until revoked."""
 
     __tablename__ = "api_tokens"

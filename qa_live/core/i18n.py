@@ -19,7 +19,7 @@ def select_locale() -> str:
     if not has_request_context():  # CLI commands and background work speak the default
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     for candidate in (request.args.get("lang"), request.cookies.get(LANG_COOKIE)):
-        if candidate in supported:
+        if candidate is not None and candidate in supported:
             return candidate
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from qa_live.auth.models import Role, User
 from qa_live.live.models import Question
-from qa_live.planning.models import Duty, LiveSession
+from qa_live.planning.models import Duty, LiveSession, SessionState
+
+#: Sessions still being prepared (or called off): their console is for hosts and the office.
+PREPARING = (SessionState.DRAFT, SessionState.CANCELLED)
 
 
 def on_duty(user: User, session: LiveSession, duty: Duty | None = None) -> bool:
@@ -14,11 +17,17 @@ def on_duty(user: User, session: LiveSession, duty: Duty | None = None) -> bool:
 
 
 def can_open_console(user: User, session: LiveSession) -> bool:
-    """Office, hosts, and answerers on duty or of a department going online."""
+    """Office, hosts, and answerers on duty or of a department going online.
+
+    Answerers come in once the session is announced: a draft may still change its departments
+    and staff, and has no questions yet; hosts and the office may look at it beforehand.
+    """
     if not user.is_authenticated or not user.active:
         return False
     if user.has_role(Role.OFFICE, Role.HOST):
         return True
+    if session.state in PREPARING:
+        return False
     if user.has_role(Role.ANSWERER):
         session_depts = {d.id for d in session.departments}
         return on_duty(user, session) or bool(session_depts & user.department_ids)

@@ -56,6 +56,14 @@ def staff_room(session_id: int, department_id: int | None = None) -> str:
     return f"staff:{session_id}:d:{department_id}"
 
 
+def staff_all_room(session_id: int) -> str:
+    """The /moderation room every console of a session joins, answerers included.
+
+    What is not about one question goes here: session state, host posts, presence, counters.
+    """
+    return f"staff:{session_id}:all"
+
+
 def _outbox() -> list[Outgoing]:
     return db.session.info.setdefault(OUTBOX, [])
 
@@ -82,12 +90,18 @@ def publish(session: LiveSession, type_: str, data: dict[str, Any]) -> int:
 
 def tell_staff(session_id: int, event_name: str, data: Any,
                department_id: int | None | bool = False) -> None:
-    """Queue an emit to the session's staff: everyone, plus the question's department room."""
+    """Queue an emit to the session's staff.
+
+    About a question (``department_id`` given, None for unassigned): hosts and office, plus
+    the answerers of its department. Otherwise (session, posts): every console of the session.
+    """
     box = _outbox()
+    if department_id is False:
+        box.append(Outgoing(STAFF_NS, staff_all_room(session_id), event_name, data))
+        return
     box.append(Outgoing(STAFF_NS, staff_room(session_id), event_name, data))
-    if department_id is not False:
-        room = staff_room(session_id, department_id or 0)  # type: ignore[arg-type]
-        box.append(Outgoing(STAFF_NS, room, event_name, data))
+    room = staff_room(session_id, department_id or 0)
+    box.append(Outgoing(STAFF_NS, room, event_name, data))
 
 
 def tell_visitor(visitor_id: str, event_name: str, data: Any) -> None:

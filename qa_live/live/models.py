@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from qa_live.core.timeutil import UTCDateTime, utcnow
-from qa_live.extensions import db
+from qa_live.extensions import Model, db
 from qa_live.planning.models import Department, LiveSession
 
 
@@ -48,7 +48,7 @@ class RejectReason(enum.StrEnum):
     PERSONAL_INFO = "personal_info"
 
 
-class Question(db.Model):
+class Question(Model):
     """A citizen's question (提问) in one session."""
 
     __tablename__ = "questions"
@@ -133,7 +133,7 @@ class AnswerKind(enum.StrEnum):
     FOLLOW_UP = "follow_up"
 
 
-class Answer(db.Model):
+class Answer(Model):
     """A published answer (答复) to a question."""
 
     __tablename__ = "answers"
@@ -161,7 +161,7 @@ class Answer(db.Model):
     )
 
 
-class AnswerRevision(db.Model):
+class AnswerRevision(Model):
     """An earlier wording of an answer, kept when the answer is edited."""
 
     __tablename__ = "answer_revisions"
@@ -174,7 +174,7 @@ class AnswerRevision(db.Model):
     edited_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Vote(db.Model):
+class Vote(Model):
     """One upvote by one visitor on one question."""
 
     __tablename__ = "votes"
@@ -193,7 +193,7 @@ class PostKind(enum.StrEnum):
     NOTICE = "notice"  # notice to participants
 
 
-class HostPost(db.Model):
+class HostPost(Model):
     """A host's post in a session: a policy explanation or a notice."""
 
     __tablename__ = "host_posts"
@@ -211,7 +211,7 @@ class HostPost(db.Model):
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class SessionEvent(db.Model):
+class SessionEvent(Model):
     """One public change in a session, numbered, for replay to reconnecting citizens."""
 
     __tablename__ = "session_events"
@@ -225,7 +225,7 @@ class SessionEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Visit(db.Model):
+class Visit(Model):
     """A visit (人次) of one visitor to a live session; reconnects within a visit reuse it."""
 
     __tablename__ = "visits"
@@ -243,7 +243,7 @@ class Visit(db.Model):
     connections: Mapped[int] = mapped_column(default=0)
 
 
-class SensitiveWord(db.Model):
+class SensitiveWord(Model):
     """A word that flags a question for review (敏感词), kept by the office."""
 
     __tablename__ = "sensitive_words"

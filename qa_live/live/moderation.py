@@ -11,7 +11,7 @@ from datetime import datetime
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from qa_live.auth.models import User
 from qa_live.core.timeutil import utcnow
@@ -46,24 +46,26 @@ def _require_open(question: Question) -> None:
         raise QuestionRefused(_("The session is over; use follow-up to reply."), "not_live")
 
 
-def approve(question: Question, actor: User, text: str | None = None) -> Question:
+def approve(question: Question, actor: User, text: str | None = None,
+            now: datetime | None = None) -> Question:
     """Publish a pending (or earlier rejected) question, optionally with edited wording."""
     _require_open(question)
     if text is not None:
         _set_text(question, text)
     was_public = serialize.is_public(question)
-    set_question_status(question, QuestionStatus.APPROVED)
+    set_question_status(question, QuestionStatus.APPROVED, now)
     question.reject_reason = None
     question.merged_into_id = None
     announce(question, was_public)
     return question
 
 
-def reject(question: Question, actor: User, reason: RejectReason) -> Question:
+def reject(question: Question, actor: User, reason: RejectReason,
+           now: datetime | None = None) -> Question:
     """Refuse a question; it stops being valid (有效提问) and leaves the public stream."""
     _require_open(question)
     was_public = serialize.is_public(question)
-    set_question_status(question, QuestionStatus.REJECTED)
+    set_question_status(question, QuestionStatus.REJECTED, now)
     question.reject_reason = reason
     question.claimed_by_id = None
     announce(question, was_public)
@@ -84,7 +86,7 @@ def merge(question: Question, into: Question, actor: User) -> Question:
         .values(question_id=into.id)
         .execution_options(synchronize_session=False)
     )
-    db.session.execute(Vote.__table__.delete().where(Vote.question_id == question.id))
+    db.session.execute(delete(Vote).where(Vote.question_id == question.id))
     count = db.session.scalar(select(db.func.count()).where(Vote.question_id == into.id)) or 0
     into.upvotes = count
     question.upvotes = 0

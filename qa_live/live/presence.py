@@ -36,12 +36,30 @@ def open_visit(session: LiveSession, visitor_id: str, now: datetime | None = Non
                       connections=1)
         db.session.add(visit)
         db.session.flush()
-        return visit.id
-    db.session.execute(
-        update(Visit).where(Visit.id == visit.id)
-        .values(connections=Visit.connections + 1, ended_at=None)
-    )
+    else:
+        db.session.execute(
+            update(Visit).where(Visit.id == visit.id)
+            .values(connections=Visit.connections + 1, ended_at=None)
+        )
+    record_peak(session.id)
     return visit.id
+
+
+def record_peak(session_id: int) -> int:
+    """Raise the session's peak of concurrent viewers to the current online count; return it.
+
+    One conditional UPDATE, so concurrent joins in several workers never lower it.
+    """
+    online = db.session.scalar(
+        select(func.count(Visit.id))
+        .where(Visit.session_id == session_id, Visit.ended_at.is_(None))
+    ) or 0
+    db.session.execute(
+        update(LiveSession).where(LiveSession.id == session_id,
+                                  LiveSession.peak_online < online)
+        .values(peak_online=online)
+    )
+    return online
 
 
 def leave_visit(visit_id: int, now: datetime | None = None) -> None:
@@ -78,7 +96,10 @@ def counts(session_id: int, staff: bool = False) -> dict[str, Any]:
             func.count(case((Question.status == QuestionStatus.PENDING, 1))),
         ).where(Question.session_id == session_id)
     ).one()
+    peak = db.session.scalar(
+        select(LiveSession.peak_online).where(LiveSession.id == session_id)) or 0
     data: dict[str, Any] = {"session_id": session_id, "online": online,
+                            "peak_online": max(peak, online),
                             "participant_visits": visits, "questions": valid,
                             "answered": answered}
     if staff:
@@ -93,7 +114,8 @@ def median_answer_seconds(session_id: int) -> float | None:
         select(Question.created_at, Question.answered_at)
         .where(Question.session_id == session_id, Question.answered_at.is_not(None))
     ).all()
-    waits = sorted((answered - asked).total_seconds() for asked, answered in rows)
+    waits = sorted((answered - asked).total_seconds() for asked, answered in rows
+                   if answered is not None)
     if not waits:
         return None
     middle = len(waits) // 2
@@ -131,7 +153,7 @@ def flush_summaries() -> None:
         socketio.emit("counts", counts(session_id), to=events.session_room(session_id),
                       namespace=events.PUBLIC_NS)
         socketio.emit("counts", counts(session_id, staff=True),
-                      to=events.staff_room(session_id), namespace=events.STAFF_NS)
+                      to=events.staff_all_room(session_id), namespace=events.STAFF_NS)
     for session_id, ids in votes.items():
         rows = db.session.execute(
             select(Question.id, Question.upvotes).where(and_(Question.id.in_(ids)))
@@ -139,7 +161,7 @@ def flush_summaries() -> None:
         data = {"session_id": session_id, "upvotes": {str(i): n for i, n in rows}}
         socketio.emit("votes", data, to=events.session_room(session_id),
                       namespace=events.PUBLIC_NS)
-        socketio.emit("votes", data, to=events.staff_room(session_id),
+        socketio.emit("votes", data, to=events.staff_all_room(session_id),
                       namespace=events.STAFF_NS)
 
 

@@ -63,10 +63,10 @@ def _automaton():
 def find_hits(text: str) -> list[str]:
     """The sensitive words found in the text, each once, in order of appearance."""
     automaton = _automaton()
-    if not len(automaton):  # type: ignore[arg-type]
+    if not len(automaton):
         return []
     hits: list[str] = []
-    for _end, word in automaton.iter(normalise(text)):  # type: ignore[attr-defined]
+    for _end, word in automaton.iter(normalise(text)):
         if word not in hits:
             hits.append(word)
     return hits

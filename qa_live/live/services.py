@@ -132,6 +132,9 @@ def announce(question: Question, was_public: bool, now: datetime | None = None) 
         events.publish(question.session, "question.removed", {"id": question.id})
     events.tell_visitor(question.visitor_id, "mine",
                         serialize.own_question(question, status_label(question)))
+    # Review and answers move the pending, answered and median-time counters.
+    session_id = question.session_id
+    events.after_commit(lambda: presence.mark_counts(session_id))
 
 
 def vote(question: Question, visitor_id: str) -> int:

@@ -15,6 +15,12 @@ from qa_live.live.services import QuestionRefused
 from qa_live.live.validation import InvalidInput
 
 
+def current_sid() -> str:
+    """The Socket.IO session id of the event being handled (Flask-SocketIO sets request.sid)."""
+    sid: str = request.sid  # type: ignore[attr-defined]
+    return sid
+
+
 class EventError(Exception):
     """A socket event that cannot be carried out; becomes {"ok": false, ...} in the ack."""
 
@@ -90,7 +96,7 @@ def guarded(handler: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(handler)
     def wrapper(self: Any, data: Any = None) -> Any:
         config = current_app.config
-        sid_ok = ratelimit.allow(config["SOCKET_EVENT_RATE_LIMIT"], "sid", request.sid)  # type: ignore[attr-defined]
+        sid_ok = ratelimit.allow(config["SOCKET_EVENT_RATE_LIMIT"], "sid", current_sid())
         ip_ok = ratelimit.allow(config["SOCKET_IP_EVENT_RATE_LIMIT"], "ip", client_address())
         if not (sid_ok and ip_ok):
             return fail("rate_limited", _("Too many actions in a short time. Please slow down."))

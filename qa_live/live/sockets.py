@@ -17,7 +17,15 @@ from qa_live.extensions import db, socketio
 from qa_live.live import events, presence, serialize
 from qa_live.live import services as live
 from qa_live.live.models import HostPost, Question, QuestionSource, QuestionStatus
-from qa_live.live.socket_common import EventError, client_address, guarded, int_field, ok, payload
+from qa_live.live.socket_common import (
+    EventError,
+    client_address,
+    current_sid,
+    guarded,
+    int_field,
+    ok,
+    payload,
+)
 from qa_live.live.validation import parse_question
 from qa_live.planning.models import LiveSession, SessionState
 
@@ -77,19 +85,19 @@ class CitizenNamespace(Namespace):
                 "message": _("Please reload the page to join the session."),
             })
         presence.start_summary_task(current_app._get_current_object())  # type: ignore[attr-defined]
-        _citizens[request.sid] = {"visitor": visitor, "session_id": None, "visit_id": None,
+        _citizens[current_sid()] = {"visitor": visitor, "session_id": None, "visit_id": None,
                                   "ip": client_address()}
         join_room(events.visitor_room(visitor))
 
     def on_disconnect(self, reason: Any = None) -> None:
-        state = _citizens.pop(request.sid, None)
+        state = _citizens.pop(current_sid(), None)
         if state and state["visit_id"]:
             presence.leave_visit(state["visit_id"])
             db.session.commit()
             presence.mark_counts(state["session_id"])
 
     def _state(self) -> dict[str, Any]:
-        state = _citizens.get(request.sid)
+        state = _citizens.get(current_sid())
         if state is None:
             raise EventError("not_connected", _("Please reload the page."))
         return state

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, request
+from flask import g
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace, disconnect, emit, join_room
@@ -22,6 +22,7 @@ from qa_live.live.models import (
 )
 from qa_live.live.socket_common import (
     EventError,
+    current_sid,
     guarded,
     int_field,
     ok,
@@ -50,29 +51,30 @@ class StaffNamespace(Namespace):
         if not user.is_authenticated:
             raise ConnectionRefusedError({"error": "unauthorized",
                                           "message": _("Please log in to continue.")})
-        _staff[request.sid] = {"user_id": user.id, "epoch": user.session_epoch,
+        _staff[current_sid()] = {"user_id": user.id, "epoch": user.session_epoch,
                                "session_id": None}
 
     def on_disconnect(self, reason: Any = None) -> None:
-        state = _staff.pop(request.sid, None)
+        state = _staff.pop(current_sid(), None)
         if state and state["session_id"]:
             user = db.session.get(User, state["user_id"])
             emit("presence", {"user_id": state["user_id"], "online": False,
                               "name": user.display_name if user else ""},
-                 to=events.staff_room(state["session_id"]), namespace=events.STAFF_NS)
+                 to=events.staff_all_room(state["session_id"]), namespace=events.STAFF_NS)
 
     # -- checks, run on every event --------------------------------------------------------
 
     def _user(self) -> User:
-        state = _staff.get(request.sid)
+        state = _staff.get(current_sid())
         user = db.session.get(User, state["user_id"]) if state else None
-        if user is None or not user.active or user.session_epoch != state["epoch"]:
+        if (state is None or user is None or not user.active
+                or user.session_epoch != state["epoch"]):
             disconnect()
             raise EventError("unauthorized", _("Your login has ended. Please log in again."))
         return user
 
     def _session(self, user: User) -> LiveSession:
-        state = _staff[request.sid]
+        state = _staff[current_sid()]
         if state["session_id"] is None:
             raise EventError("not_joined", _("Open a session's console first."))
         session = db.session.get(LiveSession, state["session_id"])
@@ -91,15 +93,16 @@ class StaffNamespace(Namespace):
         if session is None or not access.can_open_console(user, session):
             raise EventError("forbidden", _("You do not have permission to do this."))
         departments = access.staff_departments(user, session)
+        join_room(events.staff_all_room(session.id))
         if departments is None:
             join_room(events.staff_room(session.id))
         else:
             for dept in departments:
                 join_room(events.staff_room(session.id, dept))
-        _staff[request.sid]["session_id"] = session.id
+        _staff[current_sid()]["session_id"] = session.id
         emit("presence", {"user_id": user.id, "name": user.display_name, "online": True,
                           "reply": True},
-             to=events.staff_room(session.id), namespace=events.STAFF_NS)
+             to=events.staff_all_room(session.id), namespace=events.STAFF_NS)
         return ok(snapshot=console_snapshot(session, user), me={
             "id": user.id, "name": user.display_name,
             "can_moderate": access.can_moderate(user, session),
@@ -112,7 +115,7 @@ class StaffNamespace(Namespace):
         user = self._user()
         session = self._session(user)
         emit("presence", {"user_id": user.id, "name": user.display_name, "online": True},
-             to=events.staff_room(session.id), namespace=events.STAFF_NS)
+             to=events.staff_all_room(session.id), namespace=events.STAFF_NS)
         return ok()
 
     def _run(self, name: str, data: Any) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import click
 from flask.cli import AppGroup
@@ -13,8 +13,9 @@ from qa_live.auth import services as auth_services
 from qa_live.auth.models import Role, User
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
+from qa_live.live import moderation
 from qa_live.live import services as live_services
-from qa_live.live.models import QuestionSource
+from qa_live.live.models import PostKind, QuestionSource, RejectReason, Visit
 from qa_live.live.validation import QuestionInput
 from qa_live.planning import services
 from qa_live.planning.models import Department, LiveSession, ModerationMode, SessionState
@@ -52,6 +53,34 @@ QUESTIONS = [
     "社区里的菜市场什么时候能改造完成？",
     "跨境电商零售出口可以享受哪些退税政策？",
 ]
+
+# What citizens ask in the held and the live sessions, with the answers given (the demo's
+# stream). A question without an answer stays published and unanswered; one with a reason
+# is rejected.
+LIVE_QUESTIONS: list[tuple[str, str | None, RejectReason | None]] = [
+    ("今年对中小企业参加境外展会还有补贴吗？补贴比例是多少？",
+     "有。今年继续支持中小企业参加境外重点展会，展位费按规定比例给予补助，具体以当年申报通知为准，"
+     "申报通知将在局门户网站“通知公告”栏目发布。", None),
+    ("企业办理对外贸易经营者备案，现在可以全程网上办理吗？",
+     "可以。对外贸易经营者备案已实现全程网上办理，企业通过政务服务网提交材料，"
+     "审核通过后即可获取备案信息，无需到窗口。", None),
+    ("我们小区门口的便民菜店被拆了，买菜很不方便，能不能协调增设网点？",
+     "感谢您的反映。我们已将您所在小区的情况记录在案，将会同所在区商务部门实地调查，"
+     "结合社区商业网点规划研究增设便民网点，调查结果会通过二次答复告知您。", None),
+    ("听说今年还有以旧换新补贴，家电和汽车都能参加吗？",
+     "以旧换新活动覆盖汽车和部分家电品类，具体品类、补贴标准和参与商家名单以正式发布的活动"
+     "公告为准，请关注局门户网站和官方公众号。", None),
+    ("外资企业在本市设立研发中心，有哪些扶持政策？", None, None),
+    ("加微信领红包，代办各类补贴申请，包过！", None, RejectReason.SPAM),
+]
+
+PENDING_QUESTIONS = [
+    "政府信息公开申请一般多少个工作日答复？可以网上申请吗？",
+    "有人在群里说加微信可以帮忙办理补贴，这是真的吗？",
+]
+
+HOST_POST = ("【政策解读】今年我市继续实施稳外贸稳外资系列措施，重点支持中小企业开拓国际市场、"
+             "优化外商投资服务。相关文件全文可在局门户网站“政策文件”栏目查阅。")
 
 
 @demo_cli.command("load")
@@ -122,11 +151,63 @@ def load() -> None:
             )
             continue
         services.change_state(session, SessionState.LIVE, start)
+        _demo_stream(session, host, [answerers[n] for n in dept_names], index,
+                     min(end, now) if offset == 0 else end)
         if offset < 0:
             services.change_state(session, SessionState.ENDED, end)
     db.session.commit()
     click.echo(f"demo data: {len(depts)} departments, {created} new sessions")
     _print_logins()
+
+
+def _demo_stream(session: LiveSession, host: User, answerers: list[User], index: int,
+                 until: datetime) -> None:
+    """What happened in a session that went live: visits, questions, answers, a host post."""
+    start = session.started_at or session.scheduled_start
+    span = (until - start).total_seconds()
+
+    def at(share: float) -> datetime:
+        return start + timedelta(seconds=span * share)
+
+    edges: list[tuple[datetime, int]] = []
+    for n in range(40 + 17 * index):  # participant-visits, each a distinct citizen
+        visit = Visit(session_id=session.id, visitor_id=f"demo-{session.slug}-v{n}",
+                      started_at=at(n / (60 + 17 * index)),
+                      ended_at=at(min(1.0, n / (60 + 17 * index) + 0.2)), connections=0)
+        db.session.add(visit)
+        edges += [(visit.started_at, 1), (visit.ended_at or until, -1)]
+    online = 0
+    for _moment, step in sorted(edges):  # ends sort before starts at the same moment
+        online += step
+        session.peak_online = max(session.peak_online or 0, online)
+    moderation.create_post(session, host, PostKind.POLICY, HOST_POST, pinned=True)
+    count = len(LIVE_QUESTIONS) - (index + 1) % 2  # alternate sessions skip the spam
+    for n, (text, reply, reason) in enumerate(LIVE_QUESTIONS[:count]):
+        asked = at(0.05 + n * 0.12)
+        question, _created = live_services.submit_question(
+            session, f"demo-{session.slug}-v{n}",
+            QuestionInput(text=text, nickname="网友" + str(1000 + 37 * n + index), phone=None,
+                          client_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{session.slug}/{n}"))),
+            QuestionSource.LIVE, asked,
+        )
+        if reason is not None:
+            moderation.reject(question, host, reason, asked + timedelta(minutes=1))
+            continue
+        moderation.approve(question, host, now=asked + timedelta(minutes=1))
+        if reply is not None:
+            moderation.answer(question, answerers[n % len(answerers)], reply,
+                              asked + timedelta(minutes=4 + n))
+        if n == 2:
+            moderation.flag_follow_up(question, answerers[0], True)
+    if session.state == SessionState.LIVE:  # still waiting for the host's review
+        for n, text in enumerate(PENDING_QUESTIONS):
+            live_services.submit_question(
+                session, f"demo-{session.slug}-p{n}",
+                QuestionInput(text=text, nickname="", phone="13812341234" if n == 0 else None,
+                              client_id=str(uuid.uuid5(uuid.NAMESPACE_URL,
+                                                       f"{session.slug}/p{n}"))),
+                QuestionSource.LIVE, at(0.9 + n * 0.03),
+            )
 
 
 @demo_cli.command("logins")

@@ -10,13 +10,13 @@ from sqlalchemy import Column, ForeignKey, Index, String, Table, Text, UniqueCon
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from qa_live.core.timeutil import UTCDateTime, utcnow
-from qa_live.extensions import db
+from qa_live.extensions import Model, db
 
 if TYPE_CHECKING:
     from qa_live.auth.models import User
 
 
-class Department(db.Model):
+class Department(Model):
     """A department (处室) of the bureau."""
 
     __tablename__ = "departments"
@@ -75,7 +75,7 @@ session_departments = Table(
 )
 
 
-class AnnualPlan(db.Model):
+class AnnualPlan(Model):
     """The office's plan for one year: a title and notes; its sessions are those dated that year."""
 
     __tablename__ = "annual_plans"
@@ -86,7 +86,7 @@ class AnnualPlan(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class SessionStaff(db.Model):
+class SessionStaff(Model):
     """A staff member on duty in a session, as host or answerer."""
 
     __tablename__ = "session_staff"
@@ -104,7 +104,7 @@ class SessionStaff(db.Model):
     user: Mapped[User] = relationship(lazy="joined")
 
 
-class SessionGuest(db.Model):
+class SessionGuest(Model):
     """A guest (嘉宾) named on the announcement: a person and their title."""
 
     __tablename__ = "session_guests"
@@ -118,7 +118,7 @@ class SessionGuest(db.Model):
     title: Mapped[str] = mapped_column(String(120), default="")
 
 
-class LiveSession(db.Model):
+class LiveSession(Model):
     """One scheduled, themed online Q&A session (网络在线问政专场)."""
 
     __tablename__ = "live_sessions"
@@ -151,6 +151,8 @@ class LiveSession(db.Model):
     cancel_reason: Mapped[str] = mapped_column(String(200), default="")
     # Highest sequence number written to this session's event log (the live issue's replay).
     last_seq: Mapped[int] = mapped_column(default=0)
+    # Most citizens' pages open at once while live (docs/metrics.md: peak concurrent viewers).
+    peak_online: Mapped[int] = mapped_column(default=0, server_default="0")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -44,7 +45,7 @@ def get_public_session_or_404(slug: str) -> LiveSession:
     return session
 
 
-def public_url(endpoint: str, **values: object) -> str:
+def public_url(endpoint: str, **values: Any) -> str:
     """An absolute URL for QR codes and sharing, honouring PUBLIC_BASE_URL behind a proxy."""
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     if base:
@@ -83,6 +84,10 @@ def _advance_form(session: LiveSession) -> AdvanceQuestionForm:
 def session_page(slug: str) -> ResponseReturnValue:
     """A session's public page: theme, departments, time, guests, QR code, ask in advance."""
     session = get_public_session_or_404(slug)
+    if session.state in (SessionState.LIVE, SessionState.ENDED, SessionState.ARCHIVED):
+        from qa_live.live.views import render_live_page
+
+        return render_live_page(session)
     return _render_session(session, _advance_form(session))
 
 
