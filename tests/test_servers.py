@@ -73,20 +73,25 @@ def test_websocket_from_another_site_gets_no_engineio_session(server):
     # Only the site's own pages may open the realtime channel (SOCKETIO_ALLOWED_ORIGINS unset).
     # eventlet answers the upgrade with 400; gevent-websocket completes the upgrade before the
     # app sees the request, so there the app closes the socket without an OPEN packet.
+    # websocket-client leaves its socket open when the handshake is refused: bring our own.
+    raw = socket.create_connection((server.host, server.port), timeout=10)
     try:
-        ws = websocket.create_connection(
-            server.ws_url + "/socket.io/?EIO=4&transport=websocket", timeout=10,
-            origin="https://evil.example",
-        )
-    except websocket.WebSocketBadStatusException as refused:
-        assert refused.status_code == 400
-        return
-    try:
-        first = ws.recv()
-    except (websocket.WebSocketConnectionClosedException, ConnectionError):
-        first = ""
+        try:
+            ws = websocket.create_connection(
+                server.ws_url + "/socket.io/?EIO=4&transport=websocket", timeout=10,
+                origin="https://evil.example", socket=raw,
+            )
+        except websocket.WebSocketBadStatusException as refused:
+            assert refused.status_code == 400
+            return
+        try:
+            first = ws.recv()
+        except (websocket.WebSocketConnectionClosedException, ConnectionError):
+            first = ""
+        finally:
+            ws.close()
     finally:
-        ws.close()
+        raw.close()
     assert not first.startswith("0"), f"a foreign page got an Engine.IO session: {first!r}"
 
 

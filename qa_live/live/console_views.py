@@ -1,0 +1,216 @@
+"""The staff moderation console: the page shell; static/js/console.js fills it over /moderation.
+
+The page carries no question data: the console gets everything from the socket's ``join``
+acknowledgement, so a reconnect rebuilds it exactly as the first load does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from qa_live.auth.models import Role
+from qa_live.core.access import staff_required
+from qa_live.extensions import db
+from qa_live.live import access
+from qa_live.live.models import RejectReason
+from qa_live.planning import services as planning
+from qa_live.planning.models import LiveSession, SessionState
+
+bp = Blueprint("console", __name__, url_prefix="/console")
+
+
+def reject_reason_labels() -> dict[str, str]:
+    """The reasons for rejecting a question, as staff read them on the buttons."""
+    labels = {
+        RejectReason.SPAM: _("Spam or advertising"),
+        RejectReason.OFF_TOPIC: _("Off topic"),
+        RejectReason.ABUSIVE: _("Abusive"),
+        RejectReason.DUPLICATE: _("Duplicate"),
+        RejectReason.PERSONAL_INFO: _("Personal information"),
+    }
+    return {reason.value: labels[reason] for reason in RejectReason}
+
+
+def state_labels() -> dict[str, str]:
+    """Every session state's translated name, for the badge the script keeps current."""
+    return {state.value: planning.state_label(state) for state in SessionState}
+
+
+def console_strings() -> dict[str, str]:
+    """Every text the console script shows, translated for the page's language.
+
+    Placeholders stay as ``%(name)s``; the script fills them in.
+    """
+    return {
+        # connection
+        "connecting": _("Connecting…"),
+        "reconnecting": _("Connection lost. Reconnecting…"),
+        "reconnected": _("Reconnected. The queues were reloaded."),
+        "login_ended": _("Your login has ended. Log in again to continue."),
+        "log_in": _("Log in"),
+        "join_failed": _("Could not open the console: %(message)s"),
+        "not_connected": _("Not connected. Wait for the connection to come back."),
+        "no_reply": _("The server did not answer. Check the connection and try again."),
+        "failed": _("That did not work. Please try again."),
+        # session
+        "session_closed": _("The session is not open: questions can no longer be moderated "
+                            "or answered here."),
+        "session_draft": _("The session is still a draft: questions come in once it is "
+                           "announced."),
+        "session_cancelled": _("The session was cancelled."),
+        "started": _("The session is live."),
+        "ended": _("The session has ended."),
+        # presence
+        "you": _("you"),
+        "nobody_else": _("Only you"),
+        # counters
+        "minutes_seconds": _("%(m)d min %(s)d s"),
+        "seconds": _("%(s)d s"),
+        # queues
+        "empty_pending": _("No questions are waiting for review."),
+        "empty_published": _("Every published question has an answer."),
+        "empty_answered": _("No answers yet."),
+        "empty_rejected": _("No rejected questions."),
+        "no_match": _("No question matches the filter."),
+        "new_in_tab": _("new"),
+        "new_question": _("New question: No. %(id)s"),
+        # question card
+        "question_no": _("No. %(id)s"),
+        "citizen": _("Citizen"),
+        "advance": _("In advance"),
+        "pinned": _("Pinned"),
+        "follow_up": _("Offline follow-up"),
+        "flagged": _("Sensitive words: %(words)s"),
+        "votes": _("%(n)d votes"),
+        "asked_at": _("asked %(time)s"),
+        "phone": _("phone %(phone)s"),
+        "no_department": _("No department"),
+        "edited": _("Edited. The citizen wrote:"),
+        "claimed_by": _("%(name)s is answering (until %(time)s)"),
+        "claimed_by_you": _("You are answering (until %(time)s)"),
+        "rejected_because": _("Rejected: %(reason)s"),
+        "merged_into": _("Merged into No. %(id)s"),
+        "awaiting_review": _("Waiting for the host's review."),
+        "answer_by": _("%(department)s · %(time)s"),
+        "answer_edited": _("edited"),
+        "follow_up_answer": _("Second reply"),
+        # actions
+        "approve": _("Approve"),
+        "approve_edited": _("Approve this wording"),
+        "restore": _("Publish after all"),
+        "reject": _("Reject"),
+        "reject_why": _("Why is it rejected?"),
+        "merge": _("Merge"),
+        "merge_into": _("Merge into"),
+        "merge_choose": _("Choose the question it repeats"),
+        "merge_none": _("There is no other question to merge into."),
+        "edit": _("Edit text"),
+        "save_text": _("Save text"),
+        "pin": _("Pin"),
+        "unpin": _("Unpin"),
+        "assign": _("Department"),
+        "assign_to": _("Hand to department"),
+        "assign_save": _("Hand over"),
+        "answer": _("Answer"),
+        "add_answer": _("Add an answer"),
+        "answer_label": _("Answer to No. %(id)s"),
+        "publish_answer": _("Publish answer"),
+        "edit_answer": _("Edit answer"),
+        "save_answer": _("Save answer"),
+        "claim": _("I'll answer"),
+        "release": _("Release"),
+        "follow_up_on": _("Needs follow-up"),
+        "follow_up_off": _("No follow-up needed"),
+        "cancel": _("Cancel"),
+        "question_text": _("Question text"),
+        "answer_text": _("Answer"),
+        # posts
+        "policy": _("Policy explanation"),
+        "notice": _("Notice"),
+        "no_posts": _("No posts yet."),
+        "edit_post": _("Edit"),
+        "remove": _("Remove"),
+        "remove_confirm": _("Remove this post for everyone?"),
+        "yes_remove": _("Yes, remove"),
+        "save": _("Save"),
+        "post_text": _("Post text"),
+        "posted": _("Published."),
+    }
+
+
+def console_config(session: LiveSession) -> dict[str, Any]:
+    """What console.js needs before the socket answers: ids, labels and where to connect."""
+    return {
+        "session_id": session.id,
+        "namespace": "/moderation",
+        "socket_path": "/socket.io",
+        "login_url": url_for("auth.login", next=url_for("console.console_page",
+                                                          slug=session.slug)),
+        "timezone": current_app.config["QA_LIVE_TIMEZONE"],
+        "ack_timeout_ms": 10000,
+        "answer_max": current_app.config["ANSWER_MAX_LENGTH"],
+        "post_max": current_app.config["POST_MAX_LENGTH"],
+        "question_max": current_app.config["QUESTION_MAX_LENGTH"],
+        "reasons": reject_reason_labels(),
+        "states": state_labels(),
+        "t": console_strings(),
+    }
+
+
+def get_console_session_or_404(slug: str) -> LiveSession:
+    """The session behind a console address, if the current user may open its console."""
+    session = db.session.scalar(select(LiveSession).where(LiveSession.slug == slug))
+    if session is None:
+        abort(404)
+    if not access.can_open_console(current_user, session):
+        abort(403)
+    return session
+
+
+@bp.get("/<slug>")
+@staff_required
+def console_page(slug: str) -> ResponseReturnValue:
+    """The moderation console of one session, for the staff who may open it."""
+    session = get_console_session_or_404(slug)
+    return render_template(
+        "console/console.html",
+        session=session,
+        can_moderate=access.can_moderate(current_user, session),
+        state_label=planning.state_label,
+        config=console_config(session),
+    )
+
+
+@bp.app_template_global()
+def console_url(session: LiveSession) -> str | None:
+    """The console's address for templates, when the current user may open it; else None."""
+    if not current_user.is_authenticated or not access.can_open_console(current_user, session):
+        return None
+    return url_for("console.console_page", slug=session.slug)
+
+
+@bp.app_template_global()
+def session_state_label(session: LiveSession) -> str:
+    """A session's state as staff read it, for templates that list consoles."""
+    return planning.state_label(session.state)
+
+
+@bp.app_template_global()
+def console_sessions(limit: int = 12) -> list[LiveSession]:
+    """Sessions live now or coming whose console the current user may open, soonest first."""
+    if not current_user.is_authenticated:
+        return []
+    states = [SessionState.LIVE, SessionState.ANNOUNCED]
+    if current_user.has_role(Role.OFFICE, Role.HOST):
+        states.append(SessionState.DRAFT)
+    rows = db.session.scalars(
+        select(LiveSession).where(LiveSession.state.in_(states))
+        .order_by(LiveSession.scheduled_start, LiveSession.id)
+    )
+    return [s for s in rows if access.can_open_console(current_user, s)][:limit]

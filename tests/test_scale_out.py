@@ -1,0 +1,180 @@
+"""The scale-out deployment: two wsgi.py workers on PostgreSQL, sharing broadcasts through Redis,
+behind nginx configured by deploy/nginx.conf itself.
+
+A citizen connected through nginx to whichever worker nginx picks sees an answer published
+through the other worker, and a question asked through nginx is in the shared database.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import secrets
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+import requests
+import socketio
+
+from tests import services as outside
+from tests.live_server import ROOT, LiveServer, free_port, start_live_server  # noqa: F401
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
+
+SESSION = "demo-11"  # the demo's live session
+
+
+@pytest.fixture
+def worker_database() -> Iterator[str]:
+    """A fresh PostgreSQL database of its own on the test server, dropped afterwards."""
+    base = outside.postgres_url()
+    name = "qa_live_scale_" + secrets.token_hex(4)
+    parts = urlsplit(base)
+    admin = urlunsplit(parts._replace(scheme="postgresql"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(parts._replace(path="/" + name))
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _nginx_conf(tmp: Path, listen: int, workers: list[LiveServer]) -> Path:
+    site = (ROOT / "deploy" / "nginx.conf").read_text()
+    for placeholder, value in {
+        "@WORKER1_PORT@": str(workers[0].port), "@WORKER2_PORT@": str(workers[1].port),
+        "@LISTEN@": f"127.0.0.1:{listen}", "@SERVER_NAME@": "127.0.0.1", "@ROOT@": str(ROOT),
+    }.items():
+        site = site.replace(placeholder, value)
+    (tmp / "site.conf").write_text(site)
+    temp = {name: tmp / name for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi")}
+    for path in temp.values():
+        path.mkdir()
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    conf = tmp / "nginx.conf"
+    conf.write_text(
+        f"{user}daemon off;\nworker_processes 1;\npid {tmp}/nginx.pid;\n"
+        f"error_log {tmp}/error.log warn;\n"
+        "events { worker_connections 1024; }\n"
+        "http {\n  access_log off;\n"
+        f"  client_body_temp_path {temp['body']};\n  proxy_temp_path {temp['proxy']};\n"
+        f"  fastcgi_temp_path {temp['fastcgi']};\n  uwsgi_temp_path {temp['uwsgi']};\n"
+        f"  scgi_temp_path {temp['scgi']};\n"
+        f"  include {tmp}/site.conf;\n}}\n"
+    )
+    return conf
+
+
+@pytest.fixture
+def nginx_front(tmp_path: Path, start_live_server, worker_database: str) -> Iterator[dict]:
+    redis = outside.redis_url()
+    nginx = outside.nginx_path()
+    shared = {
+        "DATABASE_URL": worker_database,
+        "SOCKETIO_MESSAGE_QUEUE": redis,
+        "RATELIMIT_STORAGE_URI": redis,
+        "SECRET_KEY": secrets.token_hex(32),
+        "PROXY_FIX_COUNT": "1",
+    }
+    first = start_live_server(mode="gevent", demo=True, env=shared)
+    second = start_live_server(mode="gevent", env=shared)
+    listen = free_port()
+    (tmp_path / "nginx").mkdir()
+    conf = _nginx_conf(tmp_path / "nginx", listen, [first, second])
+    process = subprocess.Popen(
+        [nginx, "-c", str(conf), "-e", str(tmp_path / "nginx" / "error.log")],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{listen}"
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            if requests.get(url + "/", timeout=2).status_code == 200:
+                break
+        except requests.ConnectionError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            log = (tmp_path / "nginx" / "error.log")
+            pytest.fail(f"nginx did not serve {url}: {process.communicate()[0]!r}\n"
+                        f"{log.read_text() if log.exists() else ''}")
+        time.sleep(0.1)
+    try:
+        yield {"url": url, "workers": [first, second]}
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout:
+            process.stdout.close()
+
+
+def _citizen(url: str, transport: str) -> tuple[socketio.Client, queue.Queue, requests.Session]:
+    http = requests.Session()
+    page = http.get(f"{url}/s/{SESSION}", timeout=10)
+    assert page.status_code == 200
+    cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+    received: queue.Queue = queue.Queue()
+    client = socketio.Client(reconnection=False)
+    client.on("event", received.put, namespace="/qa")
+    client.connect(url, headers={"Cookie": cookie}, transports=[transport],
+                   namespaces=["/qa"], wait_timeout=10)
+    return client, received, http
+
+
+def _wait_for(received: queue.Queue, question_id: int, timeout: float = 10) -> dict:
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            envelope = received.get(timeout=left)
+        except queue.Empty:
+            break
+        data = envelope["data"]
+        if envelope["type"] == "question" and data["id"] == question_id and data["answers"]:
+            return envelope
+    pytest.fail(f"no answer to question {question_id} arrived within {timeout} s")
+
+
+def test_answer_published_on_one_worker_reaches_citizens_behind_nginx(nginx_front):
+    url = nginx_front["url"]
+    first, second = nginx_front["workers"]
+    citizens = [_citizen(url, "websocket"), _citizen(url, "polling")]
+    try:
+        acks = [c.call("join", {"slug": SESSION}, namespace="/qa", timeout=10)
+                for c, _q, _h in citizens]
+        assert all(ack["ok"] and ack["mode"] == "snapshot" for ack in acks)
+        snapshot = acks[0]["snapshot"]
+        unanswered = [q for q in snapshot["questions"] if q["status"] == "approved"]
+        assert unanswered, "the demo's live session has a published, unanswered question"
+        question = unanswered[0]
+
+        token = second.flask("api", "token", "host").stdout.strip()
+        for worker in (first, second):  # a change through either worker reaches everyone
+            reply = requests.post(
+                f"{worker.url}/api/v1/staff/sessions/{snapshot['session']['id']}/actions/answer",
+                json={"question_id": question["id"], "body": f"由 {worker.port} 号进程答复。"},
+                headers={"Authorization": f"Bearer {token}"}, timeout=10,
+            )
+            assert reply.status_code == 200, reply.text
+            for _client, received, _http in citizens:
+                envelope = _wait_for(received, question["id"])
+                assert envelope["data"]["answers"][-1]["body"] == f"由 {worker.port} 号进程答复。"
+                assert envelope["seq"] > snapshot["seq"]
+
+        client, _received, _http = citizens[0]
+        asked = client.call("ask", {"text": "两个进程之间的提问会不会丢？", "client_id":
+                                    str(uuid.uuid4())}, namespace="/qa", timeout=10)
+        assert asked["ok"], asked
+        mine = requests.get(f"{second.url}/api/v1/sessions/{SESSION}/questions/mine",
+                            cookies=citizens[0][2].cookies, timeout=10).json()
+        assert asked["question"]["id"] in [q["id"] for q in mine["questions"]]
+    finally:
+        for client, _q, http in citizens:
+            client.disconnect()
+            http.close()
