@@ -31,6 +31,7 @@ from qa_live.live.validation import QuestionInput
 from qa_live.planning import services as planning_services
 from qa_live.planning.models import Department, LiveSession, SessionState
 from tests import services as outside
+from tests.live_server import browser  # noqa: F401 - one Chromium for every browser test
 
 PASSWORD = "correct-horse-42"
 

@@ -19,7 +19,6 @@ from qa_live.planning.cli import DEMO_PASSWORD
 from qa_live.planning.qr import qr_svg
 from tests.live_server import (  # noqa: F401 - browser and demo_server are pytest fixtures
     LiveServer,
-    browser,
     browsing,
     demo_server,
     screenshot,

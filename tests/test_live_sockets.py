@@ -331,3 +331,14 @@ def test_peak_viewers_is_the_most_pages_open_at_once(app, live_session):
     assert counts["online"] == 2
     assert counts["peak_online"] == 3
     assert counts["participant_visits"] == 4
+
+
+def test_the_projector_view_watches_without_counting_as_a_visit(app, live_session):
+    screen = citizen(app, live_session)
+    ack = screen.emit("join", {"slug": live_session.slug, "screen": True}, namespace="/qa",
+                      callback=True)
+    assert ack["ok"] and ack["snapshot"]["counts"]["participant_visits"] == 0
+    person = citizen(app, live_session)
+    ack = person.emit("join", {"slug": live_session.slug}, namespace="/qa", callback=True)
+    assert ack["snapshot"]["counts"]["participant_visits"] == 1
+    assert ack["snapshot"]["counts"]["online"] == 1

@@ -126,7 +126,8 @@ class CitizenNamespace(Namespace):
         if state["session_id"] != session.id:
             join_room(events.session_room(session.id))
             state["session_id"] = session.id
-            if session.state == SessionState.LIVE:
+            # A projector view (screen: true) watches without being a participant-visit.
+            if session.state == SessionState.LIVE and data.get("screen") is not True:
                 state["visit_id"] = presence.open_visit(session, state["visitor"])
                 db.session.commit()
                 presence.mark_counts(session.id)

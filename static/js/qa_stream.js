@@ -1,0 +1,269 @@
+// The /qa stream shared by the citizen's page (live.js) and the projector view (screen.js).
+//
+// It holds what the page shows (questions, posts, own questions, counters, session info) keyed
+// by id, applies the server's numbered envelopes strictly in seq order, and after a reconnect
+// re-joins with the last seq it applied so the server replays exactly what was missed (or
+// sends a snapshot). Every envelope is an upsert or a removal by id, so nothing is duplicated.
+// The protocol is described in docs/realtime.md.
+
+/** Read the JSON block the server put in the page. */
+export function readConfig(id) {
+  return JSON.parse(document.getElementById(id).textContent);
+}
+
+/** Fill %(name)s / %(name)d placeholders of a translated string. */
+export function format(template, values = {}) {
+  return String(template).replace(/%\((\w+)\)[sd]/g, (match, key) =>
+    Object.prototype.hasOwnProperty.call(values, key) ? String(values[key]) : match);
+}
+
+/** Make an element with classes and (plain) text: never HTML from data. */
+export function el(tag, className = "", text = null) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== null && text !== undefined) node.textContent = String(text);
+  return node;
+}
+
+/** Format ISO times in the site's zone: "09:30", or with the date. */
+export function timeFormatter(timeZone) {
+  const lang = document.documentElement.lang || "zh-CN";
+  const time = new Intl.DateTimeFormat(lang, {
+    timeZone, hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+  });
+  const date = new Intl.DateTimeFormat("en-CA", {
+    timeZone, year: "numeric", month: "2-digit", day: "2-digit",
+  });
+  return (iso, withDate = false) => {
+    if (!iso) return "";
+    const moment = new Date(iso);
+    if (Number.isNaN(moment.getTime())) return "";
+    return withDate ? `${date.format(moment)} ${time.format(moment)}` : time.format(moment);
+  };
+}
+
+/** Newest published first, or most upvoted first (newest breaks ties); pinned on top. */
+export function sortQuestions(questions, order, pinnedFirst = true) {
+  const when = (q) => q.published_at || q.created_at || "";
+  const list = [...questions].sort((a, b) =>
+    (when(b) > when(a) ? 1 : when(b) < when(a) ? -1 : b.id - a.id));
+  if (order === "votes") list.sort((a, b) => b.upvotes - a.upvotes);
+  if (pinnedFirst) list.sort((a, b) => Number(b.pinned) - Number(a.pinned));
+  return list;
+}
+
+const GAP_WAIT_MS = 2000;  // how long a hole in the seq numbers may last before a re-join
+
+export class QaStream {
+  /**
+   * @param config the page's config: slug, namespace, socket_path, ack_timeout_ms, snapshot
+   * @param handlers onChange(), onStatus(status, message), onJoined(), onMine(question)
+   */
+  constructor(config, handlers = {}) {
+    this.config = config;
+    this.handlers = handlers;
+    this.questions = new Map();
+    this.posts = new Map();
+    this.mine = new Map();
+    this.counts = {};
+    this.session = {};
+    this.lastSeq = 0;
+    this.joined = false;
+    this.joining = false;
+    this.buffer = [];       // envelopes that arrive while a join is on its way
+    this.ahead = new Map(); // seq -> envelope received before the ones in front of it
+    this.gapTimer = null;
+    this.socket = null;
+    this.renderQueued = false;
+    this.loadSnapshot(config.snapshot);
+  }
+
+  /** Open the socket; joining happens on every (re)connect. */
+  connect() {
+    if (typeof window.io !== "function") {
+      this.status("reload");
+      return;
+    }
+    const socket = window.io(this.config.namespace, { path: this.config.socket_path });
+    this.socket = socket;
+    socket.on("connect", () => this.join());
+    socket.on("disconnect", (reason) => {
+      this.joined = false;
+      this.joining = false;
+      this.status("reconnecting");
+      // The server closed us on purpose (e.g. a restart): socket.io will not retry by itself.
+      if (reason === "io server disconnect") socket.connect();
+    });
+    socket.on("connect_error", (error) => {
+      const data = error && error.data;
+      if (data && data.error === "no_visitor") {
+        socket.disconnect();
+        this.status("reload", data.message);
+      } else {
+        this.status("reconnecting");
+      }
+    });
+    socket.on("event", (envelope) => this.receive(envelope));
+    socket.on("counts", (counts) => {
+      if (counts && counts.session_id === this.session.id) {
+        this.counts = counts;
+        this.changed();
+      }
+    });
+    socket.on("votes", (data) => {
+      if (data && data.session_id === this.session.id) {
+        this.applyUpvotes(data.upvotes);
+        this.changed();
+      }
+    });
+    socket.on("mine", (question) => {
+      // The visitor's room hears about their questions in every session: take updates of
+      // questions this page knows, and ask the joined session for the list otherwise.
+      if (question && this.mine.has(question.id)) {
+        this.upsertMine(question);
+        this.changed();
+      } else if (this.ready) {
+        this.refreshMine();
+      }
+    });
+  }
+
+  /** Whether events can be sent right now. */
+  get ready() {
+    return Boolean(this.socket && this.socket.connected && this.joined);
+  }
+
+  /** Send an event with an acknowledgement; the callback gets (errorOrNull, ack). */
+  emit(name, data, callback) {
+    if (!this.socket || !this.socket.connected) {
+      callback(new Error("not connected"), null);
+      return;
+    }
+    this.socket.timeout(this.config.ack_timeout_ms || 10000).emit(name, data, callback);
+  }
+
+  join() {
+    this.joining = true;
+    this.buffer = [];
+    const data = { slug: this.config.slug, last_seq: this.lastSeq };
+    if (this.config.screen) data.screen = true;  // the room's projector is not a participant
+    this.emit("join", data, (error, ack) => {
+      this.joining = false;
+      if (error) {
+        if (this.socket.connected) this.join();  // the answer got lost: ask again
+        return;
+      }
+      if (!ack || !ack.ok) {
+        this.status("error", ack && ack.message);
+        return;
+      }
+      if (ack.mode === "snapshot") {
+        this.loadSnapshot(ack.snapshot);
+      } else {
+        for (const envelope of ack.events) this.apply(envelope);
+        this.lastSeq = Math.max(this.lastSeq, ack.seq);
+        if (ack.counts) this.counts = ack.counts;
+        if (ack.upvotes) this.applyUpvotes(ack.upvotes);
+        if (ack.mine) this.setMine(ack.mine);
+      }
+      const buffered = this.buffer;
+      this.buffer = [];
+      this.joined = true;
+      for (const envelope of buffered) this.receive(envelope);
+      this.status("connected");
+      this.changed();
+      if (this.handlers.onJoined) this.handlers.onJoined();
+    });
+  }
+
+  /** Take an envelope pushed by the server: apply it in order, hold it if one is missing. */
+  receive(envelope) {
+    if (!envelope || typeof envelope.seq !== "number") return;
+    if (this.joining) {
+      this.buffer.push(envelope);
+      return;
+    }
+    if (envelope.seq <= this.lastSeq) return;  // seen already (replay overlap, second tab)
+    this.ahead.set(envelope.seq, envelope);
+    let applied = false;
+    while (this.ahead.has(this.lastSeq + 1)) {
+      const next = this.ahead.get(this.lastSeq + 1);
+      this.ahead.delete(next.seq);
+      this.apply(next);
+      applied = true;
+    }
+    for (const seq of this.ahead.keys()) if (seq <= this.lastSeq) this.ahead.delete(seq);
+    if (this.ahead.size && !this.gapTimer) {
+      // A hole in the numbers: wait a moment for it, then ask the server to replay it.
+      this.gapTimer = setTimeout(() => {
+        this.gapTimer = null;
+        if (this.ahead.size && this.ready) this.join();
+      }, GAP_WAIT_MS);
+    }
+    if (applied) this.changed();
+  }
+
+  /** Apply one envelope (an upsert or removal by id) and remember its seq. */
+  apply(envelope) {
+    if (envelope.seq <= this.lastSeq) return;
+    const data = envelope.data || {};
+    switch (envelope.type) {
+      case "question": this.questions.set(data.id, data); break;
+      case "question.removed": this.questions.delete(data.id); break;
+      case "post": this.posts.set(data.id, data); break;
+      case "post.removed": this.posts.delete(data.id); break;
+      case "session": this.session = data; break;
+      default: break;  // a type this page does not know: skip it, keep the numbering
+    }
+    this.lastSeq = envelope.seq;
+  }
+
+  loadSnapshot(snapshot) {
+    if (!snapshot) return;
+    this.questions = new Map(snapshot.questions.map((q) => [q.id, q]));
+    this.posts = new Map(snapshot.posts.map((p) => [p.id, p]));
+    this.session = snapshot.session;
+    this.counts = snapshot.counts || {};
+    this.lastSeq = snapshot.seq || 0;
+    this.ahead.clear();
+    if (snapshot.mine) this.setMine(snapshot.mine);
+  }
+
+  applyUpvotes(upvotes) {
+    for (const [id, count] of Object.entries(upvotes || {})) {
+      const question = this.questions.get(Number(id));
+      if (question) question.upvotes = count;
+    }
+  }
+
+  refreshMine() {
+    this.emit("mine", {}, (error, ack) => {
+      if (!error && ack && ack.ok) {
+        this.setMine(ack.questions);
+        this.changed();
+      }
+    });
+  }
+
+  setMine(list) {
+    this.mine = new Map(list.map((q) => [q.id, q]));
+  }
+
+  upsertMine(question) {
+    this.mine.set(question.id, question);
+  }
+
+  status(status, message) {
+    if (this.handlers.onStatus) this.handlers.onStatus(status, message);
+  }
+
+  /** Redraw once after a burst of changes. */
+  changed() {
+    if (this.renderQueued) return;
+    this.renderQueued = true;
+    queueMicrotask(() => {
+      this.renderQueued = false;
+      if (this.handlers.onChange) this.handlers.onChange();
+    });
+  }
+}
