@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import datetime, timedelta
 
@@ -217,7 +218,8 @@ def logins() -> None:
 
 
 def _print_logins() -> None:
-    click.echo(f"demo logins (password for all: {DEMO_PASSWORD}), at http://127.0.0.1:5000/login")
+    port = os.environ.get("PORT", "5000")
+    click.echo(f"demo logins (password for all: {DEMO_PASSWORD}), at http://127.0.0.1:{port}/login")
     click.echo("  office                 局办公室: plans the year, manages staff, reads statistics")
     click.echo("  host                   主持人: runs sessions and moderates")
     click.echo("  answerer01…answerer12  值班人员: on-duty staff, one per department")
