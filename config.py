@@ -76,6 +76,11 @@ class Config:
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     WTF_CSRF_TIME_LIMIT = None  # tied to the session instead of a clock
 
+    # Staff are logged out after this many minutes without a request (0: never).
+    STAFF_IDLE_MINUTES = int(os.environ.get("STAFF_IDLE_MINUTES", "60"))
+    # Comma-separated networks (CIDR) allowed to reach staff pages, API and socket; empty: all.
+    STAFF_ALLOWED_NETWORKS = os.environ.get("STAFF_ALLOWED_NETWORKS", "")
+
     # Number of proxies in front of the app whose X-Forwarded-* headers are trusted (0 = none).
     PROXY_FIX_COUNT = int(os.environ.get("PROXY_FIX_COUNT", "0"))
 
@@ -96,6 +101,9 @@ class Config:
     SOCKET_EVENT_RATE_LIMIT = os.environ.get("SOCKET_EVENT_RATE_LIMIT", "30/10 seconds")
     SOCKET_IP_EVENT_RATE_LIMIT = os.environ.get("SOCKET_IP_EVENT_RATE_LIMIT", "600/10 seconds")
 
+    # Open citizen sockets allowed from one address (a whole office or campus may share one
+    # address behind NAT, so keep it generous); 0 turns the limit off.
+    CITIZEN_CONNECTIONS_PER_IP = int(os.environ.get("CITIZEN_CONNECTIONS_PER_IP", "1000"))
     # A reconnect within this many seconds continues the same visit (人次).
     VISIT_GRACE_S = int(os.environ.get("VISIT_GRACE_S", "300"))
     # A reconnecting page missing more events than this gets a full snapshot instead.
@@ -103,6 +111,12 @@ class Config:
     # Counters and votes go out as summaries at most this often (seconds); 0 = tests flush.
     SUMMARY_INTERVAL_S = float(os.environ.get("SUMMARY_INTERVAL_S", "1.0"))
     CLAIM_MINUTES = int(os.environ.get("CLAIM_MINUTES", "5"))
+    # Citizens' phone numbers are erased this many days after their session (flask privacy purge).
+    CONTACT_RETENTION_DAYS = int(os.environ.get("CONTACT_RETENTION_DAYS", "180"))
+    # After the session (docs/followups.md): a follow-up for every valid question not answered
+    # live, due this many working days after the session.
+    FOLLOW_UP_AUTO = _bool("FOLLOW_UP_AUTO", True)
+    FOLLOW_UP_WORKING_DAYS = int(os.environ.get("FOLLOW_UP_WORKING_DAYS", "5"))
     SENSITIVE_WORDS_FILE = os.environ.get(
         "SENSITIVE_WORDS_FILE", str(BASE_DIR / "data" / "sensitive_words.txt")
     )

@@ -68,11 +68,26 @@ def create_app(config_class: type = Config) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(live_bp)
     app.register_blueprint(console_bp)
+    from qa_live.stats.views import bp as stats_bp
+
+    app.register_blueprint(stats_bp)
+    from qa_live.followup.cli import followups_cli
+    from qa_live.followup.views import bp as followup_bp
+
+    app.register_blueprint(followup_bp)
+    app.cli.add_command(followups_cli)
+    from qa_live.transcript.views import bp as transcript_bp
+
+    app.register_blueprint(transcript_bp)
     app.cli.add_command(demo_cli)
     app.cli.add_command(staff_cli)
     from qa_live.api.cli import api_cli
+    from qa_live.audit.privacy import privacy_cli
+    from qa_live.audit.views import bp as audit_bp
 
     app.cli.add_command(api_cli)
+    app.cli.add_command(privacy_cli)
+    app.register_blueprint(audit_bp)
     return app
 
 

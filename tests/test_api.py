@@ -18,7 +18,7 @@ from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
 from qa_live.live.models import Answer, Question
 from qa_live.planning.models import LiveSession, SessionState
-from tests.conftest import PASSWORD, config_for
+from tests.conftest import PASSWORD, _isolate_requests, config_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -184,6 +184,7 @@ def test_cookie_logins_need_the_csrf_token_for_writes(db_url, make_user):
     from qa_live import create_app
 
     app = create_app(config_for(db_url, WTF_CSRF_ENABLED=True))
+    _isolate_requests(app)
     with app.app_context():
         make_user("office1")
         client = app.test_client()
@@ -193,6 +194,11 @@ def test_cookie_logins_need_the_csrf_token_for_writes(db_url, make_user):
         client.post("/login", data={"login": "office1", "password": PASSWORD,
                                     "csrf_token": token})
         assert client.get("/api/v1/staff/me").status_code == 200
+        # Logging in starts a fresh session: the login page's token is spent.
+        stale = client.post("/api/v1/staff/sessions", json={}, headers={"X-CSRFToken": token})
+        assert stale.status_code == 400 and stale.get_json()["error"] == "csrf"
+        page = client.get("/office/").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
         no_token = client.post("/api/v1/staff/sessions", json={})
         assert no_token.status_code == 400 and no_token.get_json()["error"] == "csrf"
         with_token = client.post("/api/v1/staff/sessions", json={},

@@ -108,6 +108,18 @@ def spec() -> dict[str, Any]:
                                   "schema": {"type": "integer"}}],
             "security": VISITOR, "requestBody": _body(OBJ),
             "responses": {"200": _ok("new count", OBJ), **_errors(404, 409, 415, 429)}}},
+        "/api/v1/sessions/{slug}/questions/{question_id}/answers/{answer_id}/rating": {"post": {
+            "summary": "The asker rates an answer to their own question (满意度); once per "
+                       "answer, and may change it",
+            "parameters": [SLUG, {"name": "question_id", "in": "path", "required": True,
+                                  "schema": {"type": "integer"}},
+                           {"name": "answer_id", "in": "path", "required": True,
+                            "schema": {"type": "integer"}}],
+            "security": VISITOR, "requestBody": _body({
+                "type": "object", "required": ["value"],
+                "properties": {"value": {"enum": ["satisfied", "basic", "unsatisfied"]}}}),
+            "responses": {"201": _ok("rated", OBJ), "200": _ok("rating changed", OBJ),
+                          **_errors(400, 401, 403, 404, 415)}}},
         "/api/v1/staff/me": {"get": {
             "summary": "The caller's account, roles and departments", "security": STAFF,
             "responses": {"200": _ok("account", OBJ), **_errors(401)}}},
@@ -146,6 +158,7 @@ def spec() -> dict[str, Any]:
             "security": STAFF, "requestBody": _body(OBJ),
             "responses": {"200": _ok("done", OBJ), **_errors(400, 401, 403, 404, 409, 415)}}},
     }
+    paths.update(_follow_up_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "qa_live API", "version": "1",
@@ -167,4 +180,55 @@ def spec() -> dict[str, Any]:
                             "description": "or the qa_visitor cookie"},
             },
         },
+    }
+
+
+def _follow_up_paths() -> dict[str, Any]:
+    """Follow-ups (线下落实) and second replies (docs/followups.md)."""
+    follow_up_id = {"name": "follow_up_id", "in": "path", "required": True,
+                    "schema": {"type": "integer"}}
+    fields = {
+        "department_id": {"type": ["integer", "null"]},
+        "assignee_id": {"type": ["integer", "null"],
+                        "description": "a staff member of the department"},
+        "due_date": {"type": "string", "format": "date",
+                     "description": "not in the past; default 5 working days after the session"},
+        "notes": {"type": "string", "maxLength": 5000},
+    }
+    create_in = {"type": "object", "required": ["question_id"],
+                 "properties": {"question_id": {"type": "integer"}, **fields}}
+    update_in = {"type": "object", "properties": {
+        **fields, "status": {"enum": ["open", "in_progress"]}}}
+    close_in = {"type": "object", "required": ["status"], "properties": {
+        "status": {"enum": ["done", "impossible"]},
+        "reply": {"type": "string", "description": "the second reply (status done), published"},
+        "reason": {"type": "string", "description": "why it cannot be done (impossible)"},
+        "outcome": {"type": "string"}}}
+    return {
+        "/api/v1/staff/follow-ups": {
+            "get": {"summary": "Follow-ups the caller may see (answerers: their departments')",
+                    "parameters": [
+                        {"name": "view", "in": "query", "schema": {
+                            "enum": ["open", "due_soon", "overdue", "done", "all"]}},
+                        {"name": "department_id", "in": "query", "schema": {"type": "integer"}},
+                        {"name": "session_id", "in": "query", "schema": {"type": "integer"}}],
+                    "security": STAFF,
+                    "responses": {"200": _ok("follow-ups", OBJ), **_errors(400, 401)}},
+            "post": {"summary": "Open a follow-up on a question", "security": STAFF,
+                     "requestBody": _body(create_in),
+                     "responses": {"201": _ok("opened", OBJ),
+                                   **_errors(400, 401, 403, 404, 409, 415)}}},
+        "/api/v1/staff/follow-ups/{follow_up_id}": {
+            "get": {"summary": "One follow-up with its history", "parameters": [follow_up_id],
+                    "security": STAFF,
+                    "responses": {"200": _ok("follow-up", OBJ), **_errors(401, 403, 404)}},
+            "patch": {"summary": "Change department, assignee, due date, notes or status",
+                      "parameters": [follow_up_id], "security": STAFF,
+                      "requestBody": _body(update_in),
+                      "responses": {"200": _ok("saved", OBJ),
+                                    **_errors(400, 401, 403, 404, 409, 415)}}},
+        "/api/v1/staff/follow-ups/{follow_up_id}/close": {"post": {
+            "summary": "Close: done with a published second reply, or impossible with a reason",
+            "parameters": [follow_up_id], "security": STAFF, "requestBody": _body(close_in),
+            "responses": {"200": _ok("closed", OBJ), **_errors(400, 401, 403, 404, 409, 415)}}},
     }

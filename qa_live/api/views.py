@@ -17,9 +17,13 @@ from sqlalchemy import select
 
 from qa_live.auth.models import Role, User
 from qa_live.auth.tokens import user_for_token
+from qa_live.core.access import staff_network_allowed
 from qa_live.core.timeutil import local_year, utcnow
 from qa_live.core.visitor import read_visitor_id, visitor_id
 from qa_live.extensions import csrf, db
+from qa_live.followup import api as followup_api
+from qa_live.followup import services as followups
+from qa_live.followup.services import FollowUpError
 from qa_live.live import access, commands, events, presence, serialize
 from qa_live.live import services as live
 from qa_live.live.models import Question, QuestionSource
@@ -78,6 +82,9 @@ def _authenticate() -> ResponseReturnValue | None:
     """Bearer tokens act as their owner; cookie logins must send the CSRF token on writes."""
     header = request.headers.get("Authorization", "")
     g.api_user = None
+    if request.path.startswith("/api/v1/staff") and not staff_network_allowed():
+        return api_error("forbidden", _("Staff functions are reachable only from the office "
+                                        "network."))
     if header:
         scheme, _sep, secret = header.partition(" ")
         user = user_for_token(secret.strip()) if scheme.lower() == "bearer" else None
@@ -204,6 +211,31 @@ def vote(slug: str, question_id: int) -> ResponseReturnValue:
     db.session.commit()
     presence.mark_vote(session.id, question.id)
     return jsonify(question_id=question.id, upvotes=count)
+
+
+@bp.post("/sessions/<slug>/questions/<int:question_id>/answers/<int:answer_id>/rating")
+def rate_answer(slug: str, question_id: int, answer_id: int) -> ResponseReturnValue:
+    """The asker rates an answer to their own question: satisfied, basic or unsatisfied."""
+    from qa_live.transcript import ratings
+
+    session = get_live_session_or_error(slug)
+    question = db.session.get(Question, question_id)
+    if question is None or question.session_id != session.id:
+        raise EventError("not_found", _("There is no such question."))
+    if not ratings.is_asker(question, _visitor()):
+        raise EventError("forbidden", _("Only the citizen who asked this question may rate "
+                                        "its answers."))
+    answer = next((a for a in question.answers if a.id == answer_id), None)
+    if answer is None:
+        raise EventError("not_found", _("There is no such answer to this question."))
+    value = _json().get("value")
+    try:
+        parsed = ratings.parse_value(value)
+    except live.QuestionRefused as exc:
+        raise EventError("invalid", str(exc), {"value": "satisfied|basic|unsatisfied"}) from exc
+    rating, created = ratings.rate_answer(question, answer, parsed)
+    db.session.commit()
+    return jsonify(rating=ratings.rating_json(rating), created=created), 201 if created else 200
 
 
 # Staff ---------------------------------------------------------------------------------------
@@ -356,6 +388,65 @@ def action(session_id: int, name: str) -> ResponseReturnValue:
     result = commands.run(name, user, session, _json())
     events.commit_and_send()
     return jsonify(ok=True, **result)
+
+
+# Follow-ups (线下落实) and second replies; docs/followups.md ----------------------------------
+
+
+@bp.errorhandler(FollowUpError)
+def _follow_up_error(exc: FollowUpError) -> ResponseReturnValue:
+    db.session.rollback()
+    return api_error(exc.code, str(exc), {exc.field: str(exc)} if exc.field else None)
+
+
+@bp.get("/staff/follow-ups")
+def list_follow_ups() -> ResponseReturnValue:
+    """Follow-ups the caller may see: ?view=open|due_soon|overdue|done|all, department, session."""
+    user = _staff()
+    view = request.args.get("view", "open")
+    if view not in followups.VIEWS:
+        return api_error("invalid", _("Unknown list."), {"view": "|".join(followups.VIEWS)})
+    rows = followups.list_follow_ups(user, view,
+                                     request.args.get("department_id", type=int),
+                                     request.args.get("session_id", type=int))
+    return jsonify(follow_ups=[followup_api.follow_up_json(f) for f in rows])
+
+
+@bp.post("/staff/follow-ups")
+def create_follow_up() -> ResponseReturnValue:
+    """Open a follow-up on a question."""
+    follow_up = followup_api.create(_staff(), _json())
+    db.session.commit()
+    return jsonify(follow_up=followup_api.follow_up_json(follow_up, history=True)), 201
+
+
+@bp.get("/staff/follow-ups/<int:follow_up_id>")
+def get_follow_up(follow_up_id: int) -> ResponseReturnValue:
+    """One follow-up with its history."""
+    follow_up = followup_api.get_follow_up(_staff(), follow_up_id)
+    return jsonify(follow_up=followup_api.follow_up_json(follow_up, history=True))
+
+
+@bp.patch("/staff/follow-ups/<int:follow_up_id>")
+def update_follow_up(follow_up_id: int) -> ResponseReturnValue:
+    """Change department, assignee, due date, notes, or status (open, in_progress)."""
+    user = _staff()
+    follow_up = followup_api.get_follow_up(user, follow_up_id)
+    followup_api.update(user, follow_up, _json())
+    db.session.commit()
+    return jsonify(follow_up=followup_api.follow_up_json(follow_up, history=True))
+
+
+@bp.post("/staff/follow-ups/<int:follow_up_id>/close")
+def close_follow_up(follow_up_id: int) -> ResponseReturnValue:
+    """Close: done with a second reply (published), or impossible with a reason."""
+    user = _staff()
+    follow_up = followup_api.get_follow_up(user, follow_up_id)
+    followup_api.close(user, follow_up, _json())
+    events.commit_and_send()
+    if followups.deliver_notification(follow_up):
+        db.session.commit()
+    return jsonify(follow_up=followup_api.follow_up_json(follow_up, history=True))
 
 
 @bp.get("/openapi.json")

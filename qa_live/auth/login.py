@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask
+import time
+
+from flask import Flask, flash, session
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user, logout_user
 
 from qa_live.extensions import db, login_manager
 
@@ -16,6 +19,22 @@ def init_app(app: Flask) -> None:
     login_manager.login_message_category = "info"
     # "strong" drops the session when the client's address/agent fingerprint changes.
     login_manager.session_protection = "strong"
+
+    @app.before_request
+    def _idle_timeout() -> None:
+        """Log staff out after STAFF_IDLE_MINUTES without a request (0 turns it off)."""
+        if not current_user.is_authenticated:
+            return
+        limit = app.config["STAFF_IDLE_MINUTES"]
+        now = time.time()
+        last = session.get("_seen")
+        if limit and isinstance(last, (int, float)) and now - last > limit * 60:
+            logout_user()
+            session.pop("_seen", None)
+            flash(_l("You were logged out after a time without activity."), "info")
+            return
+        if not isinstance(last, (int, float)) or now - last > 30:  # spare cookie rewrites
+            session["_seen"] = now
 
     @login_manager.user_loader
     def _load(user_key: str):

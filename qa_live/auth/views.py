@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 from wtforms import SelectChoice
 
+from qa_live.audit import services as audit
 from qa_live.auth import services
 from qa_live.auth import tokens as api_tokens
 from qa_live.auth.forms import (
@@ -21,9 +32,10 @@ from qa_live.auth.forms import (
     role_choices,
 )
 from qa_live.auth.models import ApiToken, Role, User
-from qa_live.core.access import role_required, staff_required
+from qa_live.core.access import require_staff_network, role_required, staff_required
 from qa_live.core.i18n import safe_next
 from qa_live.extensions import db, limiter
+from qa_live.live.staff_sockets import disconnect_user
 from qa_live.planning.models import Department
 
 bp = Blueprint("auth", __name__)
@@ -48,16 +60,22 @@ def _failed(response) -> bool:
 @limiter.limit(_login_limit, methods=["POST"], key_func=_login_key, deduct_when=_failed)
 def login() -> ResponseReturnValue:
     """Staff login."""
+    require_staff_network()
     if current_user.is_authenticated:
         return redirect(url_for("office.dashboard"))
     form = LoginForm()
     if form.validate_on_submit():
         user = services.find_user_by_login(form.login.data)
         if user is not None and user.active and user.check_password(form.password.data):
+            next_url = request.args.get("next")
+            session.clear()  # a fresh session (and CSRF token) for the logged-in user
             login_user(user)
             services.record_login(user)
+            audit.record("login", user=user, target_type="user", target_id=user.id)
             db.session.commit()
-            return redirect(safe_next(request.args.get("next"), url_for("office.dashboard")))
+            return redirect(safe_next(next_url, url_for("office.dashboard")))
+        audit.record("login_failed", user=None, login=str(form.login.data or "")[:64])
+        db.session.commit()
         form.password.errors.append(_("Wrong login or password."))
     return render_template("auth/login.html", form=form)
 
@@ -66,7 +84,11 @@ def login() -> ResponseReturnValue:
 @staff_required
 def logout() -> ResponseReturnValue:
     """End the staff session."""
+    user_id = current_user.id
+    audit.record("logout", target_type="user", target_id=user_id)
+    db.session.commit()
     logout_user()
+    disconnect_user(user_id)
     flash(_("You have logged out."), "info")
     return redirect(url_for("planning.home"))
 
@@ -107,6 +129,8 @@ def staff_new() -> ResponseReturnValue:
         except services.AccountError as exc:
             form.login.errors.append(str(exc))
         else:
+            audit.record("staff_create", target_type="user", target_id=user.id,
+                         detail={"login": user.login, "roles": form.roles.data})
             db.session.commit()
             flash(_("Account %(login)s created.", login=user.login), "success")
             return redirect(url_for("auth.staff_list"))
@@ -134,6 +158,11 @@ def staff_edit(user_id: int) -> ResponseReturnValue:
                 user, form.display_name.data, form.roles.data, form.departments.data,
                 form.active.data,
             )
+            disconnect_user(user.id)  # its consoles reconnect with the new roles, or not at all
+            audit.record("staff_update", target_type="user", target_id=user.id,
+                         detail={"login": user.login, "roles": form.roles.data,
+                                 "departments": form.departments.data,
+                                 "active": form.active.data})
             db.session.commit()
             flash(_("Account %(login)s saved.", login=user.login), "success")
             return redirect(url_for("auth.staff_list"))
@@ -148,6 +177,9 @@ def staff_reset_password(user_id: int) -> ResponseReturnValue:
     reset_form = PasswordResetForm(prefix="reset")
     if reset_form.validate_on_submit():
         services.reset_password(user, reset_form.password.data)
+        disconnect_user(user.id)
+        audit.record("password_reset", target_type="user", target_id=user.id,
+                     detail={"login": user.login})
         db.session.commit()
         flash(_("The password of %(login)s was reset.", login=user.login), "success")
         return redirect(url_for("auth.staff_edit", user_id=user.id))

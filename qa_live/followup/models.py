@@ -8,9 +8,11 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from qa_live.auth.models import User
 from qa_live.core.timeutil import UTCDateTime, utcnow
 from qa_live.extensions import Model, db
-from qa_live.live.models import Question
+from qa_live.live.models import Answer, Question
+from qa_live.planning.models import Department
 
 
 class FollowUpStatus(enum.StrEnum):
@@ -85,10 +87,21 @@ class FollowUp(Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    question: Mapped[Question] = relationship()
+    question: Mapped[Question] = relationship(lazy="joined")
     changes: Mapped[list[FollowUpChange]] = relationship(
         cascade="all, delete-orphan", order_by="FollowUpChange.id"
     )
+    # Read-only conveniences for pages and lists (no schema of their own).
+    department: Mapped[Department | None] = relationship(lazy="joined", viewonly=True)
+    assignee: Mapped[User | None] = relationship(
+        foreign_keys=[assignee_id], lazy="joined", viewonly=True
+    )
+    answer: Mapped[Answer | None] = relationship(viewonly=True)
+
+    @property
+    def is_closed(self) -> bool:
+        """Done or cannot be done: nothing more to work on."""
+        return self.status in (FollowUpStatus.DONE, FollowUpStatus.IMPOSSIBLE)
 
 
 class FollowUpChange(Model):
@@ -105,6 +118,8 @@ class FollowUpChange(Model):
     field: Mapped[str] = mapped_column(String(32))  # "created", "status", "due_date", …
     old: Mapped[str] = mapped_column(Text, default="")
     new: Mapped[str] = mapped_column(Text, default="")
+
+    user: Mapped[User | None] = relationship(lazy="joined", viewonly=True)
 
 
 class DayKind(enum.StrEnum):

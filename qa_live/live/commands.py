@@ -13,6 +13,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 
+from qa_live.audit import services as audit
 from qa_live.auth.models import User
 from qa_live.extensions import db
 from qa_live.live import access, moderation, serialize
@@ -41,7 +42,12 @@ def run(name: str, user: User, session: LiveSession, data: dict[str, Any]) -> di
         raise EventError("not_found", _("Unknown action."))
     if not access.can_open_console(user, session):
         raise EventError("forbidden", _("You do not have permission to do this."))
-    return fn(user, session, data)
+    result = fn(user, session, data)
+    # Recorded in the command's own transaction: no entry for what did not happen.
+    audit.record(name, user=user, target_type="question" if "question_id" in data else "session",
+                 target_id=data.get("question_id") if isinstance(data.get("question_id"), int)
+                 else None, session_id=session.id, detail=audit.command_detail(data))
+    return result
 
 
 def _moderator(user: User, session: LiveSession) -> None:
@@ -82,7 +88,7 @@ def reject(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, 
     """Reject a question with a reason."""
     _moderator(user, session)
     reason = data.get("reason")
-    if reason not in {r.value for r in RejectReason}:
+    if not isinstance(reason, str) or reason not in {r.value for r in RejectReason}:
         raise EventError("invalid", _("Choose a reason for rejecting."),
                          {"reason": ", ".join(r.value for r in RejectReason)})
     question = moderation.reject(_question(data, session), user, RejectReason(reason))
@@ -129,6 +135,15 @@ def assign(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, 
     return {"question_id": question.id}
 
 
+@command("reveal_phone")
+def reveal_phone(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
+    """Show a citizen's full phone number to staff who may answer the question (audited)."""
+    question = _answerable(user, session, data)
+    if not question.phone:
+        raise EventError("not_found", _("The citizen left no phone number."))
+    return {"question_id": question.id, "phone": question.phone}
+
+
 @command("claim")
 def claim(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
     """Take a question to answer it."""
@@ -173,12 +188,28 @@ def follow_up(user: User, session: LiveSession, data: dict[str, Any]) -> dict[st
     return {"question_id": question.id}
 
 
+@command("follow_up_create")
+def follow_up_create(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
+    """Open an offline follow-up on a question now, during or after the session."""
+    from qa_live.followup import api as followup_api
+    from qa_live.followup.services import FollowUpError
+
+    question = _answerable(user, session, data)
+    try:
+        follow_up = followup_api.create(user, {**data, "question_id": question.id})
+    except FollowUpError as exc:  # with the field named, like other invalid payloads
+        raise EventError(exc.code, str(exc), {exc.field: str(exc)} if exc.field else None) \
+            from exc
+    return {"question_id": question.id, "follow_up_id": follow_up.id,
+            "due_date": follow_up.due_date.isoformat()}
+
+
 @command("post")
 def post(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
     """Publish a policy explanation or a notice."""
     _moderator(user, session)
     kind = data.get("kind", PostKind.POLICY.value)
-    if kind not in {k.value for k in PostKind}:
+    if not isinstance(kind, str) or kind not in {k.value for k in PostKind}:
         raise EventError("invalid", _("Unknown kind of post."), {"kind": "policy, notice"})
     item = moderation.create_post(session, user, PostKind(kind),
                                   _long_text(data, "body", "POST_MAX_LENGTH"),

@@ -90,6 +90,7 @@ def console_strings() -> dict[str, str]:
         "votes": _("%(n)d votes"),
         "asked_at": _("asked %(time)s"),
         "phone": _("phone %(phone)s"),
+        "reveal_phone": _("Show the number (logged)"),
         "no_department": _("No department"),
         "edited": _("Edited. The citizen wrote:"),
         "claimed_by": _("%(name)s is answering (until %(time)s)"),

@@ -23,7 +23,9 @@ from qa_live.live.models import (
     AnswerRevision,
     HostPost,
     PostKind,
+    PostRevision,
     Question,
+    QuestionRevision,
     QuestionStatus,
     RejectReason,
     Vote,
@@ -51,7 +53,7 @@ def approve(question: Question, actor: User, text: str | None = None,
     """Publish a pending (or earlier rejected) question, optionally with edited wording."""
     _require_open(question)
     if text is not None:
-        _set_text(question, text)
+        set_question_text(question, actor, text)
     was_public = serialize.is_public(question)
     set_question_status(question, QuestionStatus.APPROVED, now)
     question.reject_reason = None
@@ -101,18 +103,28 @@ def merge(question: Question, into: Question, actor: User) -> Question:
 def edit_question(question: Question, actor: User, text: str) -> Question:
     """Change the published wording; the citizen's original stays as written."""
     _require_open(question)
-    _set_text(question, text)
+    set_question_text(question, actor, text)
     announce(question, serialize.is_public(question))
     return question
 
 
-def _set_text(question: Question, text: str) -> None:
+def set_question_text(question: Question, actor: User | None, text: str) -> bool:
+    """Check and set the published wording, keeping the earlier one as a revision.
+
+    Returns whether the wording changed. The citizen's original_text is never touched.
+    """
     text = clean_text(text)
     problem = text_problem(text)
     if problem:
         raise QuestionRefused(problem, "invalid")
+    if text == question.text:
+        return False
+    db.session.add(QuestionRevision(question_id=question.id, text=question.text,
+                                    edited_by_id=actor.id if actor else None,
+                                    edited_at=utcnow()))
     question.text = text
     db.session.flush()
+    return True
 
 
 def pin(question: Question, actor: User, pinned: bool) -> Question:
@@ -227,6 +239,11 @@ def flag_follow_up(question: Question, actor: User, needed: bool) -> Question:
         raise QuestionRefused(_("A rejected question needs no follow-up."), "bad_transition")
     question.needs_follow_up = needed
     db.session.flush()
+    if needed and question.session.state not in OPEN_STATES:
+        # Flags set while open are gathered at the end; after the end, make it now.
+        from qa_live.followup import services as followups
+
+        followups.ensure_follow_up(question, actor)
     announce(question, serialize.is_public(question))
     return question
 
@@ -256,12 +273,24 @@ def create_post(session: LiveSession, actor: User, kind: PostKind, body: str,
     return item
 
 
+def set_post_body(item: HostPost, actor: User | None, body: str) -> bool:
+    """Check and set a post's wording, keeping the earlier one as a revision; say if it changed."""
+    text = _post_body(body)
+    if text == item.body:
+        return False
+    now = utcnow()
+    db.session.add(PostRevision(post_id=item.id, body=item.body,
+                                edited_by_id=actor.id if actor else None, edited_at=now))
+    item.body = text
+    item.updated_at = now
+    return True
+
+
 def update_post(item: HostPost, session: LiveSession, actor: User, body: str | None = None,
                 pinned: bool | None = None, removed: bool = False) -> HostPost:
     """Edit, pin or remove a host post."""
     if body is not None:
-        item.body = _post_body(body)
-        item.updated_at = utcnow()
+        set_post_body(item, actor, body)
     if pinned is not None:
         item.pinned = pinned
     if removed:
@@ -300,6 +329,11 @@ def end_session(session: LiveSession, actor: User, now: datetime | None = None) 
         update(Question).where(Question.session_id == session.id)
         .values(claimed_by_id=None, claim_expires_at=None)
     )
+    if current_app.config["FOLLOW_UP_AUTO"]:
+        # Unanswered and flagged questions get offline follow-up (docs/followups.md).
+        from qa_live.followup import services as followups
+
+        followups.create_session_follow_ups(session, actor)
     events.publish(session, "session", serialize.session_info(session))
     events.tell_staff(session.id, "session", serialize.session_info(session))
     return session

@@ -31,6 +31,9 @@ from qa_live.planning.models import LiveSession, SessionState
 
 # Per-socket state of this process: sid -> {"visitor", "session_id", "visit_id"}.
 _citizens: dict[str, dict[str, Any]] = {}
+# Open /qa sockets per client address in this process (nginx's ip_hash sends an address to one
+# worker, so this is the address's whole count there).
+_connections_by_ip: dict[str, int] = {}
 
 
 def get_live_session_or_error(slug: object) -> LiveSession:
@@ -84,13 +87,27 @@ class CitizenNamespace(Namespace):
                 "error": "no_visitor",
                 "message": _("Please reload the page to join the session."),
             })
+        address = client_address()
+        limit = current_app.config["CITIZEN_CONNECTIONS_PER_IP"]
+        if limit and _connections_by_ip.get(address, 0) >= limit:
+            raise ConnectionRefusedError({
+                "error": "too_many_connections",
+                "message": _("Too many connections from your network. Please try again later."),
+            })
         presence.start_summary_task(current_app._get_current_object())  # type: ignore[attr-defined]
         _citizens[current_sid()] = {"visitor": visitor, "session_id": None, "visit_id": None,
-                                  "ip": client_address()}
+                                  "ip": address}
+        _connections_by_ip[address] = _connections_by_ip.get(address, 0) + 1
         join_room(events.visitor_room(visitor))
 
     def on_disconnect(self, reason: Any = None) -> None:
         state = _citizens.pop(current_sid(), None)
+        if state:
+            left = _connections_by_ip.get(state["ip"], 1) - 1
+            if left > 0:
+                _connections_by_ip[state["ip"]] = left
+            else:
+                _connections_by_ip.pop(state["ip"], None)
         if state and state["visit_id"]:
             presence.leave_visit(state["visit_id"])
             db.session.commit()

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g
+from flask import current_app, g
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace, disconnect, emit, join_room
 from sqlalchemy import select
 
 from qa_live.auth.models import User
+from qa_live.core.access import staff_network_allowed
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db, socketio
 from qa_live.live import access, commands, events, presence, serialize
@@ -34,12 +35,52 @@ from qa_live.planning.models import LiveSession
 _staff: dict[str, dict[str, Any]] = {}
 
 
+_redis_clients: dict[str, Any] = {}
+
+
+def _registry() -> Any:
+    """Redis, when it carries the message queue: it lists every worker's staff sockets."""
+    url = current_app.config["SOCKETIO_MESSAGE_QUEUE"]
+    if not url or not url.startswith(("redis://", "rediss://", "unix://")):
+        return None
+    if url not in _redis_clients:
+        import redis
+
+        _redis_clients[url] = redis.Redis.from_url(url, socket_timeout=2)
+    return _redis_clients[url]
+
+
+def _registry_key(user_id: int) -> str:
+    return f"qa_live:staff_sockets:{user_id}"
+
+
+def _remember_socket(user_id: int, sid: str) -> None:
+    registry = _registry()
+    if registry is not None:
+        registry.sadd(_registry_key(user_id), sid)
+        registry.expire(_registry_key(user_id), 7 * 24 * 3600)
+
+
+def _forget_socket(user_id: int, sid: str) -> None:
+    registry = _registry()
+    if registry is not None:
+        registry.srem(_registry_key(user_id), sid)
+
+
 def disconnect_user(user_id: int) -> None:
-    """Close every staff socket of a user in this process (logout, deactivation, role change)."""
-    for sid, state in list(_staff.items()):
-        if state["user_id"] == user_id:
-            socketio.server.disconnect(sid, namespace=events.STAFF_NS)
-            _staff.pop(sid, None)
+    """Close every staff socket of a user at once (logout, deactivation, role change).
+
+    Sockets of this process are known here; with Redis as the message queue, the registry there
+    names those held by other workers, and python-socketio's queue delivers their disconnect.
+    """
+    sids = {sid for sid, state in _staff.items() if state["user_id"] == user_id}
+    registry = _registry()
+    if registry is not None:
+        sids |= {raw.decode() for raw in registry.smembers(_registry_key(user_id))}
+        registry.delete(_registry_key(user_id))
+    for sid in sids:
+        _staff.pop(sid, None)
+        socketio.server.disconnect(sid, namespace=events.STAFF_NS)
 
 
 class StaffNamespace(Namespace):
@@ -48,14 +89,21 @@ class StaffNamespace(Namespace):
     def on_connect(self, auth: Any = None) -> None:
         g.pop("_login_user", None)  # read this handshake's own session cookie
         user = current_user._get_current_object()
+        if not staff_network_allowed():
+            raise ConnectionRefusedError({
+                "error": "forbidden",
+                "message": _("Staff functions are reachable only from the office network.")})
         if not user.is_authenticated:
             raise ConnectionRefusedError({"error": "unauthorized",
                                           "message": _("Please log in to continue.")})
         _staff[current_sid()] = {"user_id": user.id, "epoch": user.session_epoch,
                                "session_id": None}
+        _remember_socket(user.id, current_sid())
 
     def on_disconnect(self, reason: Any = None) -> None:
         state = _staff.pop(current_sid(), None)
+        if state:
+            _forget_socket(state["user_id"], current_sid())
         if state and state["session_id"]:
             user = db.session.get(User, state["user_id"])
             emit("presence", {"user_id": state["user_id"], "online": False,

@@ -143,7 +143,14 @@ def _ask_form() -> AdvanceQuestionForm:
 
 def render_live_page(session: LiveSession, form: AdvanceQuestionForm | None = None,
                      status: int = 200) -> ResponseReturnValue:
-    """The live (or ended) session page for citizens: the stream, the posts, asking, voting."""
+    """The live session page for citizens: the stream, the posts, asking, voting.
+
+    Once the session has ended (or is archived) its page is the transcript instead.
+    """
+    if session.state in (SessionState.ENDED, SessionState.ARCHIVED):
+        from qa_live.transcript.views import render_transcript
+
+        return render_transcript(session, status)
     visitor = visitor_id()  # sets the signed cookie the /qa socket needs
     snap = snapshot(session, visitor)
     order = request.args.get("sort", "newest")

@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime, timedelta
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -156,6 +157,10 @@ def load() -> None:
                      min(end, now) if offset == 0 else end)
         if offset < 0:
             services.change_state(session, SessionState.ENDED, end)
+            if current_app.config["FOLLOW_UP_AUTO"]:  # as moderation.end_session does
+                from qa_live.followup.services import create_session_follow_ups
+
+                create_session_follow_ups(session, host)
     db.session.commit()
     click.echo(f"demo data: {len(depts)} departments, {created} new sessions")
     _print_logins()

@@ -12,6 +12,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from wtforms import SelectChoice
 
+from qa_live.audit import services as audit
 from qa_live.auth.models import Role, User
 from qa_live.core.access import role_required, staff_required
 from qa_live.core.timeutil import from_local, local_year, to_local, utcnow
@@ -75,6 +76,8 @@ def departments() -> ResponseReturnValue:
         except services.PlanningError as exc:
             form.name.errors.append(str(exc))
         else:
+            audit.record("department_create", target_type="department", target_id=dept.id,
+                         detail={"name": dept.name})
             db.session.commit()
             flash(_("Department %(name)s added.", name=dept.name), "success")
             return redirect(url_for("office.departments"))
@@ -97,6 +100,8 @@ def department_edit(department_id: int) -> ResponseReturnValue:
         except services.PlanningError as exc:
             form.name.errors.append(str(exc))
         else:
+            audit.record("department_update", target_type="department", target_id=dept.id,
+                         detail={"name": dept.name})
             db.session.commit()
             flash(_("Department %(name)s saved.", name=dept.name), "success")
             return redirect(url_for("office.departments"))
@@ -112,6 +117,8 @@ def department_active(department_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         abort(400)
     services.set_department_active(dept, request.form.get("active") == "1")
+    audit.record("department_active", target_type="department", target_id=dept.id,
+                 detail={"active": dept.active})
     db.session.commit()
     flash(_("Department %(name)s is now active.", name=dept.name) if dept.active
           else _("Department %(name)s was deactivated.", name=dept.name), "success")
@@ -226,6 +233,8 @@ def session_new() -> ResponseReturnValue:
     _fill_choices(form)
     saved = _save(form, None)
     if saved is not None:
+        audit.record("session_create", target_type="session", target_id=saved.id,
+                     session_id=saved.id, detail={"title": saved.title})
         db.session.commit()
         flash(_("Session planned. Announce it when it is ready."), "success")
         return redirect(url_for("office.session_detail", session_id=saved.id))
@@ -256,6 +265,8 @@ def session_edit(session_id: int) -> ResponseReturnValue:
         form.moderation_mode.data = session.moderation_mode.value
     saved = _save(form, session)
     if saved is not None:
+        audit.record("session_update", target_type="session", target_id=session.id,
+                     session_id=session.id, detail={"title": session.title})
         db.session.commit()
         flash(_("Session saved."), "success")
         return redirect(url_for("office.session_detail", session_id=session.id))
@@ -295,6 +306,8 @@ def session_announce(session_id: int) -> ResponseReturnValue:
     except services.PlanningError as exc:
         flash(str(exc), "error")
     else:
+        audit.record("session_announce", target_type="session", target_id=session.id,
+                     session_id=session.id)
         db.session.commit()
         flash(_("The session is announced; citizens can see it now."), "success")
     return redirect(url_for("office.session_detail", session_id=session.id))
@@ -314,6 +327,8 @@ def session_cancel(session_id: int) -> ResponseReturnValue:
     except services.PlanningError as exc:
         flash(str(exc), "error")
     else:
+        audit.record("session_cancel", target_type="session", target_id=session.id,
+                     session_id=session.id, detail={"reason": form.reason.data})
         db.session.commit()
         flash(_("The session was cancelled."), "success")
     return redirect(url_for("office.session_detail", session_id=session.id))

@@ -25,12 +25,14 @@ from qa_live.core.timeutil import local_year, utcnow
 from qa_live.core.visitor import visitor_id
 from qa_live.extensions import db, limiter
 from qa_live.live import services as live_services
-from qa_live.live.models import QuestionSource
+from qa_live.live.models import Question, QuestionSource
 from qa_live.live.validation import InvalidInput, parse_question
 from qa_live.planning import services
 from qa_live.planning.forms import AdvanceQuestionForm
 from qa_live.planning.models import LiveSession, SessionState
 from qa_live.planning.qr import qr_svg
+from qa_live.transcript import ratings
+from qa_live.transcript.forms import RatingForm
 
 bp = Blueprint("planning", __name__)
 
@@ -140,21 +142,61 @@ def ask_in_advance(slug: str) -> ResponseReturnValue:
     return redirect(url_for("planning.question_status", token=question.access_token))
 
 
-@bp.get("/q/<token>")
-def question_status(token: str) -> ResponseReturnValue:
-    """A citizen's private page for one question: its status and, later, its answers."""
-    question = live_services.question_by_token(token)
-    if question is None:
-        abort(404)
+def _render_question_status(question: Question, token: str, failed: RatingForm | None = None,
+                            failed_answer: int | None = None,
+                            status: int = 200) -> ResponseReturnValue:
+    given = ratings.ratings_of(question)
+    forms = {}
+    for answer in question.answers:
+        if failed is not None and answer.id == failed_answer:
+            forms[answer.id] = failed
+            continue
+        form = RatingForm(formdata=None, prefix=f"a{answer.id}")
+        if answer.id in given:
+            form.value.data = given[answer.id].value.value
+        forms[answer.id] = form
     response = Response(render_template(
         "planning/question_status.html", question=question, session=question.session,
         status_label=live_services.status_label(question),
         page_url=public_url("planning.question_status", token=token),
-    ))
+        answers=sorted(question.answers, key=lambda a: (a.created_at, a.id)),
+        ratings=given, rating_forms=forms, rating_label=ratings.value_label,
+    ), status=status)
     # The address is the key to the question: keep it out of referrers and shared caches.
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Robots-Tag"] = "noindex"
     return response
+
+
+@bp.get("/q/<token>")
+def question_status(token: str) -> ResponseReturnValue:
+    """A citizen's private page for one question: its status, its answers, and rating them."""
+    question = live_services.question_by_token(token)
+    if question is None:
+        abort(404)
+    return _render_question_status(question, token)
+
+
+@bp.post("/q/<token>/answers/<int:answer_id>/rating")
+def rate_answer(token: str, answer_id: int) -> ResponseReturnValue:
+    """The asker rates an answer (满意 / 基本满意 / 不满意): holding the private link is proof."""
+    question = live_services.question_by_token(token)
+    if question is None:
+        abort(404)
+    answer = next((a for a in question.answers if a.id == answer_id), None)
+    if answer is None:
+        abort(404)
+    form = RatingForm(prefix=f"a{answer.id}")
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            flash(_("The page had expired. Please choose your rating again."), "error")
+        return _render_question_status(question, token, form, answer.id, 400)
+    _rating, created = ratings.rate_answer(question, answer,
+                                           ratings.parse_value(form.value.data))
+    db.session.commit()
+    flash(_("Thank you: your rating was saved.") if created
+          else _("Your rating was changed."), "success")
+    return redirect(url_for("planning.question_status", token=token) + f"#a-{answer.id}")
 
 
 @bp.get("/s/<slug>/qr.svg")

@@ -66,6 +66,27 @@
     return el("button", Object.assign({type: "button", class: "button small"}, props), label);
   }
 
+  /** The masked phone number, with a button that reveals it (the server logs each reveal). */
+  function phoneLine(q) {
+    const text = el("span", {}, fmt(T.phone, {phone: q.phone_masked}));
+    const line = el("p", {class: "q-phone muted"}, [text]);
+    if (!canAnswer(q)) return line;
+    const reveal = button(T.reveal_phone, {class: "button small link", data: {action: "reveal"}});
+    reveal.addEventListener("click", async () => {
+      reveal.disabled = true;
+      const ack = await request("reveal_phone", {question_id: q.id});
+      if (ack.ok) {
+        text.textContent = fmt(T.phone, {phone: ack.phone});
+        reveal.remove();
+      } else {
+        reveal.disabled = false;
+        line.append(el("span", {class: "action-error", role: "alert"}, " " + ack.message));
+      }
+    });
+    line.append(" ", reveal);
+    return line;
+  }
+
   const timeFormat = new Intl.DateTimeFormat(lang, {
     timeZone: cfg.timezone, hour: "2-digit", minute: "2-digit", hour12: false});
   const dayFormat = new Intl.DateTimeFormat(lang, {
@@ -404,7 +425,7 @@
       parts.push(el("div", {class: "q-original"}, [
         el("span", {class: "muted"}, T.edited), el("p", {}, q.original_text)]));
     }
-    if (q.phone_masked) parts.push(el("p", {class: "q-phone muted"}, fmt(T.phone, {phone: q.phone_masked})));
+    if (q.phone_masked) parts.push(phoneLine(q));
     if (claimActive(q)) {
       const until = showTime(q.claim_expires_at);
       parts.push(el("p", {class: "q-claim" + (heldByMe(q) ? " mine" : "")},

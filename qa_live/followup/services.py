@@ -1,0 +1,597 @@
+"""Follow-up operations: create, update, close with a second reply, notify.
+
+Each function takes the acting user, checks the move against the follow-up's state and the
+input (access is checked by the caller, at the edge, with the can_* helpers here), changes
+rows, records every change as a FollowUpChange, flushes and queues broadcasts. The caller
+commits with events.commit_and_send().
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import Select, select
+
+from qa_live.auth.models import Role, User
+from qa_live.core.timeutil import to_local, utcnow
+from qa_live.extensions import db
+from qa_live.followup import calendar
+from qa_live.followup.models import (
+    FOLLOW_UP_TRANSITIONS,
+    FollowUp,
+    FollowUpChange,
+    FollowUpStatus,
+    NotifyState,
+)
+from qa_live.followup.notify import notify_citizen
+from qa_live.live import serialize
+from qa_live.live.models import Answer, AnswerKind, Question, QuestionStatus
+from qa_live.live.services import QuestionRefused, announce, set_question_status
+from qa_live.live.validation import clean_text
+from qa_live.planning.models import Department, LiveSession
+
+#: "Due soon" = due today or within this many working days.
+DUE_SOON_WORKING_DAYS = 2
+OPEN_STATUSES = (FollowUpStatus.OPEN, FollowUpStatus.IN_PROGRESS)
+CLOSED_STATUSES = (FollowUpStatus.DONE, FollowUpStatus.IMPOSSIBLE)
+TEXT_MAX = 5000
+
+
+class FollowUpError(QuestionRefused):
+    """A follow-up change that cannot be made; the message is for people, field names the input.
+
+    A QuestionRefused, so the socket and API error handlers already turn it into
+    ``{"error": code, "message": ...}``.
+    """
+
+    def __init__(self, message: str, code: str = "invalid", field: str | None = None) -> None:
+        super().__init__(message, code)
+        self.field = field
+
+
+class _Unset(enum.Enum):
+    UNSET = 0
+
+
+UNSET = _Unset.UNSET
+
+
+# Who may do what ----------------------------------------------------------------------------
+
+
+def sees_all(user: User) -> bool:
+    """The office and hosts see and work on every follow-up."""
+    return user.is_authenticated and user.active and user.has_role(Role.OFFICE, Role.HOST)
+
+
+def can_work_on(user: User, follow_up: FollowUp) -> bool:
+    """See, edit and close: office and hosts all; answerers their own departments' follow-ups."""
+    if sees_all(user):
+        return True
+    return (user.is_authenticated and user.active and user.has_role(Role.ANSWERER)
+            and follow_up.department_id is not None
+            and follow_up.department_id in user.department_ids)
+
+
+def can_create_for(user: User, question: Question) -> bool:
+    """Office and hosts on any question; answerers on questions of their departments."""
+    if sees_all(user):
+        return True
+    if not (user.is_authenticated and user.active and user.has_role(Role.ANSWERER)):
+        return False
+    if question.department_id is not None:
+        return question.department_id in user.department_ids
+    return bool({d.id for d in question.session.departments} & user.department_ids)
+
+
+def department_choices(user: User) -> list[Department]:
+    """The departments a user may hand a follow-up to: all active ones, or an answerer's own."""
+    rows = db.session.scalars(select(Department).where(Department.active)
+                              .order_by(Department.name)).all()
+    if sees_all(user):
+        return list(rows)
+    return [d for d in rows if d.id in user.department_ids]
+
+
+def assignee_choices(department_ids: set[int] | None = None) -> list[User]:
+    """Active staff who belong to a department (of the given ones, when given)."""
+    users = db.session.scalars(select(User).where(User.active)
+                               .order_by(User.display_name)).all()
+    return [u for u in users if u.departments and (
+        department_ids is None or u.department_ids & department_ids)]
+
+
+# Dates --------------------------------------------------------------------------------------
+
+
+def session_day(session: LiveSession) -> date:
+    """The local date the session took place (its end, or its planned end)."""
+    moment = to_local(session.ended_at or session.scheduled_end)
+    assert moment is not None
+    return moment.date()
+
+
+def default_due_date(session: LiveSession, today: date | None = None) -> date:
+    """FOLLOW_UP_WORKING_DAYS (5) working days after the session's day.
+
+    A follow-up made later than the session's day counts from today instead, so its default
+    is never already in the past.
+    """
+    start = max(session_day(session), today or calendar.local_today())
+    return calendar.add_working_days(start, current_app.config["FOLLOW_UP_WORKING_DAYS"])
+
+
+def is_overdue(follow_up: FollowUp, today: date | None = None) -> bool:
+    """Not closed and due before today (local date)."""
+    today = today or calendar.local_today()
+    return follow_up.status in OPEN_STATUSES and follow_up.due_date < today
+
+
+def due_soon_limit(today: date) -> date:
+    """The last due date that still counts as "due soon"."""
+    return calendar.add_working_days(today, DUE_SOON_WORKING_DAYS)
+
+
+# Making and changing ------------------------------------------------------------------------
+
+
+def _record(follow_up: FollowUp, actor: User | None, field: str, old: Any = "",
+            new: Any = "") -> None:
+    follow_up.changes.append(FollowUpChange(
+        user_id=actor.id if actor is not None else None, at=utcnow(), field=field,
+        old=_shown(old), new=_shown(new)))
+
+
+def _shown(value: Any) -> str:
+    """A value as the history keeps it."""
+    if value is None:
+        return ""
+    if isinstance(value, Department):
+        return value.name
+    if isinstance(value, User):
+        return value.display_name
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    return str(value)
+
+
+def _text(value: object, field: str, required: bool = False) -> str:
+    text = clean_text(value) if value is not None else ""
+    if required and not text:
+        raise FollowUpError(_("This field is required."), "invalid", field)
+    if len(text) > TEXT_MAX:
+        raise FollowUpError(_("At most %(n)d characters.", n=TEXT_MAX), "invalid", field)
+    return text
+
+
+def _department(actor: User, department_id: int | None) -> Department | None:
+    if department_id is None:
+        if not sees_all(actor):
+            raise FollowUpError(_("Choose one of your departments."), "invalid", "department_id")
+        return None
+    department = db.session.get(Department, department_id)
+    if department is None:
+        raise FollowUpError(_("There is no such department."), "invalid", "department_id")
+    if not sees_all(actor) and department.id not in actor.department_ids:
+        raise FollowUpError(_("You may only hand follow-ups to your own departments."),
+                            "forbidden", "department_id")
+    return department
+
+
+def _assignee(assignee_id: int | None, department: Department | None) -> User | None:
+    if assignee_id is None:
+        return None
+    user = db.session.get(User, assignee_id)
+    if user is None or not user.active:
+        raise FollowUpError(_("There is no such staff member."), "invalid", "assignee_id")
+    if department is None:
+        raise FollowUpError(_("Choose the department before the assignee."), "invalid",
+                            "assignee_id")
+    if department.id not in user.department_ids:
+        raise FollowUpError(_("%(name)s does not belong to %(department)s.",
+                              name=user.display_name, department=department.name),
+                            "invalid", "assignee_id")
+    return user
+
+
+def _due(value: date, today: date | None) -> date:
+    if value < (today or calendar.local_today()):
+        raise FollowUpError(_("The due date is in the past."), "invalid", "due_date")
+    return value
+
+
+def _default_department(question: Question) -> int | None:
+    if question.department_id is not None:
+        return question.department_id
+    departments = question.session.departments
+    return departments[0].id if len(departments) == 1 else None
+
+
+def follow_up_of(question: Question) -> FollowUp | None:
+    """The question's follow-up, if it has one (there is at most one)."""
+    return db.session.scalar(select(FollowUp).where(FollowUp.question_id == question.id))
+
+
+def create_follow_up(question: Question, actor: User | None, *,
+                     department_id: int | None | _Unset = UNSET,
+                     assignee_id: int | None = None, due_date: date | None = None,
+                     notes: str = "", automatic: bool = False,
+                     today: date | None = None) -> FollowUp:
+    """Open a follow-up on a question; department, due date and notes have defaults.
+
+    By default the department is the question's (or the session's only one) and the due date
+    FOLLOW_UP_WORKING_DAYS working days after the session. A person's due date may not lie in
+    the past; an automatic one may (a session ended long ago).
+    """
+    if question.status == QuestionStatus.REJECTED:
+        raise FollowUpError(_("A rejected question gets no follow-up."), "bad_transition",
+                            "question_id")
+    if follow_up_of(question) is not None:
+        raise FollowUpError(_("This question already has a follow-up."), "bad_transition",
+                            "question_id")
+    if department_id is UNSET:
+        department_id = _default_department(question)
+        if (actor is not None and not automatic and not sees_all(actor)
+                and department_id not in actor.department_ids):
+            department_id = min(actor.department_ids
+                                & {d.id for d in question.session.departments}, default=None)
+    if automatic or actor is None:
+        department = db.session.get(Department, department_id) if department_id else None
+    else:
+        department = _department(actor, department_id)
+    assignee = _assignee(assignee_id, department)
+    if due_date is None:
+        due = default_due_date(question.session, today)
+    else:
+        due = due_date if automatic else _due(due_date, today)
+    follow_up = FollowUp(
+        question_id=question.id, session_id=question.session_id,
+        department_id=department.id if department else None,
+        assignee_id=assignee.id if assignee else None, due_date=due,
+        status=FollowUpStatus.OPEN, notes=_text(notes, "notes"), automatic=automatic,
+        notify_state=NotifyState.NONE, created_by_id=actor.id if actor else None,
+        created_at=utcnow(),
+    )
+    db.session.add(follow_up)
+    _record(follow_up, actor, "created", "",
+            _("automatically, at the end of the session") if automatic else "")
+    db.session.flush()
+    return follow_up
+
+
+def update_follow_up(follow_up: FollowUp, actor: User, *,
+                     department_id: int | None | _Unset = UNSET,
+                     assignee_id: int | None | _Unset = UNSET,
+                     due_date: date | _Unset = UNSET, notes: str | _Unset = UNSET,
+                     status: FollowUpStatus | _Unset = UNSET,
+                     today: date | None = None) -> list[str]:
+    """Change what is given (department, assignee, due date, notes, open ⇄ in progress).
+
+    Returns the names of the fields that changed; each change is recorded with who and when.
+    All input is checked before anything changes.
+    """
+    if follow_up.is_closed:
+        raise FollowUpError(_("This follow-up is closed."), "bad_transition")
+    department = follow_up.department
+    if department_id is not UNSET and department_id != follow_up.department_id:
+        department = _department(actor, department_id)
+    new_assignee_id = follow_up.assignee_id if assignee_id is UNSET else assignee_id
+    if new_assignee_id is not None and assignee_id is UNSET and department is not None \
+            and follow_up.assignee is not None \
+            and department.id not in follow_up.assignee.department_ids:
+        new_assignee_id = None  # the department changed and the assignee is not in the new one
+    assignee = _assignee(new_assignee_id, department)
+    new_due = follow_up.due_date
+    if due_date is not UNSET and due_date != follow_up.due_date:
+        new_due = _due(due_date, today)
+    new_notes = follow_up.notes if notes is UNSET else _text(notes, "notes")
+    if status is not UNSET and status != follow_up.status:
+        if status not in OPEN_STATUSES:
+            raise FollowUpError(_("Close a follow-up with its second reply or a reason."),
+                                "bad_transition", "status")
+        _check_transition(follow_up, status)
+
+    changed: list[str] = []
+    if (department.id if department else None) != follow_up.department_id:
+        _record(follow_up, actor, "department", follow_up.department, department)
+        follow_up.department_id = department.id if department else None
+        changed.append("department_id")
+    if (assignee.id if assignee else None) != follow_up.assignee_id:
+        _record(follow_up, actor, "assignee", follow_up.assignee, assignee)
+        follow_up.assignee_id = assignee.id if assignee else None
+        changed.append("assignee_id")
+    if new_due != follow_up.due_date:
+        _record(follow_up, actor, "due_date", follow_up.due_date, new_due)
+        follow_up.due_date = new_due
+        changed.append("due_date")
+    if new_notes != follow_up.notes:
+        _record(follow_up, actor, "notes", follow_up.notes, new_notes)
+        follow_up.notes = new_notes
+        changed.append("notes")
+    if status is not UNSET and status != follow_up.status:
+        _record(follow_up, actor, "status", follow_up.status, status)
+        follow_up.status = status
+        changed.append("status")
+    db.session.flush()
+    db.session.expire(follow_up, ["department", "assignee"])
+    return changed
+
+
+def _check_transition(follow_up: FollowUp, new: FollowUpStatus) -> None:
+    if new not in FOLLOW_UP_TRANSITIONS[follow_up.status]:
+        raise FollowUpError(_("This follow-up cannot change that way."), "bad_transition",
+                            "status")
+
+
+def close_done(follow_up: FollowUp, actor: User, reply: str, outcome: str = "",
+               now: datetime | None = None) -> Answer:
+    """Close as done and publish the second reply (二次答复) under the question.
+
+    The reply goes out through the session's event log like a live answer, whatever state the
+    session is in; an unanswered question becomes answered. A citizen who left a phone number
+    is put on the "to notify" list.
+    """
+    now = now or utcnow()
+    _check_transition(follow_up, FollowUpStatus.DONE)
+    body = _text(reply, "reply", required=True)
+    limit = current_app.config["ANSWER_MAX_LENGTH"]
+    if len(body) > limit:
+        raise FollowUpError(_("An answer may have at most %(n)d characters.", n=limit),
+                            "invalid", "reply")
+    outcome_text = _text(outcome, "outcome")
+    question = follow_up.question
+    if question.status == QuestionStatus.REJECTED:
+        raise FollowUpError(_("A rejected question cannot be answered."), "bad_transition")
+    was_public = serialize.is_public(question)
+    if question.status == QuestionStatus.PENDING:
+        set_question_status(question, QuestionStatus.APPROVED, now)
+    answer = Answer(question_id=question.id, author_id=actor.id,
+                    department_id=follow_up.department_id, kind=AnswerKind.FOLLOW_UP,
+                    body=body, created_at=now)
+    db.session.add(answer)
+    if question.status == QuestionStatus.APPROVED:
+        set_question_status(question, QuestionStatus.ANSWERED, now)
+    db.session.flush()
+    db.session.refresh(question, ["answers"])
+    announce(question, was_public, now)
+
+    _record(follow_up, actor, "status", follow_up.status, FollowUpStatus.DONE)
+    _record(follow_up, actor, "reply", "", body)
+    if outcome_text != follow_up.outcome:
+        _record(follow_up, actor, "outcome", follow_up.outcome, outcome_text)
+    follow_up.status = FollowUpStatus.DONE
+    follow_up.outcome = outcome_text
+    follow_up.answer_id = answer.id
+    follow_up.closed_at = now
+    if question.phone:
+        follow_up.notify_state = NotifyState.PENDING
+    db.session.flush()
+    return answer
+
+
+def close_impossible(follow_up: FollowUp, actor: User, reason: str, outcome: str = "",
+                     now: datetime | None = None) -> FollowUp:
+    """Close as cannot be done, with the reason (nothing is published)."""
+    _check_transition(follow_up, FollowUpStatus.IMPOSSIBLE)
+    reason_text = _text(reason, "reason", required=True)
+    outcome_text = _text(outcome, "outcome")
+    _record(follow_up, actor, "status", follow_up.status, FollowUpStatus.IMPOSSIBLE)
+    _record(follow_up, actor, "reason", follow_up.reason, reason_text)
+    if outcome_text != follow_up.outcome:
+        _record(follow_up, actor, "outcome", follow_up.outcome, outcome_text)
+    follow_up.status = FollowUpStatus.IMPOSSIBLE
+    follow_up.reason = reason_text
+    follow_up.outcome = outcome_text
+    follow_up.closed_at = now or utcnow()
+    db.session.flush()
+    return follow_up
+
+
+def edit_reply(follow_up: FollowUp, actor: User, body: str) -> Answer:
+    """Reword the published second reply; the earlier wording is kept as a revision."""
+    from qa_live.live import moderation
+
+    answer = follow_up.answer
+    if answer is None:
+        raise FollowUpError(_("This follow-up has no second reply yet."), "bad_transition",
+                            "reply")
+    old = answer.body
+    try:
+        moderation.edit_answer(answer, actor, body)  # works after the session ended
+    except FollowUpError:
+        raise
+    except QuestionRefused as exc:
+        raise FollowUpError(str(exc), exc.code, "reply") from exc
+    if answer.body != old:
+        _record(follow_up, actor, "reply", old, answer.body)
+        db.session.flush()
+    return answer
+
+
+def reveal_phone(follow_up: FollowUp, actor: User) -> str:
+    """The citizen's full number for the staff member who will call (the reveal is recorded)."""
+    phone = follow_up.question.phone
+    if not phone:
+        raise FollowUpError(_("The citizen left no phone number (or it was erased)."),
+                            "not_found")
+    _record(follow_up, actor, "phone_revealed")
+    db.session.flush()
+    return phone
+
+
+def mark_notified(follow_up: FollowUp, actor: User | None,
+                  now: datetime | None = None) -> FollowUp:
+    """The citizen has been told of the second reply (by a call, or by notify_citizen)."""
+    if follow_up.notify_state != NotifyState.PENDING:
+        raise FollowUpError(_("Nobody is waiting to be told about this follow-up."),
+                            "bad_transition")
+    follow_up.notify_state = NotifyState.DONE
+    follow_up.notified_at = now or utcnow()
+    follow_up.notified_by_id = actor.id if actor else None
+    _record(follow_up, actor, "notified", NotifyState.PENDING, NotifyState.DONE)
+    db.session.flush()
+    return follow_up
+
+
+def deliver_notification(follow_up: FollowUp) -> bool:
+    """After the second reply is committed, let notify_citizen try; mark it done if it sent.
+
+    The caller commits again when this returns True.
+    """
+    if follow_up.notify_state != NotifyState.PENDING or not follow_up.question.phone:
+        return False
+    try:
+        sent = bool(notify_citizen(follow_up))
+    except Exception:  # a gateway failure must not lose the reply: staff call instead
+        current_app.logger.exception("notify_citizen failed for follow-up %s", follow_up.id)
+        return False
+    if sent:
+        mark_notified(follow_up, None)
+    return sent
+
+
+# At the end of a session --------------------------------------------------------------------
+
+
+def needs_follow_up(question: Question) -> bool:
+    """A valid question not answered live, or one staff flagged for offline work."""
+    if question.status == QuestionStatus.REJECTED:
+        return False
+    return question.status != QuestionStatus.ANSWERED or question.needs_follow_up
+
+
+def create_session_follow_ups(session: LiveSession, actor: User | None) -> list[FollowUp]:
+    """Give every question of an ended session that needs one an automatic follow-up."""
+    have = set(db.session.scalars(select(FollowUp.question_id)
+                                  .where(FollowUp.session_id == session.id)))
+    questions = db.session.scalars(
+        select(Question).where(Question.session_id == session.id,
+                               Question.status != QuestionStatus.REJECTED)
+        .order_by(Question.id)
+    ).all()
+    # Counted from the session's day even when it ended earlier (the demo's held sessions).
+    due = calendar.add_working_days(session_day(session),
+                                    current_app.config["FOLLOW_UP_WORKING_DAYS"])
+    return [create_follow_up(q, actor, due_date=due, automatic=True)
+            for q in questions if q.id not in have and needs_follow_up(q)]
+
+
+def ensure_follow_up(question: Question, actor: User | None) -> FollowUp:
+    """The question's follow-up, made automatically when it has none."""
+    found = follow_up_of(question)
+    if found is not None:
+        return found
+    return create_follow_up(question, actor, automatic=True)
+
+
+# Lists --------------------------------------------------------------------------------------
+
+VIEWS = ("open", "due_soon", "overdue", "done", "all")
+
+
+def visible(user: User) -> Select[FollowUp]:
+    """The follow-ups a user may see: all for office and hosts, an answerer's departments'."""
+    query = select(FollowUp)
+    if not sees_all(user):
+        query = query.where(FollowUp.department_id.in_(sorted(user.department_ids) or [-1]))
+    return query
+
+
+def filtered(query: Select[FollowUp], view: str, today: date,
+             department_id: int | None = None,
+             session_id: int | None = None) -> Select[FollowUp]:
+    """Narrow a follow-up query to one list (open, due soon, overdue, done, all)."""
+    if department_id is not None:
+        query = query.where(FollowUp.department_id == department_id)
+    if session_id is not None:
+        query = query.where(FollowUp.session_id == session_id)
+    if view == "open":
+        query = query.where(FollowUp.status.in_(OPEN_STATUSES))
+    elif view == "due_soon":
+        query = query.where(FollowUp.status.in_(OPEN_STATUSES), FollowUp.due_date >= today,
+                            FollowUp.due_date <= due_soon_limit(today))
+    elif view == "overdue":
+        query = query.where(FollowUp.status.in_(OPEN_STATUSES), FollowUp.due_date < today)
+    elif view == "done":
+        query = query.where(FollowUp.status.in_(CLOSED_STATUSES))
+    if view == "done":
+        return query.order_by(FollowUp.closed_at.desc(), FollowUp.id.desc())
+    return query.order_by(FollowUp.due_date, FollowUp.id)
+
+
+def list_follow_ups(user: User, view: str = "open", department_id: int | None = None,
+                    session_id: int | None = None, today: date | None = None,
+                    limit: int = 500) -> list[FollowUp]:
+    """One of the lists, as the user may see it."""
+    today = today or calendar.local_today()
+    query = filtered(visible(user), view, today, department_id, session_id).limit(limit)
+    return list(db.session.scalars(query).unique())
+
+
+def list_counts(user: User, department_id: int | None = None, session_id: int | None = None,
+                today: date | None = None) -> dict[str, int]:
+    """How many follow-ups each list holds, for the tabs."""
+    today = today or calendar.local_today()
+    counts = {}
+    for view in VIEWS:
+        query = filtered(visible(user), view, today, department_id, session_id)
+        counts[view] = db.session.scalar(
+            select(db.func.count()).select_from(query.order_by(None).subquery())) or 0
+    return counts
+
+
+def overdue(today: date | None = None, department_id: int | None = None) -> list[FollowUp]:
+    """Every overdue follow-up (for the cron job), oldest due date first."""
+    today = today or calendar.local_today()
+    return list(db.session.scalars(filtered(select(FollowUp), "overdue", today, department_id))
+                .unique())
+
+
+def to_notify(user: User) -> list[FollowUp]:
+    """Second replies out whose citizen still has to be told, oldest first."""
+    query = visible(user).where(FollowUp.notify_state == NotifyState.PENDING)
+    return list(db.session.scalars(query.order_by(FollowUp.closed_at, FollowUp.id)).unique())
+
+
+def session_questions(session: LiveSession) -> list[tuple[Question, FollowUp | None]]:
+    """A session's valid questions with their follow-up, if any (for the office's overview)."""
+    questions = db.session.scalars(
+        select(Question).where(Question.session_id == session.id,
+                               Question.status != QuestionStatus.REJECTED)
+        .order_by(Question.id)).all()
+    follow_ups = {f.question_id: f for f in db.session.scalars(
+        select(FollowUp).where(FollowUp.session_id == session.id)).unique()}
+    return [(q, follow_ups.get(q.id)) for q in questions]
+
+
+def any_visible(user: User) -> bool:
+    """Whether the user may see follow-ups at all (staff with a role that has them)."""
+    return sees_all(user) or bool(user.has_role(Role.ANSWERER) and user.department_ids)
+
+
+
+def figures(session_ids: list[int], today: date | None = None) -> dict[str, Any]:
+    """Follow-up figures of some sessions, by the rules in docs/metrics.md."""
+    today = today or calendar.local_today()
+    rows = db.session.execute(
+        select(FollowUp.status, FollowUp.due_date).where(FollowUp.session_id.in_(session_ids))
+    ).all() if session_ids else []
+    total = len(rows)
+    done = sum(1 for r in rows if r.status == FollowUpStatus.DONE)
+    impossible = sum(1 for r in rows if r.status == FollowUpStatus.IMPOSSIBLE)
+    open_rows = [r for r in rows if r.status in OPEN_STATUSES]
+    return {
+        "follow_ups": total,
+        "follow_ups_done": done,
+        "follow_ups_impossible": impossible,
+        "follow_ups_open": len(open_rows),
+        "follow_ups_overdue": sum(1 for r in open_rows if r.due_date < today),
+        "follow_up_close_rate": done / total if total else None,
+        "follow_up_impossible_share": impossible / total if total else None,
+    }

@@ -1,0 +1,1 @@
+"""Statistics: the figures of docs/metrics.md per session, department and year; reports, exports."""

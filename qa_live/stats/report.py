@@ -1,0 +1,99 @@
+"""The annual report's paragraph on online Q&A, in the seed report's own form, from the figures.
+
+The Chinese paragraph is generated in Chinese whatever the page's language (it goes into the
+bureau's Chinese report as it stands), so its template lives here, not in the catalog; the
+English version goes through the catalog like every other string.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from qa_live.stats.figures import Summary
+
+#: The form of the seed report (section 二(三)2): 全年…确定了全年13场“网络在线问政”专场。截至年底，
+#: 已组织完成13场，有12个处室上线，参与网民达2482人次，问题159个，答复率达到100%。
+ZH_PLANNED = "全年组织相关业务处室确定了全年{planned}场“网络在线问政”专场{cancelled}。"
+ZH_HELD = "{as_of}，已组织完成{held}场{live}，有{departments}个处室上线，参与网民达{visits}人次，"
+ZH_QUESTIONS = "问题{questions}个"
+ZH_QUESTIONS_VALID = "问题{asked}个，其中有效提问{valid}个"
+ZH_RATE = "，答复率达到{rate}"
+ZH_FOLLOW_UPS = "会后二次答复{second}个；线下落实{opened}件，已办结{closed}件，办结率{close_rate}。"
+
+
+def as_of_zh(summary: Summary, today: date) -> str:
+    """'截至年底' once the period is over, else '截至M月D日'."""
+    if today > summary.end:
+        return "截至年底" if summary.whole_year else f"截至{summary.end.month}月{summary.end.day}日"
+    return f"截至{today.month}月{today.day}日"
+
+
+def paragraph_zh(summary: Summary, today: date) -> str:
+    """The Chinese paragraph, every number straight from the summary."""
+    counts = summary.counts
+    text = ZH_PLANNED.format(
+        planned=summary.sessions_planned,
+        cancelled=f"（其中{summary.sessions_cancelled}场取消）" if summary.sessions_cancelled
+        else "")
+    held = summary.sessions_held - summary.sessions_live
+    text += ZH_HELD.format(
+        as_of=as_of_zh(summary, today), held=held,
+        live=f"（另有{summary.sessions_live}场正在进行）" if summary.sessions_live else "",
+        departments=summary.departments_online, visits=summary.participant_visits)
+    if counts.asked == counts.valid:
+        text += ZH_QUESTIONS.format(questions=counts.valid)
+    else:
+        text += ZH_QUESTIONS_VALID.format(asked=counts.asked, valid=counts.valid)
+    if counts.valid:
+        text += ZH_RATE.format(rate=counts.answer_rate.percent())
+    text += "。"
+    if counts.second_replies or counts.follow_ups_opened:
+        text += ZH_FOLLOW_UPS.format(
+            second=counts.second_replies, opened=counts.follow_ups_opened,
+            closed=counts.follow_ups_closed, close_rate=counts.close_rate.percent())
+    return text
+
+
+def paragraph_en(summary: Summary, today: date) -> str:
+    """The same paragraph in English, whatever the page's language (strings from the catalog)."""
+    with force_locale("en"):
+        return _paragraph_en(summary, today)
+
+
+def _paragraph_en(summary: Summary, today: date) -> str:
+    counts = summary.counts
+    parts = [_("%(planned)d online Q&A sessions were planned for the period.",
+               planned=summary.sessions_planned)]
+    if summary.sessions_cancelled:
+        parts.append(_("%(n)d of them were cancelled.", n=summary.sessions_cancelled))
+    held = summary.sessions_held - summary.sessions_live
+    if today > summary.end:
+        parts.append(_("By the end of the period, %(held)d had been held, with %(departments)d "
+                       "departments online and %(visits)d participant-visits by citizens.",
+                       held=held, departments=summary.departments_online,
+                       visits=summary.participant_visits))
+    else:
+        parts.append(_("By %(date)s, %(held)d had been held, with %(departments)d departments "
+                       "online and %(visits)d participant-visits by citizens.",
+                       date=today.isoformat(), held=held,
+                       departments=summary.departments_online,
+                       visits=summary.participant_visits))
+    if summary.sessions_live:
+        parts.append(_("%(n)d more is live now.", n=summary.sessions_live))
+    if counts.asked == counts.valid:
+        parts.append(_("Citizens asked %(n)d questions.", n=counts.valid))
+    else:
+        parts.append(_("Citizens asked %(asked)d questions, of which %(valid)d were valid.",
+                       asked=counts.asked, valid=counts.valid))
+    if counts.valid:
+        parts.append(_("The answer rate was %(rate)s.", rate=counts.answer_rate.percent()))
+    if counts.second_replies or counts.follow_ups_opened:
+        parts.append(_("%(second)d questions received a second reply after their session; "
+                       "%(opened)d follow-ups were opened and %(closed)d closed (close rate "
+                       "%(rate)s).", second=counts.second_replies,
+                       opened=counts.follow_ups_opened, closed=counts.follow_ups_closed,
+                       rate=counts.close_rate.percent()))
+    return " ".join(parts)

@@ -1,0 +1,117 @@
+"""Citizens' satisfaction with the answers to their own questions (满意度).
+
+Only the asker rates: the view checks the visitor id or the private /q/<token> link before
+calling ``rate_answer``. One rating per answer, which the asker may change; the figures are
+defined in docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from qa_live.core.timeutil import utcnow
+from qa_live.extensions import db
+from qa_live.live.models import Answer, Question, Rating, RatingValue
+from qa_live.live.services import QuestionRefused
+
+
+def value_label(value: RatingValue) -> str:
+    """The translated name of a rating (满意 / 基本满意 / 不满意)."""
+    return {
+        RatingValue.SATISFIED: _("Satisfied"),
+        RatingValue.BASIC: _("Basically satisfied"),
+        RatingValue.UNSATISFIED: _("Not satisfied"),
+    }[value]
+
+
+def parse_value(value: object) -> RatingValue:
+    """Read a rating value sent by a citizen, or refuse it with a clear message."""
+    if isinstance(value, str):
+        try:
+            return RatingValue(value)
+        except ValueError:
+            pass
+    raise QuestionRefused(
+        _("Choose one of: satisfied, basic, unsatisfied."), "invalid")
+
+
+def is_asker(question: Question, visitor_id: str | None) -> bool:
+    """The visitor is the one who asked the question."""
+    return bool(visitor_id) and visitor_id == question.visitor_id
+
+
+def rate_answer(question: Question, answer: Answer, value: RatingValue,
+                now: datetime | None = None) -> tuple[Rating, bool]:
+    """Store or change the asker's rating of one answer; return it and whether it is new."""
+    if answer.question_id != question.id:
+        raise QuestionRefused(_("There is no such answer to this question."), "not_found")
+    now = now or utcnow()
+    rating = db.session.scalar(select(Rating).where(Rating.answer_id == answer.id))
+    if rating is None:
+        try:
+            with db.session.begin_nested():
+                rating = Rating(answer_id=answer.id, question_id=question.id, value=value,
+                                created_at=now, updated_at=now)
+                db.session.add(rating)
+            return rating, True
+        except IntegrityError:  # the same asker's other tab got there first: change that one
+            rating = db.session.scalar(select(Rating).where(Rating.answer_id == answer.id))
+            if rating is None:
+                raise
+    if rating.value != value:
+        rating.value = value
+        rating.updated_at = now
+        db.session.flush()
+    return rating, False
+
+
+def ratings_of(question: Question) -> dict[int, Rating]:
+    """The ratings given to a question's answers, by answer id."""
+    return {r.answer_id: r for r in db.session.scalars(
+        select(Rating).where(Rating.question_id == question.id))}
+
+
+@dataclass
+class RatingFigures:
+    """Counts and shares of each rating among rated answers (docs/metrics.md)."""
+
+    rated: int
+    counts: dict[RatingValue, int]
+
+    def share(self, value: RatingValue) -> float | None:
+        """The share of rated answers with this value; None when nothing was rated."""
+        return self.counts[value] / self.rated if self.rated else None
+
+
+def rating_figures(session_ids: Iterable[int]) -> RatingFigures:
+    """The rating figures over the answers of the given sessions' questions."""
+    ids = list(session_ids)
+    counts = dict.fromkeys(RatingValue, 0)
+    if ids:
+        rows = db.session.execute(
+            select(Rating.value, func.count(Rating.id))
+            .join(Question, Question.id == Rating.question_id)
+            .where(Question.session_id.in_(ids))
+            .group_by(Rating.value)
+        )
+        for value, count in rows:
+            counts[RatingValue(value)] = count
+    return RatingFigures(rated=sum(counts.values()), counts=counts)
+
+
+def rating_json(rating: Rating) -> dict[str, object]:
+    """A rating as the JSON API returns it."""
+    return {
+        "answer_id": rating.answer_id,
+        "question_id": rating.question_id,
+        "value": rating.value.value,
+        "label": value_label(rating.value),
+        "created_at": rating.created_at.isoformat(),
+        "updated_at": rating.updated_at.isoformat(),
+    }

@@ -1,0 +1,241 @@
+"""The transcript of a held session and the archive of past sessions, read from stored rows.
+
+Nothing here changes state: these functions gather what the transcript, print and archive
+pages show. Corrections are in ``corrections.py``, ratings in ``ratings.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from qa_live.extensions import db
+from qa_live.live.models import Answer, AnswerKind, HostPost, Question, QuestionStatus
+from qa_live.planning.models import Department, LiveSession, SessionState, session_departments
+
+#: Sessions whose page is the transcript, and the only ones in the archive.
+HELD_STATES = (SessionState.ENDED, SessionState.ARCHIVED)
+#: Questions citizens may read: published, with or without an answer.
+PUBLISHED = (QuestionStatus.APPROVED, QuestionStatus.ANSWERED)
+#: Search results per archive page.
+PAGE_SIZE = 20
+#: Characters of context either side of a search hit in a snippet.
+SNIPPET_CONTEXT = 40
+#: The longest search text accepted (a phrase, not a document).
+QUERY_MAX = 50
+#: The escape character for LIKE patterns: "/" reads the same on SQLite and PostgreSQL
+#: (a backslash would depend on PostgreSQL's standard_conforming_strings).
+LIKE_ESCAPE = "/"
+
+
+@dataclass
+class TranscriptEntry:
+    """One published question with its answers in the order they were given."""
+
+    question: Question
+    answers: list[Answer]
+
+    @property
+    def is_answered(self) -> bool:
+        """At least one answer was published."""
+        return bool(self.answers)
+
+    @property
+    def second_replies(self) -> list[Answer]:
+        """The answers given later, after offline work (二次答复)."""
+        return [a for a in self.answers if a.kind == AnswerKind.FOLLOW_UP]
+
+
+@dataclass
+class Transcript:
+    """Everything the transcript of one session shows."""
+
+    session: LiveSession
+    posts: list[HostPost]
+    entries: list[TranscriptEntry]
+    counts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def unanswered(self) -> list[TranscriptEntry]:
+        """Published questions still without any answer: the departments follow them up."""
+        return [e for e in self.entries if not e.is_answered]
+
+
+def published_questions(session: LiveSession) -> list[Question]:
+    """The session's published questions in the order they were published (never rejected
+    or pending ones)."""
+    return list(db.session.scalars(
+        select(Question)
+        .where(Question.session_id == session.id, Question.status.in_(PUBLISHED))
+        .order_by(Question.published_at, Question.id)
+    ))
+
+
+def visible_posts(session: LiveSession) -> list[HostPost]:
+    """The host's posts that were not removed, in the order they were posted."""
+    return list(db.session.scalars(
+        select(HostPost)
+        .where(HostPost.session_id == session.id, HostPost.removed.is_(False))
+        .order_by(HostPost.created_at, HostPost.id)
+    ))
+
+
+def build_transcript(session: LiveSession) -> Transcript:
+    """The transcript (文字实录): posts, and each published question with its answers."""
+    from qa_live.live import presence
+
+    entries = [
+        TranscriptEntry(q, sorted(q.answers, key=lambda a: (a.created_at, a.id)))
+        for q in published_questions(session)
+    ]
+    return Transcript(session=session, posts=visible_posts(session), entries=entries,
+                      counts=presence.counts(session.id))
+
+
+# The archive ---------------------------------------------------------------------------------
+
+
+def archive_years() -> list[int]:
+    """Years holding at least one held session, newest first."""
+    return list(db.session.scalars(
+        select(LiveSession.plan_year).where(LiveSession.state.in_(HELD_STATES))
+        .group_by(LiveSession.plan_year).order_by(LiveSession.plan_year.desc())
+    ))
+
+
+def archive_departments() -> list[Department]:
+    """Departments that went online in at least one held session, by name."""
+    held = (select(session_departments.c.department_id)
+            .join(LiveSession, LiveSession.id == session_departments.c.session_id)
+            .where(LiveSession.state.in_(HELD_STATES)))
+    return list(db.session.scalars(
+        select(Department).where(Department.id.in_(held)).order_by(Department.name)
+    ))
+
+
+def _held_sessions_filter(year: int | None, department_id: int | None) -> list[Any]:
+    conditions: list[Any] = [LiveSession.state.in_(HELD_STATES)]
+    if year is not None:
+        conditions.append(LiveSession.plan_year == year)
+    if department_id is not None:
+        conditions.append(LiveSession.id.in_(
+            select(session_departments.c.session_id)
+            .where(session_departments.c.department_id == department_id)
+        ))
+    return conditions
+
+
+@dataclass
+class ArchivedSession:
+    """A held session as the archive lists it, with its published and answered counts."""
+
+    session: LiveSession
+    published: int
+    answered: int
+
+
+def archive_sessions(year: int | None = None,
+                     department_id: int | None = None) -> list[ArchivedSession]:
+    """Held sessions, newest first, of one year and/or one department going online."""
+    sessions = list(db.session.scalars(
+        select(LiveSession).where(*_held_sessions_filter(year, department_id))
+        .order_by(LiveSession.scheduled_start.desc(), LiveSession.id.desc())
+    ))
+    ids = [s.id for s in sessions]
+    figures: dict[int, tuple[int, int]] = {}
+    if ids:
+        rows = db.session.execute(
+            select(Question.session_id, func.count(Question.id),
+                   func.count(Question.answered_at))
+            .where(Question.session_id.in_(ids), Question.status.in_(PUBLISHED))
+            .group_by(Question.session_id)
+        )
+        figures = {sid: (published, answered) for sid, published, answered in rows}
+    return [ArchivedSession(s, *figures.get(s.id, (0, 0))) for s in sessions]
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern matching ``text`` anywhere, with its own % and _ taken literally."""
+    escaped = (text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2)
+               .replace("%", LIKE_ESCAPE + "%").replace("_", LIKE_ESCAPE + "_"))
+    return f"%{escaped}%"
+
+
+@dataclass
+class Snippet:
+    """A piece of text around the first hit: before, the hit itself, after (all plain text)."""
+
+    before: str
+    hit: str
+    after: str
+
+
+def make_snippet(text: str, query: str, context: int = SNIPPET_CONTEXT) -> Snippet | None:
+    """Cut ``text`` around the first case-insensitive occurrence of ``query``, or None."""
+    at = text.lower().find(query.lower())
+    if at < 0 or not query:
+        return None
+    start = max(0, at - context)
+    end = min(len(text), at + len(query) + context)
+    before = ("…" if start > 0 else "") + text[start:at]
+    after = text[at + len(query):end] + ("…" if end < len(text) else "")
+    return Snippet(before, text[at:at + len(query)], after)
+
+
+@dataclass
+class SearchHit:
+    """A published question found by a search, with snippets of where the words are."""
+
+    question: Question
+    question_snippet: Snippet | None
+    answer_snippet: Snippet | None
+    answer: Answer | None
+
+
+@dataclass
+class SearchResult:
+    """One page of search hits and how many there are in all."""
+
+    hits: list[SearchHit]
+    total: int
+    page: int
+    pages: int
+
+
+def search_archive(query: str, year: int | None = None, department_id: int | None = None,
+                   page: int = 1, per_page: int = PAGE_SIZE) -> SearchResult:
+    """Published questions of held sessions whose text or an answer contains ``query``.
+
+    Substring matching (LIKE / ILIKE), not a tokenizer: Chinese has no spaces between words,
+    so full-text indexes built on word boundaries miss a two-character word such as 外贸 inside
+    a sentence. See docs/transcript.md for why this is fine at this scale and its limits.
+    """
+    pattern = like_pattern(query)
+    in_answers = select(Answer.question_id).where(
+        Answer.body.ilike(pattern, escape=LIKE_ESCAPE))
+    conditions = [
+        Question.status.in_(PUBLISHED),
+        or_(Question.text.ilike(pattern, escape=LIKE_ESCAPE), Question.id.in_(in_answers)),
+        *_held_sessions_filter(year, department_id),
+    ]
+    base = select(Question).join(LiveSession, LiveSession.id == Question.session_id)
+    total = db.session.scalar(
+        select(func.count()).select_from(base.where(*conditions).subquery())) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    questions = db.session.scalars(
+        base.where(*conditions)
+        .options(selectinload(Question.answers))
+        .order_by(LiveSession.scheduled_start.desc(), Question.published_at, Question.id)
+        .limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    hits = []
+    for question in questions:
+        answer_hit = next(((a, s) for a in question.answers
+                           if (s := make_snippet(a.body, query)) is not None), (None, None))
+        hits.append(SearchHit(question, make_snippet(question.text, query),
+                              answer_hit[1], answer_hit[0]))
+    return SearchResult(hits=hits, total=total, page=page, pages=pages)
