@@ -80,6 +80,12 @@ def test_a_second_reply_reaches_the_citizens_private_link(browser, demo_server):
         answer.wait_for()
         assert "对外贸易处" in answer.inner_text()
         screenshot(phone, "followup-second-reply-phone")
+
+        # So does the public transcript, under the same question.
+        phone.goto(f"/s/{SLUG}")
+        entry = phone.locator("[id^='q-']", has_text=UNANSWERED)
+        assert REPLY in entry.inner_text()
+        assert "二次答复" in entry.inner_text()
         phone_watch.assert_clean()
         desk_watch.assert_clean()
     finally:

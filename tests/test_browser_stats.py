@@ -8,7 +8,6 @@ import pytest
 
 from qa_live.planning.cli import DEMO_PASSWORD
 from tests.live_server import (  # noqa: F401 - browser and demo_server are pytest fixtures
-    browser,
     demo_server,
     new_desktop_context,
     new_phone_context,

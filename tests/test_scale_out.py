@@ -7,15 +7,17 @@ through the other worker, and a question asked through nginx is in the shared da
 
 from __future__ import annotations
 
+import http.client
 import os
 import queue
+import re
 import secrets
 import subprocess
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -46,11 +48,26 @@ def worker_database() -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _nginx_conf(tmp: Path, listen: int, workers: list[LiveServer]) -> Path:
+def _certificate(tmp: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1, made with openssl."""
+    cert, key = tmp / "cert.pem", tmp / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )
+    return cert, key
+
+
+def _nginx_conf(tmp: Path, listen: int, tls_listen: int, workers: list[LiveServer],
+                cert: Path, key: Path) -> Path:
     site = (ROOT / "deploy" / "nginx.conf").read_text()
     for placeholder, value in {
         "@WORKER1_PORT@": str(workers[0].port), "@WORKER2_PORT@": str(workers[1].port),
-        "@LISTEN@": f"127.0.0.1:{listen}", "@SERVER_NAME@": "127.0.0.1", "@ROOT@": str(ROOT),
+        "@LISTEN@": f"127.0.0.1:{listen}", "@TLS_LISTEN@": f"127.0.0.1:{tls_listen}",
+        "@SERVER_NAME@": "127.0.0.1", "@ROOT@": str(ROOT), "@CERT@": str(cert),
+        "@KEY@": str(key),
     }.items():
         site = site.replace(placeholder, value)
     (tmp / "site.conf").write_text(site)
@@ -85,9 +102,10 @@ def nginx_front(tmp_path: Path, start_live_server, worker_database: str) -> Iter
     }
     first = start_live_server(mode="gevent", demo=True, env=shared)
     second = start_live_server(mode="gevent", env=shared)
-    listen = free_port()
+    listen, tls_listen = free_port(), free_port()
     (tmp_path / "nginx").mkdir()
-    conf = _nginx_conf(tmp_path / "nginx", listen, [first, second])
+    cert, key = _certificate(tmp_path / "nginx")
+    conf = _nginx_conf(tmp_path / "nginx", listen, tls_listen, [first, second], cert, key)
     process = subprocess.Popen(
         [nginx, "-c", str(conf), "-e", str(tmp_path / "nginx" / "error.log")],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -107,7 +125,8 @@ def nginx_front(tmp_path: Path, start_live_server, worker_database: str) -> Iter
                         f"{log.read_text() if log.exists() else ''}")
         time.sleep(0.1)
     try:
-        yield {"url": url, "workers": [first, second]}
+        yield {"url": url, "tls_url": f"https://127.0.0.1:{tls_listen}", "cert": str(cert),
+               "workers": [first, second], "database": worker_database}
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -115,13 +134,17 @@ def nginx_front(tmp_path: Path, start_live_server, worker_database: str) -> Iter
             process.stdout.close()
 
 
-def _citizen(url: str, transport: str) -> tuple[socketio.Client, queue.Queue, requests.Session]:
+def _citizen(url: str, transport: str,
+             cert: str | None = None) -> tuple[socketio.Client, queue.Queue, requests.Session]:
     http = requests.Session()
+    if cert:
+        http.verify = cert  # our self-signed certificate, checked, not ignored
+        http.trust_env = False  # else REQUESTS_CA_BUNDLE from the environment would win
     page = http.get(f"{url}/s/{SESSION}", timeout=10)
     assert page.status_code == 200
     cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
     received: queue.Queue = queue.Queue()
-    client = socketio.Client(reconnection=False)
+    client = socketio.Client(reconnection=False, http_session=http)
     client.on("event", received.put, namespace="/qa")
     client.connect(url, headers={"Cookie": cookie}, transports=[transport],
                    namespaces=["/qa"], wait_timeout=10)
@@ -144,7 +167,8 @@ def _wait_for(received: queue.Queue, question_id: int, timeout: float = 10) -> d
 def test_answer_published_on_one_worker_reaches_citizens_behind_nginx(nginx_front):
     url = nginx_front["url"]
     first, second = nginx_front["workers"]
-    citizens = [_citizen(url, "websocket"), _citizen(url, "polling")]
+    citizens = [_citizen(url, "websocket"), _citizen(url, "polling"),
+                _citizen(nginx_front["tls_url"], "websocket", nginx_front["cert"])]
     try:
         acks = [c.call("join", {"slug": SESSION}, namespace="/qa", timeout=10)
                 for c, _q, _h in citizens]
@@ -178,3 +202,37 @@ def test_answer_published_on_one_worker_reaches_citizens_behind_nginx(nginx_fron
         for client, _q, http in citizens:
             client.disconnect()
             http.close()
+
+
+def _login_from(address: str, port: int, spoofed: str) -> None:
+    """A failed staff login through nginx from a given local address, with a forged header."""
+    def request(method: str, path: str, body: str = "", headers: dict | None = None):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10,
+                                          source_address=(address, 0))
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            response = conn.getresponse()
+            return response, response.read().decode()
+        finally:
+            conn.close()
+
+    response, page = request("GET", "/login")
+    cookie = response.getheader("Set-Cookie", "").split(";")[0]
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    form = urlencode({"csrf_token": token, "login": "host", "password": "not-the-password"})
+    response, _page = request("POST", "/login", form, {
+        "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded",
+        "X-Forwarded-For": spoofed,
+    })
+    assert response.status == 200  # the form again, with the error
+
+
+def test_the_real_client_address_passes_through_nginx_and_a_forged_one_does_not(nginx_front):
+    port = int(urlsplit(nginx_front["url"]).port or 0)
+    _login_from("127.0.0.5", port, spoofed="203.0.113.66")
+    admin = urlunsplit(urlsplit(nginx_front["database"])._replace(scheme="postgresql"))
+    with psycopg.connect(admin) as conn:
+        row = conn.execute("SELECT ip FROM audit_log WHERE action = 'login_failed' "
+                           "ORDER BY id DESC LIMIT 1").fetchone()
+    # nginx connects to the worker from 127.0.0.1; the app records the citizen's own address.
+    assert row == ("127.0.0.5",)

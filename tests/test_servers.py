@@ -194,3 +194,26 @@ def test_wsgi_py_serves_under_threading_too(start_live_server):
     finally:
         ws.close()
 
+
+
+def test_a_socket_message_over_the_size_limit_closes_the_connection(server):
+    # SOCKETIO_MAX_PAYLOAD_BYTES (16 KiB) is engine.io's max_http_buffer_size: a larger message
+    # ends that connection; a message under the limit does not.
+    limit = 16384
+    for size, closes in ((limit - 100, False), (limit + 100, True)):
+        ws = websocket.create_connection(
+            server.ws_url + "/socket.io/?EIO=4&transport=websocket", timeout=10,
+            origin=server.url,
+        )
+        try:
+            handshake = _engineio_open(ws.recv())
+            assert handshake["maxPayload"] == limit
+            ws.send("4" + "x" * size)  # an engine.io message packet of that size
+            ws.send("40")  # Socket.IO connect to "/": a live connection answers "40{...}"
+            try:
+                reply = ws.recv()
+            except (websocket.WebSocketConnectionClosedException, ConnectionError):
+                reply = ""
+            assert (not reply.startswith("40")) is closes, (size, reply[:80])
+        finally:
+            ws.close()
