@@ -61,5 +61,18 @@ extract-messages: $(STAMP)
 	$(BIN)/pybabel update -i messages.pot -d $(TRANSLATIONS) -D messages --no-fuzzy-matching
 	rm -f messages.pot
 
+# Issue 7: qa_live's live path next to bare python-socketio (gevent, eventlet) and Node socket.io
+# relays; results in bench/results/<date>-<config>.json, figures in docs/performance.md.
+bench/node/node_modules/.stamp: bench/node/package.json bench/node/package-lock.json
+	npm ci --prefix bench/node --no-audit --no-fund --loglevel=error
+	touch $@
+
+bench: $(STAMP) bench/node/node_modules/.stamp
+	$(BIN)/python bench/harness.py --clients 10000 --publishes 20 --config full
+
+# A 1,000-citizen smoke run (under 2 minutes).
+bench-quick: $(STAMP) bench/node/node_modules/.stamp
+	$(BIN)/python bench/harness.py --clients 1000 --publishes 10 --gap 0.1 --config quick
+
 clean:
-	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) node_modules bench/node/node_modules $(VENDOR) .pytest_cache .ruff_cache .mypy_cache

@@ -342,3 +342,26 @@ def test_the_projector_view_watches_without_counting_as_a_visit(app, live_sessio
     ack = person.emit("join", {"slug": live_session.slug}, namespace="/qa", callback=True)
     assert ack["snapshot"]["counts"]["participant_visits"] == 1
     assert ack["snapshot"]["counts"]["online"] == 1
+
+
+def test_a_snapshot_shows_current_votes_and_changes_after_earlier_joins(app, live_session,
+                                                                       make_question):
+    host = staff(app, "host1")
+    host.emit("join", {"session_id": live_session.id}, namespace="/moderation", callback=True)
+    q = make_question(live_session)
+    host.emit("approve", {"question_id": q.id}, namespace="/moderation", callback=True)
+    first = citizen(app, live_session)
+    before = first.emit("join", {"slug": live_session.slug}, namespace="/qa", callback=True)
+    assert [x["upvotes"] for x in before["snapshot"]["questions"]] == [0]
+    assert first.emit("vote", {"question_id": q.id}, namespace="/qa", callback=True)["ok"]
+    later = citizen(app, live_session).emit("join", {"slug": live_session.slug},
+                                            namespace="/qa", callback=True)["snapshot"]
+    assert later["seq"] == before["snapshot"]["seq"]  # a vote writes no event…
+    assert [x["upvotes"] for x in later["questions"]] == [1]  # …and still shows
+    host.emit("answer", {"question_id": q.id, "body": "已答复。"}, namespace="/moderation",
+              callback=True)
+    last = citizen(app, live_session).emit("join", {"slug": live_session.slug},
+                                           namespace="/qa", callback=True)["snapshot"]
+    assert last["seq"] > later["seq"]
+    assert last["questions"][0]["answers"][0]["body"] == "已答复。"
+    assert last["questions"][0]["upvotes"] == 1

@@ -201,9 +201,10 @@ def test_a_socket_message_over_the_size_limit_closes_the_connection(server):
     # ends that connection; a message under the limit does not.
     limit = 16384
     for size, closes in ((limit - 100, False), (limit + 100, True)):
+        raw = socket.create_connection((server.host, server.port), timeout=10)
         ws = websocket.create_connection(
             server.ws_url + "/socket.io/?EIO=4&transport=websocket", timeout=10,
-            origin=server.url,
+            origin=server.url, socket=raw,
         )
         try:
             handshake = _engineio_open(ws.recv())
@@ -217,3 +218,4 @@ def test_a_socket_message_over_the_size_limit_closes_the_connection(server):
             assert (not reply.startswith("40")) is closes, (size, reply[:80])
         finally:
             ws.close()
+            raw.close()  # websocket-client may leave it open after the server hung up

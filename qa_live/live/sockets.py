@@ -5,9 +5,12 @@ docs/realtime.md describes every event, its payload and its acknowledgement.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from flask import Flask, current_app, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_socketio import ConnectionRefusedError, Namespace, join_room, leave_room
 from sqlalchemy import select
@@ -46,9 +49,26 @@ def get_live_session_or_error(slug: object) -> LiveSession:
     return session
 
 
-def snapshot(session: LiveSession, visitor_id: str | None = None) -> dict[str, Any]:
-    """Everything a citizen's page shows, as of the session's current sequence number."""
-    seq = db.session.scalar(select(LiveSession.last_seq).where(LiveSession.id == session.id))
+# The public part of a session's snapshot by (session id, sequence number, locale). Every public
+# change writes a new sequence number, so an entry never goes stale; votes, which change without
+# one, are laid over from the database on every use. Thousands of pages joining at the start of a
+# session then cost two small queries each instead of rebuilding the stream.
+# The cache lives on the app (one per database), never shared between apps in one process.
+_public_parts_lock = threading.Lock()
+PUBLIC_PARTS_KEPT = 64
+
+
+def _public_part(session: LiveSession, seq: int) -> dict[str, Any]:
+    _public_parts: OrderedDict[tuple[int, int, str], dict[str, Any]] = (
+        current_app.extensions.setdefault("qa_live.public_parts", OrderedDict()))
+    key = (session.id, seq, str(get_locale()))
+    with _public_parts_lock:
+        part = _public_parts.get(key)
+        if part is not None:
+            _public_parts.move_to_end(key)
+            return part
+    # Read after the sequence number: what is read is at least as new as `seq`, and applying
+    # an event twice changes nothing, so a page that replays from `seq` ends up exact.
     questions = db.session.scalars(
         select(Question)
         .where(Question.session_id == session.id,
@@ -59,11 +79,29 @@ def snapshot(session: LiveSession, visitor_id: str | None = None) -> dict[str, A
         select(HostPost).where(HostPost.session_id == session.id, HostPost.removed.is_(False))
         .order_by(HostPost.id)
     ).all()
-    data: dict[str, Any] = {
-        "seq": seq,
+    part = {
         "session": serialize.session_info(session),
         "questions": [serialize.public_question(q) for q in questions],
         "posts": [serialize.post(p) for p in posts],
+    }
+    with _public_parts_lock:
+        _public_parts[key] = part
+        while len(_public_parts) > PUBLIC_PARTS_KEPT:
+            _public_parts.popitem(last=False)
+    return part
+
+
+def snapshot(session: LiveSession, visitor_id: str | None = None) -> dict[str, Any]:
+    """Everything a citizen's page shows, as of the session's current sequence number."""
+    seq = db.session.scalar(select(LiveSession.last_seq).where(LiveSession.id == session.id))
+    part = _public_part(session, seq or 0)
+    votes = _upvotes(session)
+    data: dict[str, Any] = {
+        "seq": seq,
+        "session": part["session"],
+        "questions": [dict(q, upvotes=votes.get(str(q["id"]), q["upvotes"]))
+                      for q in part["questions"]],
+        "posts": part["posts"],
         "counts": presence.counts(session.id),
     }
     if visitor_id is not None:
