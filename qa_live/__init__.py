@@ -64,6 +64,7 @@ def create_app(config_class: type = Config) -> Flask:
     from qa_live.followup import models as _followup_models  # noqa: F401
     from qa_live.live.console_views import bp as console_bp
     from qa_live.live.views import bp as live_bp
+    from qa_live.stats import models as _stats_models  # noqa: F401
 
     app.register_blueprint(api_bp)
     app.register_blueprint(live_bp)
@@ -87,6 +88,9 @@ def create_app(config_class: type = Config) -> Flask:
 
     app.cli.add_command(api_cli)
     app.cli.add_command(privacy_cli)
+    from qa_live.stats.cli import stats_cli
+
+    app.cli.add_command(stats_cli)
     app.register_blueprint(audit_bp)
     return app
 

@@ -1,0 +1,236 @@
+"""A set of sessions' grouped figures, from storage where fresh, else from the grouped queries.
+
+A session's figures are stored (stats.models) once it is no longer live and its end is
+``SETTLE`` behind us, stamped with the ``stats_version`` read *before* they were computed. The
+database triggers raise that version on every later change, so a stored row is used only while
+its version is the session's current one, and a change racing with the computation leaves the
+row stale rather than wrong. Live sessions are always computed: their figures move every second.
+
+Storing goes through its own connection and transaction, after the figures are in hand, so a
+page that reads statistics never commits the request's work; when storing fails (another page
+stored the same session a moment earlier) the figures are used anyway and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, func, insert, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from qa_live.core.timeutil import utcnow
+from qa_live.extensions import Model, db
+from qa_live.planning.models import LiveSession, SessionState
+from qa_live.stats import grouped
+from qa_live.stats.figures import Counts, SessionFigures
+from qa_live.stats.grouped import GroupKey
+from qa_live.stats.models import UNASSIGNED, StatsGroup, StatsPeriod, StatsSession, StatsWait
+
+log = logging.getLogger(__name__)
+
+#: How long after its end a session's figures are first stored: long enough that no write
+#: begun while it was live (the triggers skip live sessions) can still be in flight.
+SETTLE = timedelta(seconds=60)
+
+#: The Counts fields kept in stats_groups (follow-ups depend on today's date: always queried).
+STORED_FIELDS = tuple(f.name for f in fields(Counts) if not f.name.startswith("follow_ups"))
+
+
+def _key(department_id: int | None) -> int:
+    return UNASSIGNED if department_id is None else department_id
+
+
+def _department(key: int) -> int | None:
+    return None if key == UNASSIGNED else key
+
+
+def storable(session: SessionFigures, now: datetime) -> bool:
+    """Whether a session's figures may be stored: not live, and its end has settled."""
+    if session.state == SessionState.LIVE:
+        return False
+    return session.ended_at is None or session.ended_at <= now - SETTLE
+
+
+@dataclass
+class Computed:
+    """One session's figures as the grouped queries gave them, for every department."""
+
+    version: int
+    groups: dict[int | None, Counts] = field(default_factory=dict)
+    waits: dict[tuple[int | None, int], int] = field(default_factory=dict)
+    participant_visits: int = 0
+    unique_visitors: int = 0
+
+
+@dataclass
+class Numbers:
+    """The grouped figures of a set of sessions (one department's share, with a filter)."""
+
+    department_id: int | None
+    groups: dict[GroupKey, Counts] = field(default_factory=dict)
+    visits: dict[int, tuple[int, int]] = field(default_factory=dict)
+    stored_ids: set[int] = field(default_factory=set)
+    versions: dict[int, int] = field(default_factory=dict)
+    computed_waits: dict[int, dict[int, int]] = field(default_factory=dict)
+
+    def wait_histogram(self, session_ids: Iterable[int]) -> list[tuple[int, int]]:
+        """(seconds waited, answered questions) over the given sessions, shortest wait first."""
+        ids = set(session_ids)
+        totals: dict[int, int] = defaultdict(int)
+        from_storage = sorted(ids & self.stored_ids)
+        if from_storage:
+            query = (select(StatsWait.wait_seconds, func.sum(StatsWait.questions))
+                     .where(StatsWait.session_id.in_(from_storage))
+                     .group_by(StatsWait.wait_seconds))
+            if self.department_id is not None:
+                query = query.where(StatsWait.department_key == self.department_id)
+            for seconds, n in db.session.execute(query):
+                totals[seconds] += int(n)
+        for session_id in ids - self.stored_ids:
+            for seconds, n in self.computed_waits.get(session_id, {}).items():
+                totals[seconds] += n
+        return sorted(totals.items())
+
+    def unique_visitors(self, session_ids: Sequence[int]) -> int:
+        """Distinct visitors over the sessions, stored per set of (session, version)."""
+        if not session_ids:
+            return 0
+        if any(s not in self.versions for s in session_ids):
+            return grouped.unique_visitors(session_ids)  # a live session among them
+        key = hashlib.sha256(",".join(
+            f"{s}:{self.versions[s]}" for s in sorted(session_ids)).encode()).hexdigest()
+        known = db.session.scalar(select(StatsPeriod.unique_visitors)
+                                  .where(StatsPeriod.key == key))
+        if known is not None:
+            return known
+        count = grouped.unique_visitors(session_ids)
+        _store({StatsPeriod: [{"key": key, "computed_at": utcnow(), "unique_visitors": count}]})
+        return count
+
+
+def collect(sessions: Sequence[SessionFigures], department_id: int | None = None) -> Numbers:
+    """The grouped figures of these sessions; stores those of settled sessions not yet stored."""
+    numbers = Numbers(department_id)
+    now = utcnow()
+    settled = [s.id for s in sessions if storable(s, now)]
+    moving = [s.id for s in sessions if not storable(s, now)]
+    versions = dict(db.session.execute(
+        select(LiveSession.id, LiveSession.stats_version).where(LiveSession.id.in_(settled))
+    ).all()) if settled else {}
+    fresh = set(db.session.scalars(
+        select(StatsSession.session_id)
+        .join(LiveSession, and_(LiveSession.id == StatsSession.session_id,
+                                LiveSession.stats_version == StatsSession.version))
+        .where(StatsSession.session_id.in_(settled))
+    )) if settled else set()
+    numbers.stored_ids = fresh
+    numbers.versions = {s: versions[s] for s in settled if s in versions}
+    _read_stored(numbers, sorted(fresh))
+    stale = [s for s in settled if s not in fresh]
+    if stale:
+        computed = compute(stale, versions)
+        save(computed)
+        for session_id, one in computed.items():
+            _add_computed(numbers, session_id, one)
+    if moving:
+        for session_id, one in compute(moving, {}, department_id).items():
+            _add_computed(numbers, session_id, one)
+    return numbers
+
+
+def _read_stored(numbers: Numbers, session_ids: list[int]) -> None:
+    if not session_ids:
+        return
+    query = select(StatsGroup).where(StatsGroup.session_id.in_(session_ids))
+    if numbers.department_id is not None:
+        query = query.where(StatsGroup.department_key == numbers.department_id)
+    for row in db.session.scalars(query):
+        numbers.groups[(row.session_id, _department(row.department_key))] = Counts(
+            **{name: getattr(row, name) for name in STORED_FIELDS})
+    for header in db.session.scalars(
+            select(StatsSession).where(StatsSession.session_id.in_(session_ids))):
+        numbers.visits[header.session_id] = (header.participant_visits, header.unique_visitors)
+
+
+def _add_computed(numbers: Numbers, session_id: int, one: Computed) -> None:
+    wanted = numbers.department_id
+    for department_id, counts in one.groups.items():
+        if wanted is None or department_id == wanted:
+            numbers.groups[(session_id, department_id)] = counts
+    waits = numbers.computed_waits.setdefault(session_id, {})
+    for (department_id, seconds), n in one.waits.items():
+        if wanted is None or department_id == wanted:
+            waits[seconds] = waits.get(seconds, 0) + n
+    numbers.visits[session_id] = (one.participant_visits, one.unique_visitors)
+
+
+def compute(session_ids: Sequence[int], versions: dict[int, int],
+            department_id: int | None = None) -> dict[int, Computed]:
+    """The sessions' figures from the grouped queries (versions read before, by the caller)."""
+    result = {s: Computed(version=versions.get(s, 0)) for s in session_ids}
+    for (s, d), counts in grouped.question_counts(session_ids, department_id).items():
+        result[s].groups[d] = counts
+    for (s, d), n in grouped.second_reply_counts(session_ids, department_id).items():
+        result[s].groups.setdefault(d, Counts()).second_replies += n
+    for (s, d), values in grouped.rating_counts(session_ids, department_id).items():
+        result[s].groups.setdefault(d, Counts()).add(Counts(**values))
+    for (s, d, seconds), n in grouped.wait_counts(session_ids, department_id).items():
+        result[s].waits[(d, seconds)] = n
+    for s, (n, unique) in grouped.visit_counts(session_ids).items():
+        result[s].participant_visits, result[s].unique_visitors = n, unique
+    return result
+
+
+def save(computed: dict[int, Computed]) -> None:
+    """Store computed figures (all departments) under the versions they were computed at."""
+    now = utcnow()
+    headers: list[dict[str, object]] = []
+    groups: list[dict[str, object]] = []
+    waits: list[dict[str, object]] = []
+    for session_id, one in computed.items():
+        headers.append({"session_id": session_id, "version": one.version, "computed_at": now,
+                        "participant_visits": one.participant_visits,
+                        "unique_visitors": one.unique_visitors})
+        groups.extend({"session_id": session_id, "department_key": _key(d),
+                       **{name: getattr(c, name) for name in STORED_FIELDS}}
+                      for d, c in one.groups.items())
+        waits.extend({"session_id": session_id, "department_key": _key(d),
+                      "wait_seconds": seconds, "questions": n}
+                     for (d, seconds), n in one.waits.items())
+    _store({StatsSession: headers, StatsGroup: groups, StatsWait: waits}, replace=list(computed))
+
+
+def _store(rows: dict[type[Model], list[dict[str, object]]], replace: Sequence[int] = ()) -> None:
+    try:
+        with Session(db.engine) as session, session.begin():
+            if replace:
+                for stale in (StatsWait, StatsGroup, StatsSession):
+                    session.execute(delete(stale).where(stale.session_id.in_(replace)))
+            for model, values in rows.items():
+                if values:
+                    session.execute(insert(model), values)
+    except SQLAlchemyError as error:  # stored by another page meanwhile; the figures stand
+        log.info("statistics not stored: %s", error.__class__.__name__)
+
+
+def forget(session_ids: Sequence[int] | None = None) -> int:
+    """Throw stored figures away (all, or these sessions'); return how many sessions had some."""
+    with Session(db.engine) as session, session.begin():
+        counted = select(func.count()).select_from(StatsSession)
+        if session_ids is not None:
+            counted = counted.where(StatsSession.session_id.in_(session_ids))
+        n = session.scalar(counted) or 0
+        for model in (StatsWait, StatsGroup, StatsSession):
+            query = delete(model)
+            if session_ids is not None:
+                query = query.where(model.session_id.in_(session_ids))
+            session.execute(query)
+        if session_ids is None:
+            session.execute(delete(StatsPeriod))
+    return n
