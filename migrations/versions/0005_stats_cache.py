@@ -42,23 +42,41 @@ def _sqlite_triggers():
 
 
 def _postgresql_triggers():
+    # A session is bumped at most once per transaction (a transaction-local setting remembers
+    # it): bumping the same row again and again in one transaction, as a bulk insert of
+    # 20,000 questions would, leaves a dead row version per bump for each next one to step over.
+    op.execute("""
+CREATE FUNCTION stats_bump(session_ids integer[]) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    sid integer;
+BEGIN
+    FOREACH sid IN ARRAY session_ids LOOP
+        CONTINUE WHEN sid IS NULL
+            OR current_setting('qa_live.stats_bumped_' || sid, true) = '1';
+        UPDATE live_sessions SET stats_version = stats_version + 1
+            WHERE id = sid AND state <> 'LIVE';
+        IF FOUND THEN
+            PERFORM set_config('qa_live.stats_bumped_' || sid, '1', true);
+        END IF;
+    END LOOP;
+END $$""")
     for table, (session_of, columns) in WATCHED.items():
         new, old = session_of.format(row="NEW"), session_of.format(row="OLD")
+        name = f"stats_{table}_changed"
         op.execute(f"""
-CREATE FUNCTION stats_{table}_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        {BUMP.format(sessions=new)};
+        PERFORM stats_bump(ARRAY[{new}]);
     ELSIF TG_OP = 'DELETE' THEN
-        {BUMP.format(sessions=old)};
+        PERFORM stats_bump(ARRAY[{old}]);
     ELSE
-        {BUMP.format(sessions=f"{new}, {old}")};
+        PERFORM stats_bump(ARRAY[{new}, {old}]);
     END IF;
     RETURN NULL;
 END $$""")
-        op.execute(f"CREATE TRIGGER stats_{table}_changed "
-                   f"AFTER INSERT OR DELETE OR UPDATE OF {columns} ON {table} "
-                   f"FOR EACH ROW EXECUTE FUNCTION stats_{table}_changed()")
+        op.execute(f"CREATE TRIGGER {name} AFTER INSERT OR DELETE OR UPDATE OF {columns} "
+                   f"ON {table} FOR EACH ROW EXECUTE FUNCTION {name}()")
     op.execute("""
 CREATE FUNCTION stats_live_sessions_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -78,6 +96,7 @@ def _drop_triggers():
         for table in (*WATCHED, "live_sessions"):
             op.execute(f"DROP TRIGGER IF EXISTS stats_{table}_changed ON {table}")
             op.execute(f"DROP FUNCTION IF EXISTS stats_{table}_changed()")
+        op.execute("DROP FUNCTION IF EXISTS stats_bump(integer[])")
     else:
         for table in WATCHED:
             for name in ("insert", "delete", "update"):
