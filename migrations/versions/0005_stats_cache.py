@@ -22,8 +22,11 @@ WATCHED = {
     "ratings": ("(SELECT session_id FROM questions WHERE id = {row}.question_id)",
                 "question_id, answer_id, value"),
 }
-BUMP = ("UPDATE live_sessions SET stats_version = stats_version + 1 "
+# A change to visits also moves visits_version, which alone keys the stored distinct-visitor
+# counts of periods (stats_periods): a rating or a second reply does not recount those.
+BUMP = ("UPDATE live_sessions SET stats_version = stats_version + 1{visits} "
         "WHERE id IN ({sessions}) AND state <> 'LIVE'")
+VISITS = ", visits_version = visits_version + 1"
 SESSION_COLUMNS = "state, started_at, ended_at"
 
 
@@ -32,13 +35,14 @@ def _sqlite_triggers():
         new, old = session_of.format(row="NEW"), session_of.format(row="OLD")
         for name, when, sessions in (("insert", "INSERT", new), ("delete", "DELETE", old),
                                      ("update", f"UPDATE OF {columns}", f"{new}, {old}")):
+            bump = BUMP.format(sessions=sessions, visits=VISITS if table == "visits" else "")
             op.execute(f"CREATE TRIGGER stats_{table}_{name} AFTER {when} ON {table} "
-                       f"BEGIN {BUMP.format(sessions=sessions)}; END")
+                       f"BEGIN {bump}; END")
     op.execute(f"CREATE TRIGGER stats_live_sessions_update AFTER UPDATE OF {SESSION_COLUMNS} "
                "ON live_sessions WHEN OLD.state IS NOT NEW.state "
                "OR OLD.started_at IS NOT NEW.started_at OR OLD.ended_at IS NOT NEW.ended_at "
-               "BEGIN UPDATE live_sessions SET stats_version = stats_version + 1 "
-               "WHERE id = NEW.id; END")
+               "BEGIN UPDATE live_sessions SET stats_version = stats_version + 1, "
+               "visits_version = visits_version + 1 WHERE id = NEW.id; END")
 
 
 def _postgresql_triggers():
@@ -46,32 +50,45 @@ def _postgresql_triggers():
     # it): bumping the same row again and again in one transaction, as a bulk insert of
     # 20,000 questions would, leaves a dead row version per bump for each next one to step over.
     op.execute("""
-CREATE FUNCTION stats_bump(session_ids integer[]) RETURNS void LANGUAGE plpgsql AS $$
+CREATE FUNCTION stats_bump(session_ids integer[], visits boolean) RETURNS void
+LANGUAGE plpgsql AS $$
 DECLARE
     sid integer;
 BEGIN
     FOREACH sid IN ARRAY session_ids LOOP
-        CONTINUE WHEN sid IS NULL
-            OR current_setting('qa_live.stats_bumped_' || sid, true) = '1';
-        UPDATE live_sessions SET stats_version = stats_version + 1
-            WHERE id = sid AND state <> 'LIVE';
-        IF FOUND THEN
-            PERFORM set_config('qa_live.stats_bumped_' || sid, '1', true);
+        CONTINUE WHEN sid IS NULL;
+        IF visits THEN
+            CONTINUE WHEN current_setting('qa_live.visits_bumped_' || sid, true) = '1';
+            UPDATE live_sessions SET stats_version = stats_version + 1,
+                                     visits_version = visits_version + 1
+                WHERE id = sid AND state <> 'LIVE';
+            IF FOUND THEN
+                PERFORM set_config('qa_live.visits_bumped_' || sid, '1', true);
+                PERFORM set_config('qa_live.stats_bumped_' || sid, '1', true);
+            END IF;
+        ELSE
+            CONTINUE WHEN current_setting('qa_live.stats_bumped_' || sid, true) = '1';
+            UPDATE live_sessions SET stats_version = stats_version + 1
+                WHERE id = sid AND state <> 'LIVE';
+            IF FOUND THEN
+                PERFORM set_config('qa_live.stats_bumped_' || sid, '1', true);
+            END IF;
         END IF;
     END LOOP;
 END $$""")
     for table, (session_of, columns) in WATCHED.items():
         new, old = session_of.format(row="NEW"), session_of.format(row="OLD")
         name = f"stats_{table}_changed"
+        visits = "true" if table == "visits" else "false"
         op.execute(f"""
 CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        PERFORM stats_bump(ARRAY[{new}]);
+        PERFORM stats_bump(ARRAY[{new}], {visits});
     ELSIF TG_OP = 'DELETE' THEN
-        PERFORM stats_bump(ARRAY[{old}]);
+        PERFORM stats_bump(ARRAY[{old}], {visits});
     ELSE
-        PERFORM stats_bump(ARRAY[{new}, {old}]);
+        PERFORM stats_bump(ARRAY[{new}, {old}], {visits});
     END IF;
     RETURN NULL;
 END $$""")
@@ -81,6 +98,7 @@ END $$""")
 CREATE FUNCTION stats_live_sessions_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     NEW.stats_version := OLD.stats_version + 1;
+    NEW.visits_version := OLD.visits_version + 1;
     RETURN NEW;
 END $$""")
     op.execute(f"CREATE TRIGGER stats_live_sessions_changed "
@@ -96,7 +114,7 @@ def _drop_triggers():
         for table in (*WATCHED, "live_sessions"):
             op.execute(f"DROP TRIGGER IF EXISTS stats_{table}_changed ON {table}")
             op.execute(f"DROP FUNCTION IF EXISTS stats_{table}_changed()")
-        op.execute("DROP FUNCTION IF EXISTS stats_bump(integer[])")
+        op.execute("DROP FUNCTION IF EXISTS stats_bump(integer[], boolean)")
     else:
         for table in WATCHED:
             for name in ("insert", "delete", "update"):
@@ -162,6 +180,7 @@ def upgrade():
     )
     with op.batch_alter_table('live_sessions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('stats_version', sa.Integer(), server_default='0', nullable=False))
+        batch_op.add_column(sa.Column('visits_version', sa.Integer(), server_default='0', nullable=False))
 
     # ### end Alembic commands ###
     if op.get_bind().dialect.name == "postgresql":
@@ -174,6 +193,7 @@ def downgrade():
     _drop_triggers()
     # ### commands auto generated by Alembic - please adjust! ###
     with op.batch_alter_table('live_sessions', schema=None) as batch_op:
+        batch_op.drop_column('visits_version')
         batch_op.drop_column('stats_version')
 
     op.drop_table('stats_waits')

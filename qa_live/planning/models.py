@@ -156,6 +156,8 @@ class LiveSession(Model):
     # Raised by database triggers when rows its statistics come from change while the session
     # is not live (qa_live/stats/models.py); never written by the application.
     stats_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The same, for changes to its visits only (distinct visitors over a period).
+    visits_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -87,7 +87,8 @@ class StatsPeriod(Model):
     """Distinct visitors over a set of sessions (a year, a range, a department's sessions).
 
     Distinct counts do not add up over sessions, so the count is stored per set, under a key
-    naming each session with its ``stats_version``: any change to one of them makes a new key.
+    naming each session with its ``visits_version`` (raised by the triggers on changes to its
+    visits, and when it starts or ends): a change to one of their visits makes a new key.
     """
 
     __tablename__ = "stats_periods"

@@ -76,7 +76,7 @@ class Numbers:
     groups: dict[GroupKey, Counts] = field(default_factory=dict)
     visits: dict[int, tuple[int, int]] = field(default_factory=dict)
     stored_ids: set[int] = field(default_factory=set)
-    versions: dict[int, int] = field(default_factory=dict)
+    visits_versions: dict[int, int] = field(default_factory=dict)
     computed_waits: dict[int, dict[int, int]] = field(default_factory=dict)
 
     def wait_histogram(self, session_ids: Iterable[int]) -> list[tuple[int, int]]:
@@ -98,13 +98,13 @@ class Numbers:
         return sorted(totals.items())
 
     def unique_visitors(self, session_ids: Sequence[int]) -> int:
-        """Distinct visitors over the sessions, stored per set of (session, version)."""
+        """Distinct visitors over the sessions, stored per set of (session, visits version)."""
         if not session_ids:
             return 0
-        if any(s not in self.versions for s in session_ids):
+        if any(s not in self.visits_versions for s in session_ids):
             return grouped.unique_visitors(session_ids)  # a live session among them
         key = hashlib.sha256(",".join(
-            f"{s}:{self.versions[s]}" for s in sorted(session_ids)).encode()).hexdigest()
+            f"{s}:{self.visits_versions[s]}" for s in sorted(session_ids)).encode()).hexdigest()
         known = db.session.scalar(select(StatsPeriod.unique_visitors)
                                   .where(StatsPeriod.key == key))
         if known is not None:
@@ -120,9 +120,11 @@ def collect(sessions: Sequence[SessionFigures], department_id: int | None = None
     now = utcnow()
     settled = [s.id for s in sessions if storable(s, now)]
     moving = [s.id for s in sessions if not storable(s, now)]
-    versions = dict(db.session.execute(
-        select(LiveSession.id, LiveSession.stats_version).where(LiveSession.id.in_(settled))
-    ).all()) if settled else {}
+    rows = db.session.execute(
+        select(LiveSession.id, LiveSession.stats_version, LiveSession.visits_version)
+        .where(LiveSession.id.in_(settled))
+    ).all() if settled else []
+    versions = {s: version for s, version, _visits in rows}
     fresh = set(db.session.scalars(
         select(StatsSession.session_id)
         .join(LiveSession, and_(LiveSession.id == StatsSession.session_id,
@@ -130,7 +132,7 @@ def collect(sessions: Sequence[SessionFigures], department_id: int | None = None
         .where(StatsSession.session_id.in_(settled))
     )) if settled else set()
     numbers.stored_ids = fresh
-    numbers.versions = {s: versions[s] for s in settled if s in versions}
+    numbers.visits_versions = {s: visits for s, _version, visits in rows}
     _read_stored(numbers, sorted(fresh))
     stale = [s for s in settled if s not in fresh]
     if stale:
