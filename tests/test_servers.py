@@ -209,12 +209,12 @@ def test_a_socket_message_over_the_size_limit_closes_the_connection(server):
         try:
             handshake = _engineio_open(ws.recv())
             assert handshake["maxPayload"] == limit
-            ws.send("4" + "x" * size)  # an engine.io message packet of that size
-            ws.send("40")  # Socket.IO connect to "/": a live connection answers "40{...}"
             try:
+                ws.send("4" + "x" * size)  # an engine.io message packet of that size
+                ws.send("40")  # Socket.IO connect to "/": a live connection answers "40{...}"
                 reply = ws.recv()
             except (websocket.WebSocketConnectionClosedException, ConnectionError):
-                reply = ""
+                reply = ""  # closed already: even the next send found the connection gone
             assert (not reply.startswith("40")) is closes, (size, reply[:80])
         finally:
             ws.close()
