@@ -62,17 +62,29 @@ extract-messages: $(STAMP)
 	rm -f messages.pot
 
 # Issue 7: qa_live's live path next to bare python-socketio (gevent, eventlet) and Node socket.io
-# relays; results in bench/results/<date>-<config>.json, figures in docs/performance.md.
+# relays; results in bench/results/<date>-<name>.json, figures in docs/performance.md.
+# On a shared machine run it under the shared lock: flock /tmp/qa_bench.lock make bench
+# BENCH_ARGS adds or overrides harness options, e.g. BENCH_ARGS="--stats-questions 1000000".
+BENCH_ARGS ?=
 bench/node/node_modules/.stamp: bench/node/package.json bench/node/package-lock.json
 	npm ci --prefix bench/node --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The standard set (under 15 minutes on 2 cores): 10,000 citizens on qa_live (gevent, SQLite)
+# and the three references; 5,000 on qa_live under eventlet and on 2 workers + Redis +
+# PostgreSQL behind nginx; statistics on both databases (size: see docs/performance.md).
 bench: $(STAMP) bench/node/node_modules/.stamp
-	$(BIN)/python bench/harness.py --clients 10000 --publishes 20 --config full
+	$(BIN)/python bench/harness.py --name full --clients 10000 --secondary-clients 5000 \
+		--publishes 10 --intake-rate 200 --intake-seconds 60 --short-intake-seconds 20 \
+		--no-reference-steps --step-seconds 5 \
+		--stats-questions 200000 --stats-databases sqlite,postgresql $(BENCH_ARGS)
 
-# A 1,000-citizen smoke run (under 2 minutes).
+# A 1,000-citizen smoke run (under 2 minutes): qa_live under gevent and the three references.
 bench-quick: $(STAMP) bench/node/node_modules/.stamp
-	$(BIN)/python bench/harness.py --clients 1000 --publishes 10 --gap 0.1 --config quick
+	$(BIN)/python bench/harness.py --name quick --clients 1000 --publishes 10 --gap 0.1 \
+		--qa-live-configs gevent --intake-rate 200 --intake-seconds 10 \
+		--short-intake-seconds 5 --no-reference-steps --step-seconds 2 --settle 5 \
+		--drain 10 --stats-questions 20000 --stats-databases sqlite $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules bench/node/node_modules $(VENDOR) .pytest_cache .ruff_cache .mypy_cache

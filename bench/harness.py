@@ -1,24 +1,22 @@
-"""`make bench` / `make bench-quick`: qa_live's live path next to bare reference servers.
+"""`make bench` / `make bench-quick`: qa_live's live path next to bare reference servers (issue 7).
 
-    python bench/harness.py [--clients N] [--publishes P] [--servers a,b,...] [--config NAME]
+    python bench/harness.py [--clients N] [--publishes P] [--servers a,b,...]
+                            [--qa-live-configs gevent,eventlet,cluster] [--scenarios ...]
+                            [--intake-rate R --intake-seconds S --step-rates ... --step-seconds S]
+                            [--stats-questions Q --stats-databases sqlite,postgresql]
+                            [--name NAME | --out PATH]
 
-For each server: start it, connect N citizens (bench/loadgen.py, one coroutine each) that join
-the live session's room on /qa, then publish P messages one at a time and time each from just
-before the publishing HTTP POST to its receipt at every citizen. Writes
-bench/results/<date>-<config>.json with a flat list of records under "runs".
+For each server (and each qa_live configuration): start it, connect N citizens (bench/loadgen.py,
+one coroutine each, each with its own visitor cookie) that join the live session's room on /qa
+(``connect``), then publish P messages one at a time and time each from just before the
+publishing HTTP POST to its receipt at every citizen (``fanout``, with server CPU per delivered
+message and server memory per citizen), then let the connected citizens ask questions at a steady
+total rate while a staff console is connected (``intake``: ask→ack, ask→console, acknowledged vs
+stored), and step the rate up to find the highest one held with p99 ask→ack under 100 ms. Last,
+``stats``: bench/stats_year.py on SQLite and on PostgreSQL.
 
-Servers:
-
-* ``qa_live``: wsgi.py under gevent on a fresh SQLite database with ``flask demo load``; the
-  publisher is the staff API (``POST /api/v1/staff/sessions/<id>/actions/answer`` with a token
-  from ``flask api token host``), citizens join ``demo-11`` with one visitor cookie.
-* ``python-socketio-gevent`` / ``python-socketio-eventlet``: bench/relay_gevent.py,
-  bench/relay_eventlet.py (``POST /publish``).
-* ``node-socketio``: bench/node/server.js (needs ``npm ci --prefix bench/node``).
-
-Scenarios recorded: ``connect`` (TCP open to join ack, per citizen), ``fanout`` (publish to
-receipt, per citizen and message; server CPU per delivered message from /proc/<pid>/stat) with
-the memory figure (server RSS growth per connected citizen) on the fanout record.
+Writes bench/results/<date>-<name>.json (or --out) with a flat list of records under "runs";
+docs/performance.md says what every field means.
 """
 
 from __future__ import annotations
@@ -32,31 +30,40 @@ import os
 import platform
 import resource
 import secrets
-import shutil
-import socket
+import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import requests
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loadgen import Tally, citizen
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
+from loadgen import Tally, citizen, hang_up, intake, staff_console
+from servers import (
+    BENCH,
+    PYTHON,
+    RELAY_MESSAGE,
+    ROOT,
+    SLUG,
+    TICK,
+    Services,
+    Target,
+    start_qa_live,
+    start_qa_live_cluster,
+    start_reference,
+    versions,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "bench"
 RESULTS = BENCH / "results"
-PYTHON = sys.executable
-SLUG = "demo-11"
-SERVERS = ("qa_live", "python-socketio-gevent", "python-socketio-eventlet", "node-socketio")
-TICK = os.sysconf("SC_CLK_TCK")
-PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
-HTTP = requests.Session()
-HTTP.trust_env = False  # never through a proxy
+REFERENCES = ("python-socketio-gevent", "python-socketio-eventlet", "node-socketio")
+SERVERS = ("qa_live", *REFERENCES)
+QA_LIVE_CONFIGS = {"gevent": "1proc-sqlite-gevent", "eventlet": "1proc-sqlite-eventlet",
+                   "cluster": "2workers-pg-redis-nginx"}
+SCENARIOS = ("connect", "fanout", "intake", "stats")
+ACK_TARGET_MS = 100.0
 
 
 def raise_nofile() -> int:
@@ -66,21 +73,6 @@ def raise_nofile() -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def cpu_ticks(pid: int) -> int:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])  # utime + stime (fields 14 and 15)
-
-
-def rss_kb(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_KB
-
-
 def percentile(values: list[float], q: float) -> float | None:
     if not values:
         return None
@@ -88,250 +80,430 @@ def percentile(values: list[float], q: float) -> float | None:
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
 
 
-@dataclass
-class Target:
-    """A started server: where it listens, how to publish to it, how to stop it."""
-
-    name: str
-    process: subprocess.Popen[bytes]
-    port: int
-    headers: dict[str, str] = field(default_factory=dict)
-    publish_url: str = ""
-    publish_headers: dict[str, str] = field(default_factory=dict)
-    question_ids: list[int] = field(default_factory=list)
-    workdir: Path | None = None
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def publish(self, k: int) -> None:
-        marker = f"bch#{k}#"
-        if self.name == "qa_live":
-            question = self.question_ids[k % len(self.question_ids)]
-            body = {"question_id": question,
-                    "body": f"基准测试答复 {marker} " + "这是一条用于压力测试的答复。" * 8}
-        else:
-            body = {"room": f"s:{SLUG}", "event": "event", "data": relay_envelope(k, marker)}
-        response = HTTP.post(self.publish_url, json=body, headers=self.publish_headers,
-                             timeout=60)
-        response.raise_for_status()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self.workdir is not None:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+def spread(values: list[float], prefix: str = "") -> dict[str, float | None]:
+    return {f"{prefix}p50_ms": percentile(values, 0.5), f"{prefix}p99_ms": percentile(values, 0.99),
+            f"{prefix}max_ms": round(max(values), 2) if values else None}
 
 
-def relay_envelope(k: int, marker: str) -> dict[str, Any]:
-    """An envelope shaped and sized like qa_live's answered-question event (about 1.5 KB)."""
-    answer = {"id": 100000 + k, "question_id": 1, "kind": "live",
-              "body": f"基准测试答复 {marker} " + "这是一条用于压力测试的答复。" * 8,
-              "department": "市住房和城乡建设局", "created_at": "2026-11-29T06:00:00+00:00",
-              "updated_at": "2026-11-29T06:00:00+00:00"}
-    question = {"id": 1, "text": "请问老旧小区加装电梯的补贴标准和申请流程是什么？" * 3,
-                "nickname": "市民", "source": "live", "status": "answered",
-                "department": "市住房和城乡建设局", "upvotes": 12, "pinned": False,
-                "needs_follow_up": False, "created_at": "2026-11-29T05:40:00+00:00",
-                "published_at": "2026-11-29T05:41:00+00:00",
-                "answered_at": "2026-11-29T06:00:00+00:00", "answers": [answer, answer]}
-    return {"seq": k + 1, "type": "question", "data": question}
+def generator_cpu_ms() -> float:
+    """CPU time (user + system) of this process, the load generator, in ms."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return (usage.ru_utime + usage.ru_stime) * 1000
 
 
-def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url}: the server exited with {process.returncode}")
-        with contextlib.suppress(requests.RequestException):
-            if HTTP.get(url, timeout=2).status_code == 200:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer within {timeout} s")
+def log(message: str) -> None:
+    print(message, flush=True)
 
 
-def start_qa_live(log: Path) -> Target:
-    workdir = Path(tempfile.mkdtemp(prefix="qa-bench-"))
-    port = free_port()
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SOCKETIO_", "RATELIMIT_", "FLASK_"))}
-    env.update(
-        HOST="127.0.0.1", PORT=str(port), SOCKETIO_ASYNC_MODE="gevent",
-        QA_LIVE_INSTANCE_DIR=str(workdir), DATABASE_URL=f"sqlite:///{workdir / 'qa.sqlite3'}",
-        SECRET_KEY=secrets.token_hex(32), FLASK_APP="qa_live", PYTHONUNBUFFERED="1",
-        # Every simulated citizen comes from 127.0.0.1: lift the per-address limits
-        # (one address would otherwise be capped at 1,000 sockets and 600 events / 10 s).
-        CITIZEN_CONNECTIONS_PER_IP="0", SOCKET_IP_EVENT_RATE_LIMIT="1000000/10 seconds",
-    )
-
-    def flask(*args: str) -> str:
-        done = subprocess.run([PYTHON, "-m", "flask", *args], cwd=ROOT, env=env,
-                              capture_output=True, text=True, check=False, timeout=300)
-        if done.returncode:
-            raise RuntimeError(f"flask {' '.join(args)}: {done.stderr[-2000:]}")
-        return done.stdout
-
-    flask("db", "upgrade")
-    flask("demo", "load")
-    token = flask("api", "token", "host", "--name", "bench").strip().splitlines()[-1]
-    with open(log, "ab") as out:
-        process = subprocess.Popen([PYTHON, str(ROOT / "wsgi.py")], cwd=ROOT, env=env,
-                                   stdin=subprocess.DEVNULL, stdout=out, stderr=out)
-    target = Target("qa_live", process, port, workdir=workdir)
-    wait_http(target.base + "/", process)
-    page = HTTP.get(f"{target.base}/s/{SLUG}", timeout=10)
-    cookie = "; ".join(f"{c.name}={c.value}" for c in HTTP.cookies)
-    HTTP.cookies.clear()
-    if "qa_visitor" not in cookie:
-        raise RuntimeError(f"GET /s/{SLUG} set no visitor cookie ({page.status_code})")
-    target.headers = {"Cookie": cookie, "Origin": target.base}
-    info = HTTP.get(f"{target.base}/api/v1/sessions/{SLUG}", timeout=10).json()
-    session_id = info["session"]["id"]
-    snap = HTTP.get(f"{target.base}/api/v1/sessions/{SLUG}/stream", timeout=10).json()
-    questions = snap["snapshot"]["questions"]
-    target.question_ids = [q["id"] for q in questions] or [1]
-    target.publish_url = f"{target.base}/api/v1/staff/sessions/{session_id}/actions/answer"
-    target.publish_headers = {"Authorization": f"Bearer {token}"}
-    return target
+# Socket scenarios ---------------------------------------------------------------------------
 
 
-def start_reference(name: str, log: Path) -> Target:
-    port = free_port()
-    env = dict(os.environ, HOST="127.0.0.1", PORT=str(port), PYTHONUNBUFFERED="1")
-    if name == "node-socketio":
-        if not (BENCH / "node" / "node_modules" / "socket.io").exists():
-            raise RuntimeError("bench/node/node_modules missing: run npm ci --prefix bench/node")
-        command = ["node", str(BENCH / "node" / "server.js")]
-    else:
-        script = "relay_gevent.py" if name.endswith("gevent") else "relay_eventlet.py"
-        command = [PYTHON, str(BENCH / script)]
-    with open(log, "ab") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-                                   stdout=out, stderr=out)
-    target = Target(name, process, port)
-    target.headers = {"Origin": target.base}
-    target.publish_url = f"{target.base}/publish"
-    wait_http(target.base + "/", process)
-    return target
+def stored_questions(database_url: str, tag: int) -> set[int]:
+    """The bench question numbers of run ``tag`` that are in qa_live's database."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT client_id FROM questions WHERE client_id LIKE :p"),
+                                {"p": f"{tag:08x}-%"}).scalars().all()
+    finally:
+        engine.dispose()
+    return {int(cid.rsplit("-", 1)[1], 16) for cid in rows}
 
 
-async def measure(target: Target, clients: int, publishes: int, config: str,
-                  gap: float, wait_s: float, join_wait: float) -> list[dict[str, Any]]:
-    pid = target.process.pid
+async def run_intake(target: Target, tally: Tally, rate: float, seconds: float, first: int,
+                     tag: int, phase: str, common: dict[str, Any],
+                     settle: float) -> tuple[dict[str, Any], range]:
+    cpu_before = target.cpu_ticks()
+    own_before = generator_cpu_ms()
+    events_before, dropped_before = tally.other_events, tally.dropped
+    began = time.perf_counter()
+    numbers, lag_ms = await intake(tally, "/qa", rate, seconds, first, tag, settle=settle)
+    took = time.perf_counter() - began
+    cpu_us = (target.cpu_ticks() - cpu_before) * 1_000_000 / TICK
+    acks = [(tally.acked[k] - tally.asked[k]) * 1000 for k in numbers if k in tally.acked]
+    seen = [(tally.console[k] - tally.asked[k]) * 1000 for k in numbers
+            if k in tally.console and k in tally.asked]
+    errors: dict[str, int] = {}
+    for k in numbers:
+        if k in tally.ask_failed:
+            errors[tally.ask_failed[k]] = errors.get(tally.ask_failed[k], 0) + 1
+        elif k not in tally.acked:
+            errors["no_ack"] = errors.get("no_ack", 0) + 1
+    record = {"scenario": "intake", **common, "phase": phase, "rate_per_s": rate,
+              **spread(acks), "expected": len(numbers), "delivered": len(acks),
+              "failures": len(numbers) - len(acks), "errors": errors,
+              **spread(seen, "console_"), "console_delivered": len(seen),
+              "console_error": tally.console_error or None,
+              "send_lag_max_ms": round(lag_ms, 1),
+              # other packets the citizens got meanwhile (qa_live: counts, own-question status)
+              "other_events": tally.other_events - events_before,
+              # citizens whose connection the server closed during this phase
+              "dropped": tally.dropped - dropped_before,
+              "cpu_us_per_msg": round(cpu_us / len(acks), 1) if acks else None,
+              "cpu_ms_total": round(cpu_us / 1000, 1),
+              "generator_cpu_ms": round(generator_cpu_ms() - own_before),
+              "seconds": round(took, 2)}
+    return record, numbers
+
+
+async def drain(tally: Tally, numbers: range, limit: float) -> None:
+    """Wait (up to ``limit`` s) until every question of a phase has its ack: an idle server."""
+    deadline = time.perf_counter() + limit
+    while time.perf_counter() < deadline and any(
+            k not in tally.acked and k not in tally.ask_failed for k in numbers):
+        await asyncio.sleep(0.2)
+
+
+def add_lost(record: dict[str, Any], numbers: range, tally: Tally, stored: set[int]) -> None:
+    acked = {k for k in numbers if k in tally.acked}
+    record["stored"] = sum(1 for k in numbers if k in stored)
+    record["lost"] = len(acked - stored)
+    processed = max(record["delivered"], record["stored"])  # stored, acknowledged or not
+    if processed:
+        record["cpu_us_per_msg"] = round(record["cpu_ms_total"] * 1000 / processed, 1)
+
+
+async def measure(target: Target, opts: argparse.Namespace, tag: int, clients: int,
+                  primary: bool) -> list[dict[str, Any]]:
+    """Connect, fan-out, memory and intake on one started server; its records."""
     await asyncio.sleep(0.5)
-    rss_before = rss_kb(pid)
+    rss_before = target.rss_kb()
     tally = Tally(expected_clients=clients)
     gate = asyncio.Semaphore(64)
     started = time.perf_counter()
-    tasks = [asyncio.create_task(citizen("127.0.0.1", target.port, "/qa", SLUG, target.headers,
-                                         tally, gate, join_timeout=join_wait))
-             for _ in range(clients)]
+    tasks = [asyncio.create_task(citizen("127.0.0.1", target.port, "/qa", SLUG,
+                                         target.headers_for(i), tally, gate,
+                                         join_timeout=opts.join_wait,
+                                         local_addr=target.local_addr_for(i)))
+             for i in range(clients)]
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(tally.all_joined.wait(), timeout=join_wait)
+        await asyncio.wait_for(tally.all_joined.wait(), timeout=opts.join_wait)
     connect_seconds = time.perf_counter() - started
     await asyncio.sleep(1.0)  # let the server settle (qa_live: the counts summary)
-    rss_after = rss_kb(pid)
+    rss_after = target.rss_kb()
     tally.fanout_started = True
     joined = tally.joined
-    print(f"  {target.name}: {joined}/{clients} joined in {connect_seconds:.1f} s, "
-          f"failures {tally.failures} {tally.errors or ''}", flush=True)
-
-    published: dict[int, float] = {}
-    cpu_before = cpu_ticks(pid)
-    fan_started = time.perf_counter()
-    for k in range(publishes):
-        published[k] = time.perf_counter()
-        await asyncio.to_thread(target.publish, k)
-        deadline = time.perf_counter() + wait_s
-        while len(tally.receipts.get(k, ())) < joined and time.perf_counter() < deadline:
-            await asyncio.sleep(0.005)
-        await asyncio.sleep(gap)
-    fan_seconds = time.perf_counter() - fan_started
-    cpu_after = cpu_ticks(pid)
-    tally.stop.set()
-    await asyncio.gather(*tasks, return_exceptions=True)
-
-    latencies = [(t - published[k]) * 1000 for k, times in tally.receipts.items()
-                 if k in published for t in times]
-    expected = joined * publishes
-    delivered = len(latencies)
-    cpu_us = (cpu_after - cpu_before) * 1_000_000 / TICK
-    common = {"server": target.name, "config": config, "clients": clients}
-    return [
-        {"scenario": "connect", **common, "p50_ms": percentile(tally.connect_ms, 0.5),
-         "p99_ms": percentile(tally.connect_ms, 0.99),
-         "max_ms": round(max(tally.connect_ms), 2) if tally.connect_ms else None,
+    log(f"  {target.name} {target.config}: {joined}/{clients} joined in "
+        f"{connect_seconds:.1f} s, failures {tally.failures} {tally.errors or ''}")
+    common = {"server": target.name, "config": target.config, "clients": clients}
+    records: list[dict[str, Any]] = [
+        {"scenario": "connect", **common, **spread(tally.connect_ms),
          "expected": clients, "delivered": joined, "failures": tally.failures,
-         "lost": clients - joined - tally.failures, "errors": tally.errors,
-         "joined_late": tally.late,
-         "seconds": round(connect_seconds, 2)},
-        {"scenario": "fanout", **common, "publishes": publishes,
-         "p50_ms": percentile(latencies, 0.5), "p99_ms": percentile(latencies, 0.99),
-         "max_ms": round(max(latencies), 2) if latencies else None,
-         "expected": expected, "delivered": delivered, "failures": tally.failures,
-         "lost": expected - delivered,
-         "rss_kb_before": rss_before, "rss_kb_after": rss_after,
-         "rss_kb_per_client": round((rss_after - rss_before) / joined, 1) if joined else None,
-         "cpu_us_per_msg": round(cpu_us / delivered, 2) if delivered else None,
-         "cpu_ms_total": round(cpu_us / 1000, 1), "message_bytes": tally.message_bytes,
-         "other_events": tally.other_events, "seconds": round(fan_seconds, 2)},
-    ]
+         "lost": clients - joined - tally.failures, "errors": dict(tally.errors),
+         "dropped": tally.dropped,
+         "seconds": round(connect_seconds, 2)}]
+
+    console_task = None
+    try:
+        if "fanout" in opts.scenarios and joined:
+            published: dict[int, float] = {}
+            cpu_before = target.cpu_ticks()
+            own_before = generator_cpu_ms()
+            dropped_before = tally.dropped
+            fan_started = time.perf_counter()
+            for k in range(opts.publishes):
+                published[k] = time.perf_counter()
+                await asyncio.to_thread(target.publish, k)
+                deadline = time.perf_counter() + opts.wait
+                while (len(tally.receipts.get(k, ())) < joined
+                       and time.perf_counter() < deadline):
+                    await asyncio.sleep(0.005)
+                await asyncio.sleep(opts.gap)
+            fan_seconds = time.perf_counter() - fan_started
+            cpu_us = (target.cpu_ticks() - cpu_before) * 1_000_000 / TICK
+            latencies = [(t - published[k]) * 1000 for k, times in tally.receipts.items()
+                         if k in published for t in times]
+            expected = joined * opts.publishes
+            delivered = len(latencies)
+            records.append(
+                {"scenario": "fanout", **common, "publishes": opts.publishes,
+                 **spread(latencies), "expected": expected, "delivered": delivered,
+                 "failures": tally.failures, "lost": expected - delivered,
+                 "rss_kb_before": rss_before, "rss_kb_after": rss_after,
+                 "rss_kb_per_client": round((rss_after - rss_before) / joined, 1),
+                 "cpu_us_per_msg": round(cpu_us / delivered, 2) if delivered else None,
+                 "cpu_ms_total": round(cpu_us / 1000, 1), "message_bytes": tally.message_bytes,
+                 "other_events": tally.other_events, "server_pids": len(target.pids()),
+                 "generator_cpu_ms": round(generator_cpu_ms() - own_before),
+                 "dropped": tally.dropped - dropped_before,
+                 "seconds": round(fan_seconds, 2)})
+
+        if "intake" in opts.scenarios and joined:
+            console_task = asyncio.create_task(staff_console(
+                "127.0.0.1", target.port, "/moderation", target.staff_join,
+                target.staff_headers, tally))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(tally.console_joined.wait(), timeout=60)
+            if tally.console_error:
+                log(f"  staff console: {tally.console_error}")
+            reference = target.name != "qa_live"
+            # The step-up search first, from a low rate, stopping at the first rate not held
+            # (so at most one step's backlog builds up, and it is drained before going on);
+            # then the steady run at the target rate.
+            step_records: list[tuple[dict[str, Any], range]] = []
+            first = 0
+            held = 0.0
+            rates = opts.step_rates if (opts.reference_steps or not reference) else []
+            for rate in rates:
+                record, step_numbers = await run_intake(target, tally, rate, opts.step_seconds,
+                                                        first, tag, "step", common, opts.settle)
+                first = step_numbers.stop
+                step_records.append((record, step_numbers))
+                passed = (record["failures"] == 0 and record["p99_ms"] is not None
+                          and record["p99_ms"] <= ACK_TARGET_MS)
+                log(f"    step {rate:g}/s: p99 ack {record['p99_ms']} ms, failures "
+                    f"{record['failures']}{'' if passed else '  (not held)'}")
+                await drain(tally, step_numbers, opts.drain)
+                if not passed:
+                    break
+                held = rate
+            seconds = opts.intake_seconds if primary else (opts.short_intake_seconds
+                                                          or opts.intake_seconds)
+            steady, numbers = await run_intake(target, tally, opts.intake_rate, seconds, first,
+                                               tag, "steady", common, opts.settle)
+            if step_records:
+                top = max(rates)
+                steady["max_rate_held_per_s"] = held
+                steady["max_rate_capped"] = held >= top  # the search stopped at its top rate
+            if target.database_url:
+                stored = await asyncio.to_thread(stored_questions, target.database_url, tag)
+                add_lost(steady, numbers, tally, stored)
+                for record, step_numbers in step_records:
+                    add_lost(record, step_numbers, tally, stored)
+            records.append(steady)
+            records.extend(record for record, _ in step_records)
+    finally:
+        hang_up(tally)
+        for task in tasks:
+            task.cancel()
+        if console_task is not None:
+            console_task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.sleep(0.2)  # let the closed transports finish
+        if console_task is not None:
+            await asyncio.gather(console_task, return_exceptions=True)
+    if not target.alive():
+        for record in records:
+            record["server_exited"] = True
+    return records
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def describe(record: dict[str, Any]) -> str:
+    text = (f"  {record['scenario']}: p50 {record.get('p50_ms')} ms, p99 {record.get('p99_ms')} "
+            f"ms, max {record.get('max_ms')} ms, delivered {record.get('delivered')}/"
+            f"{record.get('expected')}")
+    if record["scenario"] == "fanout":
+        text += (f", {record['rss_kb_per_client']} KB RSS/client, "
+                 f"{record['cpu_us_per_msg']} µs CPU/msg")
+    if record.get("dropped"):
+        text += f", {record['dropped']} citizens dropped by the server"
+    if record["scenario"] == "intake":
+        text += (f" at {record['rate_per_s']:g}/s, console p99 {record.get('console_p99_ms')} "
+                 f"ms, lost {record.get('lost', '-')}")
+        if "max_rate_held_per_s" in record:
+            text += f", held up to {record['max_rate_held_per_s']:g}/s"
+    return text
+
+
+# Statistics ---------------------------------------------------------------------------------
+
+
+def run_stats(database: str, questions: int, log_path: Path,
+              timeout: float) -> dict[str, Any]:
+    """bench/stats_year.py in a subprocess on one database; one ``stats`` record.
+
+    stats_year.py --json writes {"database", "questions", "fill_seconds", "cold_page_seconds",
+    "page_seconds": [...], "summarize_seconds": [...], "after_change_page_seconds"}: p50_ms and
+    max_ms are over the warm page loads (page_seconds), cold_ms is the first page.
+    """
+    common = {"scenario": "stats", "server": "qa_live", "config": f"1proc-{database}",
+              "questions": questions}
+    services = None
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    script = str(BENCH / "stats_year.py")
+    try:
+        if database == "postgresql":
+            services = Services(log_path)
+            services.start()
+            if not services.postgres:
+                raise RuntimeError(f"scripts/services.sh started no PostgreSQL (see {log_path})")
+            env["DATABASE_URL"] = services.postgres
+        with tempfile.TemporaryDirectory(prefix="qa-bench-stats-") as folder:
+            out_json = Path(folder) / "stats.json"
+            command = [PYTHON, script, str(questions), "--json", str(out_json)]
+            began = time.monotonic()
+            done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env,
+                                  timeout=timeout, check=False)
+            took = time.monotonic() - began
+            with open(log_path, "a") as out:
+                out.write(f"$ {' '.join(command)}\n{done.stdout}\n{done.stderr[-4000:]}\n")
+            if done.returncode:
+                raise RuntimeError(f"stats_year.py exited with {done.returncode}: "
+                                   f"{done.stderr.strip().splitlines()[-1:]}")
+            figures = json.loads(out_json.read_text())
+    except (RuntimeError, OSError, subprocess.SubprocessError, ValueError) as exc:
+        return {**common, "skipped": str(exc)[:300]}
+    finally:
+        if services is not None:
+            services.stop()
+    pages = [float(s) for s in figures.get("page_seconds") or []]
+    summaries = [float(s) for s in figures.get("summarize_seconds") or []]
+    cold = figures.get("cold_page_seconds")
+    changed = figures.get("after_change_page_seconds")
+    return {**common, "database": figures.get("database", database),
+            "questions": figures.get("questions", questions),
+            "p50_ms": round(statistics.median(pages) * 1000, 1) if pages else None,
+            "max_ms": round(max(pages) * 1000, 1) if pages else None,
+            "expected": len(pages), "delivered": len(pages),
+            "cold_ms": round(float(cold) * 1000, 1) if cold is not None else None,
+            "summarize_p50_ms": (round(statistics.median(summaries) * 1000, 1)
+                                 if summaries else None),
+            "after_change_ms": round(float(changed) * 1000, 1) if changed is not None else None,
+            "fill_seconds": figures.get("fill_seconds"),
+            "seconds": round(took, 1)}
+
+
+# Main ---------------------------------------------------------------------------------------
+
+
+def start_target(server: str, qa_config: str, clients: int, log_path: Path,
+                 tag: str) -> Target:
+    if server != "qa_live":
+        return start_reference(server, log_path)
+    if qa_config == "cluster":
+        return start_qa_live_cluster(clients, log_path, tag)
+    return start_qa_live(qa_config, clients, log_path, tag)
+
+
+def plan(opts: argparse.Namespace) -> list[tuple[str, str]]:
+    """(server, qa_live config) in run order: qa_live's first config, the references, the rest."""
+    servers = [s for s in opts.servers if s in SERVERS]
+    order: list[tuple[str, str]] = []
+    if "qa_live" in servers and opts.qa_live_configs:
+        order.append(("qa_live", opts.qa_live_configs[0]))
+    order += [(s, "") for s in servers if s != "qa_live"]
+    if "qa_live" in servers:
+        order += [("qa_live", c) for c in opts.qa_live_configs[1:]]
+    return order
+
+
+def csv(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=10_000)
     parser.add_argument("--publishes", type=int, default=20)
-    parser.add_argument("--servers", default=",".join(SERVERS))
-    parser.add_argument("--config", default="full")
+    parser.add_argument("--servers", type=csv, default=list(SERVERS))
+    parser.add_argument("--qa-live-configs", type=csv, default=list(QA_LIVE_CONFIGS),
+                        help="of gevent, eventlet, cluster (2 workers + Redis + PG + nginx)")
+    parser.add_argument("--scenarios", type=csv, default=list(SCENARIOS))
+    parser.add_argument("--name", default="full", help="results go to <date>-<name>.json")
+    parser.add_argument("--out", type=Path, help="results file (instead of --name)")
     parser.add_argument("--gap", type=float, default=0.2, help="seconds between publishes")
     parser.add_argument("--wait", type=float, default=15.0,
                         help="seconds to wait for every citizen to receive one publish")
     parser.add_argument("--join-wait", type=float, default=600.0,
                         help="seconds to wait for every citizen to join before publishing")
-    args = parser.parse_args()
+    parser.add_argument("--intake-rate", type=float, default=200.0, help="questions per second")
+    parser.add_argument("--intake-seconds", type=float, default=60.0)
+    parser.add_argument("--step-rates", type=lambda s: [float(r) for r in csv(s)],
+                        default=[10.0, 25.0, 50.0, 100.0, 150.0, 200.0, 300.0, 400.0, 600.0,
+                                 800.0, 1200.0, 1600.0],
+                        help="rates tried in turn after the steady run ('' for none)")
+    parser.add_argument("--step-seconds", type=float, default=5.0)
+    parser.add_argument("--short-intake-seconds", type=float, default=0.0,
+                        help="steady intake length for the references and qa_live's other "
+                        "configurations (default: --intake-seconds)")
+    parser.add_argument("--secondary-clients", type=int, default=0,
+                        help="citizens for qa_live's configurations after the first "
+                        "(default: --clients)")
+    parser.add_argument("--reference-steps", action=argparse.BooleanOptionalAction,
+                        default=True, help="run the step-up search on the references too")
+    parser.add_argument("--settle", type=float, default=10.0,
+                        help="seconds to wait for the last acks after an intake phase "
+                        "(later ones count as failures)")
+    parser.add_argument("--drain", type=float, default=30.0,
+                        help="seconds to wait, after a step, for late acks before the next")
+    parser.add_argument("--relay-message", choices=("answer", "small"), default="answer",
+                        help="what the references broadcast: an envelope sized like qa_live's "
+                        "answered question, or a ~70-byte one")
+    parser.add_argument("--stats-questions", type=int, default=1_000_000)
+    parser.add_argument("--stats-databases", type=csv, default=["sqlite", "postgresql"])
+    parser.add_argument("--stats-timeout", type=float, default=1800.0)
+    opts = parser.parse_args(argv)
+    unknown = set(opts.qa_live_configs) - set(QA_LIVE_CONFIGS)
+    if unknown:
+        parser.error(f"unknown qa_live configs: {', '.join(sorted(unknown))}")
+    return opts
+
+
+def main(argv: list[str] | None = None) -> int:
+    opts = parse_args(argv)
+    RELAY_MESSAGE["size"] = opts.relay_message
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run every finally: stop servers
     nofile = raise_nofile()
-    if nofile < args.clients * 2 + 100:
-        print(f"warning: open-files limit {nofile} is low for {args.clients} clients")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "tmp").mkdir(exist_ok=True)
-    log = RESULTS / "tmp" / f"{args.config}-servers.log"
+    if nofile < opts.clients + 200:
+        log(f"warning: open-files limit {nofile} is low for {opts.clients} clients")
+    out = opts.out or RESULTS / f"{dt.date.today().isoformat()}-{opts.name}.json"
+    n = 1
+    while opts.out is None and out.exists():  # never overwrite an earlier run's results
+        n += 1
+        out = RESULTS / f"{dt.date.today().isoformat()}-{opts.name}-{n}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = RESULTS / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    log_path = tmp / f"{out.stem}-servers.log"
+    tag = secrets.randbits(32)
+    began = time.monotonic()
     runs: list[dict[str, Any]] = []
-    for name in args.servers.split(","):
-        print(f"{name}: starting", flush=True)
+    socket_scenarios = {"connect", "fanout", "intake"} & set(opts.scenarios)
+    for server, qa_config in (plan(opts) if socket_scenarios else []):
+        label = server + (f" ({QA_LIVE_CONFIGS[qa_config]})" if qa_config else "")
+        primary = server != "qa_live" or qa_config == opts.qa_live_configs[0]
+        clients = opts.clients if primary else (opts.secondary_clients or opts.clients)
+        log(f"{label}: starting, {clients} citizens")
+        phase_began = time.monotonic()
         try:
-            target = start_qa_live(log) if name == "qa_live" else start_reference(name, log)
-        except RuntimeError as exc:
-            print(f"  {name}: not run: {exc}", flush=True)
-            runs.append({"scenario": "fanout", "server": name, "config": args.config,
-                         "clients": args.clients, "skipped": str(exc)})
+            target = start_target(server, qa_config, clients, log_path, f"{tag:08x}")
+        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+            log(f"  {label}: not run: {exc}")
+            runs.append({"scenario": "connect", "server": server,
+                         "config": QA_LIVE_CONFIGS.get(qa_config, "1proc"),
+                         "clients": clients, "skipped": str(exc)[:300]})
             continue
         try:
-            records = asyncio.run(measure(target, args.clients, args.publishes, args.config,
-                                          args.gap, args.wait, args.join_wait))
+            records = asyncio.run(measure(target, opts, tag, clients,
+                                          primary=primary and server == "qa_live"))
         finally:
             target.stop()
         for record in records:
-            print(f"  {record['scenario']}: p50 {record['p50_ms']} ms, p99 {record['p99_ms']} "
-                  f"ms, max {record['max_ms']} ms, delivered {record['delivered']}/"
-                  f"{record['expected']}" + (f", {record['rss_kb_per_client']} KB RSS/client, "
-                  f"{record['cpu_us_per_msg']} µs CPU/msg" if record["scenario"] == "fanout"
-                                             else ""), flush=True)
+            log(describe(record))
         runs.extend(records)
-    out = RESULTS / f"{dt.date.today().isoformat()}-{args.config}.json"
+        log(f"  ({time.monotonic() - phase_began:.0f} s)")
+    if "stats" in opts.scenarios:
+        for database in opts.stats_databases:
+            log(f"stats: {opts.stats_questions} questions on {database}")
+            record = run_stats(database, opts.stats_questions, log_path, opts.stats_timeout)
+            log(f"  {record}")
+            runs.append(record)
     out.write_text(json.dumps({
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "name": out.stem[11:] if out.stem[:4].isdigit() and out.stem[10:11] == "-" else out.stem,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "python": platform.python_version(), "nofile": nofile},
-        "clients": args.clients, "publishes": args.publishes, "runs": runs,
+                    "python": platform.python_version(), "nofile": nofile,
+                    "loadavg": os.getloadavg()},
+        "versions": versions(),
+        "settings": {k: (v if isinstance(v, str | int | float | list) else str(v))
+                     for k, v in vars(opts).items()},
+        "clients": opts.clients, "publishes": opts.publishes,
+        "seconds": round(time.monotonic() - began, 1), "runs": runs,
     }, ensure_ascii=False, indent=2) + "\n")
-    print(f"wrote {out.relative_to(ROOT)}")
+    log(f"wrote {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out} "
+        f"in {time.monotonic() - began:.0f} s")
     return 0
 
 

@@ -1,6 +1,8 @@
 // Reference server for `make bench`: a bare socket.io 4 relay, the same protocol as
 // bench/relay_common.py. Namespace /qa: `join` {slug} -> room "s:<slug>", ack {ok: true};
 // POST /publish {room, event, data} (or socket event `publish`) broadcasts to the room.
+// Intake: `ask` {client_id, text} acks {ok: true, question} and forwards `question` to the room
+// "staff:<slug>" of /moderation, which a staff socket enters with `join` {slug}.
 "use strict";
 const http = require("http");
 const { Server } = require("socket.io");
@@ -31,10 +33,27 @@ qa.on("connection", (socket) => {
   socket.on("join", (data, ack) => {
     if (!data || typeof data.slug !== "string") return ack && ack({ ok: false, error: "invalid" });
     socket.join("s:" + data.slug);
+    socket.data.slug = data.slug;
     if (ack) ack({ ok: true, mode: "relay" });
+  });
+  socket.on("ask", (data, ack) => {
+    const slug = socket.data.slug;
+    if (!slug || !data || typeof data.text !== "string") return ack && ack({ ok: false, error: "invalid" });
+    const question = { client_id: data.client_id, text: data.text };
+    staff.to("staff:" + slug).emit("question", question);
+    if (ack) ack({ ok: true, question, duplicate: false });
   });
   socket.on("publish", (data, ack) => {
     qa.to(data.room).emit(data.event, data.data);
+    if (ack) ack({ ok: true });
+  });
+});
+
+const staff = io.of("/moderation");
+staff.on("connection", (socket) => {
+  socket.on("join", (data, ack) => {
+    if (!data || typeof data.slug !== "string") return ack && ack({ ok: false, error: "invalid" });
+    socket.join("staff:" + data.slug);
     if (ack) ack({ ok: true });
   });
 });

@@ -1,0 +1,109 @@
+"""Markdown tables (with ratios to the references) from a results file of bench/harness.py.
+
+    python bench/report.py bench/results/<date>-<name>.json
+
+Prints one table per scenario: qa_live's figures in each configuration and the references',
+and qa_live's ratio to each reference measured in the same run (p99 latency, CPU per message,
+memory per citizen, time for all to connect). What docs/performance.md's tables are made from.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+REFERENCES = {"python-socketio-gevent": "gevent relay", "python-socketio-eventlet":
+              "eventlet relay", "node-socketio": "Node"}
+
+
+def fmt(value: Any, digits: int = 0) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float | int):
+        return f"{value:,.{digits}f}"
+    return str(value)
+
+
+def ratio(mine: Any, theirs: Any) -> str:
+    if not isinstance(mine, int | float) or not isinstance(theirs, int | float) or not theirs:
+        return "–"
+    return f"{mine / theirs:.2f}"
+
+
+def label(record: dict[str, Any]) -> str:
+    if record["server"] == "qa_live":
+        return f"qa_live {record['config']}"
+    return record["server"]
+
+
+def table(runs: list[dict[str, Any]], scenario: str, columns: list[tuple[str, str, int]],
+          ratio_fields: list[tuple[str, str]], where: dict[str, Any] | None = None) -> str:
+    rows = [r for r in runs if r["scenario"] == scenario and "skipped" not in r
+            and all(r.get(k) == v for k, v in (where or {}).items())]
+    if not rows:
+        return ""
+    refs = {r["server"]: r for r in rows if r["server"] in REFERENCES}
+    head = ["server", *[title for _, title, _ in columns]]
+    for _field, title in ratio_fields:
+        head += [f"{title} ÷ {REFERENCES[s]}" for s in REFERENCES if s in refs]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = [label(r), *[fmt(r.get(field), digits) for field, _, digits in columns]]
+        for field, _title in ratio_fields:
+            for server in REFERENCES:
+                if server in refs:
+                    cells.append(ratio(r.get(field), refs[server].get(field))
+                                 if r["server"] == "qa_live" else "")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(path: str) -> None:
+    data = json.loads(Path(path).read_text())
+    runs = data["runs"]
+    print(f"{path}: {data['date']}, {data['clients']:,} clients, "
+          f"{data['machine']['cpus']} cores, {data.get('seconds', '?')} s in all\n")
+    sections = [
+        ("Fan-out", table(runs, "fanout", [
+            ("p50_ms", "p50 ms", 0), ("p99_ms", "p99 ms", 0), ("max_ms", "max ms", 0),
+            ("delivered", "delivered", 0), ("expected", "expected", 0),
+            ("cpu_us_per_msg", "CPU µs/msg", 1), ("rss_kb_per_client", "KB/citizen", 1),
+            ("dropped", "dropped", 0)],
+            [("p99_ms", "p99"), ("cpu_us_per_msg", "CPU")])),
+        ("Connect", table(runs, "connect", [
+            ("seconds", "all in (s)", 1), ("p50_ms", "p50 ms", 0), ("p99_ms", "p99 ms", 0),
+            ("delivered", "joined", 0), ("failures", "failures", 0)],
+            [("seconds", "time")])),
+        ("Memory", table(runs, "fanout", [("rss_kb_per_client", "KB/citizen", 1),
+                                          ("server_pids", "processes", 0)],
+                         [("rss_kb_per_client", "memory")])),
+        ("Intake (steady)", table(runs, "intake", [
+            ("rate_per_s", "rate/s", 0), ("p50_ms", "ack p50", 1), ("p99_ms", "ack p99", 1),
+            ("max_ms", "ack max", 0), ("console_p50_ms", "console p50", 1),
+            ("console_p99_ms", "console p99", 1), ("expected", "asked", 0),
+            ("delivered", "acked", 0), ("stored", "stored", 0), ("lost", "lost", 0),
+            ("max_rate_held_per_s", "max rate p99<100ms", 0), ("dropped", "dropped", 0),
+            ("cpu_us_per_msg", "CPU µs/question", 0)],
+            [("p99_ms", "ack p99")], where={"phase": "steady"})),
+        ("Intake (steps)", table(runs, "intake", [
+            ("rate_per_s", "rate/s", 0), ("p50_ms", "ack p50", 1), ("p99_ms", "ack p99", 1),
+            ("console_p99_ms", "console p99", 1), ("failures", "failures", 0),
+            ("lost", "lost", 0)], [], where={"phase": "step"})),
+        ("Statistics", table(runs, "stats", [
+            ("questions", "questions", 0), ("p50_ms", "page p50 ms", 0),
+            ("max_ms", "page max ms", 0), ("cold_ms", "first page ms", 0),
+            ("summarize_p50_ms", "summarize p50 ms", 0), ("fill_seconds", "fill s", 0)], [])),
+    ]
+    for title, text in sections:
+        if text:
+            print(f"### {title}\n\n{text}\n")
+    skipped = [r for r in runs if "skipped" in r]
+    for r in skipped:
+        print(f"- not run: {r['scenario']} {label(r)}: {r['skipped']}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
+    sys.stdout.flush()

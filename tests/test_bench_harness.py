@@ -1,0 +1,101 @@
+"""`make bench-quick`'s code path, once, at a tiny size: the harness must not rot (issue 7).
+
+Speed is not checked here (that is what `make bench` is for): only that every scenario runs
+against qa_live and the references and writes sane records. Node's socket.io reference runs when
+`node` is installed (it is in CI); without it that server is left out, saying why.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.live_server import ROOT
+
+pytestmark = pytest.mark.slow
+
+NODE_DIR = ROOT / "bench" / "node"
+
+
+def _node_available() -> str | None:
+    """None when the Node reference can run; else why not (npm ci is tried once if needed)."""
+    if shutil.which("node") is None:
+        return "node is not installed"
+    if (NODE_DIR / "node_modules" / "socket.io").exists():
+        return None
+    if shutil.which("npm") is None:
+        return "npm is not installed (bench/node/node_modules is missing)"
+    done = subprocess.run(["npm", "ci", "--prefix", str(NODE_DIR), "--no-audit", "--no-fund",
+                           "--loglevel=error"], capture_output=True, text=True, timeout=180,
+                          check=False)
+    if done.returncode:
+        return f"npm ci --prefix bench/node failed: {done.stderr.strip()[-300:]}"
+    return None
+
+
+def test_bench_quick_code_path_writes_sane_records(tmp_path):
+    servers = ["qa_live", "python-socketio-gevent"]
+    why_no_node = _node_available()
+    if why_no_node is None:
+        servers.append("node-socketio")
+    else:
+        print(f"node-socketio left out: {why_no_node}")
+    out = tmp_path / "bench.json"
+    command = [
+        sys.executable, str(ROOT / "bench" / "harness.py"), "--out", str(out),
+        "--clients", "20", "--publishes", "2", "--gap", "0.05", "--wait", "10",
+        "--join-wait", "30", "--servers", ",".join(servers), "--qa-live-configs", "gevent",
+        "--intake-rate", "10", "--intake-seconds", "2", "--step-rates", "20",
+        "--step-seconds", "1", "--settle", "5",
+        "--stats-questions", "300", "--stats-databases", "sqlite",
+    ]
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=150, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["machine"]["cpus"] >= 1
+    runs = result["runs"]
+    assert not [r for r in runs if "skipped" in r], runs
+
+    def one(scenario: str, server: str, **match: object) -> dict:
+        found = [r for r in runs if r["scenario"] == scenario and r["server"] == server
+                 and all(r.get(k) == v for k, v in match.items())]
+        assert len(found) == 1, (scenario, server, match, runs)
+        return found[0]
+
+    for server in servers:
+        config = "1proc-sqlite-gevent" if server == "qa_live" else "1proc"
+        connect = one("connect", server)
+        assert connect["config"] == config and connect["clients"] == 20
+        assert connect["delivered"] == connect["expected"] == 20
+        assert connect["failures"] == 0 and connect["p99_ms"] > 0
+
+        fanout = one("fanout", server)
+        assert fanout["delivered"] == fanout["expected"] == 40 and fanout["lost"] == 0
+        assert fanout["p50_ms"] <= fanout["p99_ms"] <= fanout["max_ms"]
+        assert fanout["dropped"] == 0
+        # CPU counters tick every 10 ms: 40 messages may cost a relay less than one tick.
+        assert fanout["cpu_us_per_msg"] >= 0 and fanout["rss_kb_per_client"] is not None
+
+        steady = one("intake", server, phase="steady")
+        assert steady["rate_per_s"] == 10 and steady["expected"] == 20
+        assert steady["delivered"] == 20 and steady["failures"] == 0, steady
+        assert steady["console_delivered"] == 20, steady  # every question reached the console
+        assert 0 < steady["p50_ms"] <= steady["p99_ms"] <= steady["max_ms"]
+        assert 0 < steady["console_p50_ms"] <= steady["console_max_ms"]
+        assert "max_rate_held_per_s" in steady
+        step = one("intake", server, phase="step")
+        assert step["rate_per_s"] == 20 and step["expected"] == 20
+        if server == "qa_live":  # counted in its database: acknowledged means stored
+            assert steady["lost"] == 0 and steady["stored"] == 20
+            assert step["lost"] == 0
+
+    stats = one("stats", "qa_live")
+    assert stats["config"] == "1proc-sqlite" and stats["questions"] in (299, 300)
+    assert stats["p50_ms"] > 0 and stats["fill_seconds"] > 0
