@@ -55,6 +55,9 @@ class Config:
     # None means "the site's own origin only"; never "*".
     SOCKETIO_ALLOWED_ORIGINS = _list("SOCKETIO_ALLOWED_ORIGINS")
     SOCKETIO_MAX_PAYLOAD_BYTES = int(os.environ.get("SOCKETIO_MAX_PAYLOAD_BYTES", "16384"))
+    # Broadcasts encoded once and written straight to each WebSocket (qa_live/live/fanout.py);
+    # off: python-socketio's per-recipient queue (for comparison, or if ever in doubt).
+    SOCKETIO_FAST_FANOUT = _bool("SOCKETIO_FAST_FANOUT", True)
 
     QA_LIVE_TIMEZONE = os.environ.get("QA_LIVE_TIMEZONE", "Asia/Shanghai")
     BABEL_DEFAULT_LOCALE = os.environ.get("QA_LIVE_DEFAULT_LOCALE", "zh_CN")
@@ -106,10 +109,15 @@ class Config:
     CITIZEN_CONNECTIONS_PER_IP = int(os.environ.get("CITIZEN_CONNECTIONS_PER_IP", "1000"))
     # A reconnect within this many seconds continues the same visit (人次).
     VISIT_GRACE_S = int(os.environ.get("VISIT_GRACE_S", "300"))
+    # Joins and leaves are written in batches this often (seconds); 0 = at once, in the handler.
+    VISIT_FLUSH_INTERVAL_S = float(os.environ.get("VISIT_FLUSH_INTERVAL_S", "0.2"))
     # A reconnecting page missing more events than this gets a full snapshot instead.
     REPLAY_LIMIT = int(os.environ.get("REPLAY_LIMIT", "1000"))
     # Counters and votes go out as summaries at most this often (seconds); 0 = tests flush.
     SUMMARY_INTERVAL_S = float(os.environ.get("SUMMARY_INTERVAL_S", "1.0"))
+    # A session's audience hears them at most every SUMMARY_INTERVAL_S per this many pages
+    # (10,000 pages: every 5 s; staff consoles every SUMMARY_INTERVAL_S); 0 = no stretching.
+    SUMMARY_AUDIENCE_STEP = int(os.environ.get("SUMMARY_AUDIENCE_STEP", "2000"))
     CLAIM_MINUTES = int(os.environ.get("CLAIM_MINUTES", "5"))
     # Citizens' phone numbers are erased this many days after their session (flask privacy purge).
     CONTACT_RETENTION_DAYS = int(os.environ.get("CONTACT_RETENTION_DAYS", "180"))
@@ -134,3 +142,4 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = False
     SERVER_NAME = None
     SUMMARY_INTERVAL_S = 0.0  # tests call the summary flush themselves
+    VISIT_FLUSH_INTERVAL_S = 0.0  # each join and leave is written at once

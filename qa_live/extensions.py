@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from flask import Flask
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
-from flask_socketio import SocketIO
+from flask_socketio import SocketIO as _SocketIO
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
@@ -39,6 +40,31 @@ if TYPE_CHECKING:
 else:
     Model = db.Model
 migrate = Migrate()
+
+
+class SocketIO(_SocketIO):
+    """Flask-SocketIO whose broadcasts are encoded once and written directly to each WebSocket.
+
+    The client manager comes from qa_live.live.fanout (with the message queue, when one is
+    set); ``SOCKETIO_FAST_FANOUT = False`` gives python-socketio's own manager instead.
+    Events are handled in the socket's own reader (``async_handlers=False``) rather than in a
+    new green thread each: one socket's events run one after the other, in order, and a crowd
+    joining at once does not pay for thousands of short-lived green threads.
+    """
+
+    def init_app(self, app: Flask | None, **kwargs: Any) -> None:
+        kwargs.setdefault("async_handlers", False)
+        if app is not None and "client_manager" not in kwargs:
+            from qa_live.live.fanout import make_manager
+
+            options = {**self.server_options, **kwargs}
+            kwargs["client_manager"] = make_manager(
+                options.get("message_queue"), channel=options.get("channel", "flask-socketio"),
+                fast=app.config.get("SOCKETIO_FAST_FANOUT", True))
+            kwargs.pop("channel", None)
+        super().init_app(app, **kwargs)
+
+
 socketio = SocketIO()
 login_manager = LoginManager()
 csrf = CSRFProtect()
