@@ -365,3 +365,174 @@ def test_a_snapshot_shows_current_votes_and_changes_after_earlier_joins(app, liv
     assert last["seq"] > later["seq"]
     assert last["questions"][0]["answers"][0]["body"] == "已答复。"
     assert last["questions"][0]["upvotes"] == 1
+
+
+# Visits written in batches (presence.join_visit / leave; VISIT_FLUSH_INTERVAL_S > 0) ----------
+
+
+def _visits_of(session):
+    """(visitor, connections, open?) of every visit, in the order they were opened."""
+    db.session.expire_all()
+    return [(v.visitor_id, v.connections, v.ended_at is None)
+            for v in db.session.scalars(select(Visit).where(Visit.session_id == session.id)
+                                        .order_by(Visit.id))]
+
+
+def _crowd_comes_and_goes(app, session):
+    """Pages arriving and leaving: a reconnect, a second tab, a page that leaves for good."""
+    pages = {}
+
+    def page(name, http):
+        sock = socketio.test_client(app, namespace="/qa", flask_test_client=http)
+        assert sock.emit("join", {"slug": session.slug}, namespace="/qa", callback=True)["ok"]
+        pages[name] = sock
+        return sock
+
+    phones = {}
+    for name in ("a", "b", "c"):
+        phones[name] = app.test_client()
+        phones[name].get(f"/s/{session.slug}")
+    page("a", phones["a"])
+    page("b", phones["b"])
+    pages.pop("a").disconnect(namespace="/qa")  # a's phone switches networks…
+    page("a2", phones["a"])  # …and is back: the same visit
+    page("c", phones["c"])
+    page("c-tab", phones["c"])  # a second tab: the same visit
+    pages.pop("c").disconnect(namespace="/qa")
+    pages.pop("c-tab").disconnect(namespace="/qa")  # c has gone
+    return pages
+
+
+def test_visits_written_in_batches_are_exactly_the_visits_written_at_once(app, make_session,
+                                                                          make_department):
+    results = []
+    for batched in (False, True):
+        session = make_session(title=f"批量{batched}", state=SessionState.LIVE,
+                               start=utcnow() - timedelta(minutes=5))
+        app.config["VISIT_FLUSH_INTERVAL_S"] = 3600.0 if batched else 0.0
+        _crowd_comes_and_goes(app, session)
+        if batched:  # nothing written yet: every join and leave waits for the batch
+            assert _visits_of(session) == [] and presence.pending_visits() == 8
+            presence.flush_visits()
+            assert presence.pending_visits() == 0
+        visits = [(connections, is_open) for _visitor, connections, is_open
+                  in _visits_of(session)]
+        db.session.refresh(session)
+        counts = presence.counts(session.id)
+        del counts["session_id"]
+        results.append((visits, session.peak_online, counts))
+    at_once, in_batch = results
+    assert at_once == in_batch
+    visits, peak, counts = in_batch
+    assert visits == [(1, True), (1, True), (0, False)]  # a (continued), b, c (two tabs, gone)
+    assert peak == 3 and counts["online"] == 2 and counts["participant_visits"] == 3
+
+
+def test_a_batch_that_fails_is_written_with_the_next(app, live_session, monkeypatch):
+    app.config["VISIT_FLUSH_INTERVAL_S"] = 3600.0
+    pages = _crowd_comes_and_goes(app, live_session)
+    real_apply = presence._apply
+    calls = []
+
+    def failing_once(ops, check_state):
+        calls.append(len(ops))
+        if len(calls) == 1:
+            raise RuntimeError("database unavailable")
+        return real_apply(ops, check_state)
+
+    monkeypatch.setattr(presence, "_apply", failing_once)
+    with pytest.raises(RuntimeError):
+        presence.flush_visits()
+    assert presence.pending_visits() == 8 and _visits_of(live_session) == []
+    pages["b"].disconnect(namespace="/qa")  # recorded after the failed batch, kept in order
+    presence.flush_visits()
+    assert presence.pending_visits() == 0
+    assert [(c, o) for _v, c, o in _visits_of(live_session)] == [(1, True), (0, False),
+                                                                  (0, False)]
+
+
+def test_ending_a_session_writes_its_pending_visits_first(app, live_session):
+    app.config["VISIT_FLUSH_INTERVAL_S"] = 3600.0
+    for _ in range(3):
+        citizen(app, live_session).emit("join", {"slug": live_session.slug}, namespace="/qa",
+                                        callback=True)
+    host = staff(app, "host1")
+    host.emit("join", {"session_id": live_session.id}, namespace="/moderation", callback=True)
+    assert host.emit("end", {}, namespace="/moderation", callback=True)["ok"]
+    assert presence.pending_visits() == 0
+    assert [(c, o) for _v, c, o in _visits_of(live_session)] == [(0, False)] * 3
+    db.session.refresh(live_session)
+    assert live_session.peak_online == 3
+
+
+def test_joins_written_after_another_worker_ended_the_session(app, live_session):
+    # Another process ended the session while this one still held joins: those made before
+    # the end count (stored as ended then), one made after it does not.
+    app.config["VISIT_FLUSH_INTERVAL_S"] = 3600.0
+    end = utcnow()
+    before = presence.join_visit(live_session.id, "before-the-end-xxx", end - timedelta(seconds=1))
+    presence.join_visit(live_session.id, "after-the-end-xxxx", end + timedelta(seconds=1))
+    live_session.state = SessionState.ENDED
+    live_session.ended_at = end
+    db.session.commit()
+    presence.leave(before, end + timedelta(seconds=5))
+    presence.flush_visits()
+    visits = db.session.scalars(select(Visit).where(Visit.session_id == live_session.id)).all()
+    assert [(v.visitor_id, v.connections, v.ended_at) for v in visits] == [
+        ("before-the-end-xxx", 0, end)]
+
+
+def test_a_clean_shutdown_writes_every_pending_visit_and_ends_this_processs_pages(
+        app, live_session):
+    from qa_live.live.sockets import end_pages
+
+    app.config["VISIT_FLUSH_INTERVAL_S"] = 3600.0
+    for _ in range(2):
+        citizen(app, live_session).emit("join", {"slug": live_session.slug}, namespace="/qa",
+                                        callback=True)
+    end_pages(app)
+    assert presence.pending_visits() == 0
+    assert [(c, o) for _v, c, o in _visits_of(live_session)] == [(0, False)] * 2
+
+
+def test_a_joining_page_sends_no_write_and_counts_catch_up_with_the_summary(app,
+                                                                             live_session):
+    app.config["VISIT_FLUSH_INTERVAL_S"] = 3600.0
+    first = citizen(app, live_session)
+    ack = first.emit("join", {"slug": live_session.slug}, namespace="/qa", callback=True)
+    assert ack["ok"] and ack["snapshot"]["counts"]["participant_visits"] == 0  # not yet written
+    presence.flush_visits()  # what the background loop does every VISIT_FLUSH_INTERVAL_S
+    first.get_received("/qa")
+    presence.flush_summaries()
+    counts = events_named(first, "counts")
+    assert counts and counts[-1]["participant_visits"] == 1 and counts[-1]["online"] == 1
+
+
+def test_a_large_audience_hears_the_counters_less_often_and_staff_every_time(
+        app, live_session, monkeypatch):
+    host = staff(app, "host1")
+    host.emit("join", {"session_id": live_session.id}, namespace="/moderation", callback=True)
+    pages = [citizen(app, live_session) for _ in range(3)]
+    for page in pages:
+        page.emit("join", {"slug": live_session.slug}, namespace="/qa", callback=True)
+    # One second per two pages: three pages hear a summary at most every 1.5 s.
+    app.config.update(SUMMARY_INTERVAL_S=1.0, SUMMARY_AUDIENCE_STEP=2)
+    clock = [1000.0]
+    monkeypatch.setattr(presence.time, "monotonic", lambda: clock[0])
+
+    def heard():
+        page_counts = events_named(pages[0], "counts")
+        staff_counts = events_named(host, "counts", "/moderation")
+        return len(page_counts), len(staff_counts), page_counts
+
+    heard()
+    presence.flush_summaries()  # the first summary goes out at once, to everyone
+    assert heard()[:2] == (1, 1)
+    presence.mark_counts(live_session.id)
+    clock[0] += 1.0
+    presence.flush_summaries()  # staff hear it; the audience waits…
+    assert heard()[:2] == (0, 1)
+    clock[0] += 0.6
+    presence.flush_summaries()  # …until 1.5 s have passed, then hears the latest figures
+    n_pages, n_staff, page_counts = heard()
+    assert (n_pages, n_staff) == (1, 0) and page_counts[0]["online"] == 3

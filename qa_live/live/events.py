@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, select, update
+from sqlalchemy import Table, bindparam, event, select, update
 from sqlalchemy.orm import Session
 
 from qa_live.core.timeutil import utcnow
@@ -131,14 +131,27 @@ def _drop_outbox(session: Session) -> None:
     session.info.pop(OUTBOX, None)
 
 
-def events_since(session_id: int, since: int, limit: int) -> list[dict[str, Any]] | None:
-    """The public events after `since`, in order; None when more than `limit` were missed."""
-    last = db.session.scalar(select(LiveSession.last_seq).where(LiveSession.id == session_id))
+_events: Table = SessionEvent.__table__  # type: ignore[assignment]
+_SINCE = (
+    select(_events.c.payload)
+    .where(_events.c.session_id == bindparam("session_id"), _events.c.seq > bindparam("since"))
+    .order_by(_events.c.seq)
+)
+
+
+def events_since(session_id: int, since: int, limit: int,
+                 last: int | None = None) -> list[dict[str, Any]] | None:
+    """The public events after `since`, in order; None when more than `limit` were missed.
+
+    `last` is the session's sequence number when the caller has just read it.
+    """
+    if last is None:
+        last = db.session.scalar(
+            select(LiveSession.last_seq).where(LiveSession.id == session_id))
     if last is None or since > last or last - since > limit:
         return None
-    rows = db.session.scalars(
-        select(SessionEvent.payload)
-        .where(SessionEvent.session_id == session_id, SessionEvent.seq > since)
-        .order_by(SessionEvent.seq)
-    )
+    if since == last:
+        return []
+    rows = db.session.connection().execute(
+        _SINCE, {"session_id": session_id, "since": since}).scalars()
     return [json.loads(row) for row in rows]

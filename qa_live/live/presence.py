@@ -3,45 +3,353 @@
 A visit starts when a visitor's page joins a live session and none of their visits to it is
 open or ended less than VISIT_GRACE_S ago; otherwise the join continues that visit (a
 reconnect, a second tab). It ends when its last socket leaves, or when the session ends.
+
+Pages joining and leaving are recorded in order in this process (`join_visit`, `leave`) and
+written in one transaction every VISIT_FLUSH_INTERVAL_S (0: at once, in the handler), so a
+crowd of thousands arriving at once costs a few statements per batch instead of a commit per
+page. Written in order, with the times they happened, the rows and the figures are exactly
+those of writing each one at once (docs/metrics.md); the peak of concurrent viewers is the
+highest count reached after any join of the batch. Ending a session writes what is pending
+first, in its own transaction; a clean shutdown writes it and ends this process's pages.
 """
 
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import (
+    Executable,
+    Table,
+    and_,
+    bindparam,
+    case,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session
 
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db, socketio
 from qa_live.live import events
 from qa_live.live.models import Question, QuestionStatus, Visit
-from qa_live.planning.models import LiveSession
+from qa_live.planning.models import LiveSession, SessionState
+
+OPEN, LEAVE = "open", "leave"
+LOG_KEY = "qa_live.visit_log"
+APPLIED_KEY = "qa_live.visits_applied"
+
+
+class VisitTicket:
+    """One page's part in a visit: opened by its join, closed by its leave."""
+
+    __slots__ = ("session_id", "visit_id", "visitor_id")
+
+    def __init__(self, session_id: int | None, visitor_id: str | None,
+                 visit_id: int | None = None) -> None:
+        self.session_id = session_id
+        self.visitor_id = visitor_id
+        self.visit_id = visit_id  # known once the join is written
+
+
+Op = tuple[str, VisitTicket, datetime]
+
+
+class VisitLog:
+    """This process's joins and leaves not yet written, in the order they happened."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.ops: list[Op] = []
+        self.writing = threading.Lock()  # one transaction at a time writes the log
+
+
+def _log(app: Flask | None = None) -> VisitLog:
+    extensions = (app or current_app).extensions
+    log = extensions.get(LOG_KEY)
+    if log is None:
+        log = extensions.setdefault(LOG_KEY, VisitLog())
+    return log
+
+
+def join_visit(session_id: int, visitor_id: str, now: datetime | None = None) -> VisitTicket:
+    """Record a page joining a live session; the visit is written with the next batch."""
+    ticket = VisitTicket(session_id, visitor_id)
+    _record(OPEN, ticket, now)
+    return ticket
+
+
+def leave(ticket: VisitTicket, now: datetime | None = None) -> None:
+    """Record a page leaving (its visit ends when its last page has gone)."""
+    _record(LEAVE, ticket, now)
+
+
+def _record(kind: str, ticket: VisitTicket, now: datetime | None) -> None:
+    log = _log()
+    with log.lock:
+        log.ops.append((kind, ticket, now or utcnow()))
+    if current_app.config["VISIT_FLUSH_INTERVAL_S"] <= 0:
+        try:
+            flush_visits()
+        except Exception:  # kept in the log, written with the next join, leave or shutdown
+            current_app.logger.exception("writing visits failed")
+
+
+def pending_visits(app: Flask | None = None) -> int:
+    """Joins and leaves recorded and not yet written."""
+    return len(_log(app).ops)
+
+
+def flush_visits() -> None:
+    """Write the recorded joins and leaves, in order, in one transaction of their own."""
+    if not _log().ops:
+        return
+    try:
+        write_pending()
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()  # the ops go back to the log, for the next batch
+        raise
+
+
+def write_pending() -> None:
+    """Write the recorded joins and leaves into the current transaction.
+
+    Until the transaction ends nobody else writes the log; if it rolls back, what it took goes
+    back to the front of the log, and it is written with the next batch.
+    """
+    log = _log()
+    info = db.session.info
+    applied: _Applied | None = info.get(APPLIED_KEY)
+    if applied is None:
+        log.writing.acquire()
+        applied = info[APPLIED_KEY] = _Applied(log)
+    with log.lock:
+        ops, log.ops = log.ops, []
+    if not ops:
+        return
+    applied.ops.extend(ops)
+    applied.written.extend(_apply(ops, check_state=True))
+
+
+class _Applied:
+    """What one transaction took from the log and wrote, until it commits or rolls back."""
+
+    def __init__(self, log: VisitLog) -> None:
+        self.log = log
+        self.ops: list[Op] = []
+        self.written: list[tuple[VisitTicket, _Visit]] = []
+        self.committed = False
+
+
+@event.listens_for(Session, "after_commit")
+def _visits_committed(session: Session) -> None:
+    applied = session.info.get(APPLIED_KEY)
+    if applied is not None:
+        applied.committed = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _visits_transaction_ended(session: Session, transaction: Any) -> None:
+    if transaction.parent is not None or APPLIED_KEY not in session.info:
+        return
+    applied: _Applied = session.info.pop(APPLIED_KEY)
+    try:
+        if applied.committed:
+            for ticket, visit in applied.written:
+                ticket.visit_id = visit.id
+            for session_id in {visit.session_id for _ticket, visit in applied.written}:
+                mark_counts(session_id)
+        else:
+            with applied.log.lock:
+                applied.log.ops[:0] = applied.ops
+    finally:
+        applied.log.writing.release()
+
+
+class _Visit:
+    """A visit as the batch sees it while replaying joins and leaves in order."""
+
+    __slots__ = ("connections", "ended_at", "id", "session_id", "started_at", "visitor_id")
+
+    def __init__(self, id_: int | None, session_id: int, visitor_id: str, started_at: datetime,
+                 ended_at: datetime | None, connections: int) -> None:
+        self.id = id_
+        self.session_id = session_id
+        self.visitor_id = visitor_id
+        self.started_at = started_at
+        self.ended_at = ended_at
+        self.connections = connections
+
+
+_visits: Table = Visit.__table__  # type: ignore[assignment]
+_REOPEN = (
+    update(_visits).where(_visits.c.id == bindparam("vid"))
+    .values(connections=_visits.c.connections + 1, ended_at=None)
+)
+_LEAVE = (
+    update(_visits).where(_visits.c.id == bindparam("vid"), _visits.c.ended_at.is_(None))
+    .values(
+        connections=case((_visits.c.connections > 0, _visits.c.connections - 1), else_=0),
+        ended_at=case((_visits.c.connections <= 1, bindparam("at", type_=_visits.c.ended_at.type)),
+                      else_=None),
+    )
+)
+
+
+def _apply(ops: list[Op], check_state: bool) -> list[tuple[VisitTicket, _Visit]]:
+    """Replay joins and leaves in order against the stored visits; write the outcome.
+
+    The rule is the one in docs/metrics.md, applied to each page in turn at the time it
+    joined or left: a join continues the visitor's latest visit to the session if it is open
+    or ended less than VISIT_GRACE_S before, else opens a new one. Visits opened here are
+    inserted with their final state; stored ones change by relative updates (connections ± 1),
+    as several worker processes may touch them. With ``check_state``, a join written after
+    another process ended the session counts only if it came before the end (it is stored
+    ended); the process that ends a session writes its own batch first.
+    """
+    grace = timedelta(seconds=current_app.config["VISIT_GRACE_S"])
+    opens = [(ticket, at) for kind, ticket, at in ops if kind == OPEN]
+    leave_ids = {ticket.visit_id for kind, ticket, _at in ops
+                 if kind == LEAVE and ticket.visit_id is not None}
+    pairs = {(ticket.session_id, ticket.visitor_id) for ticket, _at in opens}
+    stored: dict[int, _Visit] = {}
+    latest: dict[tuple[int | None, str | None], _Visit] = {}
+    earliest = min((at for _ticket, at in opens), default=utcnow()) - grace
+    conditions = []
+    if pairs:
+        conditions.append(and_(
+            _visits.c.session_id.in_({sid for sid, _v in pairs}),
+            _visits.c.visitor_id.in_({v for _sid, v in pairs}),
+            or_(_visits.c.ended_at.is_(None), _visits.c.ended_at >= earliest),
+        ))
+    if leave_ids:
+        conditions.append(_visits.c.id.in_(leave_ids))
+    if conditions:
+        rows = db.session.execute(
+            select(_visits.c.id, _visits.c.session_id, _visits.c.visitor_id,
+                   _visits.c.started_at, _visits.c.ended_at, _visits.c.connections)
+            .where(or_(*conditions)).order_by(_visits.c.id)
+        ).all()
+        for row in rows:
+            loaded = _Visit(*row)
+            stored[row.id] = loaded
+            key = (loaded.session_id, loaded.visitor_id)
+            if key in pairs and (loaded.ended_at is None or loaded.ended_at >= earliest):
+                latest[key] = loaded  # in id order: the latest one wins
+    session_ids = {sid for sid, _v in pairs if sid is not None} | {
+        v.session_id for v in stored.values()}
+    if not session_ids:
+        return []
+    ended: dict[int, datetime | None] = {}
+    if check_state:
+        for state_id, state, ended_at in db.session.execute(
+                select(LiveSession.id, LiveSession.state, LiveSession.ended_at)
+                .where(LiveSession.id.in_(session_ids))):
+            if state != SessionState.LIVE:
+                ended[state_id] = ended_at
+    online: dict[int, int] = dict.fromkeys(session_ids, 0)
+    for counted_id, open_now in db.session.execute(
+            select(_visits.c.session_id, func.count())
+            .where(_visits.c.session_id.in_(session_ids), _visits.c.ended_at.is_(None))
+            .group_by(_visits.c.session_id)):
+        online[counted_id] = open_now
+    peak: dict[int, int] = {}
+    new: list[_Visit] = []
+    changes: list[tuple[Executable, dict[str, Any]]] = []  # stored visits' updates, in order
+    by_ticket: dict[VisitTicket, _Visit] = {}
+    written: list[tuple[VisitTicket, _Visit]] = []
+    for kind, ticket, at in ops:
+        if kind == OPEN:
+            sid = ticket.session_id
+            assert sid is not None and ticket.visitor_id is not None
+            is_over = sid in ended
+            end = ended.get(sid)
+            if is_over and (end is None or at > end):
+                continue  # joined after the session ended: counts nothing
+            pair = (sid, ticket.visitor_id)
+            visit = latest.get(pair)
+            if visit is not None and (visit.ended_at is None or visit.ended_at >= at - grace):
+                if not is_over:
+                    if visit.ended_at is not None:
+                        online[sid] += 1
+                    visit.connections += 1
+                    visit.ended_at = None
+                    if visit.id is not None:
+                        changes.append((_REOPEN, {"vid": visit.id}))
+            else:
+                visit = _Visit(None, sid, ticket.visitor_id, at, None, 1)
+                latest[pair] = visit
+                new.append(visit)
+                online[sid] += 1
+            by_ticket[ticket] = visit
+            written.append((ticket, visit))
+            peak[sid] = max(peak.get(sid, 0), online[sid])
+        else:
+            found = by_ticket.get(ticket)
+            if found is None and ticket.visit_id is not None:
+                found = stored.get(ticket.visit_id)
+            if found is None or found.ended_at is not None:
+                continue
+            found.connections = max(found.connections - 1, 0)
+            if found.connections == 0:
+                found.ended_at = at
+                online[found.session_id] -= 1
+            if found.id is not None:
+                changes.append((_LEAVE, {"vid": found.id, "at": at}))
+    for fresh in new:
+        if fresh.session_id in ended:  # stored as it was when the session ended
+            over = ended[fresh.session_id] or fresh.started_at
+            fresh.ended_at = min(fresh.ended_at or over, over)
+            fresh.connections = 0
+    if new:
+        ids = db.session.scalars(
+            insert(Visit).returning(Visit.id, sort_by_parameter_order=True),
+            [{"session_id": v.session_id, "visitor_id": v.visitor_id,
+              "started_at": v.started_at, "ended_at": v.ended_at,
+              "connections": v.connections} for v in new],
+        ).all()
+        for fresh, id_ in zip(new, ids, strict=True):
+            fresh.id = id_
+    _execute_in_order(changes)
+    for peak_id, highest in peak.items():
+        db.session.execute(
+            update(LiveSession).where(LiveSession.id == peak_id,
+                                      LiveSession.peak_online < highest)
+            .values(peak_online=highest)
+        )
+    return written
+
+
+def _execute_in_order(changes: Iterable[tuple[Executable, dict[str, Any]]]) -> None:
+    """Run the statements in order, consecutive runs of one statement as one executemany."""
+    connection = db.session.connection()
+    runs: list[tuple[Executable, list[dict[str, Any]]]] = []
+    for statement, params in changes:
+        if runs and runs[-1][0] is statement:
+            runs[-1][1].append(params)
+        else:
+            runs.append((statement, [params]))
+    for statement, batch in runs:
+        connection.execute(statement, batch)
 
 
 def open_visit(session: LiveSession, visitor_id: str, now: datetime | None = None) -> int:
-    """Count a page joining a live session; return the visit's id."""
-    now = now or utcnow()
-    grace = now - timedelta(seconds=current_app.config["VISIT_GRACE_S"])
-    visit = db.session.scalar(
-        select(Visit)
-        .where(Visit.session_id == session.id, Visit.visitor_id == visitor_id,
-               or_(Visit.ended_at.is_(None), Visit.ended_at >= grace))
-        .order_by(Visit.id.desc()).limit(1)
-    )
-    if visit is None:
-        visit = Visit(session_id=session.id, visitor_id=visitor_id, started_at=now,
-                      connections=1)
-        db.session.add(visit)
-        db.session.flush()
-    else:
-        db.session.execute(
-            update(Visit).where(Visit.id == visit.id)
-            .values(connections=Visit.connections + 1, ended_at=None)
-        )
-    record_peak(session.id)
+    """Count a page joining a live session now, in the current transaction; return the visit's id.
+
+    The same rule as a batch of joins (``_apply``), for one page, whatever the session's state.
+    """
+    ticket = VisitTicket(session.id, visitor_id)
+    ((_ticket, visit),) = _apply([(OPEN, ticket, now or utcnow())], check_state=False)
+    assert visit.id is not None
     return visit.id
 
 
@@ -63,19 +371,13 @@ def record_peak(session_id: int) -> int:
 
 
 def leave_visit(visit_id: int, now: datetime | None = None) -> None:
-    """Count a page leaving; the visit ends when its last page has gone."""
-    now = now or utcnow()
-    db.session.execute(
-        update(Visit).where(Visit.id == visit_id, Visit.ended_at.is_(None))
-        .values(
-            connections=case((Visit.connections > 0, Visit.connections - 1), else_=0),
-            ended_at=case((Visit.connections <= 1, now), else_=None),
-        )
-    )
+    """Count a page leaving now, in the current transaction; the visit ends with its last page."""
+    _apply([(LEAVE, VisitTicket(None, None, visit_id), now or utcnow())], check_state=False)
 
 
 def close_all_visits(session: LiveSession, now: datetime) -> None:
-    """End every open visit (the session has ended)."""
+    """End every open visit (the session has ended), after writing this process's pending ones."""
+    write_pending()
     db.session.execute(
         update(Visit).where(Visit.session_id == session.id, Visit.ended_at.is_(None))
         .values(ended_at=now, connections=0)
@@ -142,46 +444,146 @@ def mark_vote(session_id: int, question_id: int) -> None:
         _dirty_counts.add(session_id)
 
 
+# A session's audience hears the counters and votes at most every SUMMARY_INTERVAL_S, and less
+# often the larger it is (_audience_interval): every summary is a broadcast to every page, and
+# with 10,000 pages one a second would cost as much as an answer a second. Staff consoles hear
+# every summary. What a large audience has not heard yet waits in the app's _Audiences.
+
+
+class _Audiences:
+    """Per app: the summaries each session's audience has not heard yet, and when it last did."""
+
+    def __init__(self) -> None:
+        self.counts_waiting: set[int] = set()
+        self.votes_waiting: dict[int, set[int]] = {}
+        self.sent_at: dict[int, float] = {}
+
+
+def _audiences() -> _Audiences:
+    extensions = current_app.extensions
+    kept = extensions.get("qa_live.audiences")
+    if kept is None:
+        kept = extensions.setdefault("qa_live.audiences", _Audiences())
+    return kept
+
+
+def _audience_interval(session_id: int) -> float:
+    """How long a session's audience waits between summaries: longer for a larger audience."""
+    config = current_app.config
+    interval = float(config["SUMMARY_INTERVAL_S"])
+    step = config["SUMMARY_AUDIENCE_STEP"]
+    if interval <= 0 or step <= 0:
+        return interval
+    rooms = socketio.server.manager.rooms.get(events.PUBLIC_NS, {})
+    pages = len(rooms.get(events.session_room(session_id), ()))  # in this process
+    return interval * max(1.0, pages / step)
+
+
 def flush_summaries() -> None:
-    """Emit one counters summary per changed session and one votes summary per session."""
+    """Emit the changed counters and votes: to staff every time, to the audience when due."""
+    audiences = _audiences()
     with _lock:
         sessions = set(_dirty_counts)
         votes = {k: set(v) for k, v in _dirty_votes.items()}
         _dirty_counts.clear()
         _dirty_votes.clear()
+        public_counts = audiences.counts_waiting | sessions
+        public_votes = {k: set(v) for k, v in audiences.votes_waiting.items()}
+        for session_id, ids in votes.items():
+            public_votes.setdefault(session_id, set()).update(ids)
+        audiences.counts_waiting = set()
+        audiences.votes_waiting = {}
+    now = time.monotonic()
+    due = {session_id for session_id in public_counts | public_votes.keys()
+           if now - audiences.sent_at.get(session_id, float("-inf"))
+           >= _audience_interval(session_id)}
+    figures: dict[int, dict[str, Any]] = {}
     for session_id in sessions:
-        socketio.emit("counts", counts(session_id), to=events.session_room(session_id),
+        staff = counts(session_id, staff=True)
+        figures[session_id] = {k: v for k, v in staff.items() if k not in STAFF_ONLY}
+        _remember_counts(session_id, figures[session_id])
+        socketio.emit("counts", staff, to=events.staff_all_room(session_id),
+                      namespace=events.STAFF_NS)
+    for session_id in public_counts:
+        if session_id not in due:
+            continue
+        public = figures.get(session_id)
+        if public is None:
+            public = counts(session_id)
+            _remember_counts(session_id, public)
+        socketio.emit("counts", public, to=events.session_room(session_id),
                       namespace=events.PUBLIC_NS)
-        socketio.emit("counts", counts(session_id, staff=True),
-                      to=events.staff_all_room(session_id), namespace=events.STAFF_NS)
-    for session_id, ids in votes.items():
+    for session_id, ids in public_votes.items():
         rows = db.session.execute(
             select(Question.id, Question.upvotes).where(and_(Question.id.in_(ids)))
         ).all()
-        data = {"session_id": session_id, "upvotes": {str(i): n for i, n in rows}}
-        socketio.emit("votes", data, to=events.session_room(session_id),
-                      namespace=events.PUBLIC_NS)
-        socketio.emit("votes", data, to=events.staff_all_room(session_id),
-                      namespace=events.STAFF_NS)
+        upvotes = {i: n for i, n in rows}
+        changed = votes.get(session_id)
+        if changed:
+            data = {"session_id": session_id,
+                    "upvotes": {str(i): n for i, n in upvotes.items() if i in changed}}
+            socketio.emit("votes", data, to=events.staff_all_room(session_id),
+                          namespace=events.STAFF_NS)
+        if session_id in due:
+            data = {"session_id": session_id, "upvotes": {str(i): n for i, n in upvotes.items()}}
+            socketio.emit("votes", data, to=events.session_room(session_id),
+                          namespace=events.PUBLIC_NS)
+    with _lock:
+        for session_id in due:
+            audiences.sent_at[session_id] = now
+        audiences.counts_waiting.update(public_counts - due)
+        for session_id, ids in public_votes.items():
+            if session_id not in due:
+                audiences.votes_waiting.setdefault(session_id, set()).update(ids)
+
+
+STAFF_ONLY = ("pending", "median_answer_seconds")
+COUNTS_KEY = "qa_live.recent_counts"
+
+
+def _remember_counts(session_id: int, data: dict[str, Any]) -> None:
+    recent = current_app.extensions.setdefault(COUNTS_KEY, {})
+    recent[session_id] = (time.monotonic(), data)
+
+
+def recent_counts(session_id: int) -> dict[str, Any]:
+    """The public counters, as computed at most SUMMARY_INTERVAL_S ago.
+
+    What a joining page gets in its snapshot: a crowd joining at once costs one count per
+    summary interval, not one per page; the next `counts` summary brings the page up to date
+    (a join marks the counters changed).
+    """
+    recent = current_app.extensions.setdefault(COUNTS_KEY, {})
+    kept = recent.get(session_id)
+    if kept is not None and time.monotonic() - kept[0] < current_app.config["SUMMARY_INTERVAL_S"]:
+        return dict(kept[1])
+    data = counts(session_id)
+    _remember_counts(session_id, data)
+    return dict(data)
 
 
 _started: set[int] = set()
 
 
 def start_summary_task(app: Flask) -> None:
-    """Start this process's summary loop once (a background task of the async server)."""
-    interval = app.config["SUMMARY_INTERVAL_S"]
-    if interval <= 0 or id(app) in _started:
+    """Start this process's loops once: counters summaries, and writing visits in batches."""
+    if id(app) in _started:
         return
     _started.add(id(app))
 
-    def loop() -> None:
-        while True:
-            socketio.sleep(interval)
-            with app.app_context():
-                try:
-                    flush_summaries()
-                except Exception:  # keep the loop alive; the next round retries
-                    app.logger.exception("summary flush failed")
+    def every(interval: float, work: Any, what: str) -> None:
+        def loop() -> None:
+            while True:
+                socketio.sleep(interval)
+                with app.app_context():
+                    try:
+                        work()
+                    except Exception:  # keep the loop alive; the next round retries
+                        app.logger.exception("%s failed", what)
 
-    socketio.start_background_task(loop)
+        socketio.start_background_task(loop)
+
+    if app.config["SUMMARY_INTERVAL_S"] > 0:
+        every(app.config["SUMMARY_INTERVAL_S"], flush_summaries, "summary flush")
+    if app.config["VISIT_FLUSH_INTERVAL_S"] > 0:
+        every(app.config["VISIT_FLUSH_INTERVAL_S"], flush_visits, "writing visits")

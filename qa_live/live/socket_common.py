@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import functools
+import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, request
 from flask_babel import gettext as _
+from limits import parse
 
 from qa_live.core import ratelimit
 from qa_live.extensions import db
@@ -90,13 +94,56 @@ def str_field(data: dict[str, Any], name: str, max_length: int) -> str:
     return value
 
 
+_parse_limit = functools.lru_cache(maxsize=16)(parse)
+
+
+class SocketEventLimiter:
+    """SOCKET_EVENT_RATE_LIMIT per socket: a moving window kept in this process.
+
+    A socket lives in one process, so its count needs no shared storage; kept here it costs a
+    few list operations per event and is dropped when the socket has been quiet for a window
+    (the shared limiter's memory storage would sweep every socket ever seen every 10 ms).
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.hits: dict[str, deque[float]] = {}
+        self.swept = time.monotonic()
+
+    def allow(self, limit: str, sid: str) -> bool:
+        item = _parse_limit(limit)
+        window = float(item.get_expiry())
+        now = time.monotonic()
+        with self.lock:
+            if now - self.swept > window:
+                self.hits = {k: v for k, v in self.hits.items() if v and now - v[-1] < window}
+                self.swept = now
+            hits = self.hits.get(sid)
+            if hits is None:
+                hits = self.hits[sid] = deque()
+            while hits and now - hits[0] >= window:
+                hits.popleft()
+            if len(hits) >= item.amount:
+                return False
+            hits.append(now)
+            return True
+
+
+def _socket_limiter() -> SocketEventLimiter:
+    extensions = current_app.extensions
+    limiter = extensions.get("qa_live.socket_event_limiter")
+    if limiter is None:
+        limiter = extensions.setdefault("qa_live.socket_event_limiter", SocketEventLimiter())
+    return limiter
+
+
 def guarded(handler: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap a socket handler: flood limits first, errors turned into acks, never a crash."""
 
     @functools.wraps(handler)
     def wrapper(self: Any, data: Any = None) -> Any:
         config = current_app.config
-        sid_ok = ratelimit.allow(config["SOCKET_EVENT_RATE_LIMIT"], "sid", current_sid())
+        sid_ok = _socket_limiter().allow(config["SOCKET_EVENT_RATE_LIMIT"], current_sid())
         ip_ok = ratelimit.allow(config["SOCKET_IP_EVENT_RATE_LIMIT"], "ip", client_address())
         if not (sid_ok and ip_ok):
             return fail("rate_limited", _("Too many actions in a short time. Please slow down."))

@@ -10,11 +10,12 @@ from collections import OrderedDict
 from typing import Any
 
 from flask import Flask, current_app, request
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_socketio import ConnectionRefusedError, Namespace, join_room, leave_room
-from sqlalchemy import select
+from sqlalchemy import Row, Table, bindparam, or_, select
 
+from qa_live.core.i18n import select_locale
+from qa_live.core.timeutil import utcnow
 from qa_live.core.visitor import COOKIE, read_visitor_id
 from qa_live.extensions import db, socketio
 from qa_live.live import events, presence, serialize
@@ -32,7 +33,8 @@ from qa_live.live.socket_common import (
 from qa_live.live.validation import parse_question
 from qa_live.planning.models import LiveSession, SessionState
 
-# Per-socket state of this process: sid -> {"visitor", "session_id", "visit_id"}.
+# Per-socket state of this process: sid -> {"visitor", "session_id", "visit", "ip"}, where
+# "visit" is the page's presence.VisitTicket while it counts as a participant-visit.
 _citizens: dict[str, dict[str, Any]] = {}
 # Open /qa sockets per client address in this process (nginx's ip_hash sends an address to one
 # worker, so this is the address's whole count there).
@@ -41,12 +43,40 @@ _connections_by_ip: dict[str, int] = {}
 
 def get_live_session_or_error(slug: object) -> LiveSession:
     """A public session by slug, or an "unknown session" error."""
-    if not isinstance(slug, str) or not 0 < len(slug) <= 64:
-        raise EventError("not_found", _("There is no such session."))
-    session = db.session.scalar(select(LiveSession).where(LiveSession.slug == slug))
-    if session is None or not session.is_public:
+    head = session_head(slug)
+    session = db.session.get(LiveSession, head.id)
+    if session is None:
         raise EventError("not_found", _("There is no such session."))
     return session
+
+
+_sessions: Table = LiveSession.__table__  # type: ignore[assignment]
+_questions: Table = Question.__table__  # type: ignore[assignment]
+# The statements of a join, built once: Core on the connection, no ORM layer, cached compiled.
+_HEAD = select(_sessions.c.id, _sessions.c.state, _sessions.c.last_seq).where(
+    _sessions.c.slug == bindparam("slug"))
+_is_public = or_(*(_questions.c.status == status for status in (QuestionStatus.APPROVED,
+                                                                 QuestionStatus.ANSWERED)))
+_VOTES = select(_questions.c.id, _questions.c.upvotes).where(
+    _questions.c.session_id == bindparam("session_id"), _is_public)
+_VOTES_AND_OWN = select(
+    _questions.c.id, _questions.c.upvotes, _is_public.label("public"),
+    (_questions.c.visitor_id == bindparam("visitor")).label("own"),
+).where(_questions.c.session_id == bindparam("session_id"),
+        or_(_is_public, _questions.c.visitor_id == bindparam("visitor")))
+
+
+def session_head(slug: object) -> Row[int, SessionState, int]:
+    """(id, state, last_seq) of a public session by slug, in one small query; or not found.
+
+    Public: anything past draft (LiveSession.is_public).
+    """
+    if not isinstance(slug, str) or not 0 < len(slug) <= 64:
+        raise EventError("not_found", _("There is no such session."))
+    head = db.session.connection().execute(_HEAD, {"slug": slug}).one_or_none()
+    if head is None or head.state == SessionState.DRAFT:
+        raise EventError("not_found", _("There is no such session."))
+    return head
 
 
 # The public part of a session's snapshot by (session id, sequence number, locale). Every public
@@ -56,12 +86,13 @@ def get_live_session_or_error(slug: object) -> LiveSession:
 # The cache lives on the app (one per database), never shared between apps in one process.
 _public_parts_lock = threading.Lock()
 PUBLIC_PARTS_KEPT = 64
+PUBLIC_STATUSES = (QuestionStatus.APPROVED, QuestionStatus.ANSWERED)
 
 
-def _public_part(session: LiveSession, seq: int) -> dict[str, Any]:
+def _public_part(session_id: int, seq: int) -> dict[str, Any]:
     _public_parts: OrderedDict[tuple[int, int, str], dict[str, Any]] = (
         current_app.extensions.setdefault("qa_live.public_parts", OrderedDict()))
-    key = (session.id, seq, str(get_locale()))
+    key = (session_id, seq, select_locale())  # what get_locale() parses, without parsing it
     with _public_parts_lock:
         part = _public_parts.get(key)
         if part is not None:
@@ -69,14 +100,16 @@ def _public_part(session: LiveSession, seq: int) -> dict[str, Any]:
             return part
     # Read after the sequence number: what is read is at least as new as `seq`, and applying
     # an event twice changes nothing, so a page that replays from `seq` ends up exact.
+    session = db.session.get(LiveSession, session_id)
+    if session is None:
+        raise EventError("not_found", _("There is no such session."))
     questions = db.session.scalars(
         select(Question)
-        .where(Question.session_id == session.id,
-               Question.status.in_([QuestionStatus.APPROVED, QuestionStatus.ANSWERED]))
+        .where(Question.session_id == session_id, Question.status.in_(PUBLIC_STATUSES))
         .order_by(Question.published_at, Question.id)
     ).all()
     posts = db.session.scalars(
-        select(HostPost).where(HostPost.session_id == session.id, HostPost.removed.is_(False))
+        select(HostPost).where(HostPost.session_id == session_id, HostPost.removed.is_(False))
         .order_by(HostPost.id)
     ).all()
     part = {
@@ -94,18 +127,26 @@ def _public_part(session: LiveSession, seq: int) -> dict[str, Any]:
 def snapshot(session: LiveSession, visitor_id: str | None = None) -> dict[str, Any]:
     """Everything a citizen's page shows, as of the session's current sequence number."""
     seq = db.session.scalar(select(LiveSession.last_seq).where(LiveSession.id == session.id))
-    part = _public_part(session, seq or 0)
-    votes = _upvotes(session)
+    return _snapshot(session.id, seq or 0, visitor_id, presence.counts(session.id))
+
+
+def _snapshot(session_id: int, seq: int, visitor_id: str | None,
+              counts: dict[str, Any]) -> dict[str, Any]:
+    part = _public_part(session_id, seq)
+    votes, has_own = _upvotes_and_own(session_id, visitor_id)
+    questions = []
+    for q in part["questions"]:  # the kept dicts are shared: copy only what changes
+        n = votes.get(q["id"], q["upvotes"])
+        questions.append(q if n == q["upvotes"] else dict(q, upvotes=n))
     data: dict[str, Any] = {
         "seq": seq,
         "session": part["session"],
-        "questions": [dict(q, upvotes=votes.get(str(q["id"]), q["upvotes"]))
-                      for q in part["questions"]],
+        "questions": questions,
         "posts": part["posts"],
-        "counts": presence.counts(session.id),
+        "counts": counts,
     }
     if visitor_id is not None:
-        data["mine"] = my_questions(session, visitor_id)
+        data["mine"] = _my_questions(session_id, visitor_id) if has_own else []
     return data
 
 
@@ -113,6 +154,28 @@ def my_questions(session: LiveSession, visitor_id: str) -> list[dict[str, Any]]:
     """The visitor's own questions with their status."""
     return [serialize.own_question(q, live.status_label(q))
             for q in live.questions_of_visitor(session, visitor_id)]
+
+
+def _my_questions(session_id: int, visitor_id: str) -> list[dict[str, Any]]:
+    session = db.session.get(LiveSession, session_id)
+    return my_questions(session, visitor_id) if session is not None else []
+
+
+def _upvotes_and_own(session_id: int, visitor_id: str | None) -> tuple[dict[int, int], bool]:
+    """The published questions' votes, and whether the visitor asked anything, in one query."""
+    connection = db.session.connection()
+    if visitor_id is None:
+        rows = connection.execute(_VOTES, {"session_id": session_id})
+        return {id_: upvotes for id_, upvotes in rows}, False
+    votes: dict[int, int] = {}
+    has_own = False
+    for id_, upvotes, public, own in connection.execute(
+            _VOTES_AND_OWN, {"session_id": session_id, "visitor": visitor_id}):
+        if public:
+            votes[id_] = upvotes
+        if own:
+            has_own = True
+    return votes, has_own
 
 
 class CitizenNamespace(Namespace):
@@ -133,7 +196,7 @@ class CitizenNamespace(Namespace):
                 "message": _("Too many connections from your network. Please try again later."),
             })
         presence.start_summary_task(current_app._get_current_object())  # type: ignore[attr-defined]
-        _citizens[current_sid()] = {"visitor": visitor, "session_id": None, "visit_id": None,
+        _citizens[current_sid()] = {"visitor": visitor, "session_id": None, "visit": None,
                                   "ip": address}
         _connections_by_ip[address] = _connections_by_ip.get(address, 0) + 1
         join_room(events.visitor_room(visitor))
@@ -146,10 +209,8 @@ class CitizenNamespace(Namespace):
                 _connections_by_ip[state["ip"]] = left
             else:
                 _connections_by_ip.pop(state["ip"], None)
-        if state and state["visit_id"]:
-            presence.leave_visit(state["visit_id"])
-            db.session.commit()
-            presence.mark_counts(state["session_id"])
+        if state and state["visit"] is not None:
+            presence.leave(state["visit"])
 
     def _state(self) -> dict[str, Any]:
         state = _citizens.get(current_sid())
@@ -168,42 +229,47 @@ class CitizenNamespace(Namespace):
 
     @guarded
     def on_join(self, data: Any = None) -> dict[str, Any]:
-        """Join a session's stream; replay what was missed since last_seq, or a snapshot."""
+        """Join a session's stream; replay what was missed since last_seq, or a snapshot.
+
+        The hot path of a crowd arriving: two small queries, no write (the participant-visit
+        is recorded and written with the next batch, presence.join_visit).
+        """
         data = payload(data)
         state = self._state()
-        session = get_live_session_or_error(data.get("slug"))
+        head = session_head(data.get("slug"))
+        session_id = head.id
         since = data.get("last_seq")
         if since is not None and (isinstance(since, bool) or not isinstance(since, int)
                                   or since < 0):
             raise EventError("invalid", _("last_seq must be a whole number."))
-        if state["session_id"] not in (None, session.id):
+        if state["session_id"] not in (None, session_id):
             self._leave_current(state)
-        if state["session_id"] != session.id:
-            join_room(events.session_room(session.id))
-            state["session_id"] = session.id
+        if state["session_id"] != session_id:
+            join_room(events.session_room(session_id))
+            state["session_id"] = session_id
             # A projector view (screen: true) watches without being a participant-visit.
-            if session.state == SessionState.LIVE and data.get("screen") is not True:
-                state["visit_id"] = presence.open_visit(session, state["visitor"])
-                db.session.commit()
-                presence.mark_counts(session.id)
+            if head.state == SessionState.LIVE and data.get("screen") is not True:
+                state["visit"] = presence.join_visit(session_id, state["visitor"])
+        counts = presence.recent_counts(session_id)
         replay = None
         if since is not None:
-            replay = events.events_since(session.id, since, current_app.config["REPLAY_LIMIT"])
+            replay = events.events_since(session_id, since, current_app.config["REPLAY_LIMIT"],
+                                         last=head.last_seq)
         if replay is not None:
+            votes, has_own = _upvotes_and_own(session_id, state["visitor"])
             return ok(mode="replay", events=replay,
                       seq=replay[-1]["seq"] if replay else since,
-                      counts=presence.counts(session.id),
-                      mine=my_questions(session, state["visitor"]),
-                      upvotes=_upvotes(session))
-        return ok(mode="snapshot", snapshot=snapshot(session, state["visitor"]))
+                      counts=counts,
+                      mine=_my_questions(session_id, state["visitor"]) if has_own else [],
+                      upvotes={str(i): n for i, n in votes.items()})
+        return ok(mode="snapshot",
+                  snapshot=_snapshot(session_id, head.last_seq or 0, state["visitor"], counts))
 
     def _leave_current(self, state: dict[str, Any]) -> None:
         leave_room(events.session_room(state["session_id"]))
-        if state["visit_id"]:
-            presence.leave_visit(state["visit_id"])
-            db.session.commit()
-            presence.mark_counts(state["session_id"])
-        state.update(session_id=None, visit_id=None)
+        if state["visit"] is not None:
+            presence.leave(state["visit"])
+        state.update(session_id=None, visit=None)
 
     @guarded
     def on_ask(self, data: Any = None) -> dict[str, Any]:
@@ -237,13 +303,19 @@ class CitizenNamespace(Namespace):
         return ok(questions=my_questions(session, self._state()["visitor"]))
 
 
-def _upvotes(session: LiveSession) -> dict[str, int]:
-    rows = db.session.execute(
-        select(Question.id, Question.upvotes)
-        .where(Question.session_id == session.id,
-               Question.status.in_([QuestionStatus.APPROVED, QuestionStatus.ANSWERED]))
-    ).all()
-    return {str(i): n for i, n in rows}
+def end_pages(app: Flask) -> None:
+    """A clean shutdown: this process's pages leave their visits; every pending one is written.
+
+    The pages will reconnect (to this process once restarted, or another worker) and, within
+    VISIT_GRACE_S, continue the same visits.
+    """
+    with app.app_context():
+        now = utcnow()
+        for state in list(_citizens.values()):
+            ticket, state["visit"] = state.get("visit"), None
+            if ticket is not None:
+                presence.leave(ticket, now)
+        presence.flush_visits()
 
 
 _registered: list[bool] = []
@@ -261,3 +333,20 @@ def register_namespaces(app: Flask) -> None:
     @app.before_request
     def _start_summaries() -> None:
         presence.start_summary_task(app)
+
+    # Flask-SocketIO runs each Socket.IO event in a request context for the connection's URL,
+    # /socket.io/. With no rule for it Flask's URL matching raises NotFound (or, for a
+    # WebSocket, WebsocketMismatch) on every event and keeps it, with its traceback and frames:
+    # some 40 objects in reference cycles per event for the garbage collector to find, which a
+    # crowd joining made into half-second pauses. The rules are only ever matched, never
+    # served: the Socket.IO middleware answers /socket.io/ before Flask sees the request.
+    if "qa_live.socketio_path" not in app.view_functions:
+        for websocket, endpoint in ((False, "qa_live.socketio_path"),
+                                    (True, "qa_live.socketio_path_ws")):
+            app.add_url_rule("/socket.io/", endpoint=endpoint, view_func=_socketio_path,
+                             strict_slashes=False, websocket=websocket)
+
+
+def _socketio_path() -> tuple[str, int]:
+    """Never served (the Socket.IO middleware answers this path before Flask)."""
+    return "", 404
