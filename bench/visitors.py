@@ -33,8 +33,7 @@ def visitor_cookies(secret_key: str, count: int, tag: str) -> list[str]:
     app = Flask("qa_live_bench_visitors")
     app.config["SECRET_KEY"] = secret_key
     with app.app_context():
-        serializer = visitor._serializer()  # the app's own signer: same key, salt and format
-        values = [serializer.dumps(visitor_id(tag, i)) for i in range(count)]
+        values = [visitor.sign_visitor_id(visitor_id(tag, i)) for i in range(count)]
         if values and visitor.read_visitor_id(values[0]) != visitor_id(tag, 0):
             raise RuntimeError("qa_live.core.visitor does not read back the cookie signed here")
     return [f"{visitor.COOKIE}={value}" for value in values]

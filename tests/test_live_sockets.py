@@ -536,3 +536,60 @@ def test_a_large_audience_hears_the_counters_less_often_and_staff_every_time(
     presence.flush_summaries()  # …until 1.5 s have passed, then hears the latest figures
     n_pages, n_staff, page_counts = heard()
     assert (n_pages, n_staff) == (1, 0) and page_counts[0]["online"] == 3
+
+
+def _stored_shapes(question_id):
+    """What the general serializers make of the stored question, read back from the database."""
+    from qa_live.live import serialize
+
+    db.session.expire_all()
+    stored = db.session.get(Question, question_id)
+    return stored, serialize.staff_question(stored, utcnow())
+
+
+@pytest.mark.parametrize("mode", [ModerationMode.PRE, ModerationMode.OPEN])
+def test_a_live_question_reaches_console_asker_and_public_as_the_stored_row_reads(
+        app, make_session, make_department, make_user, mode):
+    from qa_live.live import serialize
+    from qa_live.live.services import status_label
+
+    trade = make_department("对外贸易处")
+    session = make_session(state=SessionState.LIVE, start=utcnow() - timedelta(minutes=1),
+                           moderation_mode=mode, departments=[trade],
+                           hosts=[make_user("host1", roles=[Role.HOST])])
+    host = staff(app, "host1")
+    host.emit("join", {"session_id": session.id}, namespace="/moderation", callback=True)
+    sock = citizen(app, session)
+    watcher = citizen(app, session)
+    for page in (sock, watcher):
+        page.emit("join", {"slug": session.slug}, namespace="/qa", callback=True)
+    sock.get_received("/qa"), watcher.get_received("/qa"), host.get_received("/moderation")
+    ack = sock.emit("ask", {"text": "出口信用保险有没有保费补贴？", "nickname": "老王",
+                            "phone": "13812345678", "client_id": str(uuid.uuid4())},
+                    namespace="/qa", callback=True)
+    assert ack["ok"] is True, ack
+    stored, staff_shape = _stored_shapes(ack["question"]["id"])
+    assert stored.phone == "13812345678" and stored.department_id == trade.id
+    own_shape = serialize.own_question(stored, status_label(stored))
+    assert ack["question"] == own_shape
+    assert events_named(sock, "mine") == [own_shape]
+    assert events_named(host, "question", "/moderation") == [staff_shape]
+    assert staff_shape["department"] == "对外贸易处"
+    assert staff_shape["phone_masked"] == "138****5678"
+    published = [e["data"] for e in events_named(watcher, "event") if e["type"] == "question"]
+    if mode == ModerationMode.OPEN:
+        assert stored.status == QuestionStatus.APPROVED
+        assert published == [serialize.public_question(stored)]
+    else:
+        assert stored.status == QuestionStatus.PENDING and published == []
+
+
+def test_a_client_id_of_another_visitor_is_refused_and_stores_nothing(app, live_session):
+    first, second = citizen(app, live_session), citizen(app, live_session)
+    for page in (first, second):
+        page.emit("join", {"slug": live_session.slug}, namespace="/qa", callback=True)
+    client_id = str(uuid.uuid4())
+    assert ask(first, client_id=client_id)["ok"]
+    refused = ask(second, "另一个问题", client_id=client_id)
+    assert refused["ok"] is False and refused["error"] == "forbidden"
+    assert db.session.scalar(select(func.count(Question.id))) == 1

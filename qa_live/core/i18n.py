@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import urlsplit
 
+from babel import Locale
 from flask import Blueprint, Flask, current_app, has_request_context, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
@@ -22,6 +24,20 @@ def select_locale() -> str:
         if candidate is not None and candidate in supported:
             return candidate
     return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed(code: str) -> Locale:
+    return Locale.parse(code)
+
+
+def babel_locale() -> Locale:
+    """`select_locale` as the Locale Flask-Babel wants, parsed once per code.
+
+    Flask-Babel parses what the selector returns once per request context, and every Socket.IO
+    event is one: parsing a code looks up locale files on disk each time.
+    """
+    return _parsed(select_locale())
 
 
 def select_timezone() -> str:
@@ -57,7 +73,7 @@ def init_app(app: Flask) -> None:
     """Bind Flask-Babel with our selectors and register the language switch."""
     babel.init_app(
         app,
-        locale_selector=select_locale,
+        locale_selector=babel_locale,
         timezone_selector=select_timezone,
         default_translation_directories=str(app.root_path + "/translations"),
     )

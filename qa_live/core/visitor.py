@@ -15,6 +15,11 @@ def _serializer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="qa_live.visitor")
 
 
+def sign_visitor_id(value: str) -> str:
+    """The cookie value carrying a visitor id (what `read_visitor_id` reads back)."""
+    return _serializer().dumps(value)
+
+
 def read_visitor_id(raw: str | None) -> str | None:
     """Return the visitor id inside a signed cookie value, or None when absent or forged."""
     if not raw:
@@ -40,7 +45,7 @@ def remember_visitor(response: Response) -> Response:
     if g.get("visitor_is_new"):
         response.set_cookie(
             COOKIE,
-            _serializer().dumps(g.visitor_id),
+            sign_visitor_id(g.visitor_id),
             max_age=MAX_AGE,
             httponly=True,
             samesite="Lax",

@@ -74,17 +74,22 @@ def publish(session: LiveSession, type_: str, data: dict[str, Any]) -> int:
     The sequence number comes from an atomic increment of the session's counter in the same
     transaction as the change, so numbers are gapless and in commit order per session.
     """
+    return publish_to(session.id, type_, data)
+
+
+def publish_to(session_id: int, type_: str, data: dict[str, Any]) -> int:
+    """`publish` by the session's id."""
     seq = db.session.execute(
         update(LiveSession)
-        .where(LiveSession.id == session.id)
+        .where(LiveSession.id == session_id)
         .values(last_seq=LiveSession.last_seq + 1)
         .returning(LiveSession.last_seq)
     ).scalar_one()
     envelope = {"seq": seq, "type": type_, "data": data}
-    db.session.add(SessionEvent(session_id=session.id, seq=seq, type=type_,
+    db.session.add(SessionEvent(session_id=session_id, seq=seq, type=type_,
                                 payload=json.dumps(envelope, ensure_ascii=False),
                                 created_at=utcnow()))
-    _outbox().append(Outgoing(PUBLIC_NS, session_room(session.id), "event", envelope))
+    _outbox().append(Outgoing(PUBLIC_NS, session_room(session_id), "event", envelope))
     return seq
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import ahocorasick
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 
 from qa_live.extensions import db
 from qa_live.live.models import SensitiveWord
@@ -44,11 +44,18 @@ def _ensure_loaded() -> None:
         import_words(Path(name))
 
 
+_words: Table = SensitiveWord.__table__  # type: ignore[assignment]
+# Which list the automaton was built from: asked on every question (another process may have
+# imported words), so one small Core statement, compiled once.
+_KEY = select(func.count(_words.c.id), func.max(_words.c.id))
+
+
 def _automaton():
-    _ensure_loaded()
-    key = tuple(db.session.execute(
-        select(func.count(SensitiveWord.id), func.max(SensitiveWord.id))
-    ).one())
+    connection = db.session.connection()
+    key = tuple(connection.execute(_KEY).one())
+    if not key[0]:
+        _ensure_loaded()
+        key = tuple(db.session.connection().execute(_KEY).one())
     with _lock:
         if _cache["key"] != key:
             automaton = ahocorasick.Automaton()

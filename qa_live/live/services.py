@@ -7,8 +7,11 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from qa_live.core import ratelimit
 from qa_live.core.timeutil import utcnow
@@ -23,7 +26,13 @@ from qa_live.live.models import (
 )
 from qa_live.live.sensitive import find_hits
 from qa_live.live.validation import QuestionInput
-from qa_live.planning.models import LiveSession, ModerationMode, SessionState
+from qa_live.planning.models import (
+    Department,
+    LiveSession,
+    ModerationMode,
+    SessionState,
+    session_departments,
+)
 
 
 class QuestionRefused(ValueError):
@@ -97,13 +106,102 @@ def submit_question(
     return question, True
 
 
+_questions: Table = Question.__table__  # type: ignore[assignment]
+_sessions: Table = LiveSession.__table__  # type: ignore[assignment]
+_departments: Table = Department.__table__  # type: ignore[assignment]
+# The statements of a live question, built once (Core on the connection, compiled once).
+_PACE = select(func.count(_questions.c.id), func.max(_questions.c.created_at)).where(
+    _questions.c.session_id == bindparam("session_id"),
+    _questions.c.visitor_id == bindparam("visitor"),
+    _questions.c.source == QuestionSource.LIVE)
+_BY_CLIENT_ID = select(_questions.c.id).where(
+    _questions.c.session_id == bindparam("session_id"),
+    _questions.c.client_id == bindparam("client_id"))
+_BRIEF = (
+    select(_sessions.c.state, _sessions.c.moderation_mode, _departments.c.id,
+           _departments.c.name)
+    .select_from(_sessions.outerjoin(
+        session_departments, session_departments.c.session_id == _sessions.c.id)
+        .outerjoin(_departments, and_(_departments.c.id == session_departments.c.department_id)))
+    .where(_sessions.c.id == bindparam("session_id"))
+)
+# A client_id taken meanwhile (by another worker) inserts nothing: then it goes the general way.
+_INSERT = {
+    "sqlite": sqlite_insert(_questions).on_conflict_do_nothing(
+        index_elements=["session_id", "client_id"]).returning(_questions.c.id),
+    "postgresql": pg_insert(_questions).on_conflict_do_nothing(
+        index_elements=["session_id", "client_id"]).returning(_questions.c.id),
+}
+
+
+def submit_live_question(session_id: int, visitor_id: str, data: QuestionInput,
+                         now: datetime | None = None) -> tuple[Question, bool]:
+    """`submit_question` for a question asked live, on the hot path of a busy session.
+
+    The same rules, outcome and messages as ``submit_question(..., QuestionSource.LIVE)``, in
+    four small statements and no ORM unit of work: the session's state and departments, the
+    client_id, the visitor's pace, the insert. The question returned is a detached copy of
+    the stored row (with its department and no answers), for serialising only. A client_id
+    already used goes the general way (the stored question, or "forbidden").
+    """
+    now = now or utcnow()
+    connection = db.session.connection()
+    brief = connection.execute(_BRIEF, {"session_id": session_id}).all()
+    if not brief:
+        raise QuestionRefused(_("There is no such session."), "not_found")
+    state, moderation_mode = brief[0][0], brief[0][1]
+    departments = [Department(id=row[2], name=row[3]) for row in brief if row[2] is not None]
+    departments.sort(key=lambda d: d.name)
+    if connection.execute(_BY_CLIENT_ID, {"session_id": session_id,
+                                          "client_id": data.client_id}).first() is not None:
+        session = db.session.get(LiveSession, session_id)
+        assert session is not None
+        return submit_question(session, visitor_id, data, QuestionSource.LIVE, now)
+    if state != SessionState.LIVE:
+        raise QuestionRefused(_("This session is not live; questions are closed."), "not_live")
+    count, last = connection.execute(_PACE, {"session_id": session_id,
+                                             "visitor": visitor_id}).one()
+    _pace_verdict(count, last, now)
+    hits = find_hits(data.text)
+    department = departments[0] if len(departments) == 1 else None
+    published = moderation_mode == ModerationMode.OPEN and not hits
+    values = {
+        "session_id": session_id, "client_id": data.client_id, "visitor_id": visitor_id,
+        "access_token": secrets.token_urlsafe(24), "nickname": data.nickname,
+        "phone": data.phone, "source": QuestionSource.LIVE, "original_text": data.text,
+        "text": data.text,
+        "status": QuestionStatus.APPROVED if published else QuestionStatus.PENDING,
+        "created_at": now, "published_at": now if published else None,
+        "department_id": department.id if department else None,
+        "sensitive_hits": "\n".join(hits)[:500], "upvotes": 0, "pinned": False,
+        "needs_follow_up": False,
+    }
+    question_id = connection.execute(_INSERT[connection.dialect.name], values).scalar()
+    if question_id is None:
+        session = db.session.get(LiveSession, session_id)
+        assert session is not None
+        return submit_question(session, visitor_id, data, QuestionSource.LIVE, now)
+    question = Question(id=question_id, **values)
+    set_committed_value(question, "department", department)
+    set_committed_value(question, "answers", [])
+    events.tell_staff(session_id, "question", serialize.staff_question(question, now),
+                      department_id=question.department_id)
+    if published:
+        events.publish_to(session_id, "question", serialize.public_question(question))
+    events.tell_visitor(visitor_id, "mine",
+                        serialize.own_question(question, status_label(question)))
+    events.after_commit(lambda: presence.mark_counts(session_id))
+    return question, True
+
+
 def _check_pace(session: LiveSession, visitor_id: str, now: datetime) -> None:
     """Per-visitor limits on asking live: an interval between questions and a total."""
-    count, last = db.session.execute(
-        select(func.count(Question.id), func.max(Question.created_at))
-        .where(Question.session_id == session.id, Question.visitor_id == visitor_id,
-               Question.source == QuestionSource.LIVE)
-    ).one()
+    count, last = db.session.connection().execute(
+        _PACE, {"session_id": session.id, "visitor": visitor_id}).one()
+    _pace_verdict(count, last, now)
+
+
+def _pace_verdict(count: int, last: datetime | None, now: datetime) -> None:
     cap = current_app.config["QUESTION_MAX_PER_VISITOR"]
     if count >= cap:
         raise QuestionRefused(

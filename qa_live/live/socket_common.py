@@ -13,7 +13,6 @@ from flask import current_app, request
 from flask_babel import gettext as _
 from limits import parse
 
-from qa_live.core import ratelimit
 from qa_live.extensions import db
 from qa_live.live.services import QuestionRefused
 from qa_live.live.validation import InvalidInput
@@ -98,7 +97,7 @@ _parse_limit = functools.lru_cache(maxsize=16)(parse)
 
 
 class SocketEventLimiter:
-    """SOCKET_EVENT_RATE_LIMIT per socket: a moving window kept in this process.
+    """SOCKET_EVENT_RATE_LIMIT per socket (and per address): a moving window in this process.
 
     A socket lives in one process, so its count needs no shared storage; kept here it costs a
     few list operations per event and is dropped when the socket has been quiet for a window
@@ -143,8 +142,10 @@ def guarded(handler: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(handler)
     def wrapper(self: Any, data: Any = None) -> Any:
         config = current_app.config
-        sid_ok = _socket_limiter().allow(config["SOCKET_EVENT_RATE_LIMIT"], current_sid())
-        ip_ok = ratelimit.allow(config["SOCKET_IP_EVENT_RATE_LIMIT"], "ip", client_address())
+        limiter = _socket_limiter()
+        sid_ok = limiter.allow(config["SOCKET_EVENT_RATE_LIMIT"], current_sid())
+        # An address's sockets are all in this process (nginx's ip_hash), so its count is too.
+        ip_ok = limiter.allow(config["SOCKET_IP_EVENT_RATE_LIMIT"], "ip:" + client_address())
         if not (sid_ok and ip_ok):
             return fail("rate_limited", _("Too many actions in a short time. Please slow down."))
         try:

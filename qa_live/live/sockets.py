@@ -13,6 +13,7 @@ from flask import Flask, current_app, request
 from flask_babel import gettext as _
 from flask_socketio import ConnectionRefusedError, Namespace, join_room, leave_room
 from sqlalchemy import Row, Table, bindparam, or_, select
+from sqlalchemy.orm import lazyload
 
 from qa_live.core.i18n import select_locale
 from qa_live.core.timeutil import utcnow
@@ -20,7 +21,7 @@ from qa_live.core.visitor import COOKIE, read_visitor_id
 from qa_live.extensions import db, socketio
 from qa_live.live import events, presence, serialize
 from qa_live.live import services as live
-from qa_live.live.models import HostPost, Question, QuestionSource, QuestionStatus
+from qa_live.live.models import HostPost, Question, QuestionStatus
 from qa_live.live.socket_common import (
     EventError,
     client_address,
@@ -222,7 +223,10 @@ class CitizenNamespace(Namespace):
         state = self._state()
         if state["session_id"] is None:
             raise EventError("not_joined", _("Join a session first."))
-        session = db.session.get(LiveSession, state["session_id"])
+        # An event needs the session's state and departments, not its staff and guests: those
+        # would be two more queries (and the staff's users) on every ask and vote.
+        session = db.session.get(LiveSession, state["session_id"], options=[
+            lazyload(LiveSession.staff), lazyload(LiveSession.guests)])
         if session is None:
             raise EventError("not_found", _("There is no such session."))
         return session
@@ -274,14 +278,18 @@ class CitizenNamespace(Namespace):
     @guarded
     def on_ask(self, data: Any = None) -> dict[str, Any]:
         """Ask a question; acknowledged only once it is committed, with its id."""
-        session = self._session()
+        state = self._state()
+        if state["session_id"] is None:
+            raise EventError("not_joined", _("Join a session first."))
         question_input = parse_question(payload(data))
-        question, created = live.submit_question(
-            session, self._state()["visitor"], question_input, QuestionSource.LIVE
-        )
+        question, created = live.submit_live_question(
+            state["session_id"], state["visitor"], question_input)
+        # Written before the commit, which expires the question: reading it afterwards would
+        # load it again with its session and answers. The ack is sent only after the commit.
+        ack = ok(question=serialize.own_question(question, live.status_label(question)),
+                 duplicate=not created)
         events.commit_and_send()
-        return ok(question=serialize.own_question(question, live.status_label(question)),
-                  duplicate=not created)
+        return ack
 
     @guarded
     def on_vote(self, data: Any = None) -> dict[str, Any]:
