@@ -176,6 +176,27 @@ def test_a_frame_taken_in_part_is_finished_before_anything_else():
     assert [_seq(t) for t in _frames(bytes(sock.wire))] == [1, 2, 3]
 
 
+def test_a_large_broadcast_pauses_and_what_others_sent_meanwhile_stays_in_order():
+    n = fanout.PAUSE_EVERY * 2 + 10
+    sockets = {f"k{i}": FakeSocket() for i in range(n)}
+    late = sockets[f"k{n - 1}"]
+    paused_at: list[int] = []
+
+    def pause() -> None:  # another green thread runs: it writes to a page not reached yet
+        paused_at.append(sum(1 for sock in sockets.values() if sock.wire))
+        if len(paused_at) == 1:
+            late.send(eio_packet.Packet(eio_packet.MESSAGE, '2/qa,["mine",{"id":5}]'))
+
+    pkt = eio_packet.Packet(eio_packet.MESSAGE, '2/qa,["event",{"seq":9}]')
+    frame = fanout.websocket_frame(pkt.encode().encode())
+    fanout.deliver(sockets, [(f"s{k}", k) for k in sockets], [None], pkt, frame, 20.0,
+                   pause=pause)
+    assert paused_at == [fanout.PAUSE_EVERY, fanout.PAUSE_EVERY * 2]
+    assert all(bytes(sock.wire) == frame for sock in sockets.values() if sock is not late)
+    late.drain()  # its writer: what was sent during the pause first, then the broadcast
+    assert _frames(bytes(late.wire)) == ['42/qa,["mine",{"id":5}]', '42/qa,["event",{"seq":9}]']
+
+
 def _seq(text: str) -> int:
     return json.loads(text[len("42/qa,"):])[1]["seq"]
 

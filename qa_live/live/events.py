@@ -31,7 +31,7 @@ class Outgoing:
     """One emit waiting for the commit."""
 
     namespace: str
-    room: str
+    room: str | list[str]
     event: str
     data: Any
 
@@ -104,9 +104,9 @@ def tell_staff(session_id: int, event_name: str, data: Any,
     if department_id is False:
         box.append(Outgoing(STAFF_NS, staff_all_room(session_id), event_name, data))
         return
-    box.append(Outgoing(STAFF_NS, staff_room(session_id), event_name, data))
-    room = staff_room(session_id, department_id or 0)
-    box.append(Outgoing(STAFF_NS, room, event_name, data))
+    # One emit to both rooms: encoded once, and a console in both hears it once.
+    rooms = [staff_room(session_id), staff_room(session_id, department_id or 0)]
+    box.append(Outgoing(STAFF_NS, rooms, event_name, data))
 
 
 def tell_visitor(visitor_id: str, event_name: str, data: Any) -> None:

@@ -24,6 +24,7 @@ With a message queue (Redis), every worker delivers what it receives the same wa
 from __future__ import annotations
 
 import struct
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -32,6 +33,10 @@ import socketio
 from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
+#: A broadcast to more recipients than this lets other green threads run every this many.
+PAUSE_EVERY = 256
+#: How long such a pause is: not 0, which gevent may resume before the loop polls for input.
+PAUSE_S = 0.0005
 #: The attribute of an Engine.IO socket holding its WebSocket's write state.
 STATE_ATTR = "_qa_fanout"
 COOPERATIVE_MODES = ("gevent", "eventlet")
@@ -218,6 +223,8 @@ class FastEmitManager(socketio.Manager):
         if self.fast:
             install(server.eio)
         self._fast = self.fast and server.eio.async_mode in COOPERATIVE_MODES
+        # Made here, after wsgi.py patched threading: a green lock under gevent and eventlet.
+        self._large = threading.Lock()
 
     def emit(self, event: str, data: Any, namespace: str, room: Any = None,
              skip_sid: Any = None, callback: Any = None, to: Any = None,
@@ -242,18 +249,35 @@ class FastEmitManager(socketio.Manager):
         frame = websocket_frame(pkt.encode().encode("utf-8"))
         skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
         eio = self.server.eio
-        deliver(eio.sockets, self.get_participants(namespace, room), skip, pkt, frame,
-                eio.ping_timeout)
+        participants = list(self.get_participants(namespace, room))
+        if len(participants) <= PAUSE_EVERY:
+            deliver(eio.sockets, participants, skip, pkt, frame, eio.ping_timeout)
+            return None
+        # A large broadcast lets others run every PAUSE_EVERY recipients (an ask waiting behind
+        # 10,000 writes would wait a third of a second). Large broadcasts take turns, so each
+        # socket gets them in the order they were emitted; small emits (a console, a visitor's
+        # own pages) never pause and may go out in between.
+        with self._large:
+            deliver(eio.sockets, participants, skip, pkt, frame, eio.ping_timeout,
+                    pause=lambda: eio.sleep(PAUSE_S))
         return None
 
 
 def deliver(sockets: dict[str, Any], participants: Any, skip: list[Any],
-            pkt: eio_packet.Packet, frame: bytes, ping_timeout: float) -> None:
-    """Write `frame` to each participant's WebSocket, or queue `pkt` where that is not safe."""
+            pkt: eio_packet.Packet, frame: bytes, ping_timeout: float,
+            pause: Callable[[], Any] | None = None) -> None:
+    """Write `frame` to each participant's WebSocket, or queue `pkt` where that is not safe.
+
+    With `pause`, it is called every PAUSE_EVERY recipients (to let other green threads run);
+    each socket's state is looked at just before its write, so a pause changes nothing.
+    """
     now = time.time()
     size = len(frame)
     direct = queued = 0
-    for sid, eio_sid in participants:
+    for index, (sid, eio_sid) in enumerate(participants):
+        if pause is not None and index and not index % PAUSE_EVERY:
+            pause()
+            now = time.time()
         if sid in skip:
             continue
         sock = sockets.get(eio_sid)

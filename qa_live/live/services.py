@@ -114,17 +114,29 @@ _PACE = select(func.count(_questions.c.id), func.max(_questions.c.created_at)).w
     _questions.c.session_id == bindparam("session_id"),
     _questions.c.visitor_id == bindparam("visitor"),
     _questions.c.source == QuestionSource.LIVE)
-_BY_CLIENT_ID = select(_questions.c.id).where(
-    _questions.c.session_id == bindparam("session_id"),
-    _questions.c.client_id == bindparam("client_id"))
-_BRIEF = (
-    select(_sessions.c.state, _sessions.c.moderation_mode, _departments.c.id,
-           _departments.c.name)
-    .select_from(_sessions.outerjoin(
-        session_departments, session_departments.c.session_id == _sessions.c.id)
-        .outerjoin(_departments, and_(_departments.c.id == session_departments.c.department_id)))
-    .where(_sessions.c.id == bindparam("session_id"))
-)
+_links = session_departments
+_asked_live = and_(_questions.c.session_id == bindparam("session_id"),
+                   _questions.c.visitor_id == bindparam("visitor"),
+                   _questions.c.source == QuestionSource.LIVE)
+_only_department = (select(func.min(_links.c.department_id))
+                    .where(_links.c.session_id == _sessions.c.id).scalar_subquery())
+# Everything a live question is checked against, in one statement: the session's state and
+# moderation, a question already under this client_id, the visitor's pace, and the session's
+# department when it has exactly one.
+_ASK_CHECKS = select(
+    _sessions.c.state,
+    _sessions.c.moderation_mode,
+    select(_questions.c.id).where(
+        _questions.c.session_id == _sessions.c.id,
+        _questions.c.client_id == bindparam("client_id")).scalar_subquery().label("existing"),
+    select(func.count(_questions.c.id)).where(_asked_live).scalar_subquery().label("asked"),
+    select(func.max(_questions.c.created_at)).where(_asked_live).scalar_subquery().label("last"),
+    select(func.count()).select_from(_links).where(
+        _links.c.session_id == _sessions.c.id).scalar_subquery().label("departments"),
+    _only_department.label("department_id"),
+    select(_departments.c.name).where(_departments.c.id == _only_department)
+    .scalar_subquery().label("department_name"),
+).where(_sessions.c.id == bindparam("session_id"))
 # A client_id taken meanwhile (by another worker) inserts nothing: then it goes the general way.
 _INSERT = {
     "sqlite": sqlite_insert(_questions).on_conflict_do_nothing(
@@ -139,32 +151,28 @@ def submit_live_question(session_id: int, visitor_id: str, data: QuestionInput,
     """`submit_question` for a question asked live, on the hot path of a busy session.
 
     The same rules, outcome and messages as ``submit_question(..., QuestionSource.LIVE)``, in
-    four small statements and no ORM unit of work: the session's state and departments, the
-    client_id, the visitor's pace, the insert. The question returned is a detached copy of
+    two statements and no ORM unit of work: the checks (the session's state and department, the
+    client_id, the visitor's pace) and the insert. The question returned is a detached copy of
     the stored row (with its department and no answers), for serialising only. A client_id
     already used goes the general way (the stored question, or "forbidden").
     """
     now = now or utcnow()
     connection = db.session.connection()
-    brief = connection.execute(_BRIEF, {"session_id": session_id}).all()
-    if not brief:
+    checks = connection.execute(_ASK_CHECKS, {"session_id": session_id, "visitor": visitor_id,
+                                              "client_id": data.client_id}).one_or_none()
+    if checks is None:
         raise QuestionRefused(_("There is no such session."), "not_found")
-    state, moderation_mode = brief[0][0], brief[0][1]
-    departments = [Department(id=row[2], name=row[3]) for row in brief if row[2] is not None]
-    departments.sort(key=lambda d: d.name)
-    if connection.execute(_BY_CLIENT_ID, {"session_id": session_id,
-                                          "client_id": data.client_id}).first() is not None:
+    if checks.existing is not None:
         session = db.session.get(LiveSession, session_id)
         assert session is not None
         return submit_question(session, visitor_id, data, QuestionSource.LIVE, now)
-    if state != SessionState.LIVE:
+    if checks.state != SessionState.LIVE:
         raise QuestionRefused(_("This session is not live; questions are closed."), "not_live")
-    count, last = connection.execute(_PACE, {"session_id": session_id,
-                                             "visitor": visitor_id}).one()
-    _pace_verdict(count, last, now)
+    _pace_verdict(checks.asked, checks.last, now)
     hits = find_hits(data.text)
-    department = departments[0] if len(departments) == 1 else None
-    published = moderation_mode == ModerationMode.OPEN and not hits
+    department = (Department(id=checks.department_id, name=checks.department_name)
+                  if checks.departments == 1 else None)
+    published = checks.moderation_mode == ModerationMode.OPEN and not hits
     values = {
         "session_id": session_id, "client_id": data.client_id, "visitor_id": visitor_id,
         "access_token": secrets.token_urlsafe(24), "nickname": data.nickname,
