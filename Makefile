@@ -70,14 +70,15 @@ bench/node/node_modules/.stamp: bench/node/package.json bench/node/package-lock.
 	npm ci --prefix bench/node --no-audit --no-fund --loglevel=error
 	touch $@
 
-# The standard set (under 15 minutes on 2 cores): 10,000 citizens on qa_live (gevent, SQLite)
-# and the three references; 5,000 on qa_live under eventlet and on 2 workers + Redis +
-# PostgreSQL behind nginx; statistics on both databases (size: see docs/performance.md).
+# The standard set (under 15 minutes on 2 cores): 1,000, then 5,000, then 10,000 citizens on
+# qa_live (gevent, SQLite) and the three references; 1,000 and 5,000 on qa_live under eventlet
+# and on 2 workers + Redis + PostgreSQL behind nginx; the annual statistics page over 1,000,000
+# questions on SQLite and PostgreSQL.
 bench: $(STAMP) bench/node/node_modules/.stamp
 	$(BIN)/python bench/harness.py --name full --clients 10000 --secondary-clients 5000 \
-		--publishes 10 --intake-rate 200 --intake-seconds 60 --short-intake-seconds 20 \
-		--no-reference-steps --step-seconds 5 \
-		--stats-questions 200000 --stats-databases sqlite,postgresql $(BENCH_ARGS)
+		--stages 1000,5000 --publishes 10 --intake-rate 200 --intake-seconds 60 \
+		--short-intake-seconds 20 --no-reference-steps --step-seconds 5 \
+		--stats-questions 1000000 --stats-databases sqlite,postgresql $(BENCH_ARGS)
 
 # A 1,000-citizen smoke run (under 2 minutes): qa_live under gevent and the three references.
 bench-quick: $(STAMP) bench/node/node_modules/.stamp

@@ -81,7 +81,8 @@ def percentile(values: list[float], q: float) -> float | None:
 
 
 def spread(values: list[float], prefix: str = "") -> dict[str, float | None]:
-    return {f"{prefix}p50_ms": percentile(values, 0.5), f"{prefix}p99_ms": percentile(values, 0.99),
+    return {f"{prefix}min_ms": round(min(values), 2) if values else None,
+            f"{prefix}p50_ms": percentile(values, 0.5), f"{prefix}p99_ms": percentile(values, 0.99),
             f"{prefix}max_ms": round(max(values), 2) if values else None}
 
 
@@ -165,70 +166,108 @@ def add_lost(record: dict[str, Any], numbers: range, tally: Tally, stored: set[i
         record["cpu_us_per_msg"] = round(record["cpu_ms_total"] * 1000 / processed, 1)
 
 
+def stage_sizes(stages: list[int], clients: int) -> list[int]:
+    """The audience sizes measured in one server's run: the stages below ``clients``, then it."""
+    return sorted({n for n in stages if 0 < n < clients}) + [clients]
+
+
+async def connect_stage(target: Target, opts: argparse.Namespace, tally: Tally,
+                        tasks: list[asyncio.Task[None]], size: int,
+                        common: dict[str, Any]) -> dict[str, Any]:
+    """Connect citizens until ``size`` are in (as fast as they can); the ``connect`` record.
+
+    The first stage is a storm from zero; a later one adds citizens to those already there
+    (``connected_before``), as a session's audience grows.
+    """
+    before = len(tasks)
+    joined_before, failures_before = tally.joined, tally.failures
+    errors_before, connects_before = dict(tally.errors), len(tally.connect_ms)
+    dropped_before = tally.dropped
+    tally.expected_clients = size
+    tally.fanout_started = False  # those joining now count towards this stage's fan-out
+    tally.all_joined.clear()
+    gate = asyncio.Semaphore(64)
+    started = time.perf_counter()
+    tasks += [asyncio.create_task(citizen("127.0.0.1", target.port, "/qa", SLUG,
+                                          target.headers_for(i), tally, gate,
+                                          join_timeout=opts.join_wait,
+                                          local_addr=target.local_addr_for(i)))
+              for i in range(before, size)]
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(tally.all_joined.wait(), timeout=opts.join_wait)
+    seconds = time.perf_counter() - started
+    joined = tally.joined - joined_before
+    failures = tally.failures - failures_before
+    errors = {k: n - errors_before.get(k, 0) for k, n in tally.errors.items()
+              if n > errors_before.get(k, 0)}
+    log(f"  {target.name} {target.config}: {joined}/{size - before} joined in "
+        f"{seconds:.1f} s ({tally.joined} connected), failures {failures} {errors or ''}")
+    return {"scenario": "connect", **common, **spread(tally.connect_ms[connects_before:]),
+            "connected_before": joined_before, "expected": size - before,
+            "delivered": joined, "failures": failures,
+            "lost": size - before - joined - failures, "errors": errors,
+            "dropped": tally.dropped - dropped_before, "seconds": round(seconds, 2)}
+
+
+async def fanout_stage(target: Target, opts: argparse.Namespace, tally: Tally, first: int,
+                       common: dict[str, Any], rss_before: int,
+                       rss_after: int) -> dict[str, Any]:
+    """Publish ``opts.publishes`` answers (numbered from ``first``) one at a time; the record."""
+    joined = tally.joined
+    tally.fanout_started = True
+    published: dict[int, float] = {}
+    cpu_before = target.cpu_ticks()
+    own_before = generator_cpu_ms()
+    dropped_before, events_before = tally.dropped, tally.other_events
+    fan_started = time.perf_counter()
+    for k in range(first, first + opts.publishes):
+        published[k] = time.perf_counter()
+        await asyncio.to_thread(target.publish, k)
+        deadline = time.perf_counter() + opts.wait
+        while (len(tally.receipts.get(k, ())) < joined
+               and time.perf_counter() < deadline):
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(opts.gap)
+    fan_seconds = time.perf_counter() - fan_started
+    cpu_us = (target.cpu_ticks() - cpu_before) * 1_000_000 / TICK
+    latencies = [(t - published[k]) * 1000 for k, times in tally.receipts.items()
+                 if k in published for t in times]
+    expected = joined * opts.publishes
+    delivered = len(latencies)
+    return {"scenario": "fanout", **common, "publishes": opts.publishes,
+            **spread(latencies), "expected": expected, "delivered": delivered,
+            "failures": tally.failures, "lost": expected - delivered,
+            "rss_kb_before": rss_before, "rss_kb_after": rss_after,
+            "rss_kb_per_client": round((rss_after - rss_before) / joined, 1),
+            "cpu_us_per_msg": round(cpu_us / delivered, 2) if delivered else None,
+            "cpu_ms_total": round(cpu_us / 1000, 1), "message_bytes": tally.message_bytes,
+            "other_events": tally.other_events - events_before,
+            "server_pids": len(target.pids()),
+            "generator_cpu_ms": round(generator_cpu_ms() - own_before),
+            "dropped": tally.dropped - dropped_before,
+            "seconds": round(fan_seconds, 2)}
+
+
 async def measure(target: Target, opts: argparse.Namespace, tag: int, clients: int,
                   primary: bool) -> list[dict[str, Any]]:
-    """Connect, fan-out, memory and intake on one started server; its records."""
+    """Connect, fan-out and memory at each audience size, then intake; the server's records."""
     await asyncio.sleep(0.5)
     rss_before = target.rss_kb()
     tally = Tally(expected_clients=clients)
-    gate = asyncio.Semaphore(64)
-    started = time.perf_counter()
-    tasks = [asyncio.create_task(citizen("127.0.0.1", target.port, "/qa", SLUG,
-                                         target.headers_for(i), tally, gate,
-                                         join_timeout=opts.join_wait,
-                                         local_addr=target.local_addr_for(i)))
-             for i in range(clients)]
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(tally.all_joined.wait(), timeout=opts.join_wait)
-    connect_seconds = time.perf_counter() - started
-    await asyncio.sleep(1.0)  # let the server settle (qa_live: the counts summary)
-    rss_after = target.rss_kb()
-    tally.fanout_started = True
-    joined = tally.joined
-    log(f"  {target.name} {target.config}: {joined}/{clients} joined in "
-        f"{connect_seconds:.1f} s, failures {tally.failures} {tally.errors or ''}")
+    tasks: list[asyncio.Task[None]] = []
+    records: list[dict[str, Any]] = []
     common = {"server": target.name, "config": target.config, "clients": clients}
-    records: list[dict[str, Any]] = [
-        {"scenario": "connect", **common, **spread(tally.connect_ms),
-         "expected": clients, "delivered": joined, "failures": tally.failures,
-         "lost": clients - joined - tally.failures, "errors": dict(tally.errors),
-         "dropped": tally.dropped,
-         "seconds": round(connect_seconds, 2)}]
-
     console_task = None
     try:
-        if "fanout" in opts.scenarios and joined:
-            published: dict[int, float] = {}
-            cpu_before = target.cpu_ticks()
-            own_before = generator_cpu_ms()
-            dropped_before = tally.dropped
-            fan_started = time.perf_counter()
-            for k in range(opts.publishes):
-                published[k] = time.perf_counter()
-                await asyncio.to_thread(target.publish, k)
-                deadline = time.perf_counter() + opts.wait
-                while (len(tally.receipts.get(k, ())) < joined
-                       and time.perf_counter() < deadline):
-                    await asyncio.sleep(0.005)
-                await asyncio.sleep(opts.gap)
-            fan_seconds = time.perf_counter() - fan_started
-            cpu_us = (target.cpu_ticks() - cpu_before) * 1_000_000 / TICK
-            latencies = [(t - published[k]) * 1000 for k, times in tally.receipts.items()
-                         if k in published for t in times]
-            expected = joined * opts.publishes
-            delivered = len(latencies)
-            records.append(
-                {"scenario": "fanout", **common, "publishes": opts.publishes,
-                 **spread(latencies), "expected": expected, "delivered": delivered,
-                 "failures": tally.failures, "lost": expected - delivered,
-                 "rss_kb_before": rss_before, "rss_kb_after": rss_after,
-                 "rss_kb_per_client": round((rss_after - rss_before) / joined, 1),
-                 "cpu_us_per_msg": round(cpu_us / delivered, 2) if delivered else None,
-                 "cpu_ms_total": round(cpu_us / 1000, 1), "message_bytes": tally.message_bytes,
-                 "other_events": tally.other_events, "server_pids": len(target.pids()),
-                 "generator_cpu_ms": round(generator_cpu_ms() - own_before),
-                 "dropped": tally.dropped - dropped_before,
-                 "seconds": round(fan_seconds, 2)})
+        for stage, size in enumerate(stage_sizes(opts.stages, clients)):
+            common = {"server": target.name, "config": target.config, "clients": size}
+            records.append(await connect_stage(target, opts, tally, tasks, size, common))
+            await asyncio.sleep(1.0)  # let the server settle (qa_live: the counts summary)
+            rss_after = target.rss_kb()
+            if "fanout" in opts.scenarios and tally.joined:
+                records.append(await fanout_stage(target, opts, tally, stage * opts.publishes,
+                                                  common, rss_before, rss_after))
+        joined = tally.joined
 
         if "intake" in opts.scenarios and joined:
             console_task = asyncio.create_task(staff_console(
@@ -397,6 +436,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=10_000)
     parser.add_argument("--publishes", type=int, default=20)
+    parser.add_argument("--stages", type=lambda s: [int(n) for n in csv(s)], default=[],
+                        help="smaller audiences measured first (connect, fan-out, memory), "
+                        "e.g. 1000,5000; intake runs at --clients")
     parser.add_argument("--servers", type=csv, default=list(SERVERS))
     parser.add_argument("--qa-live-configs", type=csv, default=list(QA_LIVE_CONFIGS),
                         help="of gevent, eventlet, cluster (2 workers + Redis + PG + nginx)")

@@ -44,18 +44,23 @@ def table(runs: list[dict[str, Any]], scenario: str, columns: list[tuple[str, st
             and all(r.get(k) == v for k, v in (where or {}).items())]
     if not rows:
         return ""
-    refs = {r["server"]: r for r in rows if r["server"] in REFERENCES}
-    head = ["server", *[title for _, title, _ in columns]]
+    # Ratios are to the reference measured with as many citizens (a run may have several sizes).
+    refs = {(r["server"], r.get("clients")): r for r in rows if r["server"] in REFERENCES}
+    measured = {server for server, _clients in refs}
+    head = ["server", "citizens", *[title for _, title, _ in columns]]
     for _field, title in ratio_fields:
-        head += [f"{title} ÷ {REFERENCES[s]}" for s in REFERENCES if s in refs]
+        head += [f"{title} ÷ {REFERENCES[s]}" for s in REFERENCES if s in measured]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    rows.sort(key=lambda r: (r.get("clients") or 0, r["server"] != "qa_live"))
     for r in rows:
-        cells = [label(r), *[fmt(r.get(field), digits) for field, _, digits in columns]]
+        cells = [label(r), fmt(r.get("clients")),
+                 *[fmt(r.get(field), digits) for field, _, digits in columns]]
         for field, _title in ratio_fields:
             for server in REFERENCES:
-                if server in refs:
-                    cells.append(ratio(r.get(field), refs[server].get(field))
-                                 if r["server"] == "qa_live" else "")
+                if server in measured:
+                    ref = refs.get((server, r.get("clients")))
+                    cells.append(ratio(r.get(field), ref.get(field))
+                                 if r["server"] == "qa_live" and ref else "")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

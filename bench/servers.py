@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -285,14 +286,42 @@ def _prepare_qa_live(target: Target, env: dict[str, str], clients: int, tag: str
     token = flask(env, "api", "token", "host", "--name", "bench").strip().splitlines()[-1]
     info = HTTP.get(f"{target.base}/api/v1/sessions/{SLUG}", timeout=10).json()
     session_id = info["session"]["id"]
-    snap = HTTP.get(f"{target.base}/api/v1/sessions/{SLUG}/stream", timeout=10).json()
-    target.question_ids = [q["id"] for q in snap["snapshot"]["questions"]] or [1]
     target.publish_url = f"{target.base}/api/v1/staff/sessions/{session_id}/actions/answer"
     target.publish_headers = {"Authorization": f"Bearer {token}"}
+    target.question_ids = _fresh_questions(target, env["SECRET_KEY"], session_id, tag)
     target.citizen_headers = [{"Cookie": cookie, "Origin": target.base}
                               for cookie in visitor_cookies(env["SECRET_KEY"], clients, tag)]
     target.staff_headers = staff_login(target.base, "host", DEMO_PASSWORD)
     target.staff_join = {"session_id": session_id}
+
+
+#: Questions asked and approved before a run, one for each publish: every answer the fan-out
+#: broadcasts is then a question's first, so the message keeps one size (≈ 1.5 KB) all run long,
+#: as the relays' does (answering the demo's five questions again and again made it grow to 4 KB).
+FRESH_QUESTIONS = 64
+
+
+def _fresh_questions(target: Target, secret_key: str, session_id: int, tag: str) -> list[int]:
+    """Ask FRESH_QUESTIONS questions (through the citizens' API) and approve them (staff API)."""
+    from visitors import visitor_cookies
+
+    approve = f"{target.base}/api/v1/staff/sessions/{session_id}/actions/approve"
+    ids = []
+    for k, cookie in enumerate(visitor_cookies(secret_key, FRESH_QUESTIONS, f"{tag}-fanout")):
+        asked = HTTP.post(f"{target.base}/api/v1/sessions/{SLUG}/questions",
+                          json={"client_id": str(uuid.uuid4()),
+                                "text": f"基准测试问题 {k}：请问政策何时出台？"},
+                          headers={"Cookie": cookie, "Origin": target.base}, timeout=30)
+        if asked.status_code != 201:
+            raise RuntimeError(f"asking a fan-out question: {asked.status_code} {asked.text[:200]}")
+        question_id = asked.json()["question"]["id"]
+        done = HTTP.post(approve, json={"question_id": question_id},
+                         headers=target.publish_headers, timeout=30)
+        if done.status_code != 200:
+            raise RuntimeError(f"approving a fan-out question: {done.status_code} "
+                               f"{done.text[:200]}")
+        ids.append(question_id)
+    return ids
 
 
 def start_qa_live(mode: str, clients: int, log: Path, tag: str) -> Target:

@@ -167,6 +167,24 @@ def test_a_revoked_or_wrong_token_is_refused(client, make_user):
     assert client.get("/api/v1/staff/me").status_code == 401
 
 
+def test_a_tokens_last_use_is_kept_to_the_minute(client, make_user):
+    row, secret = tokens.create_token(make_user("office1"), "portal")
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert client.get("/api/v1/staff/me", headers=headers).status_code == 200
+    db.session.refresh(row)
+    first = row.last_used_at
+    assert first is not None  # the tokens page shows it
+    assert client.get("/api/v1/staff/me", headers=headers).status_code == 200
+    db.session.refresh(row)
+    assert row.last_used_at == first  # a second call within the minute writes nothing
+    row.last_used_at = first - timedelta(minutes=2)
+    db.session.commit()
+    assert client.get("/api/v1/staff/me", headers=headers).status_code == 200
+    db.session.refresh(row)
+    assert row.last_used_at > first
+
+
 def test_tokens_are_made_shown_once_and_revoked_in_the_app(client, auth, make_user):
     auth.login(make_user("office1"))
     page = client.post("/account/tokens", data={"name": "门户网站"}).get_data(as_text=True)

@@ -48,7 +48,7 @@ def test_bench_quick_code_path_writes_sane_records(tmp_path):
     out = tmp_path / "bench.json"
     command = [
         sys.executable, str(ROOT / "bench" / "harness.py"), "--out", str(out),
-        "--clients", "20", "--publishes", "2", "--gap", "0.05", "--wait", "10",
+        "--clients", "20", "--stages", "8", "--publishes", "2", "--gap", "0.05", "--wait", "10",
         "--join-wait", "30", "--servers", ",".join(servers), "--qa-live-configs", "gevent",
         "--intake-rate", "10", "--intake-seconds", "2", "--step-rates", "20",
         "--step-seconds", "1", "--settle", "5",
@@ -71,12 +71,19 @@ def test_bench_quick_code_path_writes_sane_records(tmp_path):
 
     for server in servers:
         config = "1proc-sqlite-gevent" if server == "qa_live" else "1proc"
-        connect = one("connect", server)
-        assert connect["config"] == config and connect["clients"] == 20
-        assert connect["delivered"] == connect["expected"] == 20
+        # Two audience sizes: 8 citizens storm in, then 12 more join them.
+        first = one("connect", server, clients=8)
+        assert first["config"] == config and first["connected_before"] == 0
+        assert first["delivered"] == first["expected"] == 8 and first["failures"] == 0
+        connect = one("connect", server, clients=20)
+        assert connect["config"] == config and connect["connected_before"] == 8
+        assert connect["delivered"] == connect["expected"] == 12
         assert connect["failures"] == 0 and connect["p99_ms"] > 0
 
-        fanout = one("fanout", server)
+        small = one("fanout", server, clients=8)
+        assert small["delivered"] == small["expected"] == 16 and small["lost"] == 0
+        fanout = one("fanout", server, clients=20)
+        # Every citizen, early or late, got each of the stage's two publishes.
         assert fanout["delivered"] == fanout["expected"] == 40 and fanout["lost"] == 0
         assert fanout["p50_ms"] <= fanout["p99_ms"] <= fanout["max_ms"]
         assert fanout["dropped"] == 0

@@ -17,6 +17,7 @@ import socket as socketlib
 import threading
 import time
 import warnings
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -176,8 +177,19 @@ def test_a_frame_taken_in_part_is_finished_before_anything_else():
     assert [_seq(t) for t in _frames(bytes(sock.wire))] == [1, 2, 3]
 
 
+def test_a_large_broadcast_pauses_only_once_its_slice_of_time_is_used():
+    sockets = {f"k{i}": FakeSocket() for i in range(fanout.CHECK_EVERY * 4)}
+    pauses: list[int] = []
+    pkt = eio_packet.Packet(eio_packet.MESSAGE, '2/qa,["event",{"seq":1}]')
+    frame = fanout.websocket_frame(pkt.encode().encode())
+    fanout.deliver(sockets, [(f"s{k}", k) for k in sockets], [None], pkt, frame, 20.0,
+                   pause=lambda: pauses.append(1), pause_after=60.0)
+    assert pauses == []  # a quick broadcast goes out in one go
+    assert all(bytes(sock.wire) == frame for sock in sockets.values())
+
+
 def test_a_large_broadcast_pauses_and_what_others_sent_meanwhile_stays_in_order():
-    n = fanout.PAUSE_EVERY * 2 + 10
+    n = fanout.CHECK_EVERY * 2 + 10
     sockets = {f"k{i}": FakeSocket() for i in range(n)}
     late = sockets[f"k{n - 1}"]
     paused_at: list[int] = []
@@ -190,8 +202,8 @@ def test_a_large_broadcast_pauses_and_what_others_sent_meanwhile_stays_in_order(
     pkt = eio_packet.Packet(eio_packet.MESSAGE, '2/qa,["event",{"seq":9}]')
     frame = fanout.websocket_frame(pkt.encode().encode())
     fanout.deliver(sockets, [(f"s{k}", k) for k in sockets], [None], pkt, frame, 20.0,
-                   pause=pause)
-    assert paused_at == [fanout.PAUSE_EVERY, fanout.PAUSE_EVERY * 2]
+                   pause=pause, pause_after=0.0)  # every check is due
+    assert paused_at == [fanout.CHECK_EVERY, fanout.CHECK_EVERY * 2]
     assert all(bytes(sock.wire) == frame for sock in sockets.values() if sock is not late)
     late.drain()  # its writer: what was sent during the pause first, then the broadcast
     assert _frames(bytes(late.wire)) == ['42/qa,["mine",{"id":5}]', '42/qa,["event",{"seq":9}]']
@@ -199,6 +211,21 @@ def test_a_large_broadcast_pauses_and_what_others_sent_meanwhile_stays_in_order(
 
 def _seq(text: str) -> int:
     return json.loads(text[len("42/qa,"):])[1]["seq"]
+
+
+def test_a_websocket_writer_does_not_keep_the_last_packet_it_wrote():
+    # engineio's writer holds its last packet while it waits for the next; for a page whose
+    # broadcasts are written directly that would be its join acknowledgement, the snapshot.
+    snapshot = eio_packet.Packet(eio_packet.MESSAGE, '3/qa,1[{"ok":true,"snapshot":{}}]')
+    kept = weakref.ref(snapshot)
+    queue = [[snapshot]]
+    poll = fanout._releasing_poll(lambda: queue.pop())
+    (handed,) = poll()
+    del snapshot
+    assert kept() is not None  # not yet written
+    assert handed.encode() == '43/qa,1[{"ok":true,"snapshot":{}}]'
+    assert kept() is None  # written: only the writer's reference to the wrapper remains
+    assert fanout._releasing_poll(lambda: [])() == []  # a closed socket still reads as closed
 
 
 def test_no_room_at_all_queues_the_packet_whole():
