@@ -64,6 +64,7 @@ QA_LIVE_CONFIGS = {"gevent": "1proc-sqlite-gevent", "eventlet": "1proc-sqlite-ev
                    "cluster": "2workers-pg-redis-nginx"}
 SCENARIOS = ("connect", "fanout", "intake", "stats")
 ACK_TARGET_MS = 100.0
+STAGE_REST_S = 2.0  # between audience sizes: the server sees the last one's pages leave
 
 
 def raise_nofile() -> int:
@@ -174,39 +175,33 @@ def stage_sizes(stages: list[int], clients: int) -> list[int]:
 async def connect_stage(target: Target, opts: argparse.Namespace, tally: Tally,
                         tasks: list[asyncio.Task[None]], size: int,
                         common: dict[str, Any]) -> dict[str, Any]:
-    """Connect citizens until ``size`` are in (as fast as they can); the ``connect`` record.
-
-    The first stage is a storm from zero; a later one adds citizens to those already there
-    (``connected_before``), as a session's audience grows.
-    """
-    before = len(tasks)
-    joined_before, failures_before = tally.joined, tally.failures
-    errors_before, connects_before = dict(tally.errors), len(tally.connect_ms)
-    dropped_before = tally.dropped
-    tally.expected_clients = size
-    tally.fanout_started = False  # those joining now count towards this stage's fan-out
-    tally.all_joined.clear()
+    """Connect ``size`` citizens from none, as fast as they can (a storm); its record."""
     gate = asyncio.Semaphore(64)
     started = time.perf_counter()
     tasks += [asyncio.create_task(citizen("127.0.0.1", target.port, "/qa", SLUG,
                                           target.headers_for(i), tally, gate,
                                           join_timeout=opts.join_wait,
                                           local_addr=target.local_addr_for(i)))
-              for i in range(before, size)]
+              for i in range(size)]
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(tally.all_joined.wait(), timeout=opts.join_wait)
     seconds = time.perf_counter() - started
-    joined = tally.joined - joined_before
-    failures = tally.failures - failures_before
-    errors = {k: n - errors_before.get(k, 0) for k, n in tally.errors.items()
-              if n > errors_before.get(k, 0)}
-    log(f"  {target.name} {target.config}: {joined}/{size - before} joined in "
-        f"{seconds:.1f} s ({tally.joined} connected), failures {failures} {errors or ''}")
-    return {"scenario": "connect", **common, **spread(tally.connect_ms[connects_before:]),
-            "connected_before": joined_before, "expected": size - before,
-            "delivered": joined, "failures": failures,
-            "lost": size - before - joined - failures, "errors": errors,
-            "dropped": tally.dropped - dropped_before, "seconds": round(seconds, 2)}
+    log(f"  {target.name} {target.config}: {tally.joined}/{size} joined in "
+        f"{seconds:.1f} s, failures {tally.failures} {tally.errors or ''}")
+    return {"scenario": "connect", **common, **spread(tally.connect_ms),
+            "expected": size, "delivered": tally.joined, "failures": tally.failures,
+            "lost": size - tally.joined - tally.failures, "errors": dict(tally.errors),
+            "dropped": tally.dropped, "seconds": round(seconds, 2)}
+
+
+async def hang_up_all(tally: Tally, tasks: list[asyncio.Task[None]]) -> None:
+    """Close every citizen's connection and wait until their coroutines have ended."""
+    hang_up(tally)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    tasks.clear()
+    await asyncio.sleep(0.2)  # let the closed transports finish
 
 
 async def fanout_stage(target: Target, opts: argparse.Namespace, tally: Tally, first: int,
@@ -250,16 +245,25 @@ async def fanout_stage(target: Target, opts: argparse.Namespace, tally: Tally, f
 
 async def measure(target: Target, opts: argparse.Namespace, tag: int, clients: int,
                   primary: bool) -> list[dict[str, Any]]:
-    """Connect, fan-out and memory at each audience size, then intake; the server's records."""
+    """At each audience size: connect storm, fan-out, memory; then intake; the records.
+
+    Each size starts from no citizen: those of the smaller size hang up first (and the server
+    is given STAGE_REST_S to see them go), so every ``connect`` record is a storm from zero.
+    """
     await asyncio.sleep(0.5)
     rss_before = target.rss_kb()
-    tally = Tally(expected_clients=clients)
     tasks: list[asyncio.Task[None]] = []
     records: list[dict[str, Any]] = []
-    common = {"server": target.name, "config": target.config, "clients": clients}
+    sizes = stage_sizes(opts.stages, clients)
     console_task = None
+    tally = Tally(expected_clients=clients)
+    common = {"server": target.name, "config": target.config, "clients": clients}
     try:
-        for stage, size in enumerate(stage_sizes(opts.stages, clients)):
+        for stage, size in enumerate(sizes):
+            if stage:
+                await hang_up_all(tally, tasks)
+                await asyncio.sleep(STAGE_REST_S)
+            tally = Tally(expected_clients=size)
             common = {"server": target.name, "config": target.config, "clients": size}
             records.append(await connect_stage(target, opts, tally, tasks, size, common))
             await asyncio.sleep(1.0)  # let the server settle (qa_live: the counts summary)
@@ -314,13 +318,9 @@ async def measure(target: Target, opts: argparse.Namespace, tag: int, clients: i
             records.append(steady)
             records.extend(record for record, _ in step_records)
     finally:
-        hang_up(tally)
-        for task in tasks:
-            task.cancel()
         if console_task is not None:
             console_task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await asyncio.sleep(0.2)  # let the closed transports finish
+        await hang_up_all(tally, tasks)
         if console_task is not None:
             await asyncio.gather(console_task, return_exceptions=True)
     if not target.alive():

@@ -196,7 +196,7 @@ def install(eio: Any) -> None:
 
         def run(ws: Any) -> Any:
             state = _write_state(ws) if engineio_socket is not None else None
-            if state is None:
+            if state is None or engineio_socket is None:
                 return handler(ws)
             setattr(engineio_socket, STATE_ATTR, state)
             engineio_socket.poll = _releasing_poll(engineio_socket.poll)
