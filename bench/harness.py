@@ -173,16 +173,20 @@ def stage_sizes(stages: list[int], clients: int) -> list[int]:
 
 
 async def connect_stage(target: Target, opts: argparse.Namespace, tally: Tally,
-                        tasks: list[asyncio.Task[None]], size: int,
+                        tasks: list[asyncio.Task[None]], size: int, first: int,
                         common: dict[str, Any]) -> dict[str, Any]:
-    """Connect ``size`` citizens from none, as fast as they can (a storm); its record."""
+    """Connect ``size`` citizens from none, as fast as they can (a storm); its record.
+
+    They are citizens ``first`` … ``first + size - 1``: each size brings its own (a crowd
+    arriving, not the last one coming back).
+    """
     gate = asyncio.Semaphore(64)
     started = time.perf_counter()
     tasks += [asyncio.create_task(citizen("127.0.0.1", target.port, "/qa", SLUG,
                                           target.headers_for(i), tally, gate,
                                           join_timeout=opts.join_wait,
                                           local_addr=target.local_addr_for(i)))
-              for i in range(size)]
+              for i in range(first, first + size)]
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(tally.all_joined.wait(), timeout=opts.join_wait)
     seconds = time.perf_counter() - started
@@ -265,7 +269,8 @@ async def measure(target: Target, opts: argparse.Namespace, tag: int, clients: i
                 await asyncio.sleep(STAGE_REST_S)
             tally = Tally(expected_clients=size)
             common = {"server": target.name, "config": target.config, "clients": size}
-            records.append(await connect_stage(target, opts, tally, tasks, size, common))
+            records.append(await connect_stage(target, opts, tally, tasks, size,
+                                               sum(sizes[:stage]), common))
             await asyncio.sleep(1.0)  # let the server settle (qa_live: the counts summary)
             rss_after = target.rss_kb()
             if "fanout" in opts.scenarios and tally.joined:
@@ -510,7 +515,9 @@ def main(argv: list[str] | None = None) -> int:
         log(f"{label}: starting, {clients} citizens")
         phase_began = time.monotonic()
         try:
-            target = start_target(server, qa_config, clients, log_path, f"{tag:08x}")
+            # A visitor cookie for every citizen of every size (each size brings its own).
+            target = start_target(server, qa_config, sum(stage_sizes(opts.stages, clients)),
+                                  log_path, f"{tag:08x}")
         except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
             log(f"  {label}: not run: {exc}")
             runs.append({"scenario": "connect", "server": server,

@@ -106,6 +106,7 @@ def _init_socketio(app: Flask) -> None:
         mode = "threading"
     if mode == "eventlet" and not _patched("eventlet.patcher"):
         mode = "threading"
+    from qa_live.live import packets
     from qa_live.live.sockets import register_namespaces
 
     # Before init_app: Flask-SocketIO re-attaches the namespaces it holds to each new server.
@@ -117,6 +118,7 @@ def _init_socketio(app: Flask) -> None:
         cors_allowed_origins=app.config["SOCKETIO_ALLOWED_ORIGINS"],
         max_http_buffer_size=app.config["SOCKETIO_MAX_PAYLOAD_BYTES"],
         manage_session=False,
+        serializer=packets.Packet,
     )
 
 

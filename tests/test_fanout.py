@@ -25,8 +25,10 @@ import pytest
 import requests
 import websocket
 from engineio import packet as eio_packet
+from socketio import packet as sio_packet
 
 from qa_live.live import fanout
+from qa_live.live.packets import Packet, Plain
 from tests.live_server import start_live_server  # noqa: F401 - a fixture
 
 SLUG = "demo-11"
@@ -226,6 +228,18 @@ def test_a_websocket_writer_does_not_keep_the_last_packet_it_wrote():
     assert handed.encode() == '43/qa,1[{"ok":true,"snapshot":{}}]'
     assert kept() is None  # written: only the writer's reference to the wrapper remains
     assert fanout._releasing_poll(lambda: [])() == []  # a closed socket still reads as closed
+
+
+def test_the_packet_class_finds_bytes_anywhere_but_never_walks_a_plain_part():
+    plain = Plain({"id": 1, "answers": [{"body": "已答复"}]})
+    assert not Packet.data_is_binary(["event", {"questions": [plain, plain]}])
+    assert Packet.data_is_binary(["event", {"questions": [{"a": [1, {"b": b"\x00"}]}]}])
+    assert Packet.data_is_binary([bytearray(b"x")])
+    # python-socketio sends a payload with bytes as a binary event with attachments.
+    encoded = Packet(sio_packet.EVENT, data=["file", {"raw": b"\x01"}], namespace="/qa").encode()
+    assert isinstance(encoded, list) and encoded[1] == b"\x01"
+    text = Packet(sio_packet.EVENT, data=["event", plain], namespace="/qa").encode()
+    assert text == '2/qa,["event",{"id":1,"answers":[{"body":"已答复"}]}]'
 
 
 def test_no_room_at_all_queues_the_packet_whole():
@@ -534,6 +548,8 @@ def test_websocket_polling_and_upgrading_clients_get_every_event_once_in_order(
         # The WebSockets got exactly the packets python-socketio's normal path (the polling
         # client's queue) carried, byte for byte.
         assert raw_a.events == polling.events == raw_b.events == upgrading.events
+        # Chinese goes out as UTF-8 text, not as \uXXXX escapes (half the bytes on a phone).
+        assert "条通知" in raw_a.events[0] and "\\u" not in raw_a.events[0]
         assert requests.get(server.url + "/", timeout=10).status_code == 200
     finally:
         publisher.join(timeout=120)

@@ -22,6 +22,7 @@ from qa_live.extensions import db, socketio
 from qa_live.live import events, presence, serialize
 from qa_live.live import services as live
 from qa_live.live.models import HostPost, Question, QuestionStatus
+from qa_live.live.packets import Plain
 from qa_live.live.socket_common import (
     EventError,
     client_address,
@@ -113,10 +114,11 @@ def _public_part(session_id: int, seq: int) -> dict[str, Any]:
         select(HostPost).where(HostPost.session_id == session_id, HostPost.removed.is_(False))
         .order_by(HostPost.id)
     ).all()
+    # Plain: known to be JSON only, so the packet class never walks it looking for bytes.
     part = {
-        "session": serialize.session_info(session),
-        "questions": [serialize.public_question(q) for q in questions],
-        "posts": [serialize.post(p) for p in posts],
+        "session": Plain(serialize.session_info(session)),
+        "questions": [Plain(serialize.public_question(q)) for q in questions],
+        "posts": [Plain(serialize.post(p)) for p in posts],
     }
     with _public_parts_lock:
         _public_parts[key] = part
@@ -138,7 +140,7 @@ def _snapshot(session_id: int, seq: int, visitor_id: str | None,
     questions = []
     for q in part["questions"]:  # the kept dicts are shared: copy only what changes
         n = votes.get(q["id"], q["upvotes"])
-        questions.append(q if n == q["upvotes"] else dict(q, upvotes=n))
+        questions.append(q if n == q["upvotes"] else Plain(q, upvotes=n))
     data: dict[str, Any] = {
         "seq": seq,
         "session": part["session"],
