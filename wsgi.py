@@ -7,6 +7,7 @@ where it listens. Nothing else in qa_live imports gevent or eventlet.
 import gc
 import os
 import signal
+import socket
 import sys
 
 ASYNC_MODE = os.environ.get("SOCKETIO_ASYNC_MODE", "gevent")
@@ -21,6 +22,7 @@ elif ASYNC_MODE == "eventlet":
     eventlet.monkey_patch()
 
 from qa_live import create_app  # noqa: E402 - must come after monkey-patching
+from qa_live.core.serving import listening_socket  # noqa: E402
 from qa_live.extensions import socketio  # noqa: E402
 
 app = create_app()
@@ -86,18 +88,53 @@ def _stop_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, interrupt)
 
 
+# A crowd connecting at once waits in the kernel's queue rather than being refused (the
+# kernel caps it at net.core.somaxconn).
+LISTEN_BACKLOG = int(os.environ.get("LISTEN_BACKLOG", "2048"))
+
+
+def _serve_gevent(host: str, port: int, log_output: bool) -> None:
+    """Flask-SocketIO's gevent server (pywsgi with gevent-websocket), on our listener."""
+    from gevent import pywsgi
+    from geventwebsocket.handler import WebSocketHandler
+
+    class Handler(WebSocketHandler):
+        def __init__(self, sock: socket.socket, address: object, server: object,
+                     rfile: object = None) -> None:
+            # As the listener's (qa_live/core/serving.py), where the system does not copy it.
+            if sock.family in (socket.AF_INET, socket.AF_INET6):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            super().__init__(sock, address, server, rfile)
+
+    listener = listening_socket(host, port, LISTEN_BACKLOG)
+    server = pywsgi.WSGIServer(listener, app, handler_class=Handler,
+                               log="default" if log_output else None)
+    socketio.wsgi_server = server  # what SIGTERM stops (_stop_on_sigterm)
+    server.serve_forever()
+
+
+def _serve_eventlet(host: str, port: int, log_output: bool) -> None:
+    """Flask-SocketIO's eventlet server, on our listener."""
+    import eventlet.wsgi
+
+    listener = listening_socket(host, port, LISTEN_BACKLOG)
+    eventlet.wsgi.server(listener, app, log_output=log_output, max_size=EVENTLET_MAX_CONNECTIONS)
+
+
 def main() -> None:
-    """Serve the app with Flask-SocketIO on HOST:PORT; stop cleanly on SIGTERM or Ctrl-C."""
+    """Serve the app on HOST:PORT (gevent, eventlet or threads); stop cleanly on SIGTERM."""
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "5000"))
-    options: dict = {"host": host, "port": port, "log_output": os.environ.get("ACCESS_LOG") == "1"}
-    if socketio.async_mode == "eventlet":
-        options["max_size"] = EVENTLET_MAX_CONNECTIONS
-    if socketio.async_mode == "threading":
-        options["allow_unsafe_werkzeug"] = True  # development only: wsgi.py without gevent
+    log_output = os.environ.get("ACCESS_LOG") == "1"
     _stop_on_sigterm()
     try:
-        socketio.run(app, **options)
+        if socketio.async_mode == "gevent":
+            _serve_gevent(host, port, log_output)
+        elif socketio.async_mode == "eventlet":
+            _serve_eventlet(host, port, log_output)
+        else:  # development only: wsgi.py without gevent or eventlet
+            socketio.run(app, host=host, port=port, log_output=log_output,
+                         allow_unsafe_werkzeug=True)
     except KeyboardInterrupt:
         pass
     finally:

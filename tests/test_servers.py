@@ -18,6 +18,7 @@ import pytest
 import requests
 import websocket
 
+from qa_live.core.serving import listening_socket
 from tests.live_server import ROOT, server_env, start_live_server  # noqa: F401 - a fixture
 
 ASYNC_SERVERS = ["gevent", "eventlet"]
@@ -219,3 +220,17 @@ def test_a_socket_message_over_the_size_limit_closes_the_connection(server):
         finally:
             ws.close()
             raw.close()  # websocket-client may leave it open after the server hung up
+
+
+def test_the_servers_connections_send_small_writes_at_once():
+    # TCP_NODELAY on every accepted connection: without it a response's last small write waits
+    # for the client's delayed acknowledgement (some 40 ms on every page and API call).
+    listener = listening_socket("127.0.0.1", 0, backlog=8)
+    client = socket.create_connection(listener.getsockname()[:2], timeout=5)
+    accepted, _address = listener.accept()
+    try:
+        assert listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    finally:
+        for sock in (accepted, client, listener):
+            sock.close()
