@@ -39,6 +39,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import requests
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 from loadgen import Tally, citizen, hang_up, intake, staff_console
@@ -62,7 +64,8 @@ REFERENCES = ("python-socketio-gevent", "python-socketio-eventlet", "node-socket
 SERVERS = ("qa_live", *REFERENCES)
 QA_LIVE_CONFIGS = {"gevent": "1proc-sqlite-gevent", "eventlet": "1proc-sqlite-eventlet",
                    "cluster": "2workers-pg-redis-nginx"}
-SCENARIOS = ("connect", "fanout", "intake", "stats")
+SCENARIOS = ("http", "connect", "fanout", "intake", "stats")
+HTTP_REQUESTS = 20
 ACK_TARGET_MS = 100.0
 STAGE_REST_S = 2.0  # between audience sizes: the server sees the last one's pages leave
 
@@ -167,6 +170,32 @@ def add_lost(record: dict[str, Any], numbers: range, tally: Tally, stored: set[i
         record["cpu_us_per_msg"] = round(record["cpu_ms_total"] * 1000 / processed, 1)
 
 
+def http_records(target: Target) -> list[dict[str, Any]]:
+    """HTTP_REQUESTS GETs of each page, one after another on one kept-alive connection.
+
+    qa_live: the home page, a session's citizen page and its JSON; the relays: their GET /.
+    Nothing else is connected yet: this is a request's own time, with no crowd around.
+    """
+    paths = ["/", f"/s/{SLUG}", f"/api/v1/sessions/{SLUG}"] if target.name == "qa_live" else ["/"]
+    http = requests.Session()
+    http.trust_env = False
+    records = []
+    for path in paths:
+        times, sizes, ok = [], [], 0
+        for _ in range(HTTP_REQUESTS):
+            began = time.perf_counter()
+            response = http.get(target.base + path, timeout=30)
+            times.append((time.perf_counter() - began) * 1000)
+            ok += response.status_code == 200
+            sizes.append(len(response.content))
+        records.append({"scenario": "http", "server": target.name, "config": target.config,
+                        "path": path, **spread(times), "expected": HTTP_REQUESTS,
+                        "delivered": ok, "failures": HTTP_REQUESTS - ok,
+                        "response_bytes": max(sizes)})
+    http.close()
+    return records
+
+
 def stage_sizes(stages: list[int], clients: int) -> list[int]:
     """The audience sizes measured in one server's run: the stages below ``clients``, then it."""
     return sorted({n for n in stages if 0 < n < clients}) + [clients]
@@ -262,6 +291,8 @@ async def measure(target: Target, opts: argparse.Namespace, tag: int, clients: i
     console_task = None
     tally = Tally(expected_clients=clients)
     common = {"server": target.name, "config": target.config, "clients": clients}
+    if "http" in opts.scenarios:
+        records += await asyncio.to_thread(http_records, target)
     try:
         for stage, size in enumerate(sizes):
             if stage:
@@ -507,7 +538,7 @@ def main(argv: list[str] | None = None) -> int:
     tag = secrets.randbits(32)
     began = time.monotonic()
     runs: list[dict[str, Any]] = []
-    socket_scenarios = {"connect", "fanout", "intake"} & set(opts.scenarios)
+    socket_scenarios = {"http", "connect", "fanout", "intake"} & set(opts.scenarios)
     for server, qa_config in (plan(opts) if socket_scenarios else []):
         label = server + (f" ({QA_LIVE_CONFIGS[qa_config]})" if qa_config else "")
         primary = server != "qa_live" or qa_config == opts.qa_live_configs[0]

@@ -77,6 +77,9 @@ def main(path: str) -> None:
             ("cpu_us_per_msg", "CPU µs/msg", 1), ("rss_kb_per_client", "KB/citizen", 1),
             ("dropped", "dropped", 0)],
             [("p99_ms", "p99"), ("cpu_us_per_msg", "CPU")])),
+        ("HTTP (one request at a time, nothing else connected)", table(runs, "http", [
+            ("path", "path", 0), ("min_ms", "min ms", 1), ("p50_ms", "p50 ms", 1),
+            ("max_ms", "max ms", 1), ("response_bytes", "bytes", 0)], [])),
         ("Connect", table(runs, "connect", [
             ("seconds", "all in (s)", 1), ("p50_ms", "p50 ms", 0), ("p99_ms", "p99 ms", 0),
             ("delivered", "joined", 0), ("failures", "failures", 0)],

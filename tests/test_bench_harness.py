@@ -71,6 +71,12 @@ def test_bench_quick_code_path_writes_sane_records(tmp_path):
 
     for server in servers:
         config = "1proc-sqlite-gevent" if server == "qa_live" else "1proc"
+        page = one("http", server, path="/")
+        assert page["delivered"] == page["expected"] == 20 and page["failures"] == 0
+        assert 0 < page["min_ms"] <= page["p50_ms"] <= page["max_ms"]
+        if server == "qa_live":
+            assert one("http", server, path="/s/demo-11")["delivered"] == 20
+            assert one("http", server, path="/api/v1/sessions/demo-11")["delivered"] == 20
         # Two audience sizes, each a storm from none: 8 citizens, they hang up, then 20.
         first = one("connect", server, clients=8)
         assert first["config"] == config
