@@ -28,7 +28,7 @@ from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
 from qa_live.live import fanout
-from qa_live.live.packets import Packet, Plain
+from qa_live.live.packets import Packet, Plain, Prepared
 from tests.live_server import start_live_server  # noqa: F401 - a fixture
 
 SLUG = "demo-11"
@@ -240,6 +240,17 @@ def test_the_packet_class_finds_bytes_anywhere_but_never_walks_a_plain_part():
     assert isinstance(encoded, list) and encoded[1] == b"\x01"
     text = Packet(sio_packet.EVENT, data=["event", plain], namespace="/qa").encode()
     assert text == '2/qa,["event",{"id":1,"answers":[{"body":"已答复"}]}]'
+
+
+def test_a_prepared_part_is_encoded_once_and_sent_exactly_as_json_would_write_it():
+    question = Prepared({"id": 7, "text": '问"题\\u0000', "answers": [{"body": "\x00答复"}]})
+    data = ["event", {"questions": [question, Plain(question, upvotes=2), question],
+                      "mine": [{"text": "\x000"}]}]
+    expected = '2/qa,' + json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    assert Packet(sio_packet.EVENT, data=data, namespace="/qa").encode() == expected
+    # Its text is kept: a change made afterwards (which the code never makes) would not show.
+    question["text"] = "changed"
+    assert "changed" not in Packet(sio_packet.EVENT, data=data, namespace="/qa").encode()
 
 
 def test_no_room_at_all_queues_the_packet_whole():

@@ -8,11 +8,16 @@ be plain JSON (:class:`Plain`: the kept public part of a snapshot, shared by eve
 
 Text goes out as UTF-8, not as ``\\uXXXX`` escapes: a Chinese character is 3 bytes on the wire
 instead of 6, which halves what a phone downloads for a session's snapshot.
+
+A :class:`Prepared` part is encoded once, the first time it is sent, and its text is reused by
+every later packet that carries it (every page joining reuses the snapshot's questions).
 """
 
 from __future__ import annotations
 
 import json
+import re
+import secrets
 from typing import Any
 
 from socketio import packet
@@ -24,13 +29,55 @@ class Plain(dict[str, Any]):
     __slots__ = ()
 
 
+class Prepared(Plain):
+    """A Plain part that never changes once made: its JSON text is kept after the first use."""
+
+    __slots__ = ("_json",)
+    _json: str  # set the first time the part is encoded
+
+
+# Where a Prepared part's text goes: a string no payload can hold (a NUL and a secret), which
+# json.dumps writes as "\u0000<secret><n>".
+_MARK = "\x00" + secrets.token_hex(8)
+_MARKED = re.compile('"\\\\u0000' + _MARK[1:] + '(\\d+)"')
+_COMPACT = {"separators": (",", ":")}  # what python-socketio asks for
+
+
+def _compact(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def _stand_ins(obj: Any, texts: list[str]) -> Any:
+    """``obj`` with each Prepared part replaced by a numbered mark (its text put in ``texts``)."""
+    if type(obj) is Prepared:
+        text = getattr(obj, "_json", None)
+        if text is None:
+            text = obj._json = _compact(obj)
+        texts.append(text)
+        return f"{_MARK}{len(texts) - 1}"
+    if type(obj) is Plain:
+        return obj
+    if isinstance(obj, dict):
+        return {key: _stand_ins(value, texts) for key, value in obj.items()}
+    if isinstance(obj, list):
+        return [_stand_ins(item, texts) for item in obj]
+    return obj
+
+
 class _Json:
     """The json module python-socketio is given: UTF-8 text, not ASCII escapes."""
 
     @staticmethod
     def dumps(obj: Any, **kwargs: Any) -> str:
-        kwargs["ensure_ascii"] = False
-        return json.dumps(obj, **kwargs)
+        if kwargs != _COMPACT:
+            kwargs["ensure_ascii"] = False
+            return json.dumps(obj, **kwargs)
+        texts: list[str] = []
+        skeleton = _stand_ins(obj, texts)
+        text = _compact(skeleton)
+        if not texts:
+            return text
+        return _MARKED.sub(lambda found: texts[int(found.group(1))], text)
 
     @staticmethod
     def loads(text: str | bytes, **kwargs: Any) -> Any:
@@ -50,7 +97,7 @@ class Packet(packet.Packet):
             item = pending.pop()
             if isinstance(item, bytes | bytearray):
                 return True
-            if type(item) is Plain:
+            if isinstance(item, Plain):
                 continue
             if isinstance(item, dict):
                 pending.extend(item.values())

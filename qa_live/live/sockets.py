@@ -22,7 +22,7 @@ from qa_live.extensions import db, socketio
 from qa_live.live import events, presence, serialize
 from qa_live.live import services as live
 from qa_live.live.models import HostPost, Question, QuestionStatus
-from qa_live.live.packets import Plain
+from qa_live.live.packets import Plain, Prepared
 from qa_live.live.socket_common import (
     EventError,
     client_address,
@@ -114,11 +114,12 @@ def _public_part(session_id: int, seq: int) -> dict[str, Any]:
         select(HostPost).where(HostPost.session_id == session_id, HostPost.removed.is_(False))
         .order_by(HostPost.id)
     ).all()
-    # Plain: known to be JSON only, so the packet class never walks it looking for bytes.
+    # Prepared: JSON only and never changed, so the packet class neither walks it looking for
+    # bytes nor encodes it again for every page joining (qa_live/live/packets.py).
     part = {
-        "session": Plain(serialize.session_info(session)),
-        "questions": [Plain(serialize.public_question(q)) for q in questions],
-        "posts": [Plain(serialize.post(p)) for p in posts],
+        "session": Prepared(serialize.session_info(session)),
+        "questions": [Prepared(serialize.public_question(q)) for q in questions],
+        "posts": [Prepared(serialize.post(p)) for p in posts],
     }
     with _public_parts_lock:
         _public_parts[key] = part
