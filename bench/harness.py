@@ -289,8 +289,7 @@ async def measure(target: Target, opts: argparse.Namespace, tag: int, clients: i
     records: list[dict[str, Any]] = []
     sizes = stage_sizes(opts.stages, clients)
     console_task = None
-    tally = Tally(expected_clients=clients)
-    common = {"server": target.name, "config": target.config, "clients": clients}
+    tally = Tally(expected_clients=clients)  # replaced by each size's; here for `finally`
     if "http" in opts.scenarios:
         records += await asyncio.to_thread(http_records, target)
     try:

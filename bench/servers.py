@@ -295,9 +295,10 @@ def _prepare_qa_live(target: Target, env: dict[str, str], clients: int, tag: str
     target.staff_join = {"session_id": session_id}
 
 
-#: Questions asked and approved before a run, one for each publish: every answer the fan-out
-#: broadcasts is then a question's first, so the message keeps one size (≈ 1.5 KB) all run long,
-#: as the relays' does (answering the demo's five questions again and again made it grow to 4 KB).
+#: Questions asked and approved before a run, one for each publish (`make bench` makes 30;
+#: beyond 64 they are answered again): every answer the fan-out broadcasts is then a question's
+#: first, so the message keeps one size (1.3 KB) all run long, as the relays' does (answering the
+#: demo's five questions again and again made it grow to 4 KB).
 FRESH_QUESTIONS = 64
 
 

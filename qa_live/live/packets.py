@@ -48,19 +48,35 @@ def _compact(obj: Any) -> str:
 
 
 def _stand_ins(obj: Any, texts: list[str]) -> Any:
-    """``obj`` with each Prepared part replaced by a numbered mark (its text put in ``texts``)."""
+    """``obj`` with each Prepared part replaced by a numbered mark (its text put in ``texts``).
+
+    A container is copied only when something inside it was replaced: most packets (asks,
+    broadcasts, console updates) hold no Prepared part and go out as they are.
+    """
     if type(obj) is Prepared:
         text = getattr(obj, "_json", None)
         if text is None:
             text = obj._json = _compact(obj)
         texts.append(text)
         return f"{_MARK}{len(texts) - 1}"
-    if type(obj) is Plain:
+    if isinstance(obj, Plain):
         return obj
     if isinstance(obj, dict):
-        return {key: _stand_ins(value, texts) for key, value in obj.items()}
+        copied: dict[Any, Any] | None = None
+        for key, value in obj.items():
+            marked = _stand_ins(value, texts)
+            if marked is not value:
+                copied = dict(obj) if copied is None else copied
+                copied[key] = marked
+        return obj if copied is None else copied
     if isinstance(obj, list):
-        return [_stand_ins(item, texts) for item in obj]
+        items: list[Any] | None = None
+        for index, value in enumerate(obj):
+            marked = _stand_ins(value, texts)
+            if marked is not value:
+                items = list(obj) if items is None else items
+                items[index] = marked
+        return obj if items is None else items
     return obj
 
 
