@@ -55,7 +55,7 @@ class Config:
     # None means "the site's own origin only"; never "*".
     SOCKETIO_ALLOWED_ORIGINS = _list("SOCKETIO_ALLOWED_ORIGINS")
     SOCKETIO_MAX_PAYLOAD_BYTES = int(os.environ.get("SOCKETIO_MAX_PAYLOAD_BYTES", "16384"))
-    # Broadcasts encoded once and written straight to each WebSocket (qa_live/live/fanout.py);
+    # Broadcasts encoded once and written straight to each WebSocket (qa_live/transport/fanout.py);
     # off: python-socketio's per-recipient queue (for comparison, or if ever in doubt).
     SOCKETIO_FAST_FANOUT = _bool("SOCKETIO_FAST_FANOUT", True)
 

@@ -47,8 +47,8 @@ def _shutdown() -> None:
 
     presence.py writes joins and leaves in batches; a clean stop must lose none of them.
     """
-    from qa_live.live.fanout import Tally
     from qa_live.live.sockets import end_pages
+    from qa_live.transport.fanout import Tally
 
     end_pages(app)
     print(f"qa_live stopped; {Tally.line()}", file=sys.stderr, flush=True)

@@ -106,8 +106,8 @@ def _init_socketio(app: Flask) -> None:
         mode = "threading"
     if mode == "eventlet" and not _patched("eventlet.patcher"):
         mode = "threading"
-    from qa_live.live import packets
     from qa_live.live.sockets import register_namespaces
+    from qa_live.transport import packets
 
     # Before init_app: Flask-SocketIO re-attaches the namespaces it holds to each new server.
     register_namespaces(app)

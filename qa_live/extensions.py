@@ -45,7 +45,7 @@ migrate = Migrate()
 class SocketIO(_SocketIO):
     """Flask-SocketIO whose broadcasts are encoded once and written directly to each WebSocket.
 
-    The client manager comes from qa_live.live.fanout (with the message queue, when one is
+    The client manager comes from qa_live.transport.fanout (with the message queue, when one is
     set); ``SOCKETIO_FAST_FANOUT = False`` gives python-socketio's own manager instead.
     Events are handled in the socket's own reader (``async_handlers=False``) rather than in a
     new green thread each: one socket's events run one after the other, in order, and a crowd
@@ -55,7 +55,7 @@ class SocketIO(_SocketIO):
     def init_app(self, app: Flask | None, **kwargs: Any) -> None:
         kwargs.setdefault("async_handlers", False)
         if app is not None and "client_manager" not in kwargs:
-            from qa_live.live.fanout import make_manager
+            from qa_live.transport.fanout import make_manager
 
             options = {**self.server_options, **kwargs}
             kwargs["client_manager"] = make_manager(

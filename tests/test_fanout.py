@@ -1,4 +1,4 @@
-"""Broadcasts encoded once and written straight to WebSockets (qa_live/live/fanout.py).
+"""Broadcasts encoded once and written straight to WebSockets (qa_live/transport/fanout.py).
 
 First the pieces, with stand-in sockets: the frame is byte for byte what gevent-websocket and
 eventlet would write, and `deliver` writes directly only when nothing else is waiting for a
@@ -27,8 +27,8 @@ import websocket
 from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
-from qa_live.live import fanout
-from qa_live.live.packets import Packet, Plain, Prepared
+from qa_live.transport import fanout
+from qa_live.transport.packets import Packet, Plain, Prepared
 from tests.live_server import start_live_server  # noqa: F401 - a fixture
 
 SLUG = "demo-11"

@@ -22,7 +22,6 @@ from qa_live.extensions import db, socketio
 from qa_live.live import events, presence, serialize
 from qa_live.live import services as live
 from qa_live.live.models import HostPost, Question, QuestionStatus
-from qa_live.live.packets import Plain, Prepared
 from qa_live.live.socket_common import (
     EventError,
     client_address,
@@ -34,6 +33,7 @@ from qa_live.live.socket_common import (
 )
 from qa_live.live.validation import parse_question
 from qa_live.planning.models import LiveSession, SessionState
+from qa_live.transport.packets import Plain, Prepared
 
 # Per-socket state of this process: sid -> {"visitor", "session_id", "visit", "ip"}, where
 # "visit" is the page's presence.VisitTicket while it counts as a participant-visit.
@@ -115,7 +115,7 @@ def _public_part(session_id: int, seq: int) -> dict[str, Any]:
         .order_by(HostPost.id)
     ).all()
     # Prepared: JSON only and never changed, so the packet class neither walks it looking for
-    # bytes nor encodes it again for every page joining (qa_live/live/packets.py).
+    # bytes nor encodes it again for every page joining (qa_live/transport/packets.py).
     part = {
         "session": Prepared(serialize.session_info(session)),
         "questions": [Prepared(serialize.public_question(q)) for q in questions],
