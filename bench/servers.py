@@ -281,7 +281,7 @@ def _prepare_qa_live(target: Target, env: dict[str, str], clients: int, tag: str
     """Citizens' cookies, staff login, publisher token, the session's ids."""
     from visitors import visitor_cookies
 
-    from qa_live.planning.cli import DEMO_PASSWORD
+    from qa_live.demo import DEMO_PASSWORD
 
     token = flask(env, "api", "token", "host", "--name", "bench").strip().splitlines()[-1]
     info = HTTP.get(f"{target.base}/api/v1/sessions/{SLUG}", timeout=10).json()

@@ -51,7 +51,7 @@ def create_app(config_class: type = Config) -> Flask:
     from qa_live.auth.cli import staff_cli
     from qa_live.auth.views import bp as auth_bp
     from qa_live.core.visitor import remember_visitor
-    from qa_live.planning.cli import demo_cli
+    from qa_live.demo import demo_cli
     from qa_live.planning.office_views import bp as office_bp
     from qa_live.planning.views import bp as planning_bp
 

@@ -16,7 +16,7 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from qa_live.planning.cli import DEMO_PASSWORD  # noqa: E402
+from qa_live.demo import DEMO_PASSWORD  # noqa: E402
 from tests.live_server import CHROMIUM_ARGS, DESKTOP, PHONE, start_server  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"

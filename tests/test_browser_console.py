@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from qa_live.planning.cli import DEMO_PASSWORD
+from qa_live.demo import DEMO_PASSWORD
 from tests.live_server import (  # noqa: F401 - browser and demo_server are pytest fixtures
     LiveServer,
     demo_server,

@@ -9,7 +9,7 @@ import re
 import pytest
 import requests
 
-from qa_live.planning.cli import DEMO_PASSWORD
+from qa_live.demo import DEMO_PASSWORD
 from tests.live_server import LiveServer, browsing, demo_server, screenshot  # noqa: F401
 
 pytestmark = pytest.mark.browser

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from qa_live.planning.cli import DEMO_PASSWORD
+from qa_live.demo import DEMO_PASSWORD
 from tests.live_server import (  # noqa: F401 - browser and demo_server are pytest fixtures
     demo_server,
     new_desktop_context,
