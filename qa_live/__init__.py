@@ -83,8 +83,8 @@ def create_app(config_class: type = Config) -> Flask:
     app.cli.add_command(demo_cli)
     app.cli.add_command(staff_cli)
     from qa_live.api.cli import api_cli
-    from qa_live.audit.privacy import privacy_cli
-    from qa_live.audit.views import bp as audit_bp
+    from qa_live.auth.audit_views import bp as audit_bp
+    from qa_live.live.privacy import privacy_cli
 
     app.cli.add_command(api_cli)
     app.cli.add_command(privacy_cli)

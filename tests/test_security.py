@@ -12,11 +12,11 @@ from packaging.version import Version
 from sqlalchemy import select
 
 from qa_live.audit.models import AuditEntry
-from qa_live.audit.privacy import purge_contacts
 from qa_live.auth.models import Role
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db, socketio
 from qa_live.live.models import Answer, HostPost, PostKind, Question, QuestionSource
+from qa_live.live.privacy import purge_contacts
 from qa_live.planning.models import SessionState
 from tests.conftest import PASSWORD
 
