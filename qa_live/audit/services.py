@@ -6,14 +6,16 @@ The app only ever inserts rows here: there is no edit or delete path (docs/secur
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import has_request_context, request
 from flask_login import current_user
 
 from qa_live.audit.models import AuditEntry
-from qa_live.auth.models import User
 from qa_live.extensions import db
+
+if TYPE_CHECKING:  # audit sits below auth: every layer above records into it
+    from qa_live.auth.models import User
 
 #: Payload fields worth keeping in an entry's detail (never full answers or phone numbers).
 DETAIL_FIELDS = ("question_id", "into_id", "answer_id", "post_id", "department_id", "reason",

@@ -11,8 +11,8 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from qa_live.audit.models import AuditEntry
+from qa_live.auth.access import role_required
 from qa_live.auth.models import Role
-from qa_live.core.access import role_required
 from qa_live.extensions import db
 
 bp = Blueprint("audit", __name__, url_prefix="/office/audit")

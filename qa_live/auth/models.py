@@ -1,4 +1,4 @@
-"""Staff accounts and their roles."""
+"""Staff accounts, their roles and the departments (处室) they work in."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from qa_live.core.timeutil import UTCDateTime, utcnow
 from qa_live.extensions import Model, db
-from qa_live.planning.models import Department
 
 
 class Role(enum.StrEnum):
@@ -21,6 +20,21 @@ class Role(enum.StrEnum):
     OFFICE = "office"  # 局办公室: plans the year, manages staff, reads statistics
     HOST = "host"  # 主持人: runs a session, moderates, posts policy explanations
     ANSWERER = "answerer"  # 值班人员/嘉宾: answers questions for their departments
+
+
+class Department(Model):
+    """A department (处室) of the bureau."""
+
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    short_name: Mapped[str] = mapped_column(String(20), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Department {self.id} {self.name}>"
 
 
 user_departments = Table(

@@ -6,10 +6,9 @@ from collections.abc import Iterable
 
 from sqlalchemy import func, select
 
-from qa_live.auth.models import Role, User
+from qa_live.auth.models import Department, Role, User
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
-from qa_live.planning.models import Department
 
 PASSWORD_MIN_LENGTH = 10
 

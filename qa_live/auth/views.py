@@ -22,6 +22,7 @@ from wtforms import SelectChoice
 from qa_live.audit import services as audit
 from qa_live.auth import services
 from qa_live.auth import tokens as api_tokens
+from qa_live.auth.access import role_required, staff_required
 from qa_live.auth.forms import (
     EditUserForm,
     LoginForm,
@@ -31,12 +32,11 @@ from qa_live.auth.forms import (
     UserForm,
     role_choices,
 )
-from qa_live.auth.models import ApiToken, Role, User
-from qa_live.core.access import require_staff_network, role_required, staff_required
+from qa_live.auth.models import ApiToken, Department, Role, User
+from qa_live.core.access import require_staff_network
 from qa_live.core.i18n import safe_next
 from qa_live.extensions import db, limiter
 from qa_live.live.staff_sockets import disconnect_user
-from qa_live.planning.models import Department
 
 bp = Blueprint("auth", __name__)
 

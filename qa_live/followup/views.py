@@ -21,8 +21,8 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
+from qa_live.auth.access import role_required, staff_required
 from qa_live.auth.models import Role
-from qa_live.core.access import role_required, staff_required
 from qa_live.extensions import db
 from qa_live.followup import calendar, services
 from qa_live.followup.forms import (

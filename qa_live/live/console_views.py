@@ -14,8 +14,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from qa_live.auth.access import staff_required
 from qa_live.auth.models import Role
-from qa_live.core.access import staff_required
 from qa_live.extensions import db
 from qa_live.live import access
 from qa_live.live.models import RejectReason

@@ -1,34 +1,22 @@
-"""Departments, the annual plan and the live sessions (专场) it holds."""
+"""The annual plan and the live sessions (专场) it holds, with their departments and staff."""
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+# Departments belong with the staff who work in them (auth); planning links them to sessions.
+from qa_live.auth.models import Department, User
 from qa_live.core.timeutil import UTCDateTime, utcnow
 from qa_live.extensions import Model, db
 
-if TYPE_CHECKING:
-    from qa_live.auth.models import User
-
-
-class Department(Model):
-    """A department (处室) of the bureau."""
-
-    __tablename__ = "departments"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(80), unique=True)
-    short_name: Mapped[str] = mapped_column(String(20), default="")
-    active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    def __repr__(self) -> str:
-        return f"<Department {self.id} {self.name}>"
+__all__ = [
+    "SESSION_TRANSITIONS", "AnnualPlan", "Department", "Duty", "LiveSession", "ModerationMode",
+    "SessionGuest", "SessionStaff", "SessionState", "session_departments",
+]
 
 
 class SessionState(enum.StrEnum):

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from wtforms import SelectChoice
 
 from qa_live.audit import services as audit
+from qa_live.auth.access import role_required, staff_required
 from qa_live.auth.models import Role, User
-from qa_live.core.access import role_required, staff_required
 from qa_live.core.timeutil import from_local, local_year, to_local, utcnow
 from qa_live.extensions import db
 from qa_live.live.models import Question

@@ -22,8 +22,8 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from qa_live.auth.access import role_required
 from qa_live.auth.models import Role, User
-from qa_live.core.access import role_required
 from qa_live.core.timeutil import local_year, to_local, utcnow
 from qa_live.extensions import db
 from qa_live.live.models import RatingValue

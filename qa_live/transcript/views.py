@@ -10,8 +10,8 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
+from qa_live.auth.access import role_required
 from qa_live.auth.models import Role
-from qa_live.core.access import role_required
 from qa_live.core.visitor import visitor_id
 from qa_live.extensions import db
 from qa_live.live import events
