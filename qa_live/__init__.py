@@ -53,7 +53,7 @@ def create_app(config_class: type = Config) -> Flask:
     from qa_live.core.visitor import remember_visitor
     from qa_live.demo import demo_cli
     from qa_live.planning.office_views import bp as office_bp
-    from qa_live.planning.views import bp as planning_bp
+    from qa_live.public import bp as planning_bp
 
     app.after_request(remember_visitor)
     app.register_blueprint(auth_bp)

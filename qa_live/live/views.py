@@ -17,6 +17,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from qa_live.core.timeutil import to_local
+from qa_live.core.urls import public_url
 from qa_live.core.visitor import visitor_id
 from qa_live.extensions import db, limiter
 from qa_live.live import events
@@ -25,10 +26,10 @@ from qa_live.live.models import QuestionSource, Vote
 from qa_live.live.sockets import snapshot
 from qa_live.live.validation import PHONE_RE, InvalidInput, parse_question
 from qa_live.planning import services as planning
+from qa_live.planning.access import get_public_session_or_404
 from qa_live.planning.forms import AdvanceQuestionForm
 from qa_live.planning.models import Duty, LiveSession, SessionState
 from qa_live.planning.qr import qr_svg
-from qa_live.planning.views import get_public_session_or_404, public_url
 
 bp = Blueprint("live", __name__)
 
@@ -145,12 +146,9 @@ def render_live_page(session: LiveSession, form: AdvanceQuestionForm | None = No
                      status: int = 200) -> ResponseReturnValue:
     """The live session page for citizens: the stream, the posts, asking, voting.
 
-    Once the session has ended (or is archived) its page is the transcript instead.
+    qa_live/public.py dispatches /s/<slug> here while the session is live (the transcript
+    once it has ended).
     """
-    if session.state in (SessionState.ENDED, SessionState.ARCHIVED):
-        from qa_live.transcript.views import render_transcript
-
-        return render_transcript(session, status)
     visitor = visitor_id()  # sets the signed cookie the /qa socket needs
     snap = snapshot(session, visitor)
     order = request.args.get("sort", "newest")

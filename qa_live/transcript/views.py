@@ -12,15 +12,16 @@ from sqlalchemy import select
 
 from qa_live.auth.access import role_required
 from qa_live.auth.models import Role
+from qa_live.core.urls import public_url
 from qa_live.core.visitor import visitor_id
 from qa_live.extensions import db
 from qa_live.live import events
 from qa_live.live import services as live_services
 from qa_live.live.models import Answer, HostPost, Question
 from qa_live.planning import services as planning
+from qa_live.planning.access import get_public_session_or_404
 from qa_live.planning.models import LiveSession
 from qa_live.planning.qr import qr_svg
-from qa_live.planning.views import get_public_session_or_404, public_url
 from qa_live.transcript import corrections, services
 from qa_live.transcript.forms import ArchiveSearchForm, CorrectionForm
 

@@ -1,9 +1,14 @@
-"""Public pages: the year's sessions, a session's announcement, asking in advance, status links."""
+"""The public pages at the top of the layers: the year's sessions, a session's page, status links.
+
+A session's address, /s/<slug>, shows what its state calls for: the announcement with asking in
+advance (planning), the live page (live.views) or the transcript (transcript.views); this module
+dispatches, so no package below it needs another's pages. The blueprint keeps the name
+"planning", which every template's url_for("planning.…") uses.
+"""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from flask import (
     Blueprint,
@@ -19,40 +24,25 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from markupsafe import Markup
-from sqlalchemy import select
 
 from qa_live.core.timeutil import local_year, utcnow
+from qa_live.core.urls import public_url
 from qa_live.core.visitor import visitor_id
 from qa_live.extensions import db, limiter
 from qa_live.live import services as live_services
 from qa_live.live.models import Question, QuestionSource
 from qa_live.live.validation import InvalidInput, parse_question
+from qa_live.live.views import render_live_page
 from qa_live.planning import services
+from qa_live.planning.access import get_public_session_or_404
 from qa_live.planning.forms import AdvanceQuestionForm
 from qa_live.planning.models import LiveSession, SessionState
 from qa_live.planning.qr import qr_svg
 from qa_live.transcript import ratings
 from qa_live.transcript.forms import RatingForm
+from qa_live.transcript.views import render_transcript
 
 bp = Blueprint("planning", __name__)
-
-
-def get_public_session_or_404(slug: str) -> LiveSession:
-    """Load a session citizens may see (anything but a draft), or 404."""
-    if len(slug) > 64:
-        abort(404)
-    session = db.session.scalar(select(LiveSession).where(LiveSession.slug == slug))
-    if session is None or not session.is_public:
-        abort(404)
-    return session
-
-
-def public_url(endpoint: str, **values: Any) -> str:
-    """An absolute URL for QR codes and sharing, honouring PUBLIC_BASE_URL behind a proxy."""
-    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
-    if base:
-        return base + url_for(endpoint, **values)
-    return url_for(endpoint, _external=True, **values)
 
 
 @bp.get("/")
@@ -86,10 +76,10 @@ def _advance_form(session: LiveSession) -> AdvanceQuestionForm:
 def session_page(slug: str) -> ResponseReturnValue:
     """A session's public page: theme, departments, time, guests, QR code, ask in advance."""
     session = get_public_session_or_404(slug)
-    if session.state in (SessionState.LIVE, SessionState.ENDED, SessionState.ARCHIVED):
-        from qa_live.live.views import render_live_page
-
+    if session.state == SessionState.LIVE:
         return render_live_page(session)
+    if session.state in (SessionState.ENDED, SessionState.ARCHIVED):
+        return render_transcript(session)
     return _render_session(session, _advance_form(session))
 
 
