@@ -45,7 +45,7 @@ EVENTLET_MAX_CONNECTIONS = int(os.environ.get("EVENTLET_MAX_CONNECTIONS", "20000
 def _shutdown() -> None:
     """On the way out: this process's pages leave, and every visit not yet written is written.
 
-    presence.py writes joins and leaves in batches; a clean stop must lose none of them.
+    qa_live/live/visits.py writes joins and leaves in batches; a clean stop must lose none of them.
     """
     from qa_live.live.sockets import end_pages
     from qa_live.transport.fanout import Tally

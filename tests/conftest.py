@@ -25,6 +25,7 @@ from qa_live.auth import services as auth_services
 from qa_live.auth.models import Role, User
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
+from qa_live.live import events, realtime
 from qa_live.live import services as live_services
 from qa_live.live.models import Question, QuestionSource
 from qa_live.live.validation import QuestionInput
@@ -34,6 +35,12 @@ from tests import services as outside
 from tests.live_server import browser  # noqa: F401 - one Chromium for every browser test
 
 PASSWORD = "correct-horse-42"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_realtime_state() -> None:
+    """Each test starts with no socket, mark or cache of an earlier test (live/realtime.py)."""
+    realtime.reset()
 
 
 def config_for(url: str, **overrides: object) -> type:
@@ -226,7 +233,7 @@ def make_question(app: Flask):
                           client_id=str(uuid.uuid4())),
             source,
         )
-        db.session.commit()
+        events.commit_and_send()  # as every caller does: the counters are marked after it
         return question
 
     return make

@@ -14,12 +14,13 @@ from zoneinfo import ZoneInfo
 from qa_live.auth import services as auth_services
 from qa_live.auth.models import Role, User
 from qa_live.extensions import db
-from qa_live.live import moderation, presence
+from qa_live.live import moderation, visits
 from qa_live.live import services as live_services
 from qa_live.live.models import Question, QuestionSource
 from qa_live.live.validation import QuestionInput
 from qa_live.planning import services as planning
 from qa_live.planning.models import Department, LiveSession, SessionState
+from tests.visit_helpers import leave_visit, open_visit
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 _ids = itertools.count(1)
@@ -61,7 +62,7 @@ def end(session: LiveSession, at: datetime | None = None) -> None:
     """End the session and close its open visits, as ending it in the console does."""
     moment = at or session.scheduled_end
     planning.change_state(session, SessionState.ENDED, moment)
-    presence.close_all_visits(session, moment)
+    visits.close_all_visits(session, moment)
 
 
 def ask(session: LiveSession, at: datetime, text: str = "出口信用保险有没有保费补贴？怎么申请？",
@@ -84,8 +85,8 @@ def answer(question: Question, actor: User, at: datetime,
 
 def visit(session: LiveSession, visitor: str, at: datetime, minutes: float = 10) -> None:
     """A visitor's page joins at `at` and leaves `minutes` later."""
-    visit_id = presence.open_visit(session, visitor, at)
-    presence.leave_visit(visit_id, at + timedelta(minutes=minutes))
+    visit_id = open_visit(session, visitor, at)
+    leave_visit(visit_id, at + timedelta(minutes=minutes))
 
 
 def commit() -> None:

@@ -13,7 +13,7 @@ import pytest
 from qa_live.auth.models import Role
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import socketio
-from qa_live.live import presence
+from qa_live.live import summaries
 from qa_live.live.console_views import console_strings
 from qa_live.planning.models import SessionState
 from tests.conftest import PASSWORD
@@ -221,7 +221,7 @@ def test_review_and_answers_update_the_console_counters(app, live_session, peopl
     answerer, joined = staff_socket(app, "ans1", live_session)
     assert joined["snapshot"]["counts"]["pending"] == 0
     question = make_question(live_session)
-    presence.flush_summaries()
+    summaries.flush_summaries()
     assert received(answerer, "counts")[-1]["pending"] == 1
     host, _ = staff_socket(app, "host1", live_session)
     host.emit("approve", {"question_id": question.id}, namespace="/moderation", callback=True)
@@ -229,7 +229,7 @@ def test_review_and_answers_update_the_console_counters(app, live_session, peopl
                            namespace="/moderation", callback=True)
     assert answer["ok"], answer
     answerer.get_received("/moderation")
-    presence.flush_summaries()
+    summaries.flush_summaries()
     counts = received(answerer, "counts")
     assert len(counts) == 1
     assert counts[0]["pending"] == 0 and counts[0]["answered"] == 1

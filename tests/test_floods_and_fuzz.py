@@ -14,7 +14,6 @@ from sqlalchemy import select
 from qa_live.auth.models import Role
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db, socketio
-from qa_live.live import sockets
 from qa_live.live.commands import COMMANDS
 from qa_live.live.models import Question
 from qa_live.planning.models import SessionState
@@ -66,7 +65,6 @@ def test_a_flooding_socket_is_cut_off_while_others_keep_receiving(app, live):
 
 def test_connections_per_address_are_limited(app, live):
     app.config["CITIZEN_CONNECTIONS_PER_IP"] = 3
-    sockets._connections_by_ip.clear()  # sockets earlier tests left open in this process
     socks = [citizen(app, live, "198.51.100.7") for _ in range(3)]
     assert all(s.is_connected("/qa") for s in socks)
     assert not citizen(app, live, "198.51.100.7").is_connected("/qa")

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from qa_live.auth.models import Role
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db, socketio
-from qa_live.live import presence
+from qa_live.live import counters, summaries
+from qa_live.live import visits as visit_batches
 from qa_live.live.models import Question, QuestionStatus, SessionEvent, Visit
 from qa_live.planning.models import ModerationMode, SessionState
 from tests.conftest import PASSWORD
@@ -251,7 +252,7 @@ def test_votes_and_counters_go_out_as_one_summary(app, live_session, make_questi
         sock.emit("vote", {"question_id": q.id}, namespace="/qa", callback=True)
     for sock in socks:
         sock.get_received("/qa")
-    presence.flush_summaries()
+    summaries.flush_summaries()
     received = socks[0].get_received("/qa")
     votes = [m["args"][0] for m in received if m["name"] == "votes"]
     counts = [m["args"][0] for m in received if m["name"] == "counts"]
@@ -367,7 +368,7 @@ def test_a_snapshot_shows_current_votes_and_changes_after_earlier_joins(app, liv
     assert last["questions"][0]["upvotes"] == 1
 
 
-# Visits written in batches (presence.join_visit / leave; VISIT_FLUSH_INTERVAL_S > 0) ----------
+# Visits written in batches (visits.join_visit / leave; VISIT_FLUSH_INTERVAL_S > 0) ----------
 
 
 def _visits_of(session):
@@ -412,13 +413,13 @@ def test_visits_written_in_batches_are_exactly_the_visits_written_at_once(app, m
         app.config["VISIT_FLUSH_INTERVAL_S"] = 3600.0 if batched else 0.0
         _crowd_comes_and_goes(app, session)
         if batched:  # nothing written yet: every join and leave waits for the batch
-            assert _visits_of(session) == [] and presence.pending_visits() == 8
-            presence.flush_visits()
-            assert presence.pending_visits() == 0
+            assert _visits_of(session) == [] and visit_batches.pending_visits() == 8
+            visit_batches.flush_visits()
+            assert visit_batches.pending_visits() == 0
         visits = [(connections, is_open) for _visitor, connections, is_open
                   in _visits_of(session)]
         db.session.refresh(session)
-        counts = presence.counts(session.id)
+        counts = counters.counts(session.id)
         del counts["session_id"]
         results.append((visits, session.peak_online, counts))
     at_once, in_batch = results
@@ -431,7 +432,7 @@ def test_visits_written_in_batches_are_exactly_the_visits_written_at_once(app, m
 def test_a_batch_that_fails_is_written_with_the_next(app, live_session, monkeypatch):
     app.config["VISIT_FLUSH_INTERVAL_S"] = 3600.0
     pages = _crowd_comes_and_goes(app, live_session)
-    real_apply = presence._apply
+    real_apply = visit_batches._apply
     calls = []
 
     def failing_once(ops, check_state):
@@ -440,13 +441,13 @@ def test_a_batch_that_fails_is_written_with_the_next(app, live_session, monkeypa
             raise RuntimeError("database unavailable")
         return real_apply(ops, check_state)
 
-    monkeypatch.setattr(presence, "_apply", failing_once)
+    monkeypatch.setattr(visit_batches, "_apply", failing_once)
     with pytest.raises(RuntimeError):
-        presence.flush_visits()
-    assert presence.pending_visits() == 8 and _visits_of(live_session) == []
+        visit_batches.flush_visits()
+    assert visit_batches.pending_visits() == 8 and _visits_of(live_session) == []
     pages["b"].disconnect(namespace="/qa")  # recorded after the failed batch, kept in order
-    presence.flush_visits()
-    assert presence.pending_visits() == 0
+    visit_batches.flush_visits()
+    assert visit_batches.pending_visits() == 0
     assert [(c, o) for _v, c, o in _visits_of(live_session)] == [(1, True), (0, False),
                                                                   (0, False)]
 
@@ -459,7 +460,7 @@ def test_ending_a_session_writes_its_pending_visits_first(app, live_session):
     host = staff(app, "host1")
     host.emit("join", {"session_id": live_session.id}, namespace="/moderation", callback=True)
     assert host.emit("end", {}, namespace="/moderation", callback=True)["ok"]
-    assert presence.pending_visits() == 0
+    assert visit_batches.pending_visits() == 0
     assert [(c, o) for _v, c, o in _visits_of(live_session)] == [(0, False)] * 3
     db.session.refresh(live_session)
     assert live_session.peak_online == 3
@@ -470,13 +471,14 @@ def test_joins_written_after_another_worker_ended_the_session(app, live_session)
     # the end count (stored as ended then), one made after it does not.
     app.config["VISIT_FLUSH_INTERVAL_S"] = 3600.0
     end = utcnow()
-    before = presence.join_visit(live_session.id, "before-the-end-xxx", end - timedelta(seconds=1))
-    presence.join_visit(live_session.id, "after-the-end-xxxx", end + timedelta(seconds=1))
+    before = visit_batches.join_visit(live_session.id, "before-the-end-xxx",
+                                      end - timedelta(seconds=1))
+    visit_batches.join_visit(live_session.id, "after-the-end-xxxx", end + timedelta(seconds=1))
     live_session.state = SessionState.ENDED
     live_session.ended_at = end
     db.session.commit()
-    presence.leave(before, end + timedelta(seconds=5))
-    presence.flush_visits()
+    visit_batches.leave(before, end + timedelta(seconds=5))
+    visit_batches.flush_visits()
     visits = db.session.scalars(select(Visit).where(Visit.session_id == live_session.id)).all()
     assert [(v.visitor_id, v.connections, v.ended_at) for v in visits] == [
         ("before-the-end-xxx", 0, end)]
@@ -491,7 +493,7 @@ def test_a_clean_shutdown_writes_every_pending_visit_and_ends_this_processs_page
         citizen(app, live_session).emit("join", {"slug": live_session.slug}, namespace="/qa",
                                         callback=True)
     end_pages(app)
-    assert presence.pending_visits() == 0
+    assert visit_batches.pending_visits() == 0
     assert [(c, o) for _v, c, o in _visits_of(live_session)] == [(0, False)] * 2
 
 
@@ -501,9 +503,9 @@ def test_a_joining_page_sends_no_write_and_counts_catch_up_with_the_summary(app,
     first = citizen(app, live_session)
     ack = first.emit("join", {"slug": live_session.slug}, namespace="/qa", callback=True)
     assert ack["ok"] and ack["snapshot"]["counts"]["participant_visits"] == 0  # not yet written
-    presence.flush_visits()  # what the background loop does every VISIT_FLUSH_INTERVAL_S
+    visit_batches.flush_visits()  # what the background loop does every VISIT_FLUSH_INTERVAL_S
     first.get_received("/qa")
-    presence.flush_summaries()
+    summaries.flush_summaries()
     counts = events_named(first, "counts")
     assert counts and counts[-1]["participant_visits"] == 1 and counts[-1]["online"] == 1
 
@@ -518,7 +520,7 @@ def test_a_large_audience_hears_the_counters_less_often_and_staff_every_time(
     # One second per two pages: three pages hear a summary at most every 1.5 s.
     app.config.update(SUMMARY_INTERVAL_S=1.0, SUMMARY_AUDIENCE_STEP=2)
     clock = [1000.0]
-    monkeypatch.setattr(presence.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(summaries.time, "monotonic", lambda: clock[0])
 
     def heard():
         page_counts = events_named(pages[0], "counts")
@@ -526,14 +528,14 @@ def test_a_large_audience_hears_the_counters_less_often_and_staff_every_time(
         return len(page_counts), len(staff_counts), page_counts
 
     heard()
-    presence.flush_summaries()  # the first summary goes out at once, to everyone
+    summaries.flush_summaries()  # the first summary goes out at once, to everyone
     assert heard()[:2] == (1, 1)
-    presence.mark_counts(live_session.id)
+    summaries.mark_counts(live_session.id)
     clock[0] += 1.0
-    presence.flush_summaries()  # staff hear it; the audience waits…
+    summaries.flush_summaries()  # staff hear it; the audience waits…
     assert heard()[:2] == (0, 1)
     clock[0] += 0.6
-    presence.flush_summaries()  # …until 1.5 s have passed, then hears the latest figures
+    summaries.flush_summaries()  # …until 1.5 s have passed, then hears the latest figures
     n_pages, n_staff, page_counts = heard()
     assert (n_pages, n_staff) == (1, 0) and page_counts[0]["online"] == 3
 

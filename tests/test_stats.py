@@ -17,7 +17,7 @@ import pytest
 from qa_live.auth.models import Role
 from qa_live.extensions import db
 from qa_live.followup.models import FollowUp, FollowUpStatus
-from qa_live.live import moderation, presence
+from qa_live.live import moderation
 from qa_live.live.models import (
     Answer,
     AnswerKind,
@@ -32,6 +32,7 @@ from qa_live.planning import services as planning
 from qa_live.stats import exports, queries, report
 from qa_live.stats.figures import Rate
 from tests import stats_world as world
+from tests.visit_helpers import leave_visit, open_visit
 
 YEAR = 2025
 TODAY = date(2026, 1, 10)
@@ -57,14 +58,14 @@ def build_year() -> dict:
     world.go_live(a)
     # Visits: v1 reconnects within the grace period (one visit); v2 comes back after it
     # (two visits); v3 opens two tabs at once (one visit).
-    v1 = presence.open_visit(a, "v1", a_start + timedelta(minutes=1))
-    v2 = presence.open_visit(a, "v2", a_start + timedelta(minutes=2))
-    v3 = presence.open_visit(a, "v3", a_start + timedelta(minutes=3))
-    assert presence.open_visit(a, "v3", a_start + timedelta(minutes=3, seconds=5)) == v3  # tab
-    presence.leave_visit(v1, a_start + timedelta(minutes=4))
-    presence.open_visit(a, "v1", a_start + timedelta(minutes=5))  # reconnect, same visit
-    presence.leave_visit(v2, a_start + timedelta(minutes=6))
-    presence.open_visit(a, "v2", a_start + timedelta(minutes=30))  # after 24 min: new visit
+    v1 = open_visit(a, "v1", a_start + timedelta(minutes=1))
+    v2 = open_visit(a, "v2", a_start + timedelta(minutes=2))
+    v3 = open_visit(a, "v3", a_start + timedelta(minutes=3))
+    assert open_visit(a, "v3", a_start + timedelta(minutes=3, seconds=5)) == v3  # tab
+    leave_visit(v1, a_start + timedelta(minutes=4))
+    open_visit(a, "v1", a_start + timedelta(minutes=5))  # reconnect, same visit
+    leave_visit(v2, a_start + timedelta(minutes=6))
+    open_visit(a, "v2", a_start + timedelta(minutes=30))  # after 24 min: new visit
 
     q2 = world.ask(a, a_start + timedelta(minutes=5), visitor="v1", nickname="@SUM(A1)")
     q3 = world.ask(a, a_start + timedelta(minutes=6), visitor="v2",
@@ -113,9 +114,9 @@ def build_year() -> dict:
     b_start = world.beijing(YEAR, 6, 18, 14, 0)
     b = world.plan("菜市场建设与外贸", b_start, [trade, market], actor)
     world.go_live(b)
-    vb = presence.open_visit(b, "v1", b_start + timedelta(minutes=1))  # v1 again: same person
-    presence.open_visit(b, "v9", b_start + timedelta(minutes=2))
-    presence.leave_visit(vb, b_start + timedelta(minutes=50))
+    vb = open_visit(b, "v1", b_start + timedelta(minutes=1))  # v1 again: same person
+    open_visit(b, "v9", b_start + timedelta(minutes=2))
+    leave_visit(vb, b_start + timedelta(minutes=50))
     q8 = world.ask(b, b_start + timedelta(minutes=1), text="社区菜市场什么时候改造？")
     q9 = world.ask(b, b_start + timedelta(minutes=2), text="今天天气怎么样？晚上吃什么？")
     moderation.assign(q8, actor, market)

@@ -11,11 +11,12 @@ from datetime import date, timedelta
 
 from flask import current_app
 
-from qa_live.live import moderation, presence
+from qa_live.live import moderation
 from qa_live.live.models import QuestionSource
 from qa_live.planning import services as planning
 from qa_live.stats import queries, report
 from tests import stats_world as world
+from tests.visit_helpers import leave_visit, open_visit
 
 YEAR = 2025
 SEED_SENTENCE = ("全年组织相关业务处室围绕“听民意、解民忧、聚民智、惠民生”的工作宗旨,"
@@ -52,18 +53,18 @@ def build_seed_year() -> dict[str, int]:
         expected_unique += people
         peak = max(peak, people)
         visitors = [f"seed-{index}-{n}" for n in range(people)]
-        ids = [presence.open_visit(session, v, start + timedelta(seconds=n))
+        ids = [open_visit(session, v, start + timedelta(seconds=n))
                for n, v in enumerate(visitors)]
         middle = start + timedelta(minutes=30)
         for n, visit_id in enumerate(ids):
-            presence.leave_visit(visit_id, middle + timedelta(seconds=n))
+            leave_visit(visit_id, middle + timedelta(seconds=n))
         for n, v in enumerate(visitors[:RECONNECTS]):  # back within the grace period
-            again = presence.open_visit(session, v, middle + timedelta(seconds=n + 60))
-            presence.leave_visit(again, middle + timedelta(seconds=n + 120))
+            again = open_visit(session, v, middle + timedelta(seconds=n + 60))
+            leave_visit(again, middle + timedelta(seconds=n + 120))
         later = middle + timedelta(seconds=grace + 600)
         for n, v in enumerate(visitors[:RETURNERS]):  # back after it: a new 人次
-            again = presence.open_visit(session, v, later + timedelta(seconds=n))
-            presence.leave_visit(again, later + timedelta(minutes=5))
+            again = open_visit(session, v, later + timedelta(seconds=n))
+            leave_visit(again, later + timedelta(minutes=5))
 
         live = [world.ask(session, start + timedelta(minutes=1, seconds=20 * n),
                           visitor=visitors[n])

@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy import event, select, text
 
 from qa_live.extensions import db
-from qa_live.live import presence
 from qa_live.live.models import (
     Answer,
     AnswerKind,
@@ -32,6 +31,7 @@ from qa_live.stats import queries, stored
 from qa_live.stats.models import StatsGroup, StatsSession
 from tests import stats_world as world
 from tests.test_stats import TODAY, YEAR, build_year
+from tests.visit_helpers import open_visit
 
 
 @pytest.fixture
@@ -178,7 +178,7 @@ def test_a_live_session_is_counted_afresh_and_never_stored(year):
         StatsSession.session_id == live_id)) is None
     session = db.session.get(world.LiveSession, live_id)
     world.ask(session, session.scheduled_start + timedelta(minutes=5))
-    presence.open_visit(session, "late-visitor", session.scheduled_start + timedelta(minutes=6))
+    open_visit(session, "late-visitor", session.scheduled_start + timedelta(minutes=6))
     after = figures(next_year)
     assert after["totals"]["asked"] == first["totals"]["asked"] + 1
     assert after["visits"][0] == first["visits"][0] + 1

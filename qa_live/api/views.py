@@ -24,12 +24,16 @@ from qa_live.extensions import csrf, db
 from qa_live.followup import api as followup_api
 from qa_live.followup import services as followups
 from qa_live.followup.services import FollowUpError
-from qa_live.live import access, commands, events, presence, serialize
+from qa_live.live import access, commands, counters, events, serialize, summaries
 from qa_live.live import services as live
 from qa_live.live.models import Question, QuestionSource
+from qa_live.live.snapshots import (
+    console_snapshot,
+    get_live_session_or_error,
+    my_questions,
+    snapshot,
+)
 from qa_live.live.socket_common import EventError
-from qa_live.live.sockets import get_live_session_or_error, my_questions, snapshot
-from qa_live.live.staff_sockets import console_snapshot
 from qa_live.live.validation import InvalidInput, parse_question
 from qa_live.planning import services as planning
 from qa_live.planning.models import Department, LiveSession, ModerationMode, SessionState
@@ -162,7 +166,7 @@ def get_session(slug: str) -> ResponseReturnValue:
     """One public session."""
     session = get_live_session_or_error(slug)
     return jsonify(session=serialize.session_info(session),
-                   counts=presence.counts(session.id))
+                   counts=counters.counts(session.id))
 
 
 @bp.get("/sessions/<slug>/stream")
@@ -177,7 +181,7 @@ def stream(slug: str) -> ResponseReturnValue:
         if replay is not None:
             return jsonify(mode="replay", events=replay,
                            seq=replay[-1]["seq"] if replay else int(since),
-                           counts=presence.counts(session.id))
+                           counts=counters.counts(session.id))
     return jsonify(mode="snapshot", snapshot=snapshot(session))
 
 
@@ -209,7 +213,7 @@ def vote(slug: str, question_id: int) -> ResponseReturnValue:
         raise EventError("not_found", _("There is no such question."))
     count = live.vote(question, _visitor())
     db.session.commit()
-    presence.mark_vote(session.id, question.id)
+    summaries.mark_vote(session.id, question.id)
     return jsonify(question_id=question.id, upvotes=count)
 
 

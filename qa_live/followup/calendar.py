@@ -90,15 +90,6 @@ def add_working_days(start: date, count: int) -> date:
     return day
 
 
-def working_days_between(start: date, end: date) -> int:
-    """Working days after start up to and including end (0 when end is not after start)."""
-    if end <= start:
-        return 0
-    exceptions = exceptions_between(start, end)
-    return sum(1 for n in range(1, (end - start).days + 1)
-               if is_working_day(start + timedelta(days=n), exceptions))
-
-
 def days_of_year(year: int) -> list[CalendarDay]:
     """The office's exceptions in one year, in date order."""
     return list(db.session.scalars(

@@ -16,7 +16,7 @@ from sqlalchemy import delete, select, update
 from qa_live.auth.models import User
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
-from qa_live.live import events, presence, serialize
+from qa_live.live import events, serialize, summaries, visits
 from qa_live.live.models import (
     Answer,
     AnswerKind,
@@ -323,8 +323,8 @@ def end_session(session: LiveSession, actor: User, now: datetime | None = None) 
         planning.change_state(session, SessionState.ENDED, now)
     except planning.PlanningError as exc:
         raise QuestionRefused(str(exc), "bad_transition") from exc
-    presence.close_all_visits(session, now)
-    events.after_commit(lambda: presence.mark_counts(session.id))
+    visits.close_all_visits(session, now)
+    events.after_commit(lambda: summaries.mark_counts(session.id))
     db.session.execute(
         update(Question).where(Question.session_id == session.id)
         .values(claimed_by_id=None, claim_expires_at=None)

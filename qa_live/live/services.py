@@ -16,7 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from qa_live.core import ratelimit
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
-from qa_live.live import events, presence, serialize
+from qa_live.live import events, serialize, summaries
 from qa_live.live.models import (
     QUESTION_TRANSITIONS,
     Question,
@@ -102,7 +102,7 @@ def submit_question(
         set_question_status(question, QuestionStatus.APPROVED, now)
     announce(question, was_public=False, now=now)
     session_id = session.id
-    events.after_commit(lambda: presence.mark_counts(session_id))
+    events.after_commit(lambda: summaries.mark_counts(session_id))
     return question, True
 
 
@@ -198,7 +198,7 @@ def submit_live_question(session_id: int, visitor_id: str, data: QuestionInput,
         events.publish_to(session_id, "question", serialize.public_question(question))
     events.tell_visitor(visitor_id, "mine",
                         serialize.own_question(question, status_label(question)))
-    events.after_commit(lambda: presence.mark_counts(session_id))
+    events.after_commit(lambda: summaries.mark_counts(session_id))
     return question, True
 
 
@@ -240,7 +240,7 @@ def announce(question: Question, was_public: bool, now: datetime | None = None) 
                         serialize.own_question(question, status_label(question)))
     # Review and answers move the pending, answered and median-time counters.
     session_id = question.session_id
-    events.after_commit(lambda: presence.mark_counts(session_id))
+    events.after_commit(lambda: summaries.mark_counts(session_id))
 
 
 def vote(question: Question, visitor_id: str) -> int:

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from limits import parse
 
 from qa_live.extensions import db
+from qa_live.live import realtime
 from qa_live.live.services import QuestionRefused
 from qa_live.live.validation import InvalidInput
 
@@ -129,10 +130,10 @@ class SocketEventLimiter:
 
 
 def _socket_limiter() -> SocketEventLimiter:
-    extensions = current_app.extensions
-    limiter = extensions.get("qa_live.socket_event_limiter")
+    kept = realtime.of_app()
+    limiter = kept.socket_limiter
     if limiter is None:
-        limiter = extensions.setdefault("qa_live.socket_event_limiter", SocketEventLimiter())
+        limiter = kept.socket_limiter = SocketEventLimiter()
     return limiter
 
 

@@ -10,17 +10,11 @@ from flask import current_app, g
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace, disconnect, emit, join_room
-from sqlalchemy import select
 
 from qa_live.auth.models import User
 from qa_live.core.access import staff_network_allowed
-from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db, socketio
-from qa_live.live import access, commands, events, presence, serialize
-from qa_live.live.models import (
-    HostPost,
-    Question,
-)
+from qa_live.live import access, commands, events, realtime, snapshots
 from qa_live.live.socket_common import (
     EventError,
     current_sid,
@@ -31,23 +25,17 @@ from qa_live.live.socket_common import (
 )
 from qa_live.planning.models import LiveSession
 
-# sid -> {"user_id", "epoch", "session_id"} for this process's staff sockets.
-_staff: dict[str, dict[str, Any]] = {}
-
-
-_redis_clients: dict[str, Any] = {}
-
 
 def _registry() -> Any:
     """Redis, when it carries the message queue: it lists every worker's staff sockets."""
     url = current_app.config["SOCKETIO_MESSAGE_QUEUE"]
     if not url or not url.startswith(("redis://", "rediss://", "unix://")):
         return None
-    if url not in _redis_clients:
+    if url not in realtime.redis_clients:
         import redis
 
-        _redis_clients[url] = redis.Redis.from_url(url, socket_timeout=2)
-    return _redis_clients[url]
+        realtime.redis_clients[url] = redis.Redis.from_url(url, socket_timeout=2)
+    return realtime.redis_clients[url]
 
 
 def _registry_key(user_id: int) -> str:
@@ -73,13 +61,13 @@ def disconnect_user(user_id: int) -> None:
     Sockets of this process are known here; with Redis as the message queue, the registry there
     names those held by other workers, and python-socketio's queue delivers their disconnect.
     """
-    sids = {sid for sid, state in _staff.items() if state["user_id"] == user_id}
+    sids = {sid for sid, state in realtime.staff.items() if state["user_id"] == user_id}
     registry = _registry()
     if registry is not None:
         sids |= {raw.decode() for raw in registry.smembers(_registry_key(user_id))}
         registry.delete(_registry_key(user_id))
     for sid in sids:
-        _staff.pop(sid, None)
+        realtime.staff.pop(sid, None)
         socketio.server.disconnect(sid, namespace=events.STAFF_NS)
 
 
@@ -96,12 +84,12 @@ class StaffNamespace(Namespace):
         if not user.is_authenticated:
             raise ConnectionRefusedError({"error": "unauthorized",
                                           "message": _("Please log in to continue.")})
-        _staff[current_sid()] = {"user_id": user.id, "epoch": user.session_epoch,
+        realtime.staff[current_sid()] = {"user_id": user.id, "epoch": user.session_epoch,
                                "session_id": None}
         _remember_socket(user.id, current_sid())
 
     def on_disconnect(self, reason: Any = None) -> None:
-        state = _staff.pop(current_sid(), None)
+        state = realtime.staff.pop(current_sid(), None)
         if state:
             _forget_socket(state["user_id"], current_sid())
         if state and state["session_id"]:
@@ -113,7 +101,7 @@ class StaffNamespace(Namespace):
     # -- checks, run on every event --------------------------------------------------------
 
     def _user(self) -> User:
-        state = _staff.get(current_sid())
+        state = realtime.staff.get(current_sid())
         user = db.session.get(User, state["user_id"]) if state else None
         if (state is None or user is None or not user.active
                 or user.session_epoch != state["epoch"]):
@@ -122,7 +110,7 @@ class StaffNamespace(Namespace):
         return user
 
     def _session(self, user: User) -> LiveSession:
-        state = _staff[current_sid()]
+        state = realtime.staff[current_sid()]
         if state["session_id"] is None:
             raise EventError("not_joined", _("Open a session's console first."))
         session = db.session.get(LiveSession, state["session_id"])
@@ -147,11 +135,11 @@ class StaffNamespace(Namespace):
         else:
             for dept in departments:
                 join_room(events.staff_room(session.id, dept))
-        _staff[current_sid()]["session_id"] = session.id
+        realtime.staff[current_sid()]["session_id"] = session.id
         emit("presence", {"user_id": user.id, "name": user.display_name, "online": True,
                           "reply": True},
              to=events.staff_all_room(session.id), namespace=events.STAFF_NS)
-        return ok(snapshot=console_snapshot(session, user), me={
+        return ok(snapshot=snapshots.console_snapshot(session, user), me={
             "id": user.id, "name": user.display_name,
             "can_moderate": access.can_moderate(user, session),
             "departments": departments,
@@ -186,24 +174,3 @@ def _socket_handler(name: str) -> Any:
 # Every staff command is also a socket event of the same name (docs/realtime.md).
 for _name in commands.COMMANDS:
     setattr(StaffNamespace, f"on_{_name}", _socket_handler(_name))
-
-
-def console_snapshot(session: LiveSession, user: User) -> dict[str, Any]:
-    """Every question the user may see in the session, with posts and counters."""
-    now = utcnow()
-    query = select(Question).where(Question.session_id == session.id)
-    departments = access.staff_departments(user, session)
-    if departments is not None:
-        real = [d for d in departments if d]
-        query = query.where(Question.department_id.in_(real) | Question.department_id.is_(None))
-    questions = db.session.scalars(query.order_by(Question.created_at, Question.id)).all()
-    posts = db.session.scalars(
-        select(HostPost).where(HostPost.session_id == session.id, HostPost.removed.is_(False))
-        .order_by(HostPost.id)
-    ).all()
-    return {
-        "session": serialize.session_info(session),
-        "questions": [serialize.staff_question(q, now) for q in questions],
-        "posts": [serialize.post(p) for p in posts],
-        "counts": presence.counts(session.id, staff=True),
-    }

@@ -23,7 +23,7 @@ from qa_live.extensions import db, limiter
 from qa_live.live import events
 from qa_live.live import services as live_services
 from qa_live.live.models import QuestionSource, Vote
-from qa_live.live.sockets import snapshot
+from qa_live.live.snapshots import snapshot
 from qa_live.live.validation import PHONE_RE, InvalidInput, parse_question
 from qa_live.planning import services as planning
 from qa_live.planning.access import get_public_session_or_404

@@ -13,6 +13,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from qa_live.extensions import db
+from qa_live.live import counters
 from qa_live.live.models import Answer, AnswerKind, HostPost, Question, QuestionStatus
 from qa_live.planning.models import Department, LiveSession, SessionState, session_departments
 
@@ -85,14 +86,12 @@ def visible_posts(session: LiveSession) -> list[HostPost]:
 
 def build_transcript(session: LiveSession) -> Transcript:
     """The transcript (文字实录): posts, and each published question with its answers."""
-    from qa_live.live import presence
-
     entries = [
         TranscriptEntry(q, sorted(q.answers, key=lambda a: (a.created_at, a.id)))
         for q in published_questions(session)
     ]
     return Transcript(session=session, posts=visible_posts(session), entries=entries,
-                      counts=presence.counts(session.id))
+                      counts=counters.counts(session.id))
 
 
 # The archive ---------------------------------------------------------------------------------

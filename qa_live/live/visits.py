@@ -1,4 +1,4 @@
-"""Visits (人次), who is online, and the live counters sent as throttled summaries.
+"""Visits (人次): the rule, and writing joins and leaves in batches.
 
 A visit starts when a visitor's page joins a live session and none of their visits to it is
 open or ended less than VISIT_GRACE_S ago; otherwise the join continues that visit (a
@@ -15,8 +15,6 @@ first, in its own transaction; a clean shutdown writes it and ends this process'
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,14 +36,15 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from qa_live.core.timeutil import utcnow
-from qa_live.extensions import db, socketio
-from qa_live.live import events
-from qa_live.live.models import Question, QuestionStatus, Visit
+from qa_live.extensions import db
+from qa_live.live import realtime
+from qa_live.live.models import Visit
+from qa_live.live.realtime import Op, VisitLog
+from qa_live.live.summaries import mark_counts
 from qa_live.planning.models import LiveSession, SessionState
 
 OPEN, LEAVE = "open", "leave"
-LOG_KEY = "qa_live.visit_log"
-APPLIED_KEY = "qa_live.visits_applied"
+APPLIED_KEY = "qa_live.visits_applied"  # in db.session.info while a transaction writes the log
 
 
 class VisitTicket:
@@ -60,24 +59,8 @@ class VisitTicket:
         self.visit_id = visit_id  # known once the join is written
 
 
-Op = tuple[str, VisitTicket, datetime]
-
-
-class VisitLog:
-    """This process's joins and leaves not yet written, in the order they happened."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.ops: list[Op] = []
-        self.writing = threading.Lock()  # one transaction at a time writes the log
-
-
 def _log(app: Flask | None = None) -> VisitLog:
-    extensions = (app or current_app).extensions
-    log = extensions.get(LOG_KEY)
-    if log is None:
-        log = extensions.setdefault(LOG_KEY, VisitLog())
-    return log
+    return realtime.of_app(app).visit_log
 
 
 def join_visit(session_id: int, visitor_id: str, now: datetime | None = None) -> VisitTicket:
@@ -342,39 +325,6 @@ def _execute_in_order(changes: Iterable[tuple[Executable, dict[str, Any]]]) -> N
         connection.execute(statement, batch)
 
 
-def open_visit(session: LiveSession, visitor_id: str, now: datetime | None = None) -> int:
-    """Count a page joining a live session now, in the current transaction; return the visit's id.
-
-    The same rule as a batch of joins (``_apply``), for one page, whatever the session's state.
-    """
-    ticket = VisitTicket(session.id, visitor_id)
-    ((_ticket, visit),) = _apply([(OPEN, ticket, now or utcnow())], check_state=False)
-    assert visit.id is not None
-    return visit.id
-
-
-def record_peak(session_id: int) -> int:
-    """Raise the session's peak of concurrent viewers to the current online count; return it.
-
-    One conditional UPDATE, so concurrent joins in several workers never lower it.
-    """
-    online = db.session.scalar(
-        select(func.count(Visit.id))
-        .where(Visit.session_id == session_id, Visit.ended_at.is_(None))
-    ) or 0
-    db.session.execute(
-        update(LiveSession).where(LiveSession.id == session_id,
-                                  LiveSession.peak_online < online)
-        .values(peak_online=online)
-    )
-    return online
-
-
-def leave_visit(visit_id: int, now: datetime | None = None) -> None:
-    """Count a page leaving now, in the current transaction; the visit ends with its last page."""
-    _apply([(LEAVE, VisitTicket(None, None, visit_id), now or utcnow())], check_state=False)
-
-
 def close_all_visits(session: LiveSession, now: datetime) -> None:
     """End every open visit (the session has ended), after writing this process's pending ones."""
     write_pending()
@@ -382,208 +332,3 @@ def close_all_visits(session: LiveSession, now: datetime) -> None:
         update(Visit).where(Visit.session_id == session.id, Visit.ended_at.is_(None))
         .values(ended_at=now, connections=0)
     )
-
-
-def counts(session_id: int, staff: bool = False) -> dict[str, Any]:
-    """The live counters: online now, participant-visits, valid questions, answered."""
-    online, visits = db.session.execute(
-        select(func.count(case((Visit.ended_at.is_(None), 1))), func.count(Visit.id))
-        .where(Visit.session_id == session_id)
-    ).one()
-    rejected = Question.status == QuestionStatus.REJECTED
-    valid, answered, pending = db.session.execute(
-        select(
-            func.count(case((~rejected, 1))),
-            func.count(case((Question.status == QuestionStatus.ANSWERED, 1))),
-            func.count(case((Question.status == QuestionStatus.PENDING, 1))),
-        ).where(Question.session_id == session_id)
-    ).one()
-    peak = db.session.scalar(
-        select(LiveSession.peak_online).where(LiveSession.id == session_id)) or 0
-    data: dict[str, Any] = {"session_id": session_id, "online": online,
-                            "peak_online": max(peak, online),
-                            "participant_visits": visits, "questions": valid,
-                            "answered": answered}
-    if staff:
-        data["pending"] = pending
-        data["median_answer_seconds"] = median_answer_seconds(session_id)
-    return data
-
-
-def median_answer_seconds(session_id: int) -> float | None:
-    """Median time from asking to the first answer, over the session's answered questions."""
-    rows = db.session.execute(
-        select(Question.created_at, Question.answered_at)
-        .where(Question.session_id == session_id, Question.answered_at.is_not(None))
-    ).all()
-    waits = sorted((answered - asked).total_seconds() for asked, answered in rows
-                   if answered is not None)
-    if not waits:
-        return None
-    middle = len(waits) // 2
-    return waits[middle] if len(waits) % 2 else (waits[middle - 1] + waits[middle]) / 2
-
-
-# Throttled summaries ---------------------------------------------------------------------------
-
-_lock = threading.Lock()
-_dirty_counts: set[int] = set()
-_dirty_votes: dict[int, set[int]] = {}
-
-
-def mark_counts(session_id: int) -> None:
-    """Note that a session's counters changed; they go out with the next summary."""
-    with _lock:
-        _dirty_counts.add(session_id)
-
-
-def mark_vote(session_id: int, question_id: int) -> None:
-    """Note that a question's votes changed; its count goes out with the next summary."""
-    with _lock:
-        _dirty_votes.setdefault(session_id, set()).add(question_id)
-        _dirty_counts.add(session_id)
-
-
-# A session's audience hears the counters and votes at most every SUMMARY_INTERVAL_S, and less
-# often the larger it is (_audience_interval): every summary is a broadcast to every page, and
-# with 10,000 pages one a second would cost as much as an answer a second. Staff consoles hear
-# every summary. What a large audience has not heard yet waits in the app's _Audiences.
-
-
-class _Audiences:
-    """Per app: the summaries each session's audience has not heard yet, and when it last did."""
-
-    def __init__(self) -> None:
-        self.counts_waiting: set[int] = set()
-        self.votes_waiting: dict[int, set[int]] = {}
-        self.sent_at: dict[int, float] = {}
-
-
-def _audiences() -> _Audiences:
-    extensions = current_app.extensions
-    kept = extensions.get("qa_live.audiences")
-    if kept is None:
-        kept = extensions.setdefault("qa_live.audiences", _Audiences())
-    return kept
-
-
-def _audience_interval(session_id: int) -> float:
-    """How long a session's audience waits between summaries: longer for a larger audience."""
-    config = current_app.config
-    interval = float(config["SUMMARY_INTERVAL_S"])
-    step = config["SUMMARY_AUDIENCE_STEP"]
-    if interval <= 0 or step <= 0:
-        return interval
-    rooms = socketio.server.manager.rooms.get(events.PUBLIC_NS, {})
-    pages = len(rooms.get(events.session_room(session_id), ()))  # in this process
-    return interval * max(1.0, pages / step)
-
-
-def flush_summaries() -> None:
-    """Emit the changed counters and votes: to staff every time, to the audience when due."""
-    audiences = _audiences()
-    with _lock:
-        sessions = set(_dirty_counts)
-        votes = {k: set(v) for k, v in _dirty_votes.items()}
-        _dirty_counts.clear()
-        _dirty_votes.clear()
-        public_counts = audiences.counts_waiting | sessions
-        public_votes = {k: set(v) for k, v in audiences.votes_waiting.items()}
-        for session_id, ids in votes.items():
-            public_votes.setdefault(session_id, set()).update(ids)
-        audiences.counts_waiting = set()
-        audiences.votes_waiting = {}
-    now = time.monotonic()
-    due = {session_id for session_id in public_counts | public_votes.keys()
-           if now - audiences.sent_at.get(session_id, float("-inf"))
-           >= _audience_interval(session_id)}
-    figures: dict[int, dict[str, Any]] = {}
-    for session_id in sessions:
-        staff = counts(session_id, staff=True)
-        figures[session_id] = {k: v for k, v in staff.items() if k not in STAFF_ONLY}
-        _remember_counts(session_id, figures[session_id])
-        socketio.emit("counts", staff, to=events.staff_all_room(session_id),
-                      namespace=events.STAFF_NS)
-    for session_id in public_counts:
-        if session_id not in due:
-            continue
-        public = figures.get(session_id)
-        if public is None:
-            public = counts(session_id)
-            _remember_counts(session_id, public)
-        socketio.emit("counts", public, to=events.session_room(session_id),
-                      namespace=events.PUBLIC_NS)
-    for session_id, ids in public_votes.items():
-        rows = db.session.execute(
-            select(Question.id, Question.upvotes).where(and_(Question.id.in_(ids)))
-        ).all()
-        upvotes = {i: n for i, n in rows}
-        changed = votes.get(session_id)
-        if changed:
-            data = {"session_id": session_id,
-                    "upvotes": {str(i): n for i, n in upvotes.items() if i in changed}}
-            socketio.emit("votes", data, to=events.staff_all_room(session_id),
-                          namespace=events.STAFF_NS)
-        if session_id in due:
-            data = {"session_id": session_id, "upvotes": {str(i): n for i, n in upvotes.items()}}
-            socketio.emit("votes", data, to=events.session_room(session_id),
-                          namespace=events.PUBLIC_NS)
-    with _lock:
-        for session_id in due:
-            audiences.sent_at[session_id] = now
-        audiences.counts_waiting.update(public_counts - due)
-        for session_id, ids in public_votes.items():
-            if session_id not in due:
-                audiences.votes_waiting.setdefault(session_id, set()).update(ids)
-
-
-STAFF_ONLY = ("pending", "median_answer_seconds")
-COUNTS_KEY = "qa_live.recent_counts"
-
-
-def _remember_counts(session_id: int, data: dict[str, Any]) -> None:
-    recent = current_app.extensions.setdefault(COUNTS_KEY, {})
-    recent[session_id] = (time.monotonic(), data)
-
-
-def recent_counts(session_id: int) -> dict[str, Any]:
-    """The public counters, as computed at most SUMMARY_INTERVAL_S ago.
-
-    What a joining page gets in its snapshot: a crowd joining at once costs one count per
-    summary interval, not one per page; the next `counts` summary brings the page up to date
-    (a join marks the counters changed).
-    """
-    recent = current_app.extensions.setdefault(COUNTS_KEY, {})
-    kept = recent.get(session_id)
-    if kept is not None and time.monotonic() - kept[0] < current_app.config["SUMMARY_INTERVAL_S"]:
-        return dict(kept[1])
-    data = counts(session_id)
-    _remember_counts(session_id, data)
-    return dict(data)
-
-
-_started: set[int] = set()
-
-
-def start_summary_task(app: Flask) -> None:
-    """Start this process's loops once: counters summaries, and writing visits in batches."""
-    if id(app) in _started:
-        return
-    _started.add(id(app))
-
-    def every(interval: float, work: Any, what: str) -> None:
-        def loop() -> None:
-            while True:
-                socketio.sleep(interval)
-                with app.app_context():
-                    try:
-                        work()
-                    except Exception:  # keep the loop alive; the next round retries
-                        app.logger.exception("%s failed", what)
-
-        socketio.start_background_task(loop)
-
-    if app.config["SUMMARY_INTERVAL_S"] > 0:
-        every(app.config["SUMMARY_INTERVAL_S"], flush_summaries, "summary flush")
-    if app.config["VISIT_FLUSH_INTERVAL_S"] > 0:
-        every(app.config["VISIT_FLUSH_INTERVAL_S"], flush_visits, "writing visits")

@@ -1,0 +1,185 @@
+"""The read models of a session: what a citizen's page and a staff console show.
+
+The /qa and /moderation sockets, the pages and the JSON API all read their snapshots here, so
+a page rendered without the script, a socket's join and an API client see the same thing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import Row, Table, bindparam, or_, select
+
+from qa_live.auth.models import User
+from qa_live.core.i18n import select_locale
+from qa_live.core.timeutil import utcnow
+from qa_live.extensions import db
+from qa_live.live import access, counters, realtime, serialize
+from qa_live.live import services as live
+from qa_live.live.models import HostPost, Question, QuestionStatus
+from qa_live.live.socket_common import EventError
+from qa_live.planning.models import LiveSession, SessionState
+from qa_live.transport.packets import Plain, Prepared
+
+
+def get_live_session_or_error(slug: object) -> LiveSession:
+    """A public session by slug, or an "unknown session" error."""
+    head = session_head(slug)
+    session = db.session.get(LiveSession, head.id)
+    if session is None:
+        raise EventError("not_found", _("There is no such session."))
+    return session
+
+
+_sessions: Table = LiveSession.__table__  # type: ignore[assignment]
+_questions: Table = Question.__table__  # type: ignore[assignment]
+# The statements of a join, built once: Core on the connection, no ORM layer, cached compiled.
+_HEAD = select(_sessions.c.id, _sessions.c.state, _sessions.c.last_seq).where(
+    _sessions.c.slug == bindparam("slug"))
+_is_public = or_(*(_questions.c.status == status for status in (QuestionStatus.APPROVED,
+                                                                 QuestionStatus.ANSWERED)))
+_VOTES = select(_questions.c.id, _questions.c.upvotes).where(
+    _questions.c.session_id == bindparam("session_id"), _is_public)
+_VOTES_AND_OWN = select(
+    _questions.c.id, _questions.c.upvotes, _is_public.label("public"),
+    (_questions.c.visitor_id == bindparam("visitor")).label("own"),
+).where(_questions.c.session_id == bindparam("session_id"),
+        or_(_is_public, _questions.c.visitor_id == bindparam("visitor")))
+
+
+def session_head(slug: object) -> Row[int, SessionState, int]:
+    """(id, state, last_seq) of a public session by slug, in one small query; or not found.
+
+    Public: anything past draft (LiveSession.is_public).
+    """
+    if not isinstance(slug, str) or not 0 < len(slug) <= 64:
+        raise EventError("not_found", _("There is no such session."))
+    head = db.session.connection().execute(_HEAD, {"slug": slug}).one_or_none()
+    if head is None or head.state == SessionState.DRAFT:
+        raise EventError("not_found", _("There is no such session."))
+    return head
+
+
+# The public part of a session's snapshot by (session id, sequence number, locale). Every public
+# change writes a new sequence number, so an entry never goes stale; votes, which change without
+# one, are laid over from the database on every use. Thousands of pages joining at the start of a
+# session then cost two small queries each instead of rebuilding the stream.
+# The cache lives on the app (realtime.AppState.public_parts: one per database).
+PUBLIC_STATUSES = (QuestionStatus.APPROVED, QuestionStatus.ANSWERED)
+
+
+def _public_part(session_id: int, seq: int) -> dict[str, Any]:
+    kept = realtime.of_app()
+    key = (session_id, seq, select_locale())  # what get_locale() parses, without parsing it
+    with kept.public_parts_lock:
+        part = kept.public_parts.get(key)
+        if part is not None:
+            kept.public_parts.move_to_end(key)
+            return part
+    # Read after the sequence number: what is read is at least as new as `seq`, and applying
+    # an event twice changes nothing, so a page that replays from `seq` ends up exact.
+    session = db.session.get(LiveSession, session_id)
+    if session is None:
+        raise EventError("not_found", _("There is no such session."))
+    questions = db.session.scalars(
+        select(Question)
+        .where(Question.session_id == session_id, Question.status.in_(PUBLIC_STATUSES))
+        .order_by(Question.published_at, Question.id)
+    ).all()
+    posts = db.session.scalars(
+        select(HostPost).where(HostPost.session_id == session_id, HostPost.removed.is_(False))
+        .order_by(HostPost.id)
+    ).all()
+    # Prepared: JSON only and never changed, so the packet class neither walks it looking for
+    # bytes nor encodes it again for every page joining (qa_live/transport/packets.py).
+    part = {
+        "session": Prepared(serialize.session_info(session)),
+        "questions": [Prepared(serialize.public_question(q)) for q in questions],
+        "posts": [Prepared(serialize.post(p)) for p in posts],
+    }
+    with kept.public_parts_lock:
+        kept.public_parts[key] = part
+        while len(kept.public_parts) > realtime.PUBLIC_PARTS_KEPT:
+            kept.public_parts.popitem(last=False)
+    return part
+
+
+def snapshot(session: LiveSession, visitor_id: str | None = None) -> dict[str, Any]:
+    """Everything a citizen's page shows, as of the session's current sequence number."""
+    seq = db.session.scalar(select(LiveSession.last_seq).where(LiveSession.id == session.id))
+    return snapshot_at(session.id, seq or 0, visitor_id, counters.counts(session.id))
+
+
+def snapshot_at(session_id: int, seq: int, visitor_id: str | None,
+              counts: dict[str, Any]) -> dict[str, Any]:
+    """The citizen's snapshot at a sequence number the caller has just read (the join's path)."""
+    part = _public_part(session_id, seq)
+    votes, has_own = upvotes_and_own(session_id, visitor_id)
+    questions = []
+    for q in part["questions"]:  # the kept dicts are shared: copy only what changes
+        n = votes.get(q["id"], q["upvotes"])
+        questions.append(q if n == q["upvotes"] else Plain(q, upvotes=n))
+    data: dict[str, Any] = {
+        "seq": seq,
+        "session": part["session"],
+        "questions": questions,
+        "posts": part["posts"],
+        "counts": counts,
+    }
+    if visitor_id is not None:
+        data["mine"] = my_questions_by_id(session_id, visitor_id) if has_own else []
+    return data
+
+
+def my_questions(session: LiveSession, visitor_id: str) -> list[dict[str, Any]]:
+    """The visitor's own questions with their status."""
+    return [serialize.own_question(q, live.status_label(q))
+            for q in live.questions_of_visitor(session, visitor_id)]
+
+
+def my_questions_by_id(session_id: int, visitor_id: str) -> list[dict[str, Any]]:
+    """`my_questions` by the session's id."""
+    session = db.session.get(LiveSession, session_id)
+    return my_questions(session, visitor_id) if session is not None else []
+
+
+def upvotes_and_own(session_id: int, visitor_id: str | None) -> tuple[dict[int, int], bool]:
+    """The published questions' votes, and whether the visitor asked anything, in one query."""
+    connection = db.session.connection()
+    if visitor_id is None:
+        rows = connection.execute(_VOTES, {"session_id": session_id})
+        return {id_: upvotes for id_, upvotes in rows}, False
+    votes: dict[int, int] = {}
+    has_own = False
+    for id_, upvotes, public, own in connection.execute(
+            _VOTES_AND_OWN, {"session_id": session_id, "visitor": visitor_id}):
+        if public:
+            votes[id_] = upvotes
+        if own:
+            has_own = True
+    return votes, has_own
+
+
+# The staff console --------------------------------------------------------------------------
+
+
+def console_snapshot(session: LiveSession, user: User) -> dict[str, Any]:
+    """Every question the user may see in the session, with posts and counters."""
+    now = utcnow()
+    query = select(Question).where(Question.session_id == session.id)
+    departments = access.staff_departments(user, session)
+    if departments is not None:
+        real = [d for d in departments if d]
+        query = query.where(Question.department_id.in_(real) | Question.department_id.is_(None))
+    questions = db.session.scalars(query.order_by(Question.created_at, Question.id)).all()
+    posts = db.session.scalars(
+        select(HostPost).where(HostPost.session_id == session.id, HostPost.removed.is_(False))
+        .order_by(HostPost.id)
+    ).all()
+    return {
+        "session": serialize.session_info(session),
+        "questions": [serialize.staff_question(q, now) for q in questions],
+        "posts": [serialize.post(p) for p in posts],
+        "counts": counters.counts(session.id, staff=True),
+    }

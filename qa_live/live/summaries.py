@@ -1,0 +1,103 @@
+"""Throttled summaries: the counters and votes that changed go out at most every interval.
+
+A session's audience hears the counters and votes at most every SUMMARY_INTERVAL_S, and less
+often the larger it is (_audience_interval): every summary is a broadcast to every page, and
+with 10,000 pages one a second would cost as much as an answer a second. Staff consoles hear
+every summary. What a large audience has not heard yet waits in the app's realtime.Audiences.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import and_, select
+
+from qa_live.extensions import db, socketio
+from qa_live.live import events, realtime
+from qa_live.live.counters import STAFF_ONLY, counts, remember_counts
+from qa_live.live.models import Question
+
+
+def mark_counts(session_id: int) -> None:
+    """Note that a session's counters changed; they go out with the next summary."""
+    with realtime.summary_lock:
+        realtime.dirty_counts.add(session_id)
+
+
+def mark_vote(session_id: int, question_id: int) -> None:
+    """Note that a question's votes changed; its count goes out with the next summary."""
+    with realtime.summary_lock:
+        realtime.dirty_votes.setdefault(session_id, set()).add(question_id)
+        realtime.dirty_counts.add(session_id)
+
+
+def _audience_interval(session_id: int) -> float:
+    """How long a session's audience waits between summaries: longer for a larger audience."""
+    config = current_app.config
+    interval = float(config["SUMMARY_INTERVAL_S"])
+    step = config["SUMMARY_AUDIENCE_STEP"]
+    if interval <= 0 or step <= 0:
+        return interval
+    rooms = socketio.server.manager.rooms.get(events.PUBLIC_NS, {})
+    pages = len(rooms.get(events.session_room(session_id), ()))  # in this process
+    return interval * max(1.0, pages / step)
+
+
+def flush_summaries() -> None:
+    """Emit the changed counters and votes: to staff every time, to the audience when due."""
+    audiences = realtime.of_app().audiences
+    with realtime.summary_lock:
+        sessions = set(realtime.dirty_counts)
+        votes = {k: set(v) for k, v in realtime.dirty_votes.items()}
+        realtime.dirty_counts.clear()
+        realtime.dirty_votes.clear()
+        public_counts = audiences.counts_waiting | sessions
+        public_votes = {k: set(v) for k, v in audiences.votes_waiting.items()}
+        for session_id, ids in votes.items():
+            public_votes.setdefault(session_id, set()).update(ids)
+        audiences.counts_waiting = set()
+        audiences.votes_waiting = {}
+    now = time.monotonic()
+    due = {session_id for session_id in public_counts | public_votes.keys()
+           if now - audiences.sent_at.get(session_id, float("-inf"))
+           >= _audience_interval(session_id)}
+    figures: dict[int, dict[str, Any]] = {}
+    for session_id in sessions:
+        staff = counts(session_id, staff=True)
+        figures[session_id] = {k: v for k, v in staff.items() if k not in STAFF_ONLY}
+        remember_counts(session_id, figures[session_id])
+        socketio.emit("counts", staff, to=events.staff_all_room(session_id),
+                      namespace=events.STAFF_NS)
+    for session_id in public_counts:
+        if session_id not in due:
+            continue
+        public = figures.get(session_id)
+        if public is None:
+            public = counts(session_id)
+            remember_counts(session_id, public)
+        socketio.emit("counts", public, to=events.session_room(session_id),
+                      namespace=events.PUBLIC_NS)
+    for session_id, ids in public_votes.items():
+        rows = db.session.execute(
+            select(Question.id, Question.upvotes).where(and_(Question.id.in_(ids)))
+        ).all()
+        upvotes = {i: n for i, n in rows}
+        changed = votes.get(session_id)
+        if changed:
+            data = {"session_id": session_id,
+                    "upvotes": {str(i): n for i, n in upvotes.items() if i in changed}}
+            socketio.emit("votes", data, to=events.staff_all_room(session_id),
+                          namespace=events.STAFF_NS)
+        if session_id in due:
+            data = {"session_id": session_id, "upvotes": {str(i): n for i, n in upvotes.items()}}
+            socketio.emit("votes", data, to=events.session_room(session_id),
+                          namespace=events.PUBLIC_NS)
+    with realtime.summary_lock:
+        for session_id in due:
+            audiences.sent_at[session_id] = now
+        audiences.counts_waiting.update(public_counts - due)
+        for session_id, ids in public_votes.items():
+            if session_id not in due:
+                audiences.votes_waiting.setdefault(session_id, set()).update(ids)
