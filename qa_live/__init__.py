@@ -40,6 +40,7 @@ def create_app(config_class: type = Config) -> Flask:
     security.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
+    _connect_receivers()
     _init_socketio(app)
 
     if app.config["PROXY_FIX_COUNT"]:
@@ -93,6 +94,20 @@ def create_app(config_class: type = Config) -> Flask:
     app.cli.add_command(stats_cli)
     app.register_blueprint(audit_bp)
     return app
+
+
+def _connect_receivers() -> None:
+    """Let higher packages react to what lower ones signal (qa_live/core/signals.py).
+
+    Each package that listens has a receivers.py; connecting twice changes nothing. followup's
+    console command is registered here too, before the sockets attach every command.
+    """
+    from qa_live.followup import commands as _followup_commands  # noqa: F401 - registers it
+    from qa_live.followup import receivers as followup_receivers
+    from qa_live.live import receivers as live_receivers
+
+    live_receivers.connect()
+    followup_receivers.connect()
 
 
 def _init_socketio(app: Flask) -> None:

@@ -7,12 +7,12 @@ import uuid
 from datetime import datetime, timedelta
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
 from qa_live.auth import services as auth_services
 from qa_live.auth.models import Role, User
+from qa_live.core import signals
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
 from qa_live.live import moderation
@@ -157,10 +157,7 @@ def load() -> None:
                      min(end, now) if offset == 0 else end)
         if offset < 0:
             services.change_state(session, SessionState.ENDED, end)
-            if current_app.config["FOLLOW_UP_AUTO"]:  # as moderation.end_session does
-                from qa_live.followup.services import create_session_follow_ups
-
-                create_session_follow_ups(session, host)
+            signals.session_ended.send(session, actor=host)  # as moderation.end_session does
     db.session.commit()
     click.echo(f"demo data: {len(depts)} departments, {created} new sessions")
     _print_logins()

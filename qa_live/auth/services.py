@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import func, select
 
 from qa_live.auth.models import Department, Role, User
+from qa_live.core import signals
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
 
@@ -87,6 +88,8 @@ def update_user(
     user.departments = _departments(department_ids)
     user.active = active
     db.session.flush()
+    # Its consoles close; they reconnect with the new roles, or not at all.
+    signals.staff_access_revoked.send(user.id)
     return user
 
 
@@ -98,6 +101,7 @@ def reset_password(user: User, password: str) -> User:
     user.set_password(password)
     user.session_epoch += 1
     db.session.flush()
+    signals.staff_access_revoked.send(user.id)
     return user
 
 

@@ -33,10 +33,10 @@ from qa_live.auth.forms import (
     role_choices,
 )
 from qa_live.auth.models import ApiToken, Department, Role, User
+from qa_live.core import signals
 from qa_live.core.access import require_staff_network
 from qa_live.core.i18n import safe_next
 from qa_live.extensions import db, limiter
-from qa_live.live.staff_sockets import disconnect_user
 
 bp = Blueprint("auth", __name__)
 
@@ -88,7 +88,7 @@ def logout() -> ResponseReturnValue:
     audit.record("logout", target_type="user", target_id=user_id)
     db.session.commit()
     logout_user()
-    disconnect_user(user_id)
+    signals.staff_access_revoked.send(user_id)
     flash(_("You have logged out."), "info")
     return redirect(url_for("planning.home"))
 
@@ -158,7 +158,6 @@ def staff_edit(user_id: int) -> ResponseReturnValue:
                 user, form.display_name.data, form.roles.data, form.departments.data,
                 form.active.data,
             )
-            disconnect_user(user.id)  # its consoles reconnect with the new roles, or not at all
             audit.record("staff_update", target_type="user", target_id=user.id,
                          detail={"login": user.login, "roles": form.roles.data,
                                  "departments": form.departments.data,
@@ -177,7 +176,6 @@ def staff_reset_password(user_id: int) -> ResponseReturnValue:
     reset_form = PasswordResetForm(prefix="reset")
     if reset_form.validate_on_submit():
         services.reset_password(user, reset_form.password.data)
-        disconnect_user(user.id)
         audit.record("password_reset", target_type="user", target_id=user.id,
                      detail={"login": user.login})
         db.session.commit()

@@ -1,8 +1,9 @@
 """Staff commands in a live session, shared by the /moderation socket and the JSON API.
 
 Each command takes the acting user, the session and the JSON payload, checks the payload and
-the user's right to act, calls one operation from moderation.py and returns the fields of a
-successful reply. The caller commits with events.commit_and_send().
+the user's right to act, calls one operation and returns the fields of a successful reply. The
+caller commits with events.commit_and_send(). Higher packages add their own commands with
+``@command`` (followup/commands.py); create_app() imports them before the sockets are set up.
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ def _question(data: dict[str, Any], session: LiveSession, name: str = "question_
     return question
 
 
-def _answerable(user: User, session: LiveSession, data: dict[str, Any]) -> Question:
+def answerable(user: User, session: LiveSession, data: dict[str, Any]) -> Question:
+    """The payload's question, if the user may answer it (access.can_answer); else an error."""
     question = _question(data, session)
     if not access.can_answer(user, question):
         raise EventError("forbidden", _("This question belongs to another department."))
@@ -138,7 +140,7 @@ def assign(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, 
 @command("reveal_phone")
 def reveal_phone(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
     """Show a citizen's full phone number to staff who may answer the question (audited)."""
-    question = _answerable(user, session, data)
+    question = answerable(user, session, data)
     if not question.phone:
         raise EventError("not_found", _("The citizen left no phone number."))
     return {"question_id": question.id, "phone": question.phone}
@@ -147,7 +149,7 @@ def reveal_phone(user: User, session: LiveSession, data: dict[str, Any]) -> dict
 @command("claim")
 def claim(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
     """Take a question to answer it."""
-    question = moderation.claim(_answerable(user, session, data), user)
+    question = moderation.claim(answerable(user, session, data), user)
     return {"question_id": question.id,
             "claim_expires_at": serialize.iso(question.claim_expires_at)}
 
@@ -155,14 +157,14 @@ def claim(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, A
 @command("release")
 def release(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
     """Give a claimed question back."""
-    question = moderation.release(_answerable(user, session, data), user)
+    question = moderation.release(answerable(user, session, data), user)
     return {"question_id": question.id}
 
 
 @command("answer")
 def answer(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
     """Publish an answer to a question."""
-    question = _answerable(user, session, data)
+    question = answerable(user, session, data)
     reply = moderation.answer(question, user, _long_text(data, "body", "ANSWER_MAX_LENGTH"))
     return {"question_id": question.id, "answer_id": reply.id}
 
@@ -183,25 +185,9 @@ def edit_answer(user: User, session: LiveSession, data: dict[str, Any]) -> dict[
 @command("follow_up")
 def follow_up(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
     """Mark a question as needing offline follow-up (or not)."""
-    question = _answerable(user, session, data)
+    question = answerable(user, session, data)
     moderation.flag_follow_up(question, user, bool_field(data, "needed", True))
     return {"question_id": question.id}
-
-
-@command("follow_up_create")
-def follow_up_create(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
-    """Open an offline follow-up on a question now, during or after the session."""
-    from qa_live.followup import api as followup_api
-    from qa_live.followup.services import FollowUpError
-
-    question = _answerable(user, session, data)
-    try:
-        follow_up = followup_api.create(user, {**data, "question_id": question.id})
-    except FollowUpError as exc:  # with the field named, like other invalid payloads
-        raise EventError(exc.code, str(exc), {exc.field: str(exc)} if exc.field else None) \
-            from exc
-    return {"question_id": question.id, "follow_up_id": follow_up.id,
-            "due_date": follow_up.due_date.isoformat()}
 
 
 @command("post")

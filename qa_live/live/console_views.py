@@ -17,7 +17,7 @@ from sqlalchemy import select
 from qa_live.auth.access import staff_required
 from qa_live.auth.models import Role
 from qa_live.extensions import db
-from qa_live.live import access
+from qa_live.live import access, counters
 from qa_live.live.models import RejectReason
 from qa_live.planning import services as planning
 from qa_live.planning.models import LiveSession, SessionState
@@ -194,6 +194,12 @@ def console_url(session: LiveSession) -> str | None:
     if not current_user.is_authenticated or not access.can_open_console(current_user, session):
         return None
     return url_for("console.console_page", slug=session.slug)
+
+
+@bp.app_template_global()
+def questions_received(sessions: list[LiveSession]) -> dict[int, int]:
+    """Questions each session received, by session id, for the office's planning pages."""
+    return counters.questions_received([s.id for s in sessions])
 
 
 @bp.app_template_global()

@@ -61,6 +61,15 @@ def median_answer_seconds(session_id: int) -> float | None:
     return waits[middle] if len(waits) % 2 else (waits[middle - 1] + waits[middle]) / 2
 
 
+def questions_received(session_ids: list[int]) -> dict[int, int]:
+    """How many questions each session received, whatever their status (the office's plan)."""
+    if not session_ids:
+        return {}
+    return dict(db.session.execute(
+        select(Question.session_id, func.count(Question.id))
+        .where(Question.session_id.in_(session_ids)).group_by(Question.session_id)).all())
+
+
 def remember_counts(session_id: int, data: dict[str, Any]) -> None:
     """Keep the public counters just computed, for pages joining in the next moment."""
     realtime.of_app().recent_counts[session_id] = (time.monotonic(), data)

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
 
 from qa_live.auth.models import User
+from qa_live.core import signals
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
 from qa_live.live import events, serialize, summaries, visits
@@ -240,10 +241,8 @@ def flag_follow_up(question: Question, actor: User, needed: bool) -> Question:
     question.needs_follow_up = needed
     db.session.flush()
     if needed and question.session.state not in OPEN_STATES:
-        # Flags set while open are gathered at the end; after the end, make it now.
-        from qa_live.followup import services as followups
-
-        followups.ensure_follow_up(question, actor)
+        # Flags set while open are gathered at the end; after the end, followup makes it now.
+        signals.follow_up_needed.send(question, actor=actor)
     announce(question, serialize.is_public(question))
     return question
 
@@ -329,11 +328,8 @@ def end_session(session: LiveSession, actor: User, now: datetime | None = None) 
         update(Question).where(Question.session_id == session.id)
         .values(claimed_by_id=None, claim_expires_at=None)
     )
-    if current_app.config["FOLLOW_UP_AUTO"]:
-        # Unanswered and flagged questions get offline follow-up (docs/followups.md).
-        from qa_live.followup import services as followups
-
-        followups.create_session_follow_ups(session, actor)
+    # followup opens the unanswered and flagged questions' follow-ups (docs/followups.md).
+    signals.session_ended.send(session, actor=actor)
     events.publish(session, "session", serialize.session_info(session))
     events.tell_staff(session.id, "session", serialize.session_info(session))
     return session

@@ -190,8 +190,9 @@ def end_pages(app: Flask) -> None:
 
 def register_namespaces(app: Flask) -> None:
     """Attach the /qa and /moderation handlers (once per process) and the summary loop."""
-    from qa_live.live.staff_sockets import StaffNamespace
+    from qa_live.live.staff_sockets import StaffNamespace, attach_commands
 
+    attach_commands()  # every command registered by now, followup's too (create_app)
     if not realtime.namespaces_registered:
         socketio.on_namespace(CitizenNamespace(events.PUBLIC_NS))
         socketio.on_namespace(StaffNamespace(events.STAFF_NS))

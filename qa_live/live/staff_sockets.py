@@ -171,6 +171,7 @@ def _socket_handler(name: str) -> Any:
     return guarded(handler)
 
 
-# Every staff command is also a socket event of the same name (docs/realtime.md).
-for _name in commands.COMMANDS:
-    setattr(StaffNamespace, f"on_{_name}", _socket_handler(_name))
+def attach_commands() -> None:
+    """Make every staff command a socket event of the same name (docs/realtime.md)."""
+    for name in commands.COMMANDS:
+        setattr(StaffNamespace, f"on_{name}", _socket_handler(name))

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from wtforms import SelectChoice
 
 from qa_live.audit import services as audit
@@ -17,7 +17,6 @@ from qa_live.auth.access import role_required, staff_required
 from qa_live.auth.models import Role, User
 from qa_live.core.timeutil import from_local, local_year, to_local, utcnow
 from qa_live.extensions import db
-from qa_live.live.models import Question
 from qa_live.planning import services
 from qa_live.planning.forms import (
     ActionForm,
@@ -145,17 +144,11 @@ def plan(year: int | None = None) -> ResponseReturnValue:
         by_day[(local.month, local.day)].append(s)
     cal = calendar.Calendar(firstweekday=0)
     months = [(m, cal.monthdayscalendar(year, m)) for m in range(1, 13)]
-    counts = dict(
-        db.session.execute(
-            select(Question.session_id, func.count(Question.id))
-            .join(LiveSession).where(LiveSession.plan_year == year)
-            .group_by(Question.session_id)
-        ).all()
-    )
+    # The template counts each session's questions with questions_received(), a template
+    # global of live (console_views.py): planning does not read questions itself.
     return render_template(
         "office/plan.html", year=year, sessions=sessions, months=months, by_day=by_day,
-        plan=db.session.get(AnnualPlan, year), question_counts=counts,
-        state_label=services.state_label,
+        plan=db.session.get(AnnualPlan, year), state_label=services.state_label,
     )
 
 
@@ -284,12 +277,9 @@ def _naive_local(value):
 def session_detail(session_id: int) -> ResponseReturnValue:
     """A session's plan as staff see it, with the actions its state allows."""
     session = get_session_or_404(session_id)
-    advance = db.session.scalar(
-        select(func.count(Question.id)).where(Question.session_id == session.id)
-    )
     return render_template(
         "office/session_detail.html", session=session, action_form=ActionForm(),
-        cancel_form=CancelForm(), question_count=advance, state_label=services.state_label,
+        cancel_form=CancelForm(), state_label=services.state_label,
         Duty=Duty, can_plan=current_user.has_role(Role.OFFICE),
     )
 

@@ -1,0 +1,22 @@
+"""What live does when a lower package sends a signal (qa_live/core/signals.py).
+
+create_app() calls connect() once; connecting again changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qa_live.core import signals
+
+
+def _close_consoles(user_id: int, **_kw: Any) -> None:
+    """A staff account lost access: close its consoles at once, on every worker."""
+    from qa_live.live.staff_sockets import disconnect_user
+
+    disconnect_user(user_id)
+
+
+def connect() -> None:
+    """Connect live's receivers."""
+    signals.staff_access_revoked.connect(_close_consoles)
