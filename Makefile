@@ -48,9 +48,11 @@ run: install demo
 	@echo "qa_live: serving on http://127.0.0.1:$${PORT:-5000}  (Ctrl-C stops)"
 	$(BIN)/python wsgi.py
 
+# lint-imports: the packages are layers (pyproject.toml, [tool.importlinter]).
 lint: $(STAMP)
 	$(BIN)/ruff check qa_live tests $(wildcard bench) config.py wsgi.py migrations
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 # STRICT=1 (what .ci/run sets) turns "service not available, skipped" into a failure.
 test: install lint
