@@ -15,8 +15,7 @@ from qa_live.auth.models import Role, User
 from qa_live.core import signals
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
-from qa_live.live import moderation
-from qa_live.live import services as live_services
+from qa_live.live import intake, moderation
 from qa_live.live.models import PostKind, QuestionSource, RejectReason, Visit
 from qa_live.live.validation import QuestionInput
 from qa_live.planning import services
@@ -145,7 +144,7 @@ def load() -> None:
         if offset > 0:
             if not session.precollect_open(now):
                 continue
-            live_services.submit_question(
+            intake.submit_question(
                 session, "demo-visitor-" + slug,
                 QuestionInput(text=QUESTIONS[index % len(QUESTIONS)], nickname="市民",
                               phone=None, client_id=str(uuid.uuid5(uuid.NAMESPACE_URL, slug))),
@@ -187,7 +186,7 @@ def _demo_stream(session: LiveSession, host: User, answerers: list[User], index:
     count = len(LIVE_QUESTIONS) - (index + 1) % 2  # alternate sessions skip the spam
     for n, (text, reply, reason) in enumerate(LIVE_QUESTIONS[:count]):
         asked = at(0.05 + n * 0.12)
-        question, _created = live_services.submit_question(
+        question, _created = intake.submit_question(
             session, f"demo-{session.slug}-v{n}",
             QuestionInput(text=text, nickname="网友" + str(1000 + 37 * n + index), phone=None,
                           client_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{session.slug}/{n}"))),
@@ -204,7 +203,7 @@ def _demo_stream(session: LiveSession, host: User, answerers: list[User], index:
             moderation.flag_follow_up(question, answerers[0], True)
     if session.state == SessionState.LIVE:  # still waiting for the host's review
         for n, text in enumerate(PENDING_QUESTIONS):
-            live_services.submit_question(
+            intake.submit_question(
                 session, f"demo-{session.slug}-p{n}",
                 QuestionInput(text=text, nickname="", phone="13812341234" if n == 0 else None,
                               client_id=str(uuid.uuid5(uuid.NAMESPACE_URL,

@@ -29,6 +29,7 @@ from qa_live.core.timeutil import local_year, utcnow
 from qa_live.core.urls import public_url
 from qa_live.core.visitor import visitor_id
 from qa_live.extensions import db, limiter
+from qa_live.live import intake
 from qa_live.live import services as live_services
 from qa_live.live.models import Question, QuestionSource
 from qa_live.live.validation import InvalidInput, parse_question
@@ -117,7 +118,7 @@ def ask_in_advance(slug: str) -> ResponseReturnValue:
             {"text": form.text.data, "nickname": form.nickname.data,
              "phone": form.phone.data, "client_id": form.client_id.data}
         )
-        question, _created = live_services.submit_question(
+        question, _created = intake.submit_question(
             session, visitor_id(), data, QuestionSource.ADVANCE
         )
     except InvalidInput as exc:

@@ -25,8 +25,7 @@ from qa_live.auth import services as auth_services
 from qa_live.auth.models import Role, User
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
-from qa_live.live import events, realtime
-from qa_live.live import services as live_services
+from qa_live.live import events, intake, realtime
 from qa_live.live.models import Question, QuestionSource
 from qa_live.live.validation import QuestionInput
 from qa_live.planning import services as planning_services
@@ -227,7 +226,7 @@ def make_question(app: Flask):
         if source is None:
             source = (QuestionSource.LIVE if session.state == SessionState.LIVE
                       else QuestionSource.ADVANCE)
-        question, _ = live_services.submit_question(
+        question, _ = intake.submit_question(
             session, visitor,
             QuestionInput(text=text, nickname=nickname, phone=phone,
                           client_id=str(uuid.uuid4())),

@@ -14,8 +14,7 @@ from zoneinfo import ZoneInfo
 from qa_live.auth import services as auth_services
 from qa_live.auth.models import Role, User
 from qa_live.extensions import db
-from qa_live.live import moderation, visits
-from qa_live.live import services as live_services
+from qa_live.live import intake, moderation, visits
 from qa_live.live.models import Question, QuestionSource
 from qa_live.live.validation import QuestionInput
 from qa_live.planning import services as planning
@@ -69,7 +68,7 @@ def ask(session: LiveSession, at: datetime, text: str = "出口信用保险有�
         visitor: str | None = None, source: QuestionSource = QuestionSource.LIVE,
         phone: str | None = None, nickname: str = "") -> Question:
     """A citizen's question, stored by submit_question (a fresh visitor unless one is named)."""
-    question, _new = live_services.submit_question(
+    question, _new = intake.submit_question(
         session, visitor or f"stats-visitor-{next(_ids)}",
         QuestionInput(text=text, nickname=nickname, phone=phone, client_id=str(uuid.uuid4())),
         source, at,

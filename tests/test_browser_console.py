@@ -39,17 +39,17 @@ import sys, uuid
 from sqlalchemy import select
 from qa_live import create_app
 from qa_live.extensions import db
-from qa_live.live import services
+from qa_live.live import intake
 from qa_live.live.models import QuestionSource
 from qa_live.live.validation import QuestionInput
 from qa_live.planning.models import LiveSession
 
 with create_app().app_context():
     session = db.session.scalar(select(LiveSession).where(LiveSession.slug == sys.argv[1]))
-    services.submit_question(session, "visitor-asked-during-outage",
-                             QuestionInput(text=sys.argv[2], nickname="", phone=None,
-                                           client_id=str(uuid.uuid4())),
-                             QuestionSource.LIVE)
+    intake.submit_question(session, "visitor-asked-during-outage",
+                           QuestionInput(text=sys.argv[2], nickname="", phone=None,
+                                         client_id=str(uuid.uuid4())),
+                           QuestionSource.LIVE)
     db.session.commit()
 """
 

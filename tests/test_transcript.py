@@ -16,8 +16,7 @@ from qa_live.auth import services as auth_services
 from qa_live.auth.models import Role, User
 from qa_live.core.visitor import COOKIE, read_visitor_id
 from qa_live.extensions import db
-from qa_live.live import commands, events, moderation
-from qa_live.live import services as live_services
+from qa_live.live import commands, events, intake, moderation
 from qa_live.live.models import (
     Answer,
     AnswerKind,
@@ -76,7 +75,7 @@ def hold_session(title: str, start: datetime, departments: list[Department], hos
     planning.change_state(session, SessionState.LIVE, start)
     for n, item in enumerate(items):
         asked = start + timedelta(minutes=5 + 10 * n)
-        question, _new = live_services.submit_question(
+        question, _new = intake.submit_question(
             session, item.get("visitor", f"visitor-{session.id}-{n:04d}"),
             QuestionInput(text=item["text"], nickname=item.get("nickname", ""), phone=None,
                           client_id=str(uuid.uuid4())),

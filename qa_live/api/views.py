@@ -24,7 +24,7 @@ from qa_live.extensions import csrf, db
 from qa_live.followup import api as followup_api
 from qa_live.followup import services as followups
 from qa_live.followup.services import FollowUpError
-from qa_live.live import access, commands, counters, events, serialize, summaries
+from qa_live.live import access, commands, counters, events, intake, serialize, summaries
 from qa_live.live import services as live
 from qa_live.live.models import Question, QuestionSource
 from qa_live.live.snapshots import (
@@ -191,7 +191,7 @@ def ask(slug: str) -> ResponseReturnValue:
     session = get_live_session_or_error(slug)
     data = parse_question(_json())
     source = QuestionSource.LIVE if session.state == SessionState.LIVE else QuestionSource.ADVANCE
-    question, created = live.submit_question(session, _visitor(), data, source)
+    question, created = intake.submit_question(session, _visitor(), data, source)
     events.commit_and_send()
     body = serialize.own_question(question, live.status_label(question))
     return jsonify(question=body, duplicate=not created), 201 if created else 200

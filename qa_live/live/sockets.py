@@ -17,10 +17,10 @@ from sqlalchemy.orm import lazyload
 from qa_live.core.timeutil import utcnow
 from qa_live.core.visitor import COOKIE, read_visitor_id
 from qa_live.extensions import db, socketio
-from qa_live.live import counters, events, realtime, serialize, summaries, visits
+from qa_live.live import counters, events, intake, realtime, serialize, summaries, visits
 from qa_live.live import services as live
 from qa_live.live.loops import start_loops
-from qa_live.live.models import Question
+from qa_live.live.models import Question, QuestionSource
 from qa_live.live.snapshots import (
     my_questions,
     my_questions_by_id,
@@ -144,8 +144,9 @@ class CitizenNamespace(Namespace):
         if state["session_id"] is None:
             raise EventError("not_joined", _("Join a session first."))
         question_input = parse_question(payload(data))
-        question, created = live.submit_live_question(
-            state["session_id"], state["visitor"], question_input)
+        question, created = intake.submit_question(
+            state["session_id"], state["visitor"], question_input, QuestionSource.LIVE,
+            detached=True)
         # Written before the commit, which expires the question: reading it afterwards would
         # load it again with its session and answers. The ack is sent only after the commit.
         ack = ok(question=serialize.own_question(question, live.status_label(question)),

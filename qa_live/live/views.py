@@ -20,7 +20,7 @@ from qa_live.core.timeutil import to_local
 from qa_live.core.urls import public_url
 from qa_live.core.visitor import visitor_id
 from qa_live.extensions import db, limiter
-from qa_live.live import events
+from qa_live.live import events, intake
 from qa_live.live import services as live_services
 from qa_live.live.models import QuestionSource, Vote
 from qa_live.live.snapshots import snapshot
@@ -210,7 +210,7 @@ def ask_live(slug: str) -> ResponseReturnValue:
     try:
         data = parse_question({"text": form.text.data, "nickname": form.nickname.data,
                                "phone": form.phone.data, "client_id": form.client_id.data})
-        live_services.submit_question(session, visitor_id(), data, QuestionSource.LIVE)
+        intake.submit_question(session, visitor_id(), data, QuestionSource.LIVE)
     except InvalidInput as exc:
         for name, message in exc.errors.items():
             getattr(form, name, form.text).errors = [message]

@@ -1,0 +1,189 @@
+"""Intake: the one operation that takes a citizen's question, whatever brought it.
+
+The /qa socket, the JSON API, the page's form without the script, questions in advance and the
+demo loader all call ``submit_question``. Its rules: a retry with the same client_id returns
+the stored question (or is refused when the id belongs to another visitor); a question in
+advance needs the collection window open; a live one needs the session live and the visitor
+within their pace (QUESTION_MIN_INTERVAL_S, QUESTION_MAX_PER_VISITOR); a session with one
+department gives it to the question; in an open session a clean question is published at once,
+a flagged one (sensitive words) waits for review. The checks are one statement and the insert
+another, in Core SQL: this is the hot path of a busy session.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import Table, and_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm.attributes import set_committed_value
+
+from qa_live.core.timeutil import utcnow
+from qa_live.extensions import db
+from qa_live.live import events, serialize
+from qa_live.live.models import Question, QuestionSource, QuestionStatus
+from qa_live.live.sensitive import find_hits
+from qa_live.live.services import QuestionRefused, status_label
+from qa_live.live.summaries import mark_counts
+from qa_live.live.validation import QuestionInput
+from qa_live.planning.models import (
+    Department,
+    LiveSession,
+    ModerationMode,
+    SessionState,
+    session_departments,
+)
+
+_questions: Table = Question.__table__  # type: ignore[assignment]
+_sessions: Table = LiveSession.__table__  # type: ignore[assignment]
+_departments: Table = Department.__table__  # type: ignore[assignment]
+_links = session_departments
+_asked_live = and_(_questions.c.session_id == bindparam("session_id"),
+                   _questions.c.visitor_id == bindparam("visitor"),
+                   _questions.c.source == QuestionSource.LIVE)
+_only_department = (select(func.min(_links.c.department_id))
+                    .where(_links.c.session_id == _sessions.c.id).scalar_subquery())
+# Everything a question is checked against, in one statement built once: the session's state and
+# moderation, a question already under this client_id, the visitor's live pace, and the
+# session's department when it has exactly one.
+_CHECKS = select(
+    _sessions.c.state,
+    _sessions.c.moderation_mode,
+    select(_questions.c.id).where(
+        _questions.c.session_id == _sessions.c.id,
+        _questions.c.client_id == bindparam("client_id")).scalar_subquery().label("existing"),
+    select(func.count(_questions.c.id)).where(_asked_live).scalar_subquery().label("asked"),
+    select(func.max(_questions.c.created_at)).where(_asked_live).scalar_subquery().label("last"),
+    select(func.count()).select_from(_links).where(
+        _links.c.session_id == _sessions.c.id).scalar_subquery().label("departments"),
+    _only_department.label("department_id"),
+    select(_departments.c.name).where(_departments.c.id == _only_department)
+    .scalar_subquery().label("department_name"),
+).where(_sessions.c.id == bindparam("session_id"))
+# A client_id taken meanwhile (by another worker) inserts nothing: the stored one is returned.
+_INSERT = {
+    "sqlite": sqlite_insert(_questions).on_conflict_do_nothing(
+        index_elements=["session_id", "client_id"]).returning(_questions.c.id),
+    "postgresql": pg_insert(_questions).on_conflict_do_nothing(
+        index_elements=["session_id", "client_id"]).returning(_questions.c.id),
+}
+
+
+def submit_question(session: LiveSession | int, visitor_id: str, data: QuestionInput,
+                    source: QuestionSource, now: datetime | None = None, *,
+                    detached: bool = False) -> tuple[Question, bool]:
+    """Store a citizen's question and queue what it means; return it and whether it is new.
+
+    ``session`` is the session or its id. The question returned is loaded in the database
+    session, ready for moderation; with ``detached`` (the /qa socket's hot path) a new one is
+    instead a detached copy made from the inserted values (with its department, no answers),
+    for serialising only, which costs no query. The caller commits with
+    events.commit_and_send(); the acknowledgement may be written before.
+    """
+    now = now or utcnow()
+    session_id = session if isinstance(session, int) else session.id
+    db.session.flush()  # the checks read the database: let them see what the caller changed
+    connection = db.session.connection()
+    checks = connection.execute(_CHECKS, {"session_id": session_id, "visitor": visitor_id,
+                                          "client_id": data.client_id}).one_or_none()
+    if checks is None:
+        raise QuestionRefused(_("There is no such session."), "not_found")
+    if checks.existing is not None:
+        return _stored(checks.existing, visitor_id), False
+    if source == QuestionSource.ADVANCE:
+        loaded = session if isinstance(session, LiveSession) else db.session.get(
+            LiveSession, session_id)
+        if loaded is None or not loaded.precollect_open(now):
+            raise QuestionRefused(
+                _("Questions in advance are not being collected for this session now."),
+                "precollect_closed")
+    else:
+        if checks.state != SessionState.LIVE:
+            raise QuestionRefused(_("This session is not live; questions are closed."),
+                                  "not_live")
+        pace_verdict(checks.asked, checks.last, now)
+    hits = find_hits(data.text)
+    department = (Department(id=checks.department_id, name=checks.department_name)
+                  if checks.departments == 1 else None)
+    values = _row(session_id, visitor_id, data, source, hits, department, now,
+                  published=(source == QuestionSource.LIVE
+                             and checks.moderation_mode == ModerationMode.OPEN and not hits))
+    question_id = connection.execute(_INSERT[connection.dialect.name], values).scalar()
+    if question_id is None:
+        existing = db.session.scalar(select(Question.id).where(
+            Question.session_id == session_id, Question.client_id == data.client_id))
+        assert existing is not None
+        return _stored(existing, visitor_id), False
+    copy = Question(id=question_id, **values)
+    set_committed_value(copy, "department", department)
+    set_committed_value(copy, "answers", [])
+    _tell(copy, now)
+    if detached:
+        return copy, True
+    question = db.session.get(Question, question_id)
+    assert question is not None
+    return question, True
+
+
+def _row(session_id: int, visitor_id: str, data: QuestionInput, source: QuestionSource,
+         hits: list[str], department: Department | None, now: datetime,
+         published: bool) -> dict[str, Any]:
+    """The new question's row: pending, or approved when the session publishes it at once.
+
+    Its later moves go through live.services.set_question_status.
+    """
+    return {
+        "session_id": session_id, "client_id": data.client_id, "visitor_id": visitor_id,
+        "access_token": secrets.token_urlsafe(24), "nickname": data.nickname,
+        "phone": data.phone, "source": source, "original_text": data.text, "text": data.text,
+        "status": QuestionStatus.APPROVED if published else QuestionStatus.PENDING,
+        "created_at": now, "published_at": now if published else None,
+        "department_id": department.id if department else None,
+        "sensitive_hits": "\n".join(hits)[:500], "upvotes": 0, "pinned": False,
+        "needs_follow_up": False,
+    }
+
+
+def _tell(question: Question, now: datetime) -> None:
+    """Queue a new question for its session's staff, the public (when published), its asker."""
+    session_id = question.session_id
+    events.tell_staff(session_id, "question", serialize.staff_question(question, now),
+                      department_id=question.department_id)
+    if question.status == QuestionStatus.APPROVED:
+        events.publish_to(session_id, "question", serialize.public_question(question))
+    events.tell_visitor(question.visitor_id, "mine",
+                        serialize.own_question(question, status_label(question)))
+    events.after_commit(lambda: mark_counts(session_id))
+
+
+def _stored(question_id: int, visitor_id: str) -> Question:
+    """The question already stored under the page's client_id, if it is this visitor's."""
+    question = db.session.get(Question, question_id)
+    assert question is not None
+    if question.visitor_id != visitor_id:
+        raise QuestionRefused(_("This question id belongs to someone else."), "forbidden")
+    return question
+
+
+def pace_verdict(count: int, last: datetime | None, now: datetime) -> None:
+    """Refuse a live question past the visitor's pace: an interval between them, and a total."""
+    cap = current_app.config["QUESTION_MAX_PER_VISITOR"]
+    if count >= cap:
+        raise QuestionRefused(
+            _("You have asked %(n)d questions in this session, the most one visitor may.", n=cap),
+            "too_many_questions",
+        )
+    interval = current_app.config["QUESTION_MIN_INTERVAL_S"]
+    if last is not None:
+        last = last if last.tzinfo else last.replace(tzinfo=now.tzinfo)
+        wait = interval - (now - last).total_seconds()
+        if wait > 0:
+            raise QuestionRefused(
+                _("Please wait %(s)d seconds before asking again.", s=max(1, round(wait))),
+                "too_fast",
+            )
