@@ -23,6 +23,7 @@ from qa_live.live.models import (
     RejectReason,
     SessionEvent,
 )
+from qa_live.live.services import QuestionRefused
 from qa_live.planning.models import SessionState
 from tests.conftest import PASSWORD
 
@@ -569,3 +570,26 @@ def test_the_close_rate_counts_done_over_all_with_impossible_apart(app, world):
         "follow_up_close_rate": 1 / 3, "follow_up_impossible_share": 1 / 3,
     }
     assert followups.figures([])["follow_up_close_rate"] is None
+
+
+def test_a_second_reply_is_refused_exactly_as_a_live_answer_would_be(app, world):
+    """One publish_answer: the console's answer and a follow-up's close check the text alike."""
+    too_long = "答" * (app.config["ANSWER_MAX_LENGTH"] + 1)
+    live = {}
+    for body in ("   ", too_long):
+        with pytest.raises(QuestionRefused) as refused:
+            moderation.answer(world.unanswered, world.ans, body)
+        live[body] = (refused.value.code, str(refused.value))
+        db.session.rollback()
+    end(world)
+    follow_up = fu_of(world.unanswered)
+    for body in ("   ", too_long):
+        with pytest.raises(followups.FollowUpError) as refused:
+            followups.close_done(follow_up, world.ans, body)
+        assert (refused.value.code, str(refused.value)) == live[body]
+        assert refused.value.field == "reply"
+        db.session.rollback()
+    reply = followups.close_done(follow_up, world.ans, "  已协调解决。 ")
+    events.commit_and_send()
+    assert reply.body == "已协调解决。" and reply.kind == AnswerKind.FOLLOW_UP
+    assert world.unanswered.status == QuestionStatus.ANSWERED

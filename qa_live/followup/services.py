@@ -28,9 +28,9 @@ from qa_live.followup.models import (
     NotifyState,
 )
 from qa_live.followup.notify import notify_citizen
-from qa_live.live import serialize
+from qa_live.live import answers
 from qa_live.live.models import Answer, AnswerKind, Question, QuestionStatus
-from qa_live.live.services import QuestionRefused, announce, set_question_status
+from qa_live.live.services import QuestionRefused
 from qa_live.live.validation import clean_text
 from qa_live.planning.models import Department, LiveSession
 
@@ -333,43 +333,29 @@ def close_done(follow_up: FollowUp, actor: User, reply: str, outcome: str = "",
                now: datetime | None = None) -> Answer:
     """Close as done and publish the second reply (二次答复) under the question.
 
-    The reply goes out through the session's event log like a live answer, whatever state the
-    session is in; an unanswered question becomes answered. A citizen who left a phone number
-    is put on the "to notify" list.
+    The reply is published like a live answer (live.answers.publish_answer: the same checks,
+    status moves and events), whatever state the session is in; an unanswered question becomes
+    answered. A citizen who left a phone number is put on the "to notify" list.
     """
     now = now or utcnow()
     _check_transition(follow_up, FollowUpStatus.DONE)
-    body = _text(reply, "reply", required=True)
-    limit = current_app.config["ANSWER_MAX_LENGTH"]
-    if len(body) > limit:
-        raise FollowUpError(_("An answer may have at most %(n)d characters.", n=limit),
-                            "invalid", "reply")
     outcome_text = _text(outcome, "outcome")
-    question = follow_up.question
-    if question.status == QuestionStatus.REJECTED:
-        raise FollowUpError(_("A rejected question cannot be answered."), "bad_transition")
-    was_public = serialize.is_public(question)
-    if question.status == QuestionStatus.PENDING:
-        set_question_status(question, QuestionStatus.APPROVED, now)
-    answer = Answer(question_id=question.id, author_id=actor.id,
-                    department_id=follow_up.department_id, kind=AnswerKind.FOLLOW_UP,
-                    body=body, created_at=now)
-    db.session.add(answer)
-    if question.status == QuestionStatus.APPROVED:
-        set_question_status(question, QuestionStatus.ANSWERED, now)
-    db.session.flush()
-    db.session.refresh(question, ["answers"])
-    announce(question, was_public, now)
-
+    try:
+        answer = answers.publish_answer(follow_up.question, actor, reply,
+                                        kind=AnswerKind.FOLLOW_UP,
+                                        department_id=follow_up.department_id, now=now)
+    except QuestionRefused as exc:  # the text's problems are the reply field's
+        raise FollowUpError(str(exc), exc.code,
+                            "reply" if exc.code == "invalid" else None) from exc
     _record(follow_up, actor, "status", follow_up.status, FollowUpStatus.DONE)
-    _record(follow_up, actor, "reply", "", body)
+    _record(follow_up, actor, "reply", "", answer.body)
     if outcome_text != follow_up.outcome:
         _record(follow_up, actor, "outcome", follow_up.outcome, outcome_text)
     follow_up.status = FollowUpStatus.DONE
     follow_up.outcome = outcome_text
     follow_up.answer_id = answer.id
     follow_up.closed_at = now
-    if question.phone:
+    if follow_up.question.phone:
         follow_up.notify_state = NotifyState.PENDING
     db.session.flush()
     return answer
@@ -395,17 +381,13 @@ def close_impossible(follow_up: FollowUp, actor: User, reason: str, outcome: str
 
 def edit_reply(follow_up: FollowUp, actor: User, body: str) -> Answer:
     """Reword the published second reply; the earlier wording is kept as a revision."""
-    from qa_live.live import moderation
-
     answer = follow_up.answer
     if answer is None:
         raise FollowUpError(_("This follow-up has no second reply yet."), "bad_transition",
                             "reply")
     old = answer.body
     try:
-        moderation.edit_answer(answer, actor, body)  # works after the session ended
-    except FollowUpError:
-        raise
+        answers.edit_answer(answer, actor, body)  # works after the session ended
     except QuestionRefused as exc:
         raise FollowUpError(str(exc), exc.code, "reply") from exc
     if answer.body != old:

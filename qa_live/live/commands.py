@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from qa_live.audit import services as audit
 from qa_live.auth.models import User
 from qa_live.extensions import db
-from qa_live.live import access, moderation, serialize
+from qa_live.live import access, answers, moderation, serialize
 from qa_live.live.models import Answer, HostPost, PostKind, Question, RejectReason
 from qa_live.live.socket_common import EventError, bool_field, int_field, str_field
 from qa_live.planning.models import Department, LiveSession
@@ -178,7 +178,7 @@ def edit_answer(user: User, session: LiveSession, data: dict[str, Any]) -> dict[
     if not (access.can_moderate(user, session) or reply.author_id == user.id):
         raise EventError("forbidden",
                          _("Only its author, the host or the office may edit this answer."))
-    moderation.edit_answer(reply, user, _long_text(data, "body", "ANSWER_MAX_LENGTH"))
+    answers.edit_answer(reply, user, _long_text(data, "body", "ANSWER_MAX_LENGTH"))
     return {"answer_id": reply.id}
 
 

@@ -1,5 +1,7 @@
 """Staff operations in a live session: moderate, claim, answer, post, start and end.
 
+Publishing and rewording answers is in answers.py (second replies use it too).
+
 Each function takes the acting user, checks the move is allowed by the question's or the
 session's state (access is checked by the caller, at the edge), changes rows, flushes and
 queues its broadcasts; the caller commits with events.commit_and_send().
@@ -17,11 +19,10 @@ from qa_live.auth.models import User
 from qa_live.core import signals
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
-from qa_live.live import events, serialize, summaries, visits
+from qa_live.live import answers, events, serialize, summaries, visits
 from qa_live.live.models import (
     Answer,
     AnswerKind,
-    AnswerRevision,
     HostPost,
     PostKind,
     PostRevision,
@@ -182,56 +183,16 @@ def release(question: Question, actor: User) -> Question:
     return question
 
 
-def _answer_body(body: object) -> str:
-    text = clean_text(body)
-    if not text:
-        raise QuestionRefused(_("Write the answer first."), "invalid")
-    limit = current_app.config["ANSWER_MAX_LENGTH"]
-    if len(text) > limit:
-        raise QuestionRefused(_("An answer may have at most %(n)d characters.", n=limit),
-                              "invalid")
-    return text
-
-
 def answer(question: Question, actor: User, body: str, now: datetime | None = None) -> Answer:
-    """Publish an answer; a pending question is published with it."""
-    now = now or utcnow()
+    """Publish a live answer while the session is open (answers.publish_answer)."""
     _require_open(question)
-    text = _answer_body(body)
-    if question.status == QuestionStatus.REJECTED:
-        raise QuestionRefused(_("A rejected question cannot be answered."), "bad_transition")
-    was_public = serialize.is_public(question)
-    if question.status == QuestionStatus.PENDING:
-        set_question_status(question, QuestionStatus.APPROVED, now)
     department_id = question.department_id
     if department_id is None and actor.departments:
         session_depts = {d.id for d in question.session.departments}
         mine = [d.id for d in actor.departments if d.id in session_depts]
         department_id = mine[0] if mine else None
-    reply = Answer(question_id=question.id, author_id=actor.id, department_id=department_id,
-                   kind=AnswerKind.LIVE, body=text, created_at=now)
-    db.session.add(reply)
-    if question.status == QuestionStatus.APPROVED:
-        set_question_status(question, QuestionStatus.ANSWERED, now)
-    question.claimed_by_id = None
-    question.claim_expires_at = None
-    db.session.flush()
-    db.session.refresh(question, ["answers"])
-    announce(question, was_public, now)
-    return reply
-
-
-def edit_answer(reply: Answer, actor: User, body: str) -> Answer:
-    """Reword an answer; the earlier wording is kept as a revision."""
-    text = _answer_body(body)
-    if text == reply.body:
-        return reply
-    reply.revisions.append(AnswerRevision(body=reply.body, edited_by_id=actor.id))
-    reply.body = text
-    reply.updated_at = utcnow()
-    db.session.flush()
-    announce(reply.question, serialize.is_public(reply.question))
-    return reply
+    return answers.publish_answer(question, actor, body, kind=AnswerKind.LIVE,
+                                  department_id=department_id, now=now)
 
 
 def flag_follow_up(question: Question, actor: User, needed: bool) -> Question:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from qa_live.auth.models import User
 from qa_live.extensions import db
-from qa_live.live import access, events, moderation, serialize
+from qa_live.live import access, answers, events, moderation, serialize
 from qa_live.live.models import (
     Answer,
     AnswerRevision,
@@ -46,7 +46,7 @@ def correct_question(question: Question, actor: User, text: str) -> bool:
 def correct_answer(reply: Answer, actor: User, body: str) -> bool:
     """Correct an answer (live or second reply), keeping the earlier wording; say if changed."""
     before = reply.body
-    moderation.edit_answer(reply, actor, body)  # keeps an AnswerRevision and announces
+    answers.edit_answer(reply, actor, body)  # keeps an AnswerRevision and announces
     return reply.body != before
 
 
