@@ -11,6 +11,7 @@ from qa_live.auth.models import User
 from qa_live.extensions import db
 from qa_live.followup import calendar, services
 from qa_live.followup.models import FollowUp, FollowUpStatus
+from qa_live.live import access
 from qa_live.live.models import Question
 from qa_live.live.serialize import iso
 from qa_live.live.socket_common import EventError
@@ -58,7 +59,7 @@ def get_follow_up(user: User, follow_up_id: int) -> FollowUp:
     follow_up = db.session.get(FollowUp, follow_up_id)
     if follow_up is None:
         raise EventError("not_found", _("There is no such follow-up."))
-    if not services.can_work_on(user, follow_up):
+    if not access.works_for(user, follow_up.department_id):
         raise EventError("forbidden", _("This follow-up belongs to another department."))
     return follow_up
 
@@ -110,7 +111,7 @@ def create(user: User, data: dict[str, Any]) -> FollowUp:
     question = db.session.get(Question, question_id) if isinstance(question_id, int) else None
     if question is None:
         raise EventError("not_found", _("There is no such question."), {"question_id": "int"})
-    if not services.can_create_for(user, question):
+    if not access.handles(user, question):
         raise EventError("forbidden", _("This question belongs to another department."))
     department_id = _optional_id(data, "department_id")
     return services.create_follow_up(

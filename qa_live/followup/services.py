@@ -1,7 +1,7 @@
 """Follow-up operations: create, update, close with a second reply, notify.
 
 Each function takes the acting user, checks the move against the follow-up's state and the
-input (access is checked by the caller, at the edge, with the can_* helpers here), changes
+input (access is checked by the caller, at the edge, with live.access's rule), changes
 rows, records every change as a FollowUpChange, flushes and queues broadcasts. The caller
 commits with events.commit_and_send().
 """
@@ -28,7 +28,7 @@ from qa_live.followup.models import (
     NotifyState,
 )
 from qa_live.followup.notify import notify_citizen
-from qa_live.live import answers
+from qa_live.live import access, answers
 from qa_live.live.models import Answer, AnswerKind, Question, QuestionStatus
 from qa_live.live.services import QuestionRefused
 from qa_live.live.validation import clean_text
@@ -60,39 +60,14 @@ class _Unset(enum.Enum):
 UNSET = _Unset.UNSET
 
 
-# Who may do what ----------------------------------------------------------------------------
-
-
-def sees_all(user: User) -> bool:
-    """The office and hosts see and work on every follow-up."""
-    return user.is_authenticated and user.active and user.has_role(Role.OFFICE, Role.HOST)
-
-
-def can_work_on(user: User, follow_up: FollowUp) -> bool:
-    """See, edit and close: office and hosts all; answerers their own departments' follow-ups."""
-    if sees_all(user):
-        return True
-    return (user.is_authenticated and user.active and user.has_role(Role.ANSWERER)
-            and follow_up.department_id is not None
-            and follow_up.department_id in user.department_ids)
-
-
-def can_create_for(user: User, question: Question) -> bool:
-    """Office and hosts on any question; answerers on questions of their departments."""
-    if sees_all(user):
-        return True
-    if not (user.is_authenticated and user.active and user.has_role(Role.ANSWERER)):
-        return False
-    if question.department_id is not None:
-        return question.department_id in user.department_ids
-    return bool({d.id for d in question.session.departments} & user.department_ids)
+# Choices (who may do what is live.access's department rule) --------------------------------
 
 
 def department_choices(user: User) -> list[Department]:
     """The departments a user may hand a follow-up to: all active ones, or an answerer's own."""
     rows = db.session.scalars(select(Department).where(Department.active)
                               .order_by(Department.name)).all()
-    if sees_all(user):
+    if access.sees_all(user):
         return list(rows)
     return [d for d in rows if d.id in user.department_ids]
 
@@ -172,13 +147,13 @@ def _text(value: object, field: str, required: bool = False) -> str:
 
 def _department(actor: User, department_id: int | None) -> Department | None:
     if department_id is None:
-        if not sees_all(actor):
+        if not access.sees_all(actor):
             raise FollowUpError(_("Choose one of your departments."), "invalid", "department_id")
         return None
     department = db.session.get(Department, department_id)
     if department is None:
         raise FollowUpError(_("There is no such department."), "invalid", "department_id")
-    if not sees_all(actor) and department.id not in actor.department_ids:
+    if not access.works_for(actor, department.id):
         raise FollowUpError(_("You may only hand follow-ups to your own departments."),
                             "forbidden", "department_id")
     return department
@@ -237,7 +212,7 @@ def create_follow_up(question: Question, actor: User | None, *,
                             "question_id")
     if department_id is UNSET:
         department_id = _default_department(question)
-        if (actor is not None and not automatic and not sees_all(actor)
+        if (actor is not None and not automatic and not access.sees_all(actor)
                 and department_id not in actor.department_ids):
             department_id = min(actor.department_ids
                                 & {d.id for d in question.session.departments}, default=None)
@@ -480,7 +455,7 @@ VIEWS = ("open", "due_soon", "overdue", "done", "all")
 def visible(user: User) -> Select[FollowUp]:
     """The follow-ups a user may see: all for office and hosts, an answerer's departments'."""
     query = select(FollowUp)
-    if not sees_all(user):
+    if not access.sees_all(user):
         query = query.where(FollowUp.department_id.in_(sorted(user.department_ids) or [-1]))
     return query
 
@@ -554,7 +529,7 @@ def session_questions(session: LiveSession) -> list[tuple[Question, FollowUp | N
 
 def any_visible(user: User) -> bool:
     """Whether the user may see follow-ups at all (staff with a role that has them)."""
-    return sees_all(user) or bool(user.has_role(Role.ANSWERER) and user.department_ids)
+    return access.sees_all(user) or bool(user.has_role(Role.ANSWERER) and user.department_ids)
 
 
 

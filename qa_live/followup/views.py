@@ -33,7 +33,7 @@ from qa_live.followup.forms import (
     ReplyForm,
 )
 from qa_live.followup.models import DayKind, FollowUp, FollowUpStatus, NotifyState
-from qa_live.live import events
+from qa_live.live import access, events
 from qa_live.live.models import Question, QuestionStatus
 from qa_live.live.services import QuestionRefused
 from qa_live.planning.forms import ActionForm
@@ -80,7 +80,7 @@ def get_follow_up_or_404(follow_up_id: int) -> FollowUp:
     follow_up = db.session.get(FollowUp, follow_up_id)
     if follow_up is None:
         abort(404)
-    if not services.can_work_on(current_user, follow_up):
+    if not access.works_for(current_user, follow_up.department_id):
         abort(403)
     return follow_up
 
@@ -105,9 +105,9 @@ def _fill(form: FollowUpForm, follow_up: FollowUp | None, with_status: bool) -> 
     if follow_up is not None and follow_up.department is not None \
             and follow_up.department not in departments:
         departments.append(follow_up.department)
-    dept_ids = None if services.sees_all(current_user) else current_user.department_ids
+    dept_ids = None if access.sees_all(current_user) else current_user.department_ids
     form.fill_choices(departments, services.assignee_choices(dept_ids),
-                      allow_no_department=services.sees_all(current_user),
+                      allow_no_department=access.sees_all(current_user),
                       with_status=with_status)
 
 
@@ -116,7 +116,7 @@ def _fill(form: FollowUpForm, follow_up: FollowUp | None, with_status: bool) -> 
 
 def _filter_departments() -> list[Department]:
     rows = db.session.scalars(select(Department).order_by(Department.name)).all()
-    if services.sees_all(current_user):
+    if access.sees_all(current_user):
         return list(rows)
     return [d for d in rows if d.id in current_user.department_ids]
 
@@ -158,8 +158,8 @@ def session_follow_ups(session_id: int) -> ResponseReturnValue:
     if session is None:
         abort(404)
     rows = [(q, f) for q, f in services.session_questions(session)
-            if services.can_create_for(current_user, q)
-            or (f is not None and services.can_work_on(current_user, f))]
+            if access.handles(current_user, q)
+            or (f is not None and access.works_for(current_user, f.department_id))]
     return render_template("followup/session.html", session=session, rows=rows,
                            today=calendar.local_today(), is_overdue=services.is_overdue)
 
@@ -174,7 +174,7 @@ def create(question_id: int) -> ResponseReturnValue:
     question = db.session.get(Question, question_id)
     if question is None:
         abort(404)
-    if not services.can_create_for(current_user, question):
+    if not access.handles(current_user, question):
         abort(403)
     existing = services.follow_up_of(question)
     if existing is not None:

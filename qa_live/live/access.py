@@ -1,4 +1,10 @@
-"""Who may do what in a live session: one place, used by views, sockets and the API alike."""
+"""Who may do what, by role and department: one place, for the console, the socket, the API,
+follow-ups and the statistics alike.
+
+The department rule: the office and hosts work on everything; an answerer on their own
+departments' questions, and on questions not yet given to a department when one of theirs is
+online in the session. Live sessions add when a console may be opened (can_open_console).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,46 @@ from qa_live.planning.models import Duty, LiveSession, SessionState
 
 #: Sessions still being prepared (or called off): their console is for hosts and the office.
 PREPARING = (SessionState.DRAFT, SessionState.CANCELLED)
+
+
+# The department rule ----------------------------------------------------------------------------
+
+
+def _active(user: User) -> bool:
+    return bool(user.is_authenticated and user.active)
+
+
+def sees_all(user: User) -> bool:
+    """The office and hosts: every department's questions, follow-ups and figures."""
+    return _active(user) and user.has_role(Role.OFFICE, Role.HOST)
+
+
+def _answerer(user: User) -> bool:
+    return _active(user) and user.has_role(Role.ANSWERER)
+
+
+def works_for(user: User, department_id: int | None) -> bool:
+    """The user works on what belongs to this department (None: to no department yet)."""
+    if sees_all(user):
+        return True
+    return _answerer(user) and department_id is not None and department_id in user.department_ids
+
+
+def in_session(user: User, session: LiveSession) -> bool:
+    """One of the user's departments goes online in the session (or the user sees all)."""
+    if sees_all(user):
+        return True
+    return _answerer(user) and bool({d.id for d in session.departments} & user.department_ids)
+
+
+def handles(user: User, question: Question) -> bool:
+    """The department rule for a question: answer it, claim it, open its follow-up."""
+    if question.department_id is not None:
+        return works_for(user, question.department_id)
+    return in_session(user, question.session)
+
+
+# Live sessions ----------------------------------------------------------------------------------
 
 
 def on_duty(user: User, session: LiveSession, duty: Duty | None = None) -> bool:
@@ -22,42 +68,33 @@ def can_open_console(user: User, session: LiveSession) -> bool:
     Answerers come in once the session is announced: a draft may still change its departments
     and staff, and has no questions yet; hosts and the office may look at it beforehand.
     """
-    if not user.is_authenticated or not user.active:
+    if not _active(user):
         return False
-    if user.has_role(Role.OFFICE, Role.HOST):
+    if sees_all(user):
         return True
-    if session.state in PREPARING:
+    if session.state in PREPARING or not _answerer(user):
         return False
-    if user.has_role(Role.ANSWERER):
-        session_depts = {d.id for d in session.departments}
-        return on_duty(user, session) or bool(session_depts & user.department_ids)
-    return False
+    return on_duty(user, session) or in_session(user, session)
 
 
 def can_moderate(user: User, session: LiveSession) -> bool:
     """Approve, reject, merge, edit, pin, assign, post, start and end: hosts and the office."""
-    return can_open_console(user, session) and user.has_role(Role.OFFICE, Role.HOST)
+    return can_open_console(user, session) and sees_all(user)
 
 
 def can_answer(user: User, question: Question) -> bool:
-    """Answer or claim: hosts and office on all; answerers on their own departments' questions.
-
-    A question not yet assigned to a department is open to answerers of any department going
-    online in the session.
-    """
-    session = question.session
-    if not can_open_console(user, session):
-        return False
-    if user.has_role(Role.OFFICE, Role.HOST):
-        return True
-    if question.department_id is not None:
-        return question.department_id in user.department_ids
-    return bool({d.id for d in session.departments} & user.department_ids)
+    """Answer or claim in the console: its console is open to the user, and the rule allows."""
+    return can_open_console(user, question.session) and handles(user, question)
 
 
 def staff_departments(user: User, session: LiveSession) -> list[int] | None:
     """The department rooms an answerer joins; None for those who see everything."""
-    if user.has_role(Role.OFFICE, Role.HOST):
+    if sees_all(user):
         return None
     session_depts = {d.id for d in session.departments}
     return sorted(session_depts & user.department_ids) + [0]
+
+
+def can_see_figures(user: User, session: LiveSession) -> bool:
+    """A session's statistics: office and hosts; answerers of a department that went online."""
+    return in_session(user, session)

@@ -23,9 +23,10 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from qa_live.auth.access import role_required
-from qa_live.auth.models import Role, User
+from qa_live.auth.models import Role
 from qa_live.core.timeutil import local_year, to_local, utcnow
 from qa_live.extensions import db
+from qa_live.live import access
 from qa_live.live.models import RatingValue
 from qa_live.planning.models import Department, LiveSession
 from qa_live.planning.services import state_label
@@ -205,19 +206,10 @@ def annual_report() -> ResponseReturnValue:
         names=queries.department_names(), **_common())
 
 
-def can_see_session(user: User, session: LiveSession) -> bool:
-    """Office and hosts see every session; answerers the sessions their department was in."""
-    if user.has_role(Role.OFFICE, Role.HOST):
-        return True
-    if user.has_role(Role.ANSWERER):
-        return bool({d.id for d in session.departments} & user.department_ids)
-    return False
-
-
 def get_session_for_stats_or_404(session_id: int) -> LiveSession:
     """Load a session the current user may read the figures of; 404 or 403 otherwise."""
     session = db.first_or_404(select(LiveSession).where(LiveSession.id == session_id))
-    if not can_see_session(current_user, session):
+    if not access.can_see_figures(current_user, session):
         abort(403)
     return session
 
