@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from qa_live.audit.models import AuditEntry
 from qa_live.auth.models import Role
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db, socketio
@@ -593,3 +594,27 @@ def test_a_second_reply_is_refused_exactly_as_a_live_answer_would_be(app, world)
     events.commit_and_send()
     assert reply.body == "已协调解决。" and reply.kind == AnswerKind.FOLLOW_UP
     assert world.unanswered.status == QuestionStatus.ANSWERED
+
+
+def test_follow_up_actions_through_the_api_are_audited_like_the_pages(app, client, world):
+    """The operations write the audit entry, so the API's actions are in the log too."""
+    headers = bearer(world.ans)
+    made = client.post("/api/v1/staff/follow-ups", headers=headers, json={
+        "question_id": world.unanswered.id, "notes": "接口创建"}).get_json()["follow_up"]
+    fu_id = made["id"]
+    assert client.patch(f"/api/v1/staff/follow-ups/{fu_id}", headers=headers,
+                        json={"status": "in_progress"}).status_code == 200
+    refused = client.post(f"/api/v1/staff/follow-ups/{fu_id}/close", headers=headers,
+                          json={"status": "done", "reply": ""})
+    assert refused.status_code == 400  # refused: leaves no entry
+    assert client.post(f"/api/v1/staff/follow-ups/{fu_id}/close", headers=headers,
+                       json={"status": "done", "reply": "接口二次答复。"}).status_code == 200
+    entries = db.session.scalars(select(AuditEntry).where(AuditEntry.target_type == "follow_up")
+                                 .order_by(AuditEntry.id)).all()
+    assert [(e.action, e.login, e.target_id, e.session_id) for e in entries] == [
+        ("follow_up_create", "ans1", fu_id, world.session.id),
+        ("follow_up_update", "ans1", fu_id, world.session.id),
+        ("follow_up_close", "ans1", fu_id, world.session.id),
+    ]
+    assert json.loads(entries[1].detail) == {"fields": ["status"]}
+    assert json.loads(entries[2].detail)["status"] == "done"

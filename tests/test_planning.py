@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
+from qa_live.audit.models import AuditEntry
+from qa_live.auth import tokens
 from qa_live.auth.models import Role
 from qa_live.core.timeutil import to_local, utcnow
 from qa_live.extensions import db
@@ -173,3 +176,71 @@ def test_unknown_ids_are_404(client, office):
     assert client.get("/office/departments/999").status_code == 404
     assert client.get("/office/staff/999").status_code == 404
     assert client.get("/office/plan/1850").status_code == 404
+
+
+# One set of rules for a draft, and one audit, whatever the way in ---------------------------
+
+SLUGS = ["ok-slug", "abc", "2026-a", "ab", "-abc", "é-x", "a²b", "UPPER", "a_b", "abc\n",
+         "x" * 64, "x" * 65, ""]
+TITLES = ["稳外贸", "外", " 外 ", "x" * 120, "x" * 121]
+
+
+def test_the_form_and_the_api_accept_and_refuse_the_same_drafts(client, office,
+                                                                 make_department):
+    """The draft's rules are planning.services'; neither way in has its own (issue 13)."""
+    trade = make_department("对外贸易处")
+    _row, secret = tokens.create_token(office, "test")
+    db.session.commit()
+    start = (utcnow() + timedelta(days=10)).replace(second=0, microsecond=0)
+    end = start + timedelta(hours=2)
+    drafts = [{"slug": slug, "title": "稳外贸"} for slug in SLUGS]
+    drafts += [{"slug": "", "title": title} for title in TITLES]
+    drafts += [{"slug": "", "title": "稳外贸", "description": "说" * n} for n in (4000, 4001)]
+    outcomes = []
+    for draft in drafts:
+        form = client.post("/office/sessions/new", data={
+            **draft, "scheduled_start": _local(start), "scheduled_end": _local(end),
+            "departments": [str(trade.id)], "moderation_mode": "pre"})
+        db.session.execute(delete(LiveSession))
+        db.session.commit()
+        api = client.post("/api/v1/staff/sessions", headers={
+            "Authorization": f"Bearer {secret}"}, json={
+            **draft, "scheduled_start": start.isoformat(), "scheduled_end": end.isoformat(),
+            "department_ids": [trade.id]})
+        db.session.execute(delete(LiveSession))
+        db.session.commit()
+        assert form.status_code in (302, 400) and api.status_code in (201, 400), draft
+        outcomes.append((draft, form.status_code == 302, api.status_code == 201))
+    assert [(d, f) for d, f, a in outcomes if f != a] == []
+    accepted = {d["slug"] for d, f, _a in outcomes if f and d["slug"]}
+    assert accepted == {"ok-slug", "abc", "2026-a", "x" * 64}
+    assert [d["title"] for d, f, _a in outcomes[len(SLUGS):len(SLUGS) + len(TITLES)] if f] == [
+        "稳外贸", "x" * 120]
+
+
+def test_planning_through_the_api_is_audited_like_the_office_pages(client, office,
+                                                                   make_department):
+    trade = make_department("对外贸易处")
+    _row, secret = tokens.create_token(office, "test")
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {secret}"}
+    start = utcnow() + timedelta(days=5)
+    body = {"title": "外贸政策", "scheduled_start": start.isoformat(),
+            "scheduled_end": (start + timedelta(hours=2)).isoformat(),
+            "department_ids": [trade.id]}
+    session_id = client.post("/api/v1/staff/sessions", headers=headers,
+                             json=body).get_json()["session"]["id"]
+    assert client.patch(f"/api/v1/staff/sessions/{session_id}", headers=headers,
+                        json={**body, "title": "外贸新政"}).status_code == 200
+    assert client.post(f"/api/v1/staff/sessions/{session_id}/announce", headers=headers,
+                       json={}).status_code == 200
+    assert client.post(f"/api/v1/staff/sessions/{session_id}/cancel", headers=headers,
+                       json={"reason": "嘉宾临时有事"}).status_code == 200
+    entries = db.session.scalars(select(AuditEntry).where(AuditEntry.target_type == "session")
+                                 .order_by(AuditEntry.id)).all()
+    assert [(e.action, e.login, e.session_id) for e in entries] == [
+        ("session_create", "office1", session_id), ("session_update", "office1", session_id),
+        ("session_announce", "office1", session_id), ("session_cancel", "office1", session_id),
+    ]
+    assert json.loads(entries[1].detail) == {"title": "外贸新政"}
+    assert json.loads(entries[3].detail) == {"reason": "嘉宾临时有事"}

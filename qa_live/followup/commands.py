@@ -12,7 +12,7 @@ from qa_live.live.socket_common import EventError
 from qa_live.planning.models import LiveSession
 
 
-@command("follow_up_create")
+@command("follow_up_create", audited_by_operation=True)
 def follow_up_create(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
     """Open an offline follow-up on a question now, during or after the session."""
     question = answerable(user, session, data)

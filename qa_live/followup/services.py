@@ -16,6 +16,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import Select, select
 
+from qa_live.audit import services as audit
 from qa_live.auth.models import Role, User
 from qa_live.core.timeutil import to_local, utcnow
 from qa_live.extensions import db
@@ -237,6 +238,9 @@ def create_follow_up(question: Question, actor: User | None, *,
     _record(follow_up, actor, "created", "",
             _("automatically, at the end of the session") if automatic else "")
     db.session.flush()
+    if not automatic:  # automatic ones are part of the action that ended the session
+        _audit("follow_up_create", follow_up, actor, question_id=question.id,
+               department_id=follow_up.department_id)
     return follow_up
 
 
@@ -290,11 +294,12 @@ def update_follow_up(follow_up: FollowUp, actor: User, *,
         follow_up.notes = new_notes
         changed.append("notes")
     if status is not UNSET and status != follow_up.status:
-        _record(follow_up, actor, "status", follow_up.status, status)
-        follow_up.status = status
+        _set_status(follow_up, status, actor)
         changed.append("status")
     db.session.flush()
     db.session.expire(follow_up, ["department", "assignee"])
+    if changed:
+        _audit("follow_up_update", follow_up, actor, fields=changed)
     return changed
 
 
@@ -302,6 +307,19 @@ def _check_transition(follow_up: FollowUp, new: FollowUpStatus) -> None:
     if new not in FOLLOW_UP_TRANSITIONS[follow_up.status]:
         raise FollowUpError(_("This follow-up cannot change that way."), "bad_transition",
                             "status")
+
+
+def _set_status(follow_up: FollowUp, new: FollowUpStatus, actor: User | None) -> None:
+    """Move a follow-up to a new status: the one place that sets FollowUp.status."""
+    _check_transition(follow_up, new)
+    _record(follow_up, actor, "status", follow_up.status, new)
+    follow_up.status = new
+
+
+def _audit(action: str, follow_up: FollowUp, actor: User | None, **detail: object) -> None:
+    """The audit entry of a follow-up operation (HTML page, API or socket alike)."""
+    audit.record(action, user=actor, target_type="follow_up", target_id=follow_up.id,
+                 session_id=follow_up.session_id, detail=detail)
 
 
 def close_done(follow_up: FollowUp, actor: User, reply: str, outcome: str = "",
@@ -322,17 +340,18 @@ def close_done(follow_up: FollowUp, actor: User, reply: str, outcome: str = "",
     except QuestionRefused as exc:  # the text's problems are the reply field's
         raise FollowUpError(str(exc), exc.code,
                             "reply" if exc.code == "invalid" else None) from exc
-    _record(follow_up, actor, "status", follow_up.status, FollowUpStatus.DONE)
+    _set_status(follow_up, FollowUpStatus.DONE, actor)
     _record(follow_up, actor, "reply", "", answer.body)
     if outcome_text != follow_up.outcome:
         _record(follow_up, actor, "outcome", follow_up.outcome, outcome_text)
-    follow_up.status = FollowUpStatus.DONE
     follow_up.outcome = outcome_text
     follow_up.answer_id = answer.id
     follow_up.closed_at = now
     if follow_up.question.phone:
         follow_up.notify_state = NotifyState.PENDING
     db.session.flush()
+    _audit("follow_up_close", follow_up, actor, status=FollowUpStatus.DONE.value,
+           question_id=follow_up.question_id, answer_id=answer.id)
     return answer
 
 
@@ -342,15 +361,16 @@ def close_impossible(follow_up: FollowUp, actor: User, reason: str, outcome: str
     _check_transition(follow_up, FollowUpStatus.IMPOSSIBLE)
     reason_text = _text(reason, "reason", required=True)
     outcome_text = _text(outcome, "outcome")
-    _record(follow_up, actor, "status", follow_up.status, FollowUpStatus.IMPOSSIBLE)
+    _set_status(follow_up, FollowUpStatus.IMPOSSIBLE, actor)
     _record(follow_up, actor, "reason", follow_up.reason, reason_text)
     if outcome_text != follow_up.outcome:
         _record(follow_up, actor, "outcome", follow_up.outcome, outcome_text)
-    follow_up.status = FollowUpStatus.IMPOSSIBLE
     follow_up.reason = reason_text
     follow_up.outcome = outcome_text
     follow_up.closed_at = now or utcnow()
     db.session.flush()
+    _audit("follow_up_close", follow_up, actor, status=FollowUpStatus.IMPOSSIBLE.value,
+           question_id=follow_up.question_id)
     return follow_up
 
 
@@ -368,6 +388,7 @@ def edit_reply(follow_up: FollowUp, actor: User, body: str) -> Answer:
     if answer.body != old:
         _record(follow_up, actor, "reply", old, answer.body)
         db.session.flush()
+        _audit("follow_up_reply", follow_up, actor, answer_id=answer.id)
     return answer
 
 
@@ -379,6 +400,7 @@ def reveal_phone(follow_up: FollowUp, actor: User) -> str:
                             "not_found")
     _record(follow_up, actor, "phone_revealed")
     db.session.flush()
+    _audit("reveal_phone", follow_up, actor, question_id=follow_up.question_id)
     return phone
 
 
@@ -393,6 +415,7 @@ def mark_notified(follow_up: FollowUp, actor: User | None,
     follow_up.notified_by_id = actor.id if actor else None
     _record(follow_up, actor, "notified", NotifyState.PENDING, NotifyState.DONE)
     db.session.flush()
+    _audit("follow_up_notified", follow_up, actor)
     return follow_up
 
 

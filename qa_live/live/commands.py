@@ -24,13 +24,17 @@ from qa_live.planning.models import Department, LiveSession
 
 Command = Callable[[User, LiveSession, dict[str, Any]], dict[str, Any]]
 COMMANDS: dict[str, Command] = {}
+#: Commands whose operation writes its own audit entry (run() writes none for them).
+AUDITED_BY_OPERATION: set[str] = set()
 
 
-def command(name: str) -> Callable[[Command], Command]:
+def command(name: str, audited_by_operation: bool = False) -> Callable[[Command], Command]:
     """Register a staff command under its event/endpoint name."""
 
     def register(fn: Command) -> Command:
         COMMANDS[name] = fn
+        if audited_by_operation:
+            AUDITED_BY_OPERATION.add(name)
         return fn
 
     return register
@@ -44,6 +48,8 @@ def run(name: str, user: User, session: LiveSession, data: dict[str, Any]) -> di
     if not access.can_open_console(user, session):
         raise EventError("forbidden", _("You do not have permission to do this."))
     result = fn(user, session, data)
+    if name in AUDITED_BY_OPERATION:
+        return result
     # Recorded in the command's own transaction: no entry for what did not happen.
     audit.record(name, user=user, target_type="question" if "question_id" in data else "session",
                  target_id=data.get("question_id") if isinstance(data.get("question_id"), int)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField,
     DateTimeLocalField,
     HiddenField,
     RadioField,
@@ -14,10 +13,11 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from qa_live.auth.forms import MultiCheckboxField
 from qa_live.planning.models import ModerationMode
+from qa_live.planning.services import DESCRIPTION_MAX, SLUG_LENGTH, TITLE_LENGTH
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
 
@@ -28,13 +28,6 @@ class DepartmentForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
     short_name = StringField(_l("Short name"), validators=[Optional(), Length(max=20)])
     submit = SubmitField(_l("Save"))
-
-
-class DepartmentActiveForm(FlaskForm):
-    """Deactivate or reactivate a department (a button)."""
-
-    active = BooleanField()
-    submit = SubmitField()
 
 
 def parse_guests(text: str) -> list[tuple[str, str]]:
@@ -55,10 +48,16 @@ def parse_guests(text: str) -> list[tuple[str, str]]:
 
 
 class SessionForm(FlaskForm):
-    """Plan or edit a session."""
+    """Plan or edit a session.
 
-    title = StringField(_l("Theme"), validators=[DataRequired(), Length(min=2, max=120)])
-    description = TextAreaField(_l("Introduction"), validators=[Optional(), Length(max=4000)])
+    The theme, introduction and address are checked by planning.services (the rules the JSON
+    API shares); their errors come back next to their fields.
+    """
+
+    title = StringField(_l("Theme"), validators=[DataRequired()],
+                        render_kw={"maxlength": TITLE_LENGTH[1]})
+    description = TextAreaField(_l("Introduction"), validators=[Optional()],
+                                render_kw={"maxlength": DESCRIPTION_MAX})
     scheduled_start = DateTimeLocalField(
         _l("Starts"), format=DATETIME_FORMATS, validators=[DataRequired()]
     )
@@ -86,15 +85,8 @@ class SessionForm(FlaskForm):
     precollect_closes_at = DateTimeLocalField(
         _l("Questions in advance close"), format=DATETIME_FORMATS, validators=[Optional()]
     )
-    slug = StringField(
-        _l("Address (optional)"),
-        validators=[
-            Optional(),
-            Length(min=3, max=64),
-            Regexp(r"^[a-z0-9][a-z0-9-]*$",
-                   message=_l("Lower-case letters, digits and '-' only.")),
-        ],
-    )
+    slug = StringField(_l("Address (optional)"), validators=[Optional()],
+                       render_kw={"maxlength": SLUG_LENGTH[1]})
     submit = SubmitField(_l("Save"))
 
     def validate_departments(self, field: MultiCheckboxField) -> None:

@@ -12,7 +12,6 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
 
-from qa_live.audit import services as audit
 from qa_live.auth.access import role_required, staff_required
 from qa_live.auth.models import Role, User
 from qa_live.core.timeutil import from_local, local_year, to_local, utcnow
@@ -71,12 +70,11 @@ def departments() -> ResponseReturnValue:
     form = DepartmentForm()
     if form.validate_on_submit():
         try:
-            dept = services.create_department(form.name.data, form.short_name.data or "")
+            dept = services.create_department(form.name.data, form.short_name.data or "",
+                                              actor=current_user)
         except services.PlanningError as exc:
             form.name.errors.append(str(exc))
         else:
-            audit.record("department_create", target_type="department", target_id=dept.id,
-                         detail={"name": dept.name})
             db.session.commit()
             flash(_("Department %(name)s added.", name=dept.name), "success")
             return redirect(url_for("office.departments"))
@@ -95,12 +93,11 @@ def department_edit(department_id: int) -> ResponseReturnValue:
     form = DepartmentForm(obj=dept)
     if form.validate_on_submit():
         try:
-            services.rename_department(dept, form.name.data, form.short_name.data or "")
+            services.rename_department(dept, form.name.data, form.short_name.data or "",
+                                      actor=current_user)
         except services.PlanningError as exc:
             form.name.errors.append(str(exc))
         else:
-            audit.record("department_update", target_type="department", target_id=dept.id,
-                         detail={"name": dept.name})
             db.session.commit()
             flash(_("Department %(name)s saved.", name=dept.name), "success")
             return redirect(url_for("office.departments"))
@@ -115,9 +112,8 @@ def department_active(department_id: int) -> ResponseReturnValue:
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400)
-    services.set_department_active(dept, request.form.get("active") == "1")
-    audit.record("department_active", target_type="department", target_id=dept.id,
-                 detail={"active": dept.active})
+    services.set_department_active(dept, request.form.get("active") == "1",
+                                   actor=current_user)
     db.session.commit()
     flash(_("Department %(name)s is now active.", name=dept.name) if dept.active
           else _("Department %(name)s was deactivated.", name=dept.name), "success")
@@ -208,7 +204,7 @@ def _save(form: SessionForm, session: LiveSession | None) -> LiveSession | None:
         draft = _draft_from(form)
         if session is None:
             return services.create_session(draft, current_user)
-        return services.update_session(session, draft)
+        return services.update_session(session, draft, actor=current_user)
     except services.PlanningError as exc:
         target = getattr(form, exc.field, None) if exc.field else None
         if target is not None:
@@ -226,8 +222,6 @@ def session_new() -> ResponseReturnValue:
     _fill_choices(form)
     saved = _save(form, None)
     if saved is not None:
-        audit.record("session_create", target_type="session", target_id=saved.id,
-                     session_id=saved.id, detail={"title": saved.title})
         db.session.commit()
         flash(_("Session planned. Announce it when it is ready."), "success")
         return redirect(url_for("office.session_detail", session_id=saved.id))
@@ -258,8 +252,6 @@ def session_edit(session_id: int) -> ResponseReturnValue:
         form.moderation_mode.data = session.moderation_mode.value
     saved = _save(form, session)
     if saved is not None:
-        audit.record("session_update", target_type="session", target_id=session.id,
-                     session_id=session.id, detail={"title": session.title})
         db.session.commit()
         flash(_("Session saved."), "success")
         return redirect(url_for("office.session_detail", session_id=session.id))
@@ -292,12 +284,10 @@ def session_announce(session_id: int) -> ResponseReturnValue:
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        services.announce_session(session)
+        services.announce_session(session, actor=current_user)
     except services.PlanningError as exc:
         flash(str(exc), "error")
     else:
-        audit.record("session_announce", target_type="session", target_id=session.id,
-                     session_id=session.id)
         db.session.commit()
         flash(_("The session is announced; citizens can see it now."), "success")
     return redirect(url_for("office.session_detail", session_id=session.id))
@@ -313,12 +303,10 @@ def session_cancel(session_id: int) -> ResponseReturnValue:
         flash(_("Give a reason for the cancellation."), "error")
         return redirect(url_for("office.session_detail", session_id=session.id))
     try:
-        services.cancel_session(session, form.reason.data)
+        services.cancel_session(session, form.reason.data, actor=current_user)
     except services.PlanningError as exc:
         flash(str(exc), "error")
     else:
-        audit.record("session_cancel", target_type="session", target_id=session.id,
-                     session_id=session.id, detail={"reason": form.reason.data})
         db.session.commit()
         flash(_("The session was cancelled."), "success")
     return redirect(url_for("office.session_detail", session_id=session.id))

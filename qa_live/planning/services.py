@@ -1,7 +1,12 @@
-"""Planning operations: departments, sessions and their states. They flush; callers commit."""
+"""Planning operations: departments, sessions and their states. They flush; callers commit.
+
+Each operation checks its input by the rules here (the office's form and the JSON API hand in
+the same SessionDraft, so they accept and refuse the same drafts) and writes its audit entry.
+"""
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -10,6 +15,7 @@ from datetime import datetime, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from qa_live.audit import services as audit
 from qa_live.auth.models import Role, User
 from qa_live.core.timeutil import local_year, utcnow
 from qa_live.extensions import db
@@ -26,6 +32,13 @@ from qa_live.planning.models import (
 )
 
 MAX_SESSION_HOURS = 12
+#: A session's theme, stripped: this many characters.
+TITLE_LENGTH = (2, 120)
+#: A session's introduction: at most this many characters.
+DESCRIPTION_MAX = 4000
+#: A session's own address (/s/<slug>): lower-case letters, digits and '-', not first.
+SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")
+SLUG_LENGTH = (3, 64)
 
 
 class PlanningError(ValueError):
@@ -39,7 +52,7 @@ class PlanningError(ValueError):
 # Departments ---------------------------------------------------------------------------------
 
 
-def create_department(name: str, short_name: str = "") -> Department:
+def create_department(name: str, short_name: str = "", actor: User | None = None) -> Department:
     """Add a department."""
     name = name.strip()
     if db.session.scalar(select(Department).where(Department.name == name)):
@@ -47,10 +60,13 @@ def create_department(name: str, short_name: str = "") -> Department:
     department = Department(name=name, short_name=short_name.strip())
     db.session.add(department)
     db.session.flush()
+    audit.record("department_create", user=actor, target_type="department",
+                 target_id=department.id, detail={"name": department.name})
     return department
 
 
-def rename_department(department: Department, name: str, short_name: str) -> Department:
+def rename_department(department: Department, name: str, short_name: str,
+                      actor: User | None = None) -> Department:
     """Change a department's names."""
     name = name.strip()
     clash = db.session.scalar(
@@ -61,13 +77,18 @@ def rename_department(department: Department, name: str, short_name: str) -> Dep
     department.name = name
     department.short_name = short_name.strip()
     db.session.flush()
+    audit.record("department_update", user=actor, target_type="department",
+                 target_id=department.id, detail={"name": department.name})
     return department
 
 
-def set_department_active(department: Department, active: bool) -> Department:
+def set_department_active(department: Department, active: bool,
+                          actor: User | None = None) -> Department:
     """Deactivate (or reactivate) a department; its past sessions keep it."""
     department.active = active
     db.session.flush()
+    audit.record("department_active", user=actor, target_type="department",
+                 target_id=department.id, detail={"active": department.active})
     return department
 
 
@@ -97,8 +118,27 @@ def new_slug(start: datetime) -> str:
     return f"{start:%Y%m%d}-{secrets.token_hex(3)}"
 
 
+def _check_text(draft: SessionDraft) -> None:
+    """The theme, the introduction and the address: the rules the form and the API share."""
+    low, high = TITLE_LENGTH
+    if not low <= len(draft.title.strip()) <= high:
+        raise PlanningError(_("The theme needs %(low)d to %(high)d characters.", low=low,
+                              high=high), "title")
+    if len(draft.description) > DESCRIPTION_MAX:
+        raise PlanningError(_("The introduction may have at most %(n)d characters.",
+                              n=DESCRIPTION_MAX), "description")
+    if draft.slug:
+        low, high = SLUG_LENGTH
+        if not SLUG_PATTERN.fullmatch(draft.slug):
+            raise PlanningError(_("Lower-case letters, digits and '-' only."), "slug")
+        if not low <= len(draft.slug) <= high:
+            raise PlanningError(_("The address needs %(low)d to %(high)d characters.",
+                                  low=low, high=high), "slug")
+
+
 def _check(draft: SessionDraft, session: LiveSession | None) -> tuple[list[Department], list[User],
                                                                        list[User]]:
+    _check_text(draft)
     if draft.scheduled_end <= draft.scheduled_start:
         raise PlanningError(_("The end must be after the start."), "scheduled_end")
     if draft.scheduled_end - draft.scheduled_start > timedelta(hours=MAX_SESSION_HOURS):
@@ -181,13 +221,16 @@ def create_session(draft: SessionDraft, actor: User | None) -> LiveSession:
     ensure_plan(session.plan_year)
     db.session.add(session)
     db.session.flush()
+    audit.record("session_create", user=actor, target_type="session", target_id=session.id,
+                 session_id=session.id, detail={"title": session.title})
     return session
 
 
 EDITABLE_STATES = frozenset({SessionState.DRAFT, SessionState.ANNOUNCED})
 
 
-def update_session(session: LiveSession, draft: SessionDraft) -> LiveSession:
+def update_session(session: LiveSession, draft: SessionDraft,
+                   actor: User | None = None) -> LiveSession:
     """Change a planned session (only before it goes live)."""
     if session.state not in EDITABLE_STATES:
         raise PlanningError(_("A session can be edited only before it goes live."))
@@ -195,6 +238,8 @@ def update_session(session: LiveSession, draft: SessionDraft) -> LiveSession:
     _apply(session, draft, departments, hosts, answerers)
     ensure_plan(session.plan_year)
     db.session.flush()
+    audit.record("session_update", user=actor, target_type="session", target_id=session.id,
+                 session_id=session.id, detail={"title": session.title})
     return session
 
 
@@ -220,15 +265,20 @@ def change_state(session: LiveSession, new_state: SessionState,
     return session
 
 
-def announce_session(session: LiveSession, now: datetime | None = None) -> LiveSession:
+def announce_session(session: LiveSession, now: datetime | None = None,
+                     actor: User | None = None) -> LiveSession:
     """Publish a planned session to citizens; its start must still be ahead."""
     now = now or utcnow()
     if session.state == SessionState.DRAFT and session.scheduled_start <= now:
         raise PlanningError(_("The start time has passed; change it before announcing."))
-    return change_state(session, SessionState.ANNOUNCED, now)
+    change_state(session, SessionState.ANNOUNCED, now)
+    audit.record("session_announce", user=actor, target_type="session", target_id=session.id,
+                 session_id=session.id)
+    return session
 
 
-def cancel_session(session: LiveSession, reason: str, now: datetime | None = None) -> LiveSession:
+def cancel_session(session: LiveSession, reason: str, now: datetime | None = None,
+                   actor: User | None = None) -> LiveSession:
     """Cancel a planned or announced session, with a reason citizens will see."""
     reason = reason.strip()
     if not reason:
@@ -236,6 +286,8 @@ def cancel_session(session: LiveSession, reason: str, now: datetime | None = Non
     change_state(session, SessionState.CANCELLED, now)
     session.cancel_reason = reason[:200]
     db.session.flush()
+    audit.record("session_cancel", user=actor, target_type="session", target_id=session.id,
+                 session_id=session.id, detail={"reason": reason})
     return session
 
 
