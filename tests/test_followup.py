@@ -26,6 +26,8 @@ from qa_live.live.models import (
 )
 from qa_live.live.services import QuestionRefused
 from qa_live.planning.models import SessionState
+from qa_live.stats import queries
+from qa_live.stats.figures import Counts, Rate
 from tests.conftest import PASSWORD
 
 PHONE = "13812345678"
@@ -556,21 +558,21 @@ def test_the_default_due_date_counts_holidays(app, world):
                         if calendar.is_working_day(d)][4]
 
 
-def test_the_close_rate_counts_done_over_all_with_impossible_apart(app, world):
+def test_the_close_rate_counts_closed_over_all_with_impossible_apart(app, world):
+    """The statistics' figures (the one implementation every surface reads)."""
     end(world)
-    assert followups.figures([world.session.id])["follow_up_close_rate"] == 0
+    counts = queries.session_report(world.session).session.counts
+    assert (counts.follow_ups_opened, counts.close_rate.percent()) == (3, "0%")
     followups.close_done(fu_of(world.unanswered), world.ans, "已办结。")
     followups.close_impossible(fu_of(world.pending), world.ans, "无法办理")
     late = fu_of(world.flagged)
     late.due_date = today() - timedelta(days=1)
     events.commit_and_send()
-    result = followups.figures([world.session.id])
-    assert result == {
-        "follow_ups": 3, "follow_ups_done": 1, "follow_ups_impossible": 1,
-        "follow_ups_open": 1, "follow_ups_overdue": 1,
-        "follow_up_close_rate": 1 / 3, "follow_up_impossible_share": 1 / 3,
-    }
-    assert followups.figures([])["follow_up_close_rate"] is None
+    counts = queries.session_report(world.session, today()).session.counts
+    assert (counts.follow_ups_opened, counts.follow_ups_done, counts.follow_ups_impossible,
+            counts.follow_ups_open, counts.follow_ups_overdue) == (3, 1, 1, 1, 1)
+    assert counts.close_rate == Rate(2, 3) and counts.close_rate.percent() == "66.6%"
+    assert Counts().close_rate.percent() == "—"
 
 
 def test_a_second_reply_is_refused_exactly_as_a_live_answer_would_be(app, world):

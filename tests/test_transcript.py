@@ -35,7 +35,8 @@ from qa_live.live.models import (
 from qa_live.live.validation import QuestionInput
 from qa_live.planning import services as planning
 from qa_live.planning.models import Department, LiveSession, SessionState
-from qa_live.transcript import ratings
+from qa_live.stats import queries
+from qa_live.stats.figures import Counts
 from qa_live.transcript.services import like_pattern, make_snippet
 from tests.conftest import config_for
 
@@ -594,11 +595,13 @@ def test_a_client_without_cookies_rates_with_its_visitor_token(app, asked, clien
 
 
 def test_rating_figures_are_shares_among_rated_answers(client, asked):
+    """The statistics' figures (the one implementation every surface reads)."""
     _rate(client, asked, "satisfied")
     _rate(client, asked, "unsatisfied", answer=asked["second"])
-    figures = ratings.rating_figures([asked["session"].id])
-    assert figures.rated == 2
-    assert figures.counts[RatingValue.SATISFIED] == 1
-    assert figures.share(RatingValue.SATISFIED) == 0.5
-    assert figures.share(RatingValue.BASIC) == 0.0
-    assert ratings.rating_figures([]).share(RatingValue.BASIC) is None
+    counts = queries.session_report(asked["session"]).session.counts
+    assert counts.ratings == 2
+    assert counts.rating_counts()[RatingValue.SATISFIED] == 1
+    shares = counts.rating_shares()
+    assert shares[RatingValue.SATISFIED].value == 0.5
+    assert shares[RatingValue.BASIC].value == 0.0
+    assert Counts().rating_shares()[RatingValue.BASIC].value is None

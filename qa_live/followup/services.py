@@ -553,25 +553,3 @@ def session_questions(session: LiveSession) -> list[tuple[Question, FollowUp | N
 def any_visible(user: User) -> bool:
     """Whether the user may see follow-ups at all (staff with a role that has them)."""
     return access.sees_all(user) or bool(user.has_role(Role.ANSWERER) and user.department_ids)
-
-
-
-def figures(session_ids: list[int], today: date | None = None) -> dict[str, Any]:
-    """Follow-up figures of some sessions, by the rules in docs/metrics.md."""
-    today = today or calendar.local_today()
-    rows = db.session.execute(
-        select(FollowUp.status, FollowUp.due_date).where(FollowUp.session_id.in_(session_ids))
-    ).all() if session_ids else []
-    total = len(rows)
-    done = sum(1 for r in rows if r.status == FollowUpStatus.DONE)
-    impossible = sum(1 for r in rows if r.status == FollowUpStatus.IMPOSSIBLE)
-    open_rows = [r for r in rows if r.status in OPEN_STATUSES]
-    return {
-        "follow_ups": total,
-        "follow_ups_done": done,
-        "follow_ups_impossible": impossible,
-        "follow_ups_open": len(open_rows),
-        "follow_ups_overdue": sum(1 for r in open_rows if r.due_date < today),
-        "follow_up_close_rate": done / total if total else None,
-        "follow_up_impossible_share": impossible / total if total else None,
-    }

@@ -1,7 +1,9 @@
 """The live counters of a session (docs/metrics.md): online, participant-visits, questions.
 
 Citizens' pages, the console, the API and the transcript read these; the throttled summaries
-that carry them to the pages are in summaries.py.
+that carry them to the pages are in summaries.py. The answer rate and the median time to answer
+are computed as the statistics compute them (live.metrics, core.figures): the console, the
+transcript and the statistics show the same figures for the same session.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import case, func, select
 
+from qa_live.core.figures import Rate, answer_time_percentiles
 from qa_live.extensions import db
-from qa_live.live import realtime
+from qa_live.live import metrics, realtime
 from qa_live.live.models import Question, QuestionStatus, Visit
 from qa_live.planning.models import LiveSession
 
 #: What only staff see among the counters.
-STAFF_ONLY = ("pending", "median_answer_seconds")
+STAFF_ONLY = ("pending", "median_answer_seconds", "answer_rate")
 
 
 def counts(session_id: int, staff: bool = False) -> dict[str, Any]:
@@ -27,11 +30,10 @@ def counts(session_id: int, staff: bool = False) -> dict[str, Any]:
         select(func.count(case((Visit.ended_at.is_(None), 1))), func.count(Visit.id))
         .where(Visit.session_id == session_id)
     ).one()
-    rejected = Question.status == QuestionStatus.REJECTED
     valid, answered, pending = db.session.execute(
         select(
-            func.count(case((~rejected, 1))),
-            func.count(case((Question.status == QuestionStatus.ANSWERED, 1))),
+            func.count(case((metrics.is_valid(), 1))),
+            func.count(case((metrics.is_answered(), 1))),
             func.count(case((Question.status == QuestionStatus.PENDING, 1))),
         ).where(Question.session_id == session_id)
     ).one()
@@ -43,22 +45,22 @@ def counts(session_id: int, staff: bool = False) -> dict[str, Any]:
                             "answered": answered}
     if staff:
         data["pending"] = pending
-        data["median_answer_seconds"] = median_answer_seconds(session_id)
+        data["median_answer_seconds"] = median_answer_seconds(session_id, answered)
+        data["answer_rate"] = answer_rate(data).percent()
     return data
 
 
-def median_answer_seconds(session_id: int) -> float | None:
-    """Median time from asking to the first answer, over the session's answered questions."""
-    rows = db.session.execute(
-        select(Question.created_at, Question.answered_at)
-        .where(Question.session_id == session_id, Question.answered_at.is_not(None))
-    ).all()
-    waits = sorted((answered - asked).total_seconds() for asked, answered in rows
-                   if answered is not None)
-    if not waits:
-        return None
-    middle = len(waits) // 2
-    return waits[middle] if len(waits) % 2 else (waits[middle - 1] + waits[middle]) / 2
+def answer_rate(data: dict[str, Any]) -> Rate:
+    """答复率 of a session's counters: answered ÷ valid questions, printed by the one rule."""
+    return Rate(data["answered"], data["questions"])
+
+
+def median_answer_seconds(session_id: int, answered: int) -> float | None:
+    """Median time from asking to the first answer, over the session's answered questions.
+
+    Whole seconds, read off the same histogram as the statistics' (docs/metrics.md).
+    """
+    return answer_time_percentiles(metrics.wait_histogram(session_id), answered, (0.5,))[0.5]
 
 
 def questions_received(session_ids: list[int]) -> dict[int, int]:

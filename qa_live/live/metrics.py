@@ -92,7 +92,8 @@ def wait_counts(session_ids: Sequence[int],
         return {}
     wait = seconds_between(first_answer_at(), Question.created_at)
     query = (select(Question.session_id, Question.department_id, wait, func.count())
-             .where(Question.session_id.in_(session_ids), is_answered())
+             .where(Question.session_id.in_(session_ids), is_answered(),
+                    first_answer_at().is_not(None))
              .group_by(Question.session_id, Question.department_id, wait))
     if department_id is not None:
         query = query.where(Question.department_id == department_id)

@@ -20,10 +20,10 @@ from sqlalchemy.orm import aliased
 
 from qa_live.core.timeutil import to_local
 from qa_live.extensions import db
+from qa_live.live import metrics
 from qa_live.live.models import Question, QuestionSource, QuestionStatus, RejectReason, mask_phone
 from qa_live.planning.models import Department, LiveSession
 from qa_live.planning.services import state_label
-from qa_live.stats import grouped
 from qa_live.stats.figures import Rate, Summary
 
 #: Characters a spreadsheet reads as the start of a formula (OWASP "CSV injection").
@@ -132,7 +132,7 @@ def question_rows(session_ids: Sequence[int], department_id: int | None) -> Iter
         return
     dept = aliased(Department)
     query = (select(LiveSession.scheduled_start, LiveSession.title, dept.name,
-                    Question.source, Question.created_at, grouped.first_answer_at(),
+                    Question.source, Question.created_at, metrics.first_answer_at(),
                     Question.status, Question.reject_reason, Question.nickname,
                     Question.phone, Question.text)
              .join(LiveSession, LiveSession.id == Question.session_id)

@@ -1,7 +1,8 @@
-"""The figures themselves: additive counts, rates with their rounding rule, and roll-ups.
+"""The figures themselves: additive counts and roll-ups, with rates printed by core.figures.Rate.
 
 Everything here works on numbers the grouped SQL queries (stats.queries) already produced; no
-function in this module sees a question or a visit row.
+function in this module sees a question or a visit row. The rounding rule and the percentiles
+are core.figures', which the live counters and the transcript read too.
 """
 
 from __future__ import annotations
@@ -9,57 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 
+from qa_live.core.figures import Rate
 from qa_live.live.models import RatingValue, RejectReason
 from qa_live.planning.models import SessionState
 
 #: Sessions that went live count as held (docs/metrics.md, "Sessions").
 HELD_STATES = frozenset({SessionState.LIVE, SessionState.ENDED, SessionState.ARCHIVED})
 UPCOMING_STATES = frozenset({SessionState.DRAFT, SessionState.ANNOUNCED})
-
-
-@dataclass(frozen=True)
-class Rate:
-    """A share such as the answer rate: kept as the exact fraction, printed by one rule.
-
-    The rule (docs/metrics.md, "Rounding"): a percentage with one decimal, rounded *down*, so a
-    rate is never shown higher than it is; 100% only when the fraction is exactly 1; "—" when
-    the denominator is zero (undefined).
-    """
-
-    numerator: int
-    denominator: int
-
-    @property
-    def value(self) -> float | None:
-        """The share between 0 and 1, or None when undefined."""
-        if self.denominator == 0:
-            return None
-        return self.numerator / self.denominator
-
-    @property
-    def per_mille(self) -> int | None:
-        """The share in tenths of a percent, rounded down (exact integer arithmetic)."""
-        if self.denominator == 0:
-            return None
-        return (self.numerator * 1000) // self.denominator
-
-    def percent(self) -> str:
-        """The share as printed: '100%', '99.3%', '0%' or '—'."""
-        tenths = self.per_mille
-        if tenths is None:
-            return "—"
-        if self.numerator == self.denominator:
-            return "100%"
-        if self.numerator == 0:
-            return "0%"
-        return f"{tenths // 10}.{tenths % 10}%"
-
-    def fraction(self) -> str:
-        """The exact fraction, e.g. '158/159'."""
-        return f"{self.numerator}/{self.denominator}"
-
-    def __str__(self) -> str:
-        return self.percent()
 
 
 @dataclass
@@ -249,31 +206,3 @@ class Summary:
                 and (self.end.month, self.end.day) == (12, 31)):
             return self.start.year
         return None
-
-
-def percentile(values: dict[int, float], n: int, p: float) -> float | None:
-    """The p-th percentile of n sorted values, of which `values` holds the needed 1-based ranks.
-
-    Linear interpolation between the closest ranks (PostgreSQL's percentile_cont): the value at
-    position p·(n−1) of the 0-based sorted list.
-    """
-    if n <= 0:
-        return None
-    position = p * (n - 1)
-    low = int(position)
-    frac = position - low
-    below = values[low + 1]
-    if frac == 0 or low + 2 > n:
-        return below
-    return below + (values[low + 2] - below) * frac
-
-
-def needed_ranks(n: int, ps: tuple[float, ...]) -> set[int]:
-    """The 1-based ranks percentile() needs for each p, out of n values."""
-    ranks: set[int] = set()
-    for p in ps:
-        low = int(p * (n - 1))
-        ranks.add(low + 1)
-        if low + 2 <= n:
-            ranks.add(low + 2)
-    return ranks

@@ -1,5 +1,8 @@
 """The grouped SQL queries behind every figure (docs/metrics.md); no loop over question rows.
 
+What "valid", "answered" and the wait to the first answer mean in SQL is live.metrics', which the
+live counters read too.
+
 Each query takes a list of sessions and groups by session (and department) in the database,
 returning a few rows per session. stats.stored keeps these rows for sessions that are over;
 stats.queries adds them up to departments, months and the period.
@@ -7,19 +10,15 @@ stats.queries adds them up to departments, months and the period.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
 
-from sqlalchemy import ColumnElement, Float, and_, case, distinct, func, select
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy import ColumnElement, and_, case, distinct, func, select
 
 from qa_live.core.timeutil import to_local, utcnow
 from qa_live.extensions import db
 from qa_live.followup.models import FollowUp, FollowUpStatus
+from qa_live.live.metrics import answered_after_session, is_answered, is_valid
 from qa_live.live.models import (
     Answer,
     AnswerKind,
@@ -33,61 +32,6 @@ from qa_live.live.models import (
 )
 from qa_live.planning.models import LiveSession
 from qa_live.stats.figures import Counts
-
-# Seconds between two timestamps, in SQL, on both databases ------------------------------------
-
-
-class seconds_between(FunctionElement[float]):
-    """Whole seconds from `start` to `end` (each truncated to the second)."""
-
-    type = Float()
-    inherit_cache = True
-    name = "seconds_between"
-
-
-@compiles(seconds_between)
-def _seconds_postgresql(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
-    end, start = (compiler.process(c, **kw) for c in element.clauses)
-    return (f"EXTRACT(EPOCH FROM (date_trunc('second', {end}) - "
-            f"date_trunc('second', {start})))")
-
-
-@compiles(seconds_between, "sqlite")
-def _seconds_sqlite(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
-    end, start = (compiler.process(c, **kw) for c in element.clauses)
-    if sqlite3.sqlite_version_info >= (3, 38):  # unixepoch() truncates alike, about 30% faster
-        return f"(unixepoch({end}) - unixepoch({start}))"
-    return (f"(CAST(strftime('%s', {end}) AS INTEGER) - "
-            f"CAST(strftime('%s', {start}) AS INTEGER))")
-
-
-# Building blocks ------------------------------------------------------------------------------
-
-
-def first_answer_at() -> ColumnElement[Any]:
-    """When a question got its first published answer.
-
-    live.services.set_question_status stamps answered_at when a question first becomes
-    answered, live or by a second reply (the follow-up service closes through it too), so the
-    column is read directly: no correlated subquery per row over a year of questions.
-    """
-    return Question.answered_at.expression
-
-
-def is_valid() -> ColumnElement[bool]:
-    """有效提问: not rejected (a merged duplicate is rejected)."""
-    return Question.status != QuestionStatus.REJECTED
-
-
-def is_answered() -> ColumnElement[bool]:
-    """A valid question with at least one published answer, live or second reply."""
-    return Question.status == QuestionStatus.ANSWERED
-
-
-def answered_after_session() -> ColumnElement[bool]:
-    """Answered, and the first answer came after the session had ended (by a second reply)."""
-    return and_(is_answered(), LiveSession.ended_at.is_not(None),
-                first_answer_at() > LiveSession.ended_at)
 
 
 def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
@@ -214,27 +158,3 @@ def unique_visitors(session_ids: Sequence[int]) -> int:
     return db.session.scalar(
         select(func.count(distinct(Visit.visitor_id))).where(Visit.session_id.in_(session_ids))
     ) or 0
-
-
-
-
-WaitKey = tuple[int, int | None, int]  # (session id, department id, seconds waited)
-
-
-def wait_counts(session_ids: Sequence[int],
-                department_id: int | None = None) -> dict[WaitKey, int]:
-    """How many answered questions waited how long, per (session, department, whole seconds).
-
-    Waits are whole seconds (docs/metrics.md), so a session has a few thousand of these rows
-    at most; percentiles are read off their sum (stats.queries), and no question row leaves
-    the database.
-    """
-    if not session_ids:
-        return {}
-    wait = seconds_between(first_answer_at(), Question.created_at)
-    query = (select(Question.session_id, Question.department_id, wait, func.count())
-             .where(Question.session_id.in_(session_ids), is_answered())
-             .group_by(Question.session_id, Question.department_id, wait))
-    if department_id is not None:
-        query = query.where(Question.department_id == department_id)
-    return {(s, d, int(w)): n for s, d, w, n in db.session.execute(query)}

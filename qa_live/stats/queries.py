@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import exists, select
 
+from qa_live.core.figures import answer_time_percentiles
 from qa_live.core.timeutil import from_local, to_local
 from qa_live.extensions import db
 from qa_live.planning.models import Department, LiveSession, SessionState, session_departments
@@ -24,12 +25,8 @@ from qa_live.stats.figures import (
     MonthFigures,
     SessionFigures,
     Summary,
-    needed_ranks,
-    percentile,
 )
 from qa_live.stats.grouped import GroupKey
-
-PERCENTILES = (0.5, 0.9)
 
 
 @dataclass(frozen=True)
@@ -96,29 +93,6 @@ def department_names() -> dict[int, str]:
     """Every department's name by id."""
     return {dept_id: name for dept_id, name in
             db.session.execute(select(Department.id, Department.name))}
-
-
-def answer_time_percentiles(histogram: Sequence[tuple[int, int]], answered: int,
-                            ps: tuple[float, ...] = PERCENTILES) -> dict[float, float | None]:
-    """Percentiles of seconds from asking to the first answer, over answered valid questions.
-
-    `histogram` is (seconds waited, questions) in order of the wait, summed by the database
-    (stats.stored); the ranks are found by walking those counts.
-    """
-    if answered <= 0:
-        return {p: None for p in ps}
-    ranks = sorted(needed_ranks(answered, ps))
-    values: dict[int, float] = {}
-    seen = 0
-    for value, count in histogram:
-        while ranks and ranks[0] <= seen + count:
-            values[ranks.pop(0)] = float(value)
-        seen += count
-        if not ranks:
-            break
-    if ranks:  # the questions changed between the two queries; say nothing
-        return {p: None for p in ps}
-    return {p: percentile(values, answered, p) for p in ps}
 
 
 # Putting a period together --------------------------------------------------------------------

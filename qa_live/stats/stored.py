@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import Model, db
+from qa_live.live import metrics
 from qa_live.planning.models import LiveSession, SessionState
 from qa_live.stats import grouped
 from qa_live.stats.figures import Counts, SessionFigures
@@ -182,7 +183,7 @@ def compute(session_ids: Sequence[int], versions: dict[int, int],
         result[s].groups.setdefault(d, Counts()).second_replies += n
     for (s, d), values in grouped.rating_counts(session_ids, department_id).items():
         result[s].groups.setdefault(d, Counts()).add(Counts(**values))
-    for (s, d, seconds), n in grouped.wait_counts(session_ids, department_id).items():
+    for (s, d, seconds), n in metrics.wait_counts(session_ids, department_id).items():
         result[s].waits[(d, seconds)] = n
     for s, (n, unique) in grouped.visit_counts(session_ids).items():
         result[s].participant_visits, result[s].unique_visitors = n, unique

@@ -24,6 +24,7 @@ from werkzeug.datastructures import MultiDict
 
 from qa_live.auth.access import role_required
 from qa_live.auth.models import Role
+from qa_live.core.figures import whole_seconds
 from qa_live.core.timeutil import local_year, to_local, utcnow
 from qa_live.extensions import db
 from qa_live.live import access
@@ -129,7 +130,7 @@ def duration(seconds: float | None) -> str:
     """A duration for people: '45 s', '3 min 20 s', '2 h 5 min', '3 d 4 h'; '—' for none."""
     if seconds is None:
         return "—"
-    total = round(seconds)
+    total = whole_seconds(seconds)  # as the console shows it (Math.round)
     if total < 60:
         return _("%(s)d s", s=total)
     minutes, secs = divmod(total, 60)

@@ -2,17 +2,15 @@
 
 Only the asker rates: the view checks the visitor id or the private /q/<token> link before
 calling ``rate_answer``. One rating per answer, which the asker may change; the figures are
-defined in docs/metrics.md.
+defined in docs/metrics.md and counted by the statistics (stats.grouped.rating_counts).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from qa_live.core.timeutil import utcnow
@@ -75,34 +73,6 @@ def ratings_of(question: Question) -> dict[int, Rating]:
     """The ratings given to a question's answers, by answer id."""
     return {r.answer_id: r for r in db.session.scalars(
         select(Rating).where(Rating.question_id == question.id))}
-
-
-@dataclass
-class RatingFigures:
-    """Counts and shares of each rating among rated answers (docs/metrics.md)."""
-
-    rated: int
-    counts: dict[RatingValue, int]
-
-    def share(self, value: RatingValue) -> float | None:
-        """The share of rated answers with this value; None when nothing was rated."""
-        return self.counts[value] / self.rated if self.rated else None
-
-
-def rating_figures(session_ids: Iterable[int]) -> RatingFigures:
-    """The rating figures over the answers of the given sessions' questions."""
-    ids = list(session_ids)
-    counts = dict.fromkeys(RatingValue, 0)
-    if ids:
-        rows = db.session.execute(
-            select(Rating.value, func.count(Rating.id))
-            .join(Question, Question.id == Rating.question_id)
-            .where(Question.session_id.in_(ids))
-            .group_by(Rating.value)
-        )
-        for value, count in rows:
-            counts[RatingValue(value)] = count
-    return RatingFigures(rated=sum(counts.values()), counts=counts)
 
 
 def rating_json(rating: Rating) -> dict[str, object]:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
+from qa_live.core.figures import Rate
 from qa_live.extensions import db
 from qa_live.live import counters
 from qa_live.live.models import Answer, AnswerKind, HostPost, Question, QuestionStatus
@@ -58,6 +59,11 @@ class Transcript:
     posts: list[HostPost]
     entries: list[TranscriptEntry]
     counts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def answer_rate(self) -> Rate:
+        """答复率, as the console and the statistics print it (one rule: rounded down)."""
+        return counters.answer_rate(self.counts)
 
     @property
     def unanswered(self) -> list[TranscriptEntry]:

@@ -342,7 +342,8 @@
 
   function renderCounts(counts) {
     if (!counts) return;
-    for (const key of ["online", "participant_visits", "questions", "answered", "pending"]) {
+    for (const key of ["online", "participant_visits", "questions", "answered", "answer_rate",
+                       "pending"]) {
       const node = $("count-" + key);
       if (node && counts[key] !== undefined) node.textContent = String(counts[key]);
     }
