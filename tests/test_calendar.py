@@ -10,7 +10,7 @@ import pytest
 
 from qa_live.extensions import db
 from qa_live.followup import calendar
-from qa_live.followup import services as followups
+from qa_live.followup import dates as followup_dates
 from qa_live.followup.models import CalendarDay, DayKind
 from qa_live.planning.models import SessionState
 
@@ -92,16 +92,16 @@ def test_a_follow_ups_default_due_date_is_five_working_days_after_the_session(
     # A session on Friday 13 February 2026 at 09:30 Beijing time, the eve of the Spring Festival.
     start = datetime(2026, 2, 13, 9, 30, tzinfo=SHANGHAI)
     session = make_session(state=SessionState.DRAFT, start=start, precollect=False)
-    assert followups.session_day(session) == date(2026, 2, 13)
-    assert followups.default_due_date(session, today=date(2026, 2, 13)) == date(2026, 2, 27)
+    assert followup_dates.session_day(session) == date(2026, 2, 13)
+    assert followup_dates.default_due_date(session, today=date(2026, 2, 13)) == date(2026, 2, 27)
     # Made later, the default counts from that day instead, never in the past.
-    assert followups.default_due_date(session, today=date(2026, 3, 2)) == date(2026, 3, 9)
+    assert followup_dates.default_due_date(session, today=date(2026, 3, 2)) == date(2026, 3, 9)
 
 
 def test_a_session_ending_late_in_the_evening_is_dated_in_beijing(app, make_session):
     start = datetime(2026, 3, 13, 21, 0, tzinfo=SHANGHAI)  # 13:00 UTC; ends 23:00 Beijing
     session = make_session(start=start, precollect=False)
-    assert followups.session_day(session) == date(2026, 3, 13)
+    assert followup_dates.session_day(session) == date(2026, 3, 13)
 
 
 def test_a_calendar_file_with_a_bad_line_is_refused_whole(app):

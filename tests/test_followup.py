@@ -13,6 +13,8 @@ from qa_live.auth.models import Role
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db, socketio
 from qa_live.followup import calendar, notify
+from qa_live.followup import dates as followup_dates
+from qa_live.followup import lists as followup_lists
 from qa_live.followup import services as followups
 from qa_live.followup.models import FollowUp, FollowUpChange, FollowUpStatus, NotifyState
 from qa_live.live import events, moderation
@@ -96,7 +98,7 @@ def test_ending_a_session_opens_follow_ups_for_what_was_not_answered(app, world)
     assert fu_of(world.spam) is None  # rejected: not a valid question
     made = {fu.question_id: fu for fu in db.session.scalars(select(FollowUp))}
     assert set(made) == {world.unanswered.id, world.pending.id, world.flagged.id}
-    due = calendar.add_working_days(followups.session_day(world.session), 5)
+    due = calendar.add_working_days(followup_dates.session_day(world.session), 5)
     for fu in made.values():
         assert fu.automatic and fu.status == FollowUpStatus.OPEN
         assert fu.department_id == world.trade.id  # the session's only department
@@ -284,7 +286,7 @@ def test_lists_show_open_due_soon_overdue_and_closed(app, client, world):
     db.session.commit()
     followups.close_impossible(c, world.host, "无法办理")
     db.session.commit()
-    counts = followups.list_counts(world.office)
+    counts = followup_lists.list_counts(world.office)
     assert counts == {"open": 2, "due_soon": 1, "overdue": 1, "done": 1, "all": 3}
     login(client, world.office)
     page = client.get("/follow-ups/?view=open").get_data(as_text=True)
@@ -552,7 +554,7 @@ def test_the_default_due_date_counts_holidays(app, world):
     calendar.set_day(date.fromordinal(today().toordinal() + 1), calendar.DayKind.HOLIDAY, "x")
     db.session.commit()
     expected = calendar.add_working_days(today(), 5)
-    assert followups.default_due_date(world.session) == expected
+    assert followup_dates.default_due_date(world.session) == expected
     plain = [today() + timedelta(days=n) for n in range(1, 15)]
     assert expected == [d for d in plain
                         if calendar.is_working_day(d)][4]

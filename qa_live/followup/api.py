@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from qa_live.auth.models import User
 from qa_live.extensions import db
-from qa_live.followup import calendar, services
+from qa_live.followup import calendar, dates, services
 from qa_live.followup.models import FollowUp, FollowUpStatus
 from qa_live.live import access
 from qa_live.live.models import Question
@@ -31,7 +31,7 @@ def follow_up_json(follow_up: FollowUp, history: bool = False) -> dict[str, Any]
         "assignee_id": follow_up.assignee_id,
         "assignee": follow_up.assignee.display_name if follow_up.assignee else None,
         "due_date": follow_up.due_date.isoformat(),
-        "overdue": services.is_overdue(follow_up),
+        "overdue": dates.is_overdue(follow_up),
         "status": follow_up.status.value,
         "notes": follow_up.notes,
         "outcome": follow_up.outcome,

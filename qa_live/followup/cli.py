@@ -9,7 +9,7 @@ import click
 from flask.cli import AppGroup
 
 from qa_live.extensions import db
-from qa_live.followup import calendar, services
+from qa_live.followup import calendar, lists
 
 followups_cli = AppGroup("followups", help="Follow-ups (线下落实) and the working-day calendar.")
 
@@ -23,7 +23,7 @@ def overdue(department_id: int | None, quiet: bool) -> None:
     With none overdue it prints nothing and exits 0, so cron sends no mail.
     """
     today = calendar.local_today()
-    rows = services.overdue(today, department_id)
+    rows = lists.overdue(today, department_id)
     if not quiet:
         for row in rows:
             late = (today - row.due_date).days

@@ -12,7 +12,7 @@ from flask import current_app
 
 from qa_live.auth.models import User
 from qa_live.core import signals
-from qa_live.followup import services
+from qa_live.followup import automatic
 from qa_live.live.models import Question
 from qa_live.planning.models import LiveSession
 
@@ -20,12 +20,12 @@ from qa_live.planning.models import LiveSession
 def _session_ended(session: LiveSession, *, actor: User | None = None, **_kw: Any) -> None:
     """Unanswered and flagged questions get offline follow-up (docs/followups.md)."""
     if current_app.config["FOLLOW_UP_AUTO"]:
-        services.create_session_follow_ups(session, actor)
+        automatic.create_session_follow_ups(session, actor)
 
 
 def _follow_up_needed(question: Question, *, actor: User | None = None, **_kw: Any) -> None:
     """A question flagged after its session ended gets its follow-up now."""
-    services.ensure_follow_up(question, actor)
+    automatic.ensure_follow_up(question, actor)
 
 
 def connect() -> None:

@@ -1,5 +1,7 @@
 """Follow-up operations: create, update, close with a second reply, notify.
 
+The lists and a form's choices are in lists.py, the dates in dates.py.
+
 Each function takes the acting user, checks the move against the follow-up's state and the
 input (access is checked by the caller, at the edge, with live.access's rule), changes
 rows, records every change as a FollowUpChange, flushes and queues broadcasts. The caller
@@ -14,13 +16,14 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, select
+from sqlalchemy import select
 
 from qa_live.audit import services as audit
-from qa_live.auth.models import Role, User
-from qa_live.core.timeutil import to_local, utcnow
+from qa_live.auth.models import User
+from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
 from qa_live.followup import calendar
+from qa_live.followup.dates import OPEN_STATUSES, default_due_date
 from qa_live.followup.models import (
     FOLLOW_UP_TRANSITIONS,
     FollowUp,
@@ -33,12 +36,8 @@ from qa_live.live import access, answers
 from qa_live.live.models import Answer, AnswerKind, Question, QuestionStatus
 from qa_live.live.services import QuestionRefused
 from qa_live.live.validation import clean_text
-from qa_live.planning.models import Department, LiveSession
+from qa_live.planning.models import Department
 
-#: "Due soon" = due today or within this many working days.
-DUE_SOON_WORKING_DAYS = 2
-OPEN_STATUSES = (FollowUpStatus.OPEN, FollowUpStatus.IN_PROGRESS)
-CLOSED_STATUSES = (FollowUpStatus.DONE, FollowUpStatus.IMPOSSIBLE)
 TEXT_MAX = 5000
 
 
@@ -59,57 +58,6 @@ class _Unset(enum.Enum):
 
 
 UNSET = _Unset.UNSET
-
-
-# Choices (who may do what is live.access's department rule) --------------------------------
-
-
-def department_choices(user: User) -> list[Department]:
-    """The departments a user may hand a follow-up to: all active ones, or an answerer's own."""
-    rows = db.session.scalars(select(Department).where(Department.active)
-                              .order_by(Department.name)).all()
-    if access.sees_all(user):
-        return list(rows)
-    return [d for d in rows if d.id in user.department_ids]
-
-
-def assignee_choices(department_ids: set[int] | None = None) -> list[User]:
-    """Active staff who belong to a department (of the given ones, when given)."""
-    users = db.session.scalars(select(User).where(User.active)
-                               .order_by(User.display_name)).all()
-    return [u for u in users if u.departments and (
-        department_ids is None or u.department_ids & department_ids)]
-
-
-# Dates --------------------------------------------------------------------------------------
-
-
-def session_day(session: LiveSession) -> date:
-    """The local date the session took place (its end, or its planned end)."""
-    moment = to_local(session.ended_at or session.scheduled_end)
-    assert moment is not None
-    return moment.date()
-
-
-def default_due_date(session: LiveSession, today: date | None = None) -> date:
-    """FOLLOW_UP_WORKING_DAYS (5) working days after the session's day.
-
-    A follow-up made later than the session's day counts from today instead, so its default
-    is never already in the past.
-    """
-    start = max(session_day(session), today or calendar.local_today())
-    return calendar.add_working_days(start, current_app.config["FOLLOW_UP_WORKING_DAYS"])
-
-
-def is_overdue(follow_up: FollowUp, today: date | None = None) -> bool:
-    """Not closed and due before today (local date)."""
-    today = today or calendar.local_today()
-    return follow_up.status in OPEN_STATUSES and follow_up.due_date < today
-
-
-def due_soon_limit(today: date) -> date:
-    """The last due date that still counts as "due soon"."""
-    return calendar.add_working_days(today, DUE_SOON_WORKING_DAYS)
 
 
 # Making and changing ------------------------------------------------------------------------
@@ -434,122 +382,3 @@ def deliver_notification(follow_up: FollowUp) -> bool:
     if sent:
         mark_notified(follow_up, None)
     return sent
-
-
-# At the end of a session --------------------------------------------------------------------
-
-
-def needs_follow_up(question: Question) -> bool:
-    """A valid question not answered live, or one staff flagged for offline work."""
-    if question.status == QuestionStatus.REJECTED:
-        return False
-    return question.status != QuestionStatus.ANSWERED or question.needs_follow_up
-
-
-def create_session_follow_ups(session: LiveSession, actor: User | None) -> list[FollowUp]:
-    """Give every question of an ended session that needs one an automatic follow-up."""
-    have = set(db.session.scalars(select(FollowUp.question_id)
-                                  .where(FollowUp.session_id == session.id)))
-    questions = db.session.scalars(
-        select(Question).where(Question.session_id == session.id,
-                               Question.status != QuestionStatus.REJECTED)
-        .order_by(Question.id)
-    ).all()
-    # Counted from the session's day even when it ended earlier (the demo's held sessions).
-    due = calendar.add_working_days(session_day(session),
-                                    current_app.config["FOLLOW_UP_WORKING_DAYS"])
-    return [create_follow_up(q, actor, due_date=due, automatic=True)
-            for q in questions if q.id not in have and needs_follow_up(q)]
-
-
-def ensure_follow_up(question: Question, actor: User | None) -> FollowUp:
-    """The question's follow-up, made automatically when it has none."""
-    found = follow_up_of(question)
-    if found is not None:
-        return found
-    return create_follow_up(question, actor, automatic=True)
-
-
-# Lists --------------------------------------------------------------------------------------
-
-VIEWS = ("open", "due_soon", "overdue", "done", "all")
-
-
-def visible(user: User) -> Select[FollowUp]:
-    """The follow-ups a user may see: all for office and hosts, an answerer's departments'."""
-    query = select(FollowUp)
-    if not access.sees_all(user):
-        query = query.where(FollowUp.department_id.in_(sorted(user.department_ids) or [-1]))
-    return query
-
-
-def filtered(query: Select[FollowUp], view: str, today: date,
-             department_id: int | None = None,
-             session_id: int | None = None) -> Select[FollowUp]:
-    """Narrow a follow-up query to one list (open, due soon, overdue, done, all)."""
-    if department_id is not None:
-        query = query.where(FollowUp.department_id == department_id)
-    if session_id is not None:
-        query = query.where(FollowUp.session_id == session_id)
-    if view == "open":
-        query = query.where(FollowUp.status.in_(OPEN_STATUSES))
-    elif view == "due_soon":
-        query = query.where(FollowUp.status.in_(OPEN_STATUSES), FollowUp.due_date >= today,
-                            FollowUp.due_date <= due_soon_limit(today))
-    elif view == "overdue":
-        query = query.where(FollowUp.status.in_(OPEN_STATUSES), FollowUp.due_date < today)
-    elif view == "done":
-        query = query.where(FollowUp.status.in_(CLOSED_STATUSES))
-    if view == "done":
-        return query.order_by(FollowUp.closed_at.desc(), FollowUp.id.desc())
-    return query.order_by(FollowUp.due_date, FollowUp.id)
-
-
-def list_follow_ups(user: User, view: str = "open", department_id: int | None = None,
-                    session_id: int | None = None, today: date | None = None,
-                    limit: int = 500) -> list[FollowUp]:
-    """One of the lists, as the user may see it."""
-    today = today or calendar.local_today()
-    query = filtered(visible(user), view, today, department_id, session_id).limit(limit)
-    return list(db.session.scalars(query).unique())
-
-
-def list_counts(user: User, department_id: int | None = None, session_id: int | None = None,
-                today: date | None = None) -> dict[str, int]:
-    """How many follow-ups each list holds, for the tabs."""
-    today = today or calendar.local_today()
-    counts = {}
-    for view in VIEWS:
-        query = filtered(visible(user), view, today, department_id, session_id)
-        counts[view] = db.session.scalar(
-            select(db.func.count()).select_from(query.order_by(None).subquery())) or 0
-    return counts
-
-
-def overdue(today: date | None = None, department_id: int | None = None) -> list[FollowUp]:
-    """Every overdue follow-up (for the cron job), oldest due date first."""
-    today = today or calendar.local_today()
-    return list(db.session.scalars(filtered(select(FollowUp), "overdue", today, department_id))
-                .unique())
-
-
-def to_notify(user: User) -> list[FollowUp]:
-    """Second replies out whose citizen still has to be told, oldest first."""
-    query = visible(user).where(FollowUp.notify_state == NotifyState.PENDING)
-    return list(db.session.scalars(query.order_by(FollowUp.closed_at, FollowUp.id)).unique())
-
-
-def session_questions(session: LiveSession) -> list[tuple[Question, FollowUp | None]]:
-    """A session's valid questions with their follow-up, if any (for the office's overview)."""
-    questions = db.session.scalars(
-        select(Question).where(Question.session_id == session.id,
-                               Question.status != QuestionStatus.REJECTED)
-        .order_by(Question.id)).all()
-    follow_ups = {f.question_id: f for f in db.session.scalars(
-        select(FollowUp).where(FollowUp.session_id == session.id)).unique()}
-    return [(q, follow_ups.get(q.id)) for q in questions]
-
-
-def any_visible(user: User) -> bool:
-    """Whether the user may see follow-ups at all (staff with a role that has them)."""
-    return access.sees_all(user) or bool(user.has_role(Role.ANSWERER) and user.department_ids)

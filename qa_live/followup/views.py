@@ -24,7 +24,7 @@ from sqlalchemy import select
 from qa_live.auth.access import role_required, staff_required
 from qa_live.auth.models import Role
 from qa_live.extensions import db
-from qa_live.followup import calendar, services
+from qa_live.followup import calendar, dates, labels, lists, services
 from qa_live.followup.forms import (
     CalendarDayForm,
     CloseForm,
@@ -42,34 +42,8 @@ from qa_live.planning.models import Department, LiveSession
 bp = Blueprint("followup", __name__, url_prefix="/follow-ups")
 
 
-# Labels -------------------------------------------------------------------------------------
-
-
-@bp.app_template_global()
-def follow_up_status_label(status: FollowUpStatus | str) -> str:
-    """A follow-up status as staff read it."""
-    return {
-        FollowUpStatus.OPEN: _("Open"),
-        FollowUpStatus.IN_PROGRESS: _("In progress"),
-        FollowUpStatus.DONE: _("Done"),
-        FollowUpStatus.IMPOSSIBLE: _("Cannot be done"),
-    }.get(FollowUpStatus(status), str(status))
-
-
-def view_labels() -> dict[str, str]:
-    """The names of the lists (tabs)."""
-    return {"open": _("Open"), "due_soon": _("Due soon"), "overdue": _("Overdue"),
-            "done": _("Closed"), "all": _("All")}
-
-
-def change_labels() -> dict[str, str]:
-    """What each recorded change is called in the history."""
-    return {
-        "created": _("Created"), "department": _("Department"), "assignee": _("Assignee"),
-        "due_date": _("Due date"), "notes": _("Notes"), "status": _("Status"),
-        "reply": _("Second reply"), "outcome": _("Outcome"), "reason": _("Reason"),
-        "phone_revealed": _("Phone number shown"), "notified": _("Citizen told"),
-    }
+# Follow-up statuses as staff read them, in every template.
+bp.add_app_template_global(labels.status_label, "follow_up_status_label")
 
 
 # Loading ------------------------------------------------------------------------------------
@@ -101,12 +75,12 @@ def _optional_id(value: int | None) -> int | None:
 
 
 def _fill(form: FollowUpForm, follow_up: FollowUp | None, with_status: bool) -> None:
-    departments = services.department_choices(current_user)
+    departments = lists.department_choices(current_user)
     if follow_up is not None and follow_up.department is not None \
             and follow_up.department not in departments:
         departments.append(follow_up.department)
     dept_ids = None if access.sees_all(current_user) else current_user.department_ids
-    form.fill_choices(departments, services.assignee_choices(dept_ids),
+    form.fill_choices(departments, lists.assignee_choices(dept_ids),
                       allow_no_department=access.sees_all(current_user),
                       with_status=with_status)
 
@@ -126,19 +100,20 @@ def _filter_departments() -> list[Department]:
 def index() -> ResponseReturnValue:
     """The lists: open, due soon, overdue (highlighted), closed; by department or session."""
     view = request.args.get("view", "open")
-    if view not in services.VIEWS:
+    if view not in lists.VIEWS:
         view = "open"
     department_id = request.args.get("department", type=int)
     session_id = request.args.get("session", type=int)
     today = calendar.local_today()
-    rows = services.list_follow_ups(current_user, view, department_id, session_id, today)
-    counts = services.list_counts(current_user, department_id, session_id, today)
+    rows = lists.list_follow_ups(current_user, view, department_id, session_id, today)
+    counts = lists.list_counts(current_user, department_id, session_id, today)
     session = db.session.get(LiveSession, session_id) if session_id else None
     return render_template(
-        "followup/index.html", rows=rows, counts=counts, view=view, views=view_labels(),
+        "followup/index.html", rows=rows, counts=counts, view=view,
+        views=labels.view_labels(),
         department_id=department_id, session=session, departments=_filter_departments(),
-        today=today, is_overdue=services.is_overdue,
-        notify_count=len(services.to_notify(current_user)),
+        today=today, is_overdue=dates.is_overdue,
+        notify_count=len(lists.to_notify(current_user)),
     )
 
 
@@ -146,7 +121,7 @@ def index() -> ResponseReturnValue:
 @staff_required
 def notify_list() -> ResponseReturnValue:
     """Citizens to tell of a second reply: reveal the number, call, mark done."""
-    return render_template("followup/notify.html", rows=services.to_notify(current_user),
+    return render_template("followup/notify.html", rows=lists.to_notify(current_user),
                            action_form=ActionForm())
 
 
@@ -157,11 +132,11 @@ def session_follow_ups(session_id: int) -> ResponseReturnValue:
     session = db.session.get(LiveSession, session_id)
     if session is None:
         abort(404)
-    rows = [(q, f) for q, f in services.session_questions(session)
+    rows = [(q, f) for q, f in lists.session_questions(session)
             if access.handles(current_user, q)
             or (f is not None and access.works_for(current_user, f.department_id))]
     return render_template("followup/session.html", session=session, rows=rows,
-                           today=calendar.local_today(), is_overdue=services.is_overdue)
+                           today=calendar.local_today(), is_overdue=dates.is_overdue)
 
 
 # One follow-up ------------------------------------------------------------------------------
@@ -186,7 +161,7 @@ def create(question_id: int) -> ResponseReturnValue:
     if question.status == QuestionStatus.REJECTED:
         refused = _("A rejected question gets no follow-up.")
     if request.method == "GET":
-        form.due_date.data = services.default_due_date(question.session)
+        form.due_date.data = dates.default_due_date(question.session)
         default = question.department_id or (question.session.departments[0].id
                                              if len(question.session.departments) == 1 else 0)
         allowed = {c.value for c in form.department_id.choices}
@@ -229,8 +204,8 @@ def _render_detail(follow_up: FollowUp, status: int = 200, phone: str | None = N
         impossible_form=(forms.get("impossible_form")
                          or ImpossibleForm(formdata=None, prefix="impossible")),
         reply_form=reply_form, action_form=ActionForm(), phone=phone,
-        changes=change_labels(), today=calendar.local_today(),
-        overdue=services.is_overdue(follow_up), NotifyState=NotifyState,
+        changes=labels.change_labels(), today=calendar.local_today(),
+        overdue=dates.is_overdue(follow_up), NotifyState=NotifyState,
     ), status)
     response.headers["Cache-Control"] = "private, no-store"
     return response

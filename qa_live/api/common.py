@@ -1,0 +1,134 @@
+"""What every /api/v1 route shares: the blueprint, errors as JSON, who is calling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, g, jsonify, request
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from qa_live.auth.models import Role, User
+from qa_live.auth.tokens import user_for_token
+from qa_live.core.access import staff_network_allowed
+from qa_live.core.visitor import read_visitor_id, visitor_id
+from qa_live.extensions import csrf, db
+from qa_live.followup.services import FollowUpError
+from qa_live.live import services as live
+from qa_live.live.socket_common import EventError
+from qa_live.live.validation import InvalidInput
+from qa_live.planning import services as planning
+from qa_live.planning.models import LiveSession
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+STATUS = {
+    "invalid": 400, "unauthorized": 401, "forbidden": 403, "not_found": 404,
+    "rate_limited": 429, "too_fast": 429, "too_many_questions": 429,
+}
+WRITE_METHODS = {"POST", "PATCH", "PUT", "DELETE"}
+
+
+def api_error(code: str, message: str, fields: dict[str, str] | None = None,
+              status: int | None = None) -> ResponseReturnValue:
+    """A JSON error: {"error": code, "message": text, "fields": {...}?}."""
+    body: dict[str, Any] = {"error": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    return jsonify(body), status or STATUS.get(code, 409)
+
+
+@bp.errorhandler(EventError)
+def _event_error(exc: EventError) -> ResponseReturnValue:
+    db.session.rollback()
+    return api_error(exc.code, exc.message, exc.fields)
+
+
+@bp.errorhandler(InvalidInput)
+def _invalid(exc: InvalidInput) -> ResponseReturnValue:
+    db.session.rollback()
+    return api_error("invalid", next(iter(exc.errors.values())), exc.errors)
+
+
+@bp.errorhandler(live.QuestionRefused)
+def _refused(exc: live.QuestionRefused) -> ResponseReturnValue:
+    db.session.rollback()
+    return api_error(exc.code, str(exc))
+
+
+@bp.errorhandler(planning.PlanningError)
+def _planning(exc: planning.PlanningError) -> ResponseReturnValue:
+    db.session.rollback()
+    return api_error("invalid", str(exc), {exc.field: str(exc)} if exc.field else None)
+
+
+@bp.errorhandler(FollowUpError)
+def _follow_up_error(exc: FollowUpError) -> ResponseReturnValue:
+    db.session.rollback()
+    return api_error(exc.code, str(exc), {exc.field: str(exc)} if exc.field else None)
+
+
+@bp.before_request
+def _authenticate() -> ResponseReturnValue | None:
+    """Bearer tokens act as their owner; cookie logins must send the CSRF token on writes."""
+    header = request.headers.get("Authorization", "")
+    g.api_user = None
+    if request.path.startswith("/api/v1/staff") and not staff_network_allowed():
+        return api_error("forbidden", _("Staff functions are reachable only from the office "
+                                        "network."))
+    if header:
+        scheme, _sep, secret = header.partition(" ")
+        user = user_for_token(secret.strip()) if scheme.lower() == "bearer" else None
+        if user is None:
+            return api_error("unauthorized", _("The API token is missing, wrong or revoked."))
+        g.api_user = user
+        db.session.commit()  # keeps the token's last use
+    elif current_user.is_authenticated:
+        g.api_user = current_user._get_current_object()
+        if request.method in WRITE_METHODS:
+            csrf.protect()
+    if request.method in WRITE_METHODS and not request.is_json:
+        return api_error("invalid", _("Send a JSON body (Content-Type: application/json)."),
+                         status=415)
+    return None
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object (an empty one when there is no body)."""
+    data = request.get_json(silent=True)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise EventError("invalid", _("The data sent must be an object."))
+    return data
+
+
+def staff_user(*roles: Role) -> User:
+    """The token's or login's staff member, holding one of the roles when any are named."""
+    user: User | None = g.get("api_user")
+    if user is None:
+        raise EventError("unauthorized", _("Log in or send an API token."))
+    if roles and not user.has_role(*roles):
+        raise EventError("forbidden", _("You do not have permission to do this."))
+    return user
+
+
+def visitor() -> str:
+    """The citizen: X-Visitor-Token header (for clients without cookies), else the cookie."""
+    header = request.headers.get("X-Visitor-Token")
+    if header:
+        found = read_visitor_id(header)
+        if found is None:
+            raise EventError("unauthorized", _("The visitor token is not valid."))
+        return found
+    return visitor_id()
+
+
+def get_session_or_404(session_id: int) -> LiveSession:
+    """A session by id (any state, for staff), or not_found."""
+    session = db.session.get(LiveSession, session_id)
+    if session is None:
+        raise EventError("not_found", _("There is no such session."))
+    return session
