@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
-
 from flask import Flask, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, default_exceptions
+from werkzeug.exceptions import HTTPException
 
 
 def _messages() -> dict[int, str]:
@@ -41,13 +39,6 @@ def error_response(code: int, message: str | None = None, error: str | None = No
     return render_template("errors/error.html", code=code, message=message), code
 
 
-def abort_with(code: int, message: str) -> NoReturn:
-    """Stop the request with an HTTP error whose message is meant for the user."""
-    exc = default_exceptions[code](description=message)
-    exc.user_message = message  # type: ignore[attr-defined]
-    raise exc
-
-
 def init_app(app: Flask) -> None:
     """Register the handlers."""
 
@@ -61,7 +52,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> ResponseReturnValue:
         code = exc.code or 500
-        return error_response(code, getattr(exc, "user_message", None))
+        return error_response(code)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> ResponseReturnValue:
