@@ -122,8 +122,10 @@ def _init_socketio(app: Flask) -> None:
     if mode == "eventlet" and not _patched("eventlet.patcher"):
         mode = "threading"
     from qa_live.live.sockets import register_namespaces
-    from qa_live.transport import packets
+    from qa_live.transport import compat, packets
 
+    # The fast path only on the library versions it was verified against (loud line if not).
+    verdict = compat.check(mode)
     # Before init_app: Flask-SocketIO re-attaches the namespaces it holds to each new server.
     register_namespaces(app)
     socketio.init_app(
@@ -133,7 +135,8 @@ def _init_socketio(app: Flask) -> None:
         cors_allowed_origins=app.config["SOCKETIO_ALLOWED_ORIGINS"],
         max_http_buffer_size=app.config["SOCKETIO_MAX_PAYLOAD_BYTES"],
         manage_session=False,
-        serializer=packets.Packet,
+        serializer=packets.Packet if verdict.packets else "default",
+        fast_fanout=verdict.fanout,
     )
 
 

@@ -46,7 +46,9 @@ class SocketIO(_SocketIO):
     """Flask-SocketIO whose broadcasts are encoded once and written directly to each WebSocket.
 
     The client manager comes from qa_live.transport.fanout (with the message queue, when one is
-    set); ``SOCKETIO_FAST_FANOUT = False`` gives python-socketio's own manager instead.
+    set); ``SOCKETIO_FAST_FANOUT = False``, or ``fast_fanout=False`` from create_app() when the
+    transport libraries are not at a verified version (transport/compat.py), gives
+    python-socketio's own manager instead.
     Events are handled in the socket's own reader (``async_handlers=False``) rather than in a
     new green thread each: one socket's events run one after the other, in order, and a crowd
     joining at once does not pay for thousands of short-lived green threads.
@@ -54,13 +56,14 @@ class SocketIO(_SocketIO):
 
     def init_app(self, app: Flask | None, **kwargs: Any) -> None:
         kwargs.setdefault("async_handlers", False)
+        fast = kwargs.pop("fast_fanout", True)
         if app is not None and "client_manager" not in kwargs:
             from qa_live.transport.fanout import make_manager
 
             options = {**self.server_options, **kwargs}
             kwargs["client_manager"] = make_manager(
                 options.get("message_queue"), channel=options.get("channel", "flask-socketio"),
-                fast=app.config.get("SOCKETIO_FAST_FANOUT", True))
+                fast=fast and app.config.get("SOCKETIO_FAST_FANOUT", True))
             kwargs.pop("channel", None)
         super().init_app(app, **kwargs)
 

@@ -18,6 +18,7 @@ from qa_live.extensions import db, socketio
 from qa_live.live import events, realtime
 from qa_live.live.counters import STAFF_ONLY, counts, remember_counts
 from qa_live.live.models import Question
+from qa_live.transport.fanout import local_room_size
 
 
 def mark_counts(session_id: int) -> None:
@@ -40,8 +41,8 @@ def _audience_interval(session_id: int) -> float:
     step = config["SUMMARY_AUDIENCE_STEP"]
     if interval <= 0 or step <= 0:
         return interval
-    rooms = socketio.server.manager.rooms.get(events.PUBLIC_NS, {})
-    pages = len(rooms.get(events.session_room(session_id), ()))  # in this process
+    pages = local_room_size(socketio.server.manager, events.PUBLIC_NS,
+                            events.session_room(session_id))  # in this process
     return interval * max(1.0, pages / step)
 
 

@@ -355,6 +355,11 @@ def deliver(sockets: dict[str, Any], participants: Any, skip: list[Any],
     Tally.queued += queued
 
 
+def local_room_size(manager: socketio.Manager, namespace: str, room: str) -> int:
+    """How many of this process's sockets are in a room (python-socketio's ``rooms`` map)."""
+    return len(manager.rooms.get(namespace, {}).get(room, ()))
+
+
 def make_manager(message_queue: str | None, channel: str = "flask-socketio",
                  fast: bool = True) -> socketio.Manager:
     """The client manager for Flask-SocketIO: this process's, or one sharing a message queue.
