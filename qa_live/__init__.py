@@ -92,6 +92,11 @@ def create_app(config_class: type = Config) -> Flask:
 
     app.cli.add_command(stats_cli)
     app.register_blueprint(audit_bp)
+    from qa_live.live.wordlist_cli import words_cli
+    from qa_live.live.wordlist_views import bp as wordlist_bp
+
+    app.register_blueprint(wordlist_bp)
+    app.cli.add_command(words_cli)
     return app
 
 

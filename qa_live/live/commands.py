@@ -23,13 +23,17 @@ from qa_live.planning.models import Department, LiveSession
 
 Command = Callable[[User, LiveSession, dict[str, Any]], dict[str, Any]]
 COMMANDS: dict[str, Command] = {}
+#: Commands that write their own audit entries (bulk: one per question), or none (lookups).
+OWN_AUDIT: set[str] = set()
 
 
-def command(name: str) -> Callable[[Command], Command]:
+def command(name: str, own_audit: bool = False) -> Callable[[Command], Command]:
     """Register a staff command under its event/endpoint name."""
 
     def register(fn: Command) -> Command:
         COMMANDS[name] = fn
+        if own_audit:
+            OWN_AUDIT.add(name)
         return fn
 
     return register
@@ -43,6 +47,8 @@ def run(name: str, user: User, session: LiveSession, data: dict[str, Any]) -> di
     if not access.can_open_console(user, session):
         raise EventError("forbidden", _("You do not have permission to do this."))
     result = fn(user, session, data)
+    if name in OWN_AUDIT:
+        return result
     # Recorded in the command's own transaction: no entry for what did not happen.
     audit.record(name, user=user, target_type="question" if "question_id" in data else "session",
                  target_id=data.get("question_id") if isinstance(data.get("question_id"), int)
@@ -245,3 +251,8 @@ def end(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any
     _moderator(user, session)
     moderation.end_session(session, user)
     return {"state": session.state.value}
+
+
+# Commands kept in modules of their own register here, before the socket events and the API
+# are made from COMMANDS (staff_sockets.py, api/openapi.py).
+from qa_live.live import bulk, highlight, nicknames, notes, similar  # noqa: E402, F401

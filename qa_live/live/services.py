@@ -24,7 +24,7 @@ from qa_live.live.models import (
     QuestionStatus,
     Vote,
 )
-from qa_live.live.sensitive import find_hits
+from qa_live.live.sensitive import screen_question
 from qa_live.live.validation import QuestionInput
 from qa_live.planning.models import (
     Department,
@@ -78,7 +78,7 @@ def submit_question(
                                   "not_live")
         _check_pace(session, visitor_id, now)
     departments = session.departments
-    hits = find_hits(data.text)
+    verdict = screen_question(data.text, data.nickname)
     question = Question(
         session_id=session.id,
         client_id=data.client_id,
@@ -92,13 +92,13 @@ def submit_question(
         status=QuestionStatus.PENDING,
         created_at=now,
         department_id=departments[0].id if len(departments) == 1 else None,
-        sensitive_hits="\n".join(hits)[:500],
+        **verdict.columns,
     )
     db.session.add(question)
     db.session.flush()
     # In an open session a clean question is published at once; a flagged one waits.
     if (source == QuestionSource.LIVE and session.moderation_mode == ModerationMode.OPEN
-            and not hits):
+            and not verdict.flagged):
         set_question_status(question, QuestionStatus.APPROVED, now)
     announce(question, was_public=False, now=now)
     session_id = session.id
@@ -169,10 +169,10 @@ def submit_live_question(session_id: int, visitor_id: str, data: QuestionInput,
     if checks.state != SessionState.LIVE:
         raise QuestionRefused(_("This session is not live; questions are closed."), "not_live")
     _pace_verdict(checks.asked, checks.last, now)
-    hits = find_hits(data.text)
+    verdict = screen_question(data.text, data.nickname)
     department = (Department(id=checks.department_id, name=checks.department_name)
                   if checks.departments == 1 else None)
-    published = checks.moderation_mode == ModerationMode.OPEN and not hits
+    published = checks.moderation_mode == ModerationMode.OPEN and not verdict.flagged
     values = {
         "session_id": session_id, "client_id": data.client_id, "visitor_id": visitor_id,
         "access_token": secrets.token_urlsafe(24), "nickname": data.nickname,
@@ -181,7 +181,7 @@ def submit_live_question(session_id: int, visitor_id: str, data: QuestionInput,
         "status": QuestionStatus.APPROVED if published else QuestionStatus.PENDING,
         "created_at": now, "published_at": now if published else None,
         "department_id": department.id if department else None,
-        "sensitive_hits": "\n".join(hits)[:500], "upvotes": 0, "pinned": False,
+        **verdict.columns, "upvotes": 0, "pinned": False,
         "needs_follow_up": False,
     }
     question_id = connection.execute(_INSERT[connection.dialect.name], values).scalar()
@@ -238,6 +238,10 @@ def announce(question: Question, was_public: bool, now: datetime | None = None) 
         events.publish(question.session, "question.removed", {"id": question.id})
     events.tell_visitor(question.visitor_id, "mine",
                         serialize.own_question(question, status_label(question)))
+    if question.session.highlighted_question_id == question.id:  # answered: off the projector
+        from qa_live.live.highlight import after_change
+
+        after_change(question)
     # Review and answers move the pending, answered and median-time counters.
     session_id = question.session_id
     events.after_commit(lambda: presence.mark_counts(session_id))

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace, disconnect, emit, join_room
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from qa_live.auth.models import User
 from qa_live.core.access import staff_network_allowed
@@ -196,7 +197,8 @@ def console_snapshot(session: LiveSession, user: User) -> dict[str, Any]:
     if departments is not None:
         real = [d for d in departments if d]
         query = query.where(Question.department_id.in_(real) | Question.department_id.is_(None))
-    questions = db.session.scalars(query.order_by(Question.created_at, Question.id)).all()
+    questions = db.session.scalars(query.order_by(Question.created_at, Question.id)
+                                   .options(selectinload(Question.note))).all()
     posts = db.session.scalars(
         select(HostPost).where(HostPost.session_id == session.id, HostPost.removed.is_(False))
         .order_by(HostPost.id)
