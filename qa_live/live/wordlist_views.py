@@ -49,7 +49,7 @@ class ImportWordsForm(FlaskForm):
 class RemoveWordForm(FlaskForm):
     """A remove button (CSRF token only)."""
 
-    submit = SubmitField(_l("Remove"))
+    submit = SubmitField(_l("Delete"))
 
 
 def _report(outcome: wordlist.Outcome, done: Callable[[int], str]) -> None:
