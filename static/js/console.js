@@ -578,7 +578,8 @@
       else add("highlight", T.show_on_screen, "", "highlight");
     }
     if (mod && q.nickname && (q.status !== "rejected" || open)) add("clear_nickname", T.clear_nickname);
-    if (answerable) add("note", q.note ? T.edit_note : T.add_note, "", "note");
+    // Answerers act on a question once it is published; the host may note it while reviewing.
+    if (answerable && (mod || q.status !== "pending")) add("note", q.note ? T.edit_note : T.add_note, "", "note");
     return list;
   }
 
