@@ -93,18 +93,27 @@ def create_app(config_class: type = Config) -> Flask:
 
     app.cli.add_command(stats_cli)
     app.register_blueprint(audit_bp)
+    from qa_live.live.wordlist_cli import words_cli
+    from qa_live.live.wordlist_views import bp as wordlist_bp
+
+    app.register_blueprint(wordlist_bp)
+    app.cli.add_command(words_cli)
     return app
 
 
 def _connect_receivers() -> None:
     """Let higher packages react to what lower ones signal (qa_live/core/signals.py).
 
-    Each package that listens has a receivers.py; connecting twice changes nothing. followup's
-    console command is registered here too, before the sockets attach every command.
+    Each package that listens has a receivers.py; connecting twice changes nothing. Console
+    commands kept in modules of their own (followup's, the transcript's lookup, live's bulk,
+    highlight, nickname and note commands) are registered here too, before the sockets attach
+    every command.
     """
     from qa_live.followup import commands as _followup_commands  # noqa: F401 - registers it
     from qa_live.followup import receivers as followup_receivers
+    from qa_live.live import bulk, highlight, nicknames, notes  # noqa: F401 - their commands
     from qa_live.live import receivers as live_receivers
+    from qa_live.transcript import similar  # noqa: F401 - the "similar" lookup command
 
     live_receivers.connect()
     followup_receivers.connect()

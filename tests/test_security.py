@@ -87,6 +87,20 @@ def _payload(event, world, login):
         return {"post_id": post.id, "body": "新通知"}
     if event in ("start", "end"):
         return {}
+    if event in ("bulk_approve", "bulk_reject"):
+        return {"question_ids": [q.id], "reason": "spam"}
+    if event == "note":
+        return {**ids, "body": "内部备注"}
+    if event == "clear_nickname":
+        named = world["make_question"](session, f"带昵称的问题：{event} {login}",
+                                       visitor=f"visitor-n-{event}-{login}-000", nickname="张三")
+        return {"question_id": named.id}
+    if event == "highlight":
+        from qa_live.auth.services import find_user_by_login
+        from qa_live.live import events, moderation
+
+        moderation.approve(q, find_user_by_login("host1"))
+        events.commit_and_send()
     return ids
 
 
@@ -95,6 +109,8 @@ EVENTS = {
     "pin": MODERATE, "assign": MODERATE, "post": MODERATE, "update_post": MODERATE,
     "claim": ANSWER, "answer": ANSWER, "follow_up": ANSWER, "reveal_phone": ANSWER,
     "edit_answer": MODERATE, "end": MODERATE,
+    "bulk_approve": MODERATE, "bulk_reject": MODERATE, "clear_nickname": MODERATE,
+    "highlight": MODERATE, "note": ANSWER, "similar": ANSWER,
 }
 
 

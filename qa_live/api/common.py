@@ -89,10 +89,16 @@ def _authenticate() -> ResponseReturnValue | None:
         g.api_user = current_user._get_current_object()
         if request.method in WRITE_METHODS:
             csrf.protect()
-    if request.method in WRITE_METHODS and not request.is_json:
+    # No body at all reads as {} (announce, vote, start: the docs define none); a body is JSON.
+    if request.method in WRITE_METHODS and not request.is_json and _has_body():
         return api_error("invalid", _("Send a JSON body (Content-Type: application/json)."),
                          status=415)
     return None
+
+
+def _has_body() -> bool:
+    return bool(request.content_length) or "chunked" in request.headers.get(
+        "Transfer-Encoding", "").lower()
 
 
 def json_body() -> dict[str, Any]:

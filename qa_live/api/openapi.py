@@ -19,18 +19,21 @@ def _ok(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any
 def _errors(*codes: int) -> dict[str, Any]:
     names = {400: "Bad input", 401: "Not logged in / bad token", 403: "Role or department not "
              "allowed", 404: "Unknown session, question or id", 409: "Not possible in the "
-             "current state", 415: "Not JSON", 429: "Too many requests or asking too fast"}
+             "current state", 415: "A body that is not JSON",
+             429: "Too many requests or asking too fast"}
     return {str(c): _ok(names[c], ERROR) for c in codes}
 
 
-def _body(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
+def _body(schema: dict[str, Any], required: bool = True) -> dict[str, Any]:
+    return {"required": required, "content": {"application/json": {"schema": schema}}}
 
 
 SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}
+OBJ = {"type": "object"}
+#: For endpoints that need no fields: no body at all is read as {} (a body must be JSON).
+EMPTY_OK = _body(OBJ, required=False)
 SESSION_ID = {"name": "session_id", "in": "path", "required": True,
               "schema": {"type": "integer"}}
-OBJ = {"type": "object"}
 STAFF: list[dict[str, list[str]]] = [{"bearer": []}, {"cookie": []}]
 VISITOR: list[dict[str, list[str]]] = [{}, {"visitor": []}]
 
@@ -106,7 +109,7 @@ def spec() -> dict[str, Any]:
             "summary": "Upvote a published question (once per visitor)",
             "parameters": [SLUG, {"name": "question_id", "in": "path", "required": True,
                                   "schema": {"type": "integer"}}],
-            "security": VISITOR, "requestBody": _body(OBJ),
+            "security": VISITOR, "requestBody": EMPTY_OK,
             "responses": {"200": _ok("new count", OBJ), **_errors(404, 409, 415, 429)}}},
         "/api/v1/sessions/{slug}/questions/{question_id}/answers/{answer_id}/rating": {"post": {
             "summary": "The asker rates an answer to their own question (满意度); once per "
@@ -141,7 +144,7 @@ def spec() -> dict[str, Any]:
                                     **_errors(400, 401, 403, 404, 415)}}},
         "/api/v1/staff/sessions/{session_id}/announce": {"post": {
             "summary": "Announce a session to the public (office)", "parameters": [SESSION_ID],
-            "security": STAFF, "requestBody": _body(OBJ),
+            "security": STAFF, "requestBody": EMPTY_OK,
             "responses": {"200": _ok("announced", OBJ), **_errors(400, 401, 403, 404, 415)}}},
         "/api/v1/staff/sessions/{session_id}/cancel": {"post": {
             "summary": "Cancel a session with a reason (office)", "parameters": [SESSION_ID],
@@ -155,7 +158,7 @@ def spec() -> dict[str, Any]:
                            + commands_doc,
             "parameters": [SESSION_ID, {"name": "name", "in": "path", "required": True,
                                         "schema": {"enum": sorted(COMMANDS)}}],
-            "security": STAFF, "requestBody": _body(OBJ),
+            "security": STAFF, "requestBody": EMPTY_OK,
             "responses": {"200": _ok("done", OBJ), **_errors(400, 401, 403, 404, 409, 415)}}},
     }
     paths.update(_follow_up_paths())

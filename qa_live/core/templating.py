@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from babel import Locale
 from flask import Flask, current_app, request
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_date, format_time, get_locale
 from flask_babel import gettext as _
 
 from qa_live.core.timeutil import to_local
 
+#: Times of day read the same in both languages: 24-hour, hours and minutes (09:30, 14:05).
+#: Babel's English formats would say "9:30 AM" beside a console's "14:05"; see README.
+TIME_PATTERN = "HH:mm"
+
 
 def local_datetime(value: datetime | None, fmt: str = "medium") -> str:
-    """Format an aware datetime in the configured zone for the current language."""
+    """Format an aware datetime in the configured zone for the current language.
+
+    The date follows the language's short/medium/long/full pattern; the time of day is always
+    TIME_PATTERN, in every language.
+    """
     if value is None:
         return ""
     if fmt == "input":  # the value of an <input type="datetime-local">
@@ -21,7 +30,11 @@ def local_datetime(value: datetime | None, fmt: str = "medium") -> str:
     if fmt == "time":
         local = to_local(value)
         return local.strftime("%H:%M") if local else ""
-    return format_datetime(value, fmt)
+    locale = get_locale() or Locale.parse(current_app.config["BABEL_DEFAULT_LOCALE"])
+    date = format_date(value, fmt)
+    time = format_time(value, TIME_PATTERN)
+    pattern = str(locale.datetime_formats.get(fmt) or "{1} {0}")
+    return pattern.replace("'", "").replace("{1}", date).replace("{0}", time)
 
 
 def init_app(app: Flask) -> None:

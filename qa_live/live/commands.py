@@ -57,12 +57,15 @@ def run(name: str, user: User, session: LiveSession, data: dict[str, Any]) -> di
     return result
 
 
-def _moderator(user: User, session: LiveSession) -> None:
+def require_moderator(user: User, session: LiveSession) -> None:
+    """Refuse unless the user may moderate the session (hosts and the office)."""
     if not access.can_moderate(user, session):
         raise EventError("forbidden", _("Only the host or the office may do this."))
 
 
-def _question(data: dict[str, Any], session: LiveSession, name: str = "question_id") -> Question:
+def question_in(data: dict[str, Any], session: LiveSession,
+                name: str = "question_id") -> Question:
+    """The question named by the payload's `name` field, which must be in this session."""
     question = db.session.get(Question, int_field(data, name))
     if question is None or question.session_id != session.id:
         raise EventError("not_found", _("There is no such question in this session."))
@@ -71,7 +74,7 @@ def _question(data: dict[str, Any], session: LiveSession, name: str = "question_
 
 def answerable(user: User, session: LiveSession, data: dict[str, Any]) -> Question:
     """The payload's question, if the user may answer it (access.can_answer); else an error."""
-    question = _question(data, session)
+    question = question_in(data, session)
     if not access.can_answer(user, question):
         raise EventError("forbidden", _("This question belongs to another department."))
     return question
@@ -85,30 +88,30 @@ def _long_text(data: dict[str, Any], name: str, config_key: str) -> str:
 @command("approve")
 def approve(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
     """Publish a question (optionally with edited wording)."""
-    _moderator(user, session)
+    require_moderator(user, session)
     text = str_field(data, "text", 2000) if data.get("text") is not None else None
-    question = moderation.approve(_question(data, session), user, text)
+    question = moderation.approve(question_in(data, session), user, text)
     return {"question_id": question.id}
 
 
 @command("reject")
 def reject(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
     """Reject a question with a reason."""
-    _moderator(user, session)
+    require_moderator(user, session)
     reason = data.get("reason")
     if not isinstance(reason, str) or reason not in {r.value for r in RejectReason}:
         raise EventError("invalid", _("Choose a reason for rejecting."),
                          {"reason": ", ".join(r.value for r in RejectReason)})
-    question = moderation.reject(_question(data, session), user, RejectReason(reason))
+    question = moderation.reject(question_in(data, session), user, RejectReason(reason))
     return {"question_id": question.id}
 
 
 @command("merge")
 def merge(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
     """Merge a duplicate into an earlier question."""
-    _moderator(user, session)
-    question = _question(data, session)
-    into = _question(data, session, "into_id")
+    require_moderator(user, session)
+    question = question_in(data, session)
+    into = question_in(data, session, "into_id")
     moderation.merge(question, into, user)
     return {"question_id": question.id, "into_id": into.id}
 
@@ -116,8 +119,8 @@ def merge(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, A
 @command("edit")
 def edit(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
     """Change a question's published wording."""
-    _moderator(user, session)
-    question = moderation.edit_question(_question(data, session), user,
+    require_moderator(user, session)
+    question = moderation.edit_question(question_in(data, session), user,
                                         str_field(data, "text", 2000))
     return {"question_id": question.id}
 
@@ -125,16 +128,16 @@ def edit(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, An
 @command("pin")
 def pin(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
     """Pin or unpin a question."""
-    _moderator(user, session)
-    question = moderation.pin(_question(data, session), user, bool_field(data, "pinned", True))
+    require_moderator(user, session)
+    question = moderation.pin(question_in(data, session), user, bool_field(data, "pinned", True))
     return {"question_id": question.id}
 
 
 @command("assign")
 def assign(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
     """Hand a question to a department of the session (or none)."""
-    _moderator(user, session)
-    question = _question(data, session)
+    require_moderator(user, session)
+    question = question_in(data, session)
     dept_id = int_field(data, "department_id", required=False)
     department = db.session.get(Department, dept_id) if dept_id else None
     if dept_id and department is None:
@@ -199,7 +202,7 @@ def follow_up(user: User, session: LiveSession, data: dict[str, Any]) -> dict[st
 @command("post")
 def post(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
     """Publish a policy explanation or a notice."""
-    _moderator(user, session)
+    require_moderator(user, session)
     kind = data.get("kind", PostKind.POLICY.value)
     if not isinstance(kind, str) or kind not in {k.value for k in PostKind}:
         raise EventError("invalid", _("Unknown kind of post."), {"kind": "policy, notice"})
@@ -212,7 +215,7 @@ def post(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, An
 @command("update_post")
 def update_post(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
     """Edit, pin or remove a host post."""
-    _moderator(user, session)
+    require_moderator(user, session)
     item = db.session.get(HostPost, int_field(data, "post_id"))
     if item is None or item.session_id != session.id or item.removed:
         raise EventError("not_found", _("There is no such post in this session."))
@@ -226,7 +229,7 @@ def update_post(user: User, session: LiveSession, data: dict[str, Any]) -> dict[
 @command("start")
 def start(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
     """Take the session live."""
-    _moderator(user, session)
+    require_moderator(user, session)
     moderation.start_session(session, user)
     return {"state": session.state.value}
 
@@ -234,6 +237,6 @@ def start(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, A
 @command("end")
 def end(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
     """End the session."""
-    _moderator(user, session)
+    require_moderator(user, session)
     moderation.end_session(session, user)
     return {"state": session.state.value}

@@ -19,6 +19,7 @@ from qa_live.auth.models import Role
 from qa_live.extensions import db
 from qa_live.live import access, counters
 from qa_live.live.models import RejectReason
+from qa_live.live.notes import NOTE_MAX
 from qa_live.planning import services as planning
 from qa_live.planning.models import LiveSession, SessionState
 
@@ -101,6 +102,9 @@ def console_strings() -> dict[str, str]:
         "answer_by": _("%(department)s · %(time)s"),
         "answer_edited": _("edited"),
         "follow_up_answer": _("Second reply"),
+        "flagged_nickname": _("Sensitive words in the nickname: %(words)s"),
+        "on_screen": _("On the projector"),
+        "note_by": _("Internal note by %(name)s, %(time)s (staff only)"),
         # actions
         "approve": _("Approve"),
         "approve_edited": _("Approve this wording"),
@@ -129,6 +133,25 @@ def console_strings() -> dict[str, str]:
         "follow_up_on": _("Needs follow-up"),
         "follow_up_off": _("No follow-up needed"),
         "cancel": _("Cancel"),
+        "show_on_screen": _("Show on projector"),
+        "stop_screen": _("Take off projector"),
+        "clear_nickname": _("Clear nickname"),
+        "add_note": _("Note"),
+        "edit_note": _("Edit note"),
+        "note_label": _("Internal note on No. %(id)s"),
+        "note_hint": _("Only staff see notes; leave it empty to remove the note."),
+        "save_note": _("Save note"),
+        # bulk actions
+        "select_question": _("Select No. %(id)s"),
+        "bulk_selected": _("%(n)d selected"),
+        "bulk_done": _("%(done)d done, %(failed)d not possible."),
+        # answered before
+        "similar_title": _("Answered before"),
+        "similar_loading": _("Looking for similar answered questions…"),
+        "similar_none": _("No similar question was answered before."),
+        "similar_this_session": _("This session"),
+        "similar_from": _("%(title)s, %(time)s"),
+        "similar_open": _("Open"),
         "question_text": _("Question text"),
         "answer_text": _("Answer"),
         # posts
@@ -158,6 +181,7 @@ def console_config(session: LiveSession) -> dict[str, Any]:
         "answer_max": current_app.config["ANSWER_MAX_LENGTH"],
         "post_max": current_app.config["POST_MAX_LENGTH"],
         "question_max": current_app.config["QUESTION_MAX_LENGTH"],
+        "note_max": NOTE_MAX,
         "reasons": reject_reason_labels(),
         "states": state_labels(),
         "t": console_strings(),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Table, bindparam, event, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db, socketio
@@ -131,9 +131,12 @@ def commit_and_send() -> None:
             item()
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_outbox(session: Session) -> None:
-    session.info.pop(OUTBOX, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_outbox(session: Session, previous_transaction: SessionTransaction) -> None:
+    # Only when the whole transaction is undone: rolling back a savepoint (live/bulk.py) leaves
+    # the outer transaction and what it queued; the code that used the savepoint drops its part.
+    if previous_transaction.parent is None:
+        session.info.pop(OUTBOX, None)
 
 
 _events: Table = SessionEvent.__table__  # type: ignore[assignment]

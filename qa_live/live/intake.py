@@ -27,7 +27,7 @@ from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
 from qa_live.live import events, serialize
 from qa_live.live.models import Question, QuestionSource, QuestionStatus
-from qa_live.live.sensitive import find_hits
+from qa_live.live.sensitive import Verdict, screen_question
 from qa_live.live.services import QuestionRefused, status_label
 from qa_live.live.summaries import mark_counts
 from qa_live.live.validation import QuestionInput
@@ -107,12 +107,13 @@ def submit_question(session: LiveSession | int, visitor_id: str, data: QuestionI
             raise QuestionRefused(_("This session is not live; questions are closed."),
                                   "not_live")
         pace_verdict(checks.asked, checks.last, now)
-    hits = find_hits(data.text)
+    verdict = screen_question(data.text, data.nickname)
     department = (Department(id=checks.department_id, name=checks.department_name)
                   if checks.departments == 1 else None)
-    values = _row(session_id, visitor_id, data, source, hits, department, now,
+    values = _row(session_id, visitor_id, data, source, verdict, department, now,
                   published=(source == QuestionSource.LIVE
-                             and checks.moderation_mode == ModerationMode.OPEN and not hits))
+                             and checks.moderation_mode == ModerationMode.OPEN
+                             and not verdict.flagged))
     question_id = connection.execute(_INSERT[connection.dialect.name], values).scalar()
     if question_id is None:
         existing = db.session.scalar(select(Question.id).where(
@@ -131,7 +132,7 @@ def submit_question(session: LiveSession | int, visitor_id: str, data: QuestionI
 
 
 def _row(session_id: int, visitor_id: str, data: QuestionInput, source: QuestionSource,
-         hits: list[str], department: Department | None, now: datetime,
+         verdict: Verdict, department: Department | None, now: datetime,
          published: bool) -> dict[str, Any]:
     """The new question's row: pending, or approved when the session publishes it at once.
 
@@ -144,7 +145,7 @@ def _row(session_id: int, visitor_id: str, data: QuestionInput, source: Question
         "status": QuestionStatus.APPROVED if published else QuestionStatus.PENDING,
         "created_at": now, "published_at": now if published else None,
         "department_id": department.id if department else None,
-        "sensitive_hits": "\n".join(hits)[:500], "upvotes": 0, "pinned": False,
+        **verdict.columns, "upvotes": 0, "pinned": False,
         "needs_follow_up": False,
     }
 

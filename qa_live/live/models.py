@@ -89,6 +89,9 @@ class Question(Model):
     pinned: Mapped[bool] = mapped_column(default=False)
     needs_follow_up: Mapped[bool] = mapped_column(default=False)
     sensitive_hits: Mapped[str] = mapped_column(String(500), default="")
+    # List words found in the nickname (newline-separated), kept apart from the text's hits so
+    # that clearing the nickname clears them.
+    nickname_hits: Mapped[str] = mapped_column(String(200), default="", server_default="")
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -102,6 +105,14 @@ class Question(Model):
         back_populates="question", order_by="Answer.id", lazy="selectin",
         cascade="all, delete-orphan",
     )
+    # Staff only: read by serialize.staff_question and nothing a citizen sees (live/notes.py).
+    note: Mapped[StaffNote | None] = relationship(lazy="select", uselist=False,
+                                                  cascade="all, delete-orphan")
+
+    @property
+    def flagged(self) -> bool:
+        """The text or the nickname holds a sensitive word: a moderator must see it first."""
+        return bool(self.sensitive_hits or self.nickname_hits)
 
     @property
     def is_valid(self) -> bool:
@@ -246,13 +257,46 @@ class Visit(Model):
 
 
 class SensitiveWord(Model):
-    """A word that flags a question for review (敏感词), kept by the office."""
+    """A word that flags a question for review (敏感词), kept by the office.
+
+    Stored as the office wrote it; matching folds it (qa_live/live/screening.py).
+    """
 
     __tablename__ = "sensitive_words"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     word: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class SensitiveListVersion(Model):
+    """One row: moves by one with every change to the word list, in the same transaction.
+
+    Each worker compares it with the version its matcher was built from before screening, so a
+    change made anywhere reaches every worker at its next question (qa_live/live/sensitive.py).
+    0 means the list was never filled: the first use loads SENSITIVE_WORDS_FILE.
+    """
+
+    __tablename__ = "sensitive_list_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(default=0)
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StaffNote(Model):
+    """An internal note on a question, for staff only: never in public payloads or exports."""
+
+    __tablename__ = "staff_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), unique=True)
+    body: Mapped[str] = mapped_column(Text)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class QuestionRevision(Model):

@@ -94,8 +94,8 @@ def merge(question: Question, into: Question, actor: User) -> Question:
     count = db.session.scalar(select(db.func.count()).where(Vote.question_id == into.id)) or 0
     into.upvotes = count
     question.upvotes = 0
+    question.merged_into_id = into.id  # before reject() announces it: consoles show the target
     reject(question, actor, RejectReason.DUPLICATE)
-    question.merged_into_id = into.id
     was_public = serialize.is_public(into)
     db.session.flush()
     announce(into, was_public)

@@ -82,7 +82,12 @@ def staff_question(question: Question, now: datetime) -> dict[str, Any]:
         "has_phone": bool(question.phone),
         "reject_reason": question.reject_reason.value if question.reject_reason else None,
         "merged_into_id": question.merged_into_id,
-        "sensitive_hits": [w for w in question.sensitive_hits.split("\n") if w],
+        "sensitive_hits": (text_hits := _words(question.sensitive_hits)),
+        # Where the stored hits stand in the text and nickname as written (screening.py).
+        "sensitive_spans": _spans(question.text, text_hits),
+        "nickname_hits": (nickname_hits := _words(question.nickname_hits)),
+        "nickname_spans": _spans(question.nickname, nickname_hits),
+        "note": _note(question),
         "claimed_by": question.claimed_by_id if claimed else None,
         "claimed_by_name": _claimer_name(question) if claimed else None,
         "claim_expires_at": iso(question.claim_expires_at) if claimed else None,
@@ -92,6 +97,23 @@ def staff_question(question: Question, now: datetime) -> dict[str, Any]:
         answer_data["author_id"] = answer.author_id
         answer_data["revisions"] = len(answer.revisions)
     return data
+
+
+def _words(stored: str) -> list[str]:
+    return [w for w in stored.split("\n") if w]
+
+
+def _spans(text: str, words: list[str]) -> list[dict[str, Any]]:
+    from qa_live.live.screening import locate
+
+    return [hit.as_dict() for hit in locate(text, words)] if words and text else []
+
+
+def _note(question: Question) -> dict[str, Any] | None:
+    """The staff-only note (never in a public shape: public_question leaves it out)."""
+    from qa_live.live.notes import note_json
+
+    return note_json(question.note)
 
 
 def _claimer_name(question: Question) -> str | None:
@@ -126,6 +148,7 @@ def session_info(session: LiveSession) -> dict[str, Any]:
         "scheduled_end": iso(session.scheduled_end),
         "started_at": iso(session.started_at),
         "ended_at": iso(session.ended_at),
+        "highlighted_question_id": session.highlighted_question_id,
         "departments": [{"id": d.id, "name": d.name} for d in session.departments],
         "guests": [{"name": g.name, "title": g.title} for g in session.guests],
         "on_duty": [

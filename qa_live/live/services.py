@@ -48,6 +48,10 @@ def announce(question: Question, was_public: bool, now: datetime | None = None) 
         events.publish(question.session, "question.removed", {"id": question.id})
     events.tell_visitor(question.visitor_id, "mine",
                         serialize.own_question(question, status_label(question)))
+    if question.session.highlighted_question_id == question.id:  # answered: off the projector
+        from qa_live.live.highlight import after_change
+
+        after_change(question)
     # Review and answers move the pending, answered and median-time counters.
     session_id = question.session_id
     events.after_commit(lambda: summaries.mark_counts(session_id))

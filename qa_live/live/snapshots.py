@@ -10,6 +10,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import Row, Table, bindparam, or_, select
+from sqlalchemy.orm import selectinload
 
 from qa_live.auth.models import User
 from qa_live.core.i18n import select_locale
@@ -172,7 +173,8 @@ def console_snapshot(session: LiveSession, user: User) -> dict[str, Any]:
     if departments is not None:
         real = [d for d in departments if d]
         query = query.where(Question.department_id.in_(real) | Question.department_id.is_(None))
-    questions = db.session.scalars(query.order_by(Question.created_at, Question.id)).all()
+    questions = db.session.scalars(query.order_by(Question.created_at, Question.id)
+                                   .options(selectinload(Question.note))).all()
     posts = db.session.scalars(
         select(HostPost).where(HostPost.session_id == session.id, HostPost.removed.is_(False))
         .order_by(HostPost.id)

@@ -146,6 +146,9 @@ class LiveSession(Model):
     stats_version: Mapped[int] = mapped_column(default=0, server_default="0")
     # The same, for changes to its visits only (distinct visitors over a period).
     visits_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The question the projector shows as being answered now (qa_live/live/highlight.py); an id
+    # without a foreign key, as questions point at sessions already.
+    highlighted_question_id: Mapped[int | None] = mapped_column()
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

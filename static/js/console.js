@@ -36,6 +36,8 @@
     unseen: new Set(),
     loginEnded: false,
     reclaimAt: new Map(), // question id -> ms of the last automatic re-claim
+    selected: new Set(), // question ids ticked for a bulk action
+    similar: new Map(), // question id -> answered questions close to it (the answer form's hint)
   };
 
   // -- small helpers ----------------------------------------------------------------------
@@ -221,7 +223,7 @@
     const mine = state.me.departments;
     if (mine && data.department_id !== null && !mine.includes(data.department_id)) removeQuestion(data.id);
   });
-  on("session", (info) => { state.session = info; renderSession(); renderAllCards(); renderPosts(); });
+  on("session", (info) => { state.session = info; renderSession(); renderAllCards(); renderPosts(); renderBulkBar(); });
   on("post", (post) => { state.posts.set(post.id, post); renderPosts(); });
   on("post.removed", (data) => { state.posts.delete(data.id); state.postForms.delete(data.id); renderPosts(); });
   on("counts", renderCounts);
@@ -266,6 +268,7 @@
   function claimActive(q) {
     return q.claimed_by !== null && q.claimed_by !== undefined && stamp(q.claim_expires_at) > Date.now();
   }
+  const isHighlighted = (q) => Boolean(state.session) && state.session.highlighted_question_id === q.id;
   const heldByMe = (q) => claimActive(q) && q.claimed_by === state.me.id;
   const heldByOther = (q) => claimActive(q) && q.claimed_by !== state.me.id;
 
@@ -285,6 +288,7 @@
     renderPosts();
     renderCounts(snapshot.counts);
     renderPresence();
+    renderBulkBar();
   }
 
   function upsertQuestion(q, live) {
@@ -303,6 +307,7 @@
       state.unseen.add(queue);
     }
     QUEUES.forEach(arrangeList);
+    renderBulkBar();
   }
 
   function removeQuestion(id) {
@@ -312,6 +317,7 @@
     state.questions.delete(id);
     state.forms.delete(id);
     QUEUES.forEach(arrangeList);
+    renderBulkBar();
   }
 
   // -- rendering: session, counters, presence ------------------------------------------------
@@ -371,45 +377,106 @@
 
   // -- rendering: question cards ---------------------------------------------------------------
 
-  /** The question text with its sensitive-word hits wrapped in <mark> (hits are normalised). */
-  function markedText(text, hits) {
-    const node = el("p", {class: "q-text"});
-    if (!hits || !hits.length) { node.textContent = text; return node; }
-    // Fold case and drop spaces as the server does, keeping where each folded char came from.
-    let folded = "";
-    const origin = [];
-    for (let i = 0; i < text.length; i++) {
-      const ch = text[i];
-      if (/\s/.test(ch)) continue;
-      const lower = ch.toLowerCase();
-      for (let k = 0; k < lower.length; k++) { folded += lower[k]; origin.push(i); }
+  /** Text with the spans the server found (sensitive words as written) wrapped in <mark>. */
+  function markedText(tag, cls, text, spans) {
+    const node = el(tag, {class: cls});
+    let at = 0;
+    for (const span of [...(spans || [])].sort((a, b) => a.start - b.start)) {
+      if (span.start < at || span.end > text.length) continue; // overlapping or stale: skip
+      if (span.start > at) node.append(text.slice(at, span.start));
+      node.append(el("mark", {}, text.slice(span.start, span.end)));
+      at = span.end;
     }
-    const marked = new Array(text.length).fill(false);
-    for (const hit of hits) {
-      if (!hit) continue;
-      let at = folded.indexOf(hit);
-      while (at !== -1) {
-        for (let i = origin[at]; i <= origin[at + hit.length - 1]; i++) marked[i] = true;
-        at = folded.indexOf(hit, at + 1);
-      }
-    }
-    let i = 0;
-    while (i < text.length) {
-      let j = i;
-      while (j < text.length && marked[j] === marked[i]) j++;
-      const part = text.slice(i, j);
-      node.append(marked[i] ? el("mark", {}, part) : part);
-      i = j;
-    }
+    if (at < text.length) node.append(text.slice(at));
     return node;
   }
 
   function badge(text, cls) { return el("span", {class: "badge " + cls}, text); }
 
+  // -- bulk selection --------------------------------------------------------------------------
+
+  const BULK_STATUSES = ["pending", "approved", "rejected"];
+
+  /** The tick box that puts a question in the bulk selection (moderators, open session). */
+  function selectBox(q) {
+    if (!canModerate() || !sessionOpen() || !BULK_STATUSES.includes(q.status)) return null;
+    return el("input", {type: "checkbox", class: "q-select", checked: state.selected.has(q.id),
+      "aria-label": fmt(T.select_question, {id: q.id}), data: {select: String(q.id), focusKey: "select"}});
+  }
+
+  function renderBulkBar() {
+    const bar = $("bulk-bar");
+    if (!bar) return;
+    for (const id of [...state.selected]) {
+      const q = state.questions.get(id);
+      if (!q || !BULK_STATUSES.includes(q.status) || !sessionOpen()) state.selected.delete(id);
+    }
+    bar.hidden = state.selected.size === 0;
+    $("bulk-count").textContent = fmt(T.bulk_selected, {n: state.selected.size});
+  }
+
+  async function bulk(event, extra, busy) {
+    const ids = [...state.selected];
+    const result = $("bulk-result");
+    if (!ids.length) return;
+    result.replaceChildren();
+    busy.disabled = true;
+    const ack = await request(event, Object.assign({question_ids: ids}, extra));
+    busy.disabled = false;
+    if (!ack.ok) { result.textContent = ack.message; return; }
+    const failures = [];
+    for (const r of ack.results) {
+      if (r.ok) { state.selected.delete(r.question_id); cardError(r.question_id, ""); }
+      else { cardError(r.question_id, r.message); failures.push(r); }
+    }
+    result.append(fmt(T.bulk_done, {done: ack.done, failed: ack.failed}));
+    if (failures.length) {
+      const list = el("ul", {class: "bulk-failures"});
+      for (const r of failures) list.append(el("li", {}, fmt(T.question_no, {id: r.question_id}) + ": " + r.message));
+      result.append(list);
+    }
+    renderAllCards();
+    renderBulkBar();
+  }
+
+  // -- answered before: the answer form's hint ---------------------------------------------------
+
+  function fillSimilar(list, hits) {
+    list.replaceChildren();
+    if (!hits.length) { list.append(el("li", {class: "muted"}, T.similar_none)); return; }
+    for (const h of hits) {
+      const meta = el("p", {class: "similar-meta muted"}, h.same_session ? T.similar_this_session
+        : fmt(T.similar_from, {title: h.session.title, time: showTime(h.answered_at)}));
+      if (h.department) meta.append(" · " + h.department);
+      if (h.link) meta.append(" · ", el("a", {href: h.link, target: "_blank", rel: "noopener"}, T.similar_open));
+      const answer = h.answer.length > 160 ? h.answer.slice(0, 160) + "…" : h.answer;
+      list.append(el("li", {class: "similar-item"}, [
+        el("p", {class: "similar-q"}, h.text), el("p", {class: "similar-a"}, answer), meta]));
+    }
+  }
+
+  /** Up to five earlier answered questions close to this one (asked once per question). */
+  function similarBox(id) {
+    const list = el("ol", {class: "similar-list"});
+    const box = el("section", {class: "similar", "aria-label": T.similar_title},
+      [el("h3", {}, T.similar_title), list]);
+    const known = state.similar.get(id);
+    if (known) { fillSimilar(list, known); return box; }
+    list.append(el("li", {class: "muted"}, T.similar_loading));
+    request("similar", {question_id: id}).then((ack) => {
+      if (!ack.ok) { list.replaceChildren(el("li", {class: "muted"}, ack.message)); return; }
+      state.similar.set(id, ack.similar);
+      fillSimilar(list, ack.similar);
+    });
+    return box;
+  }
+
   function cardMain(q) {
     const head = el("p", {class: "q-meta"}, [
+      selectBox(q),
       el("span", {class: "q-no"}, fmt(T.question_no, {id: q.id})),
-      el("span", {class: "q-who"}, q.nickname || T.citizen),
+      q.nickname ? markedText("span", "q-who", q.nickname, q.nickname_spans) : el("span", {class: "q-who"}, T.citizen),
+      isHighlighted(q) ? badge(T.on_screen, "badge-screen") : null,
       el("time", {datetime: q.created_at}, fmt(T.asked_at, {time: showTime(q.created_at)})),
       q.source === "advance" ? badge(T.advance, "badge-advance") : null,
       q.pinned ? badge(T.pinned, "badge-pinned") : null,
@@ -421,7 +488,10 @@
     if (q.sensitive_hits && q.sensitive_hits.length) {
       parts.push(el("p", {class: "q-flag"}, fmt(T.flagged, {words: q.sensitive_hits.join("、")})));
     }
-    parts.push(markedText(q.text, q.sensitive_hits));
+    if (q.nickname_hits && q.nickname_hits.length) {
+      parts.push(el("p", {class: "q-flag q-flag-nickname"}, fmt(T.flagged_nickname, {words: q.nickname_hits.join("、")})));
+    }
+    parts.push(markedText("p", "q-text", q.text, q.sensitive_spans));
     if (q.original_text && q.original_text !== q.text) {
       parts.push(el("div", {class: "q-original"}, [
         el("span", {class: "muted"}, T.edited), el("p", {}, q.original_text)]));
@@ -439,6 +509,11 @@
         : fmt(T.rejected_because, {reason: cfg.reasons[q.reject_reason] || q.reject_reason || ""})));
     }
     if (q.status === "pending" && !canModerate()) parts.push(el("p", {class: "muted"}, T.awaiting_review));
+    if (q.note) {
+      parts.push(el("div", {class: "q-note", role: "note"}, [
+        el("p", {class: "q-note-meta"}, fmt(T.note_by, {name: q.note.updated_by || "?", time: showTime(q.note.updated_at)})),
+        el("p", {class: "q-note-body"}, q.note.body)]));
+    }
     if (q.answers && q.answers.length) {
       const list = el("ol", {class: "q-answers"});
       for (const a of q.answers) {
@@ -499,6 +574,13 @@
     } else if (mod && open) {
       add("restore", T.restore);
     }
+    if (mod && q.status === "approved" && state.session && state.session.state === "live") {
+      if (isHighlighted(q)) add("unhighlight", T.stop_screen, "", "highlight");
+      else add("highlight", T.show_on_screen, "", "highlight");
+    }
+    if (mod && q.nickname && (q.status !== "rejected" || open)) add("clear_nickname", T.clear_nickname);
+    // Answerers act on a question once it is published; the host may note it while reviewing.
+    if (answerable && (mod || q.status !== "pending")) add("note", q.note ? T.edit_note : T.add_note, "", "note");
     return list;
   }
 
@@ -784,11 +866,21 @@
         keepClaim(id);
       });
       const submit = el("button", {type: "submit", class: "button small primary"}, T.publish_answer);
-      node.append(label, area, formButtons([submit, cancel]));
+      node.append(label, area, formButtons([submit, cancel]), similarBox(id));
       node.addEventListener("submit", async (event) => {
         event.preventDefault();
         const ack = await act(id, "answer", {body: area.value}, submit);
         if (ack.ok) { closeForm(id); const c = state.cards.get(id); if (c && !c.hidden) c.focus(); }
+      });
+      first = area;
+    } else if (form.kind === "note") {
+      const [label, area] = textArea(id, fmt(T.note_label, {id}), form.text, cfg.note_max, (v) => { form.text = v; });
+      const save = el("button", {type: "submit", class: "button small primary"}, T.save_note);
+      node.append(label, el("p", {class: "muted small"}, T.note_hint), area, formButtons([save, cancel]));
+      node.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        const ack = await act(id, "note", {body: area.value}, save);
+        if (ack.ok) closeForm(id, "note");
       });
       first = area;
     } else if (form.kind === "edit_answer") {
@@ -864,6 +956,10 @@
     merge: (q) => openForm(q.id, {kind: "merge"}),
     assign: (q) => openForm(q.id, {kind: "assign"}),
     edit: (q) => openForm(q.id, {kind: "edit", text: q.text}),
+    note: (q) => openForm(q.id, {kind: "note", text: q.note ? q.note.body : ""}),
+    highlight: (q, b) => act(q.id, "highlight", {}, b),
+    unhighlight: (q, b) => act(q.id, "highlight", {question_id: null}, b),
+    clear_nickname: (q, b) => act(q.id, "clear_nickname", {}, b),
   };
 
   function keepDraft(id, kind) {
@@ -888,6 +984,25 @@
     const handler = cardActionsHandlers[action];
     if (handler) handler(q, trigger);
   });
+
+  $("console").addEventListener("change", (event) => {
+    const box = event.target.closest("input.q-select");
+    if (!box) return;
+    const id = Number(box.dataset.select);
+    if (box.checked) state.selected.add(id); else state.selected.delete(id);
+    renderBulkBar();
+  });
+  if ($("bulk-bar")) {
+    $("bulk-approve").addEventListener("click", (event) => bulk("bulk_approve", {}, event.currentTarget));
+    $("bulk-reject").addEventListener("click", (event) =>
+      bulk("bulk_reject", {reason: $("bulk-reason").value}, event.currentTarget));
+    $("bulk-clear").addEventListener("click", () => {
+      state.selected.clear();
+      $("bulk-result").replaceChildren();
+      renderAllCards();
+      renderBulkBar();
+    });
+  }
 
   // Claims run out on the server without an event; show them lapsing here too.
   window.setInterval(() => {

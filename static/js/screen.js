@@ -40,6 +40,20 @@ function renderFeatured(question) {
   body.replaceChildren(el("p", "featured-question", question.text), meta, answer);
 }
 
+/** The question the host marked as being answered now, shown instead of the latest answer. */
+function renderHighlight(question) {
+  const panel = $("highlight-panel");
+  panel.hidden = !question;
+  $("featured-panel").hidden = Boolean(question);
+  if (!question) {
+    $("highlight-body").replaceChildren();
+    return;
+  }
+  const meta = el("p", "featured-meta", question.nickname || t.citizen);
+  if (question.department) meta.append(` · ${question.department}`);
+  $("highlight-body").replaceChildren(el("p", "highlight-question", question.text), meta);
+}
+
 function renderTop(questions) {
   const items = questions.map((q) => {
     const item = el("li");
@@ -72,6 +86,8 @@ function render() {
   const questions = [...stream.questions.values()];
   const latest = latestAnswered(questions);
   renderFeatured(latest);
+  const highlighted = state === "live" ? stream.questions.get(stream.session.highlighted_question_id) : null;
+  renderHighlight(highlighted && highlighted.status === "approved" ? highlighted : null);
   const top = questions.filter((q) => q !== latest).sort((a, b) =>
     b.upvotes - a.upvotes || ((b.published_at || "") > (a.published_at || "") ? 1 : -1));
   renderTop(top.slice(0, config.top));
