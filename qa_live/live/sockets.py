@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Flask, current_app, request
 from flask_babel import gettext as _
-from flask_socketio import ConnectionRefusedError, Namespace, join_room, leave_room
+from flask_socketio import Namespace, join_room, leave_room
 from sqlalchemy import Row, Table, bindparam, or_, select
 from sqlalchemy.orm import lazyload
 
@@ -34,6 +34,7 @@ from qa_live.live.socket_common import (
 )
 from qa_live.live.validation import parse_question
 from qa_live.planning.models import LiveSession, SessionState
+from qa_live.transport.refusal import Refused
 
 # Per-socket state of this process: sid -> {"visitor", "session_id", "visit", "ip"}, where
 # "visit" is the page's presence.VisitTicket while it counts as a participant-visit.
@@ -188,17 +189,12 @@ class CitizenNamespace(Namespace):
     def on_connect(self, auth: Any = None) -> None:
         visitor = read_visitor_id(request.cookies.get(COOKIE))
         if visitor is None:
-            raise ConnectionRefusedError({
-                "error": "no_visitor",
-                "message": _("Please reload the page to join the session."),
-            })
+            raise Refused("no_visitor", _("Please reload the page to join the session."))
         address = client_address()
         limit = current_app.config["CITIZEN_CONNECTIONS_PER_IP"]
         if limit and _connections_by_ip.get(address, 0) >= limit:
-            raise ConnectionRefusedError({
-                "error": "too_many_connections",
-                "message": _("Too many connections from your network. Please try again later."),
-            })
+            raise Refused("too_many_connections",
+                          _("Too many connections from your network. Please try again later."))
         presence.start_summary_task(current_app._get_current_object())  # type: ignore[attr-defined]
         _citizens[current_sid()] = {"visitor": visitor, "session_id": None, "visit": None,
                                   "ip": address}

@@ -97,6 +97,7 @@ def live_strings() -> dict[str, str]:
         "reconnecting": _("Connection lost. Reconnecting…"),
         "reconnected": _("Reconnected."),
         "reload": _("Please reload the page to join the session."),
+        "reload_button": _("Reload"),
         "failed": _("That did not work. Please try again."),
         "citizen": _("Citizen"),
         "pinned": _("Pinned"),
@@ -233,6 +234,7 @@ def screen_strings() -> dict[str, str]:
     return {
         "reconnecting": _("Connection lost. Reconnecting…"),
         "reload": _("Please reload the page to join the session."),
+        "reload_button": _("Reload"),
         "citizen": _("Citizen"),
         "answered": _("Answered"),
         "no_answer_yet": _("The first answer will appear here."),

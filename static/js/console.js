@@ -119,6 +119,7 @@
   // -- connection and requests ------------------------------------------------------------
 
   const socket = window.io(cfg.namespace, {path: cfg.socket_path});
+  window.qaConsole = {socket}; // a handle for the browser console and the browser tests
 
   function setBanner(text, kind, link) {
     const banner = $("conn-banner");
@@ -199,11 +200,30 @@
     else if (!state.loginEnded) setBanner(T.reconnecting, "warn");
   });
 
+  /** The server refused the socket for a reason a retry may cure (e.g. "forbidden": outside
+   *  the office network). socket.io does not try again after a refusal: a button does. */
+  function refused(message) {
+    setBanner(message || T.failed, "error");
+    const retry = button(T.retry, {class: "button small", data: {action: "retry"}});
+    retry.addEventListener("click", () => {
+      setBanner(T.connecting, "warn");
+      socket.connect();
+    });
+    $("conn-banner").append(" ", retry);
+    root.classList.add("is-offline");
+  }
+
   socket.on("connect_error", (err) => {
-    if (err && err.data && err.data.error === "unauthorized") {
-      socket.disconnect();
+    // A refusal carries {error, message} as err.data (docs/realtime.md, "Refused
+    // connections"); a transport failure has none, and socket.io retries it by itself.
+    const data = (err && err.data) || {};
+    if (data.error === "unauthorized") {
       loginEnded();
-    } else if (!state.loginEnded) {
+    } else if (state.loginEnded) {
+      return;
+    } else if (!socket.active) {
+      refused(typeof data.message === "string" ? data.message : "");
+    } else {
       setBanner(state.joinedOnce ? T.reconnecting : T.connecting, "warn");
     }
   });

@@ -6,7 +6,7 @@
 // instead of making a second one.
 
 import {
-  QaStream, el, format, readConfig, sortQuestions, timeFormatter,
+  QaStream, el, format, readConfig, reloadButton, sortQuestions, timeFormatter,
 } from "./qa_stream.js";
 
 const config = readConfig("live-config");
@@ -263,8 +263,9 @@ function showConnection(status, message) {
     return;
   }
   wasDown = true;
-  banner.textContent = status === "reconnecting" ? t.reconnecting : (message || t.reload);
-  banner.dataset.kind = status === "reconnecting" ? "warn" : "error";
+  banner.replaceChildren(status === "reconnecting" ? t.reconnecting : (message || t.reload));
+  banner.dataset.kind = status === "reconnecting" || status === "wait" ? "warn" : "error";
+  if (status === "reload") banner.append(" ", reloadButton(t.reload_button));
   banner.hidden = false;
   render();  // questions being sent now wait: say so
 }

@@ -25,6 +25,14 @@ export function el(tag, className = "", text = null) {
   return node;
 }
 
+/** A button that reloads the page (offered when only a reload can help). */
+export function reloadButton(label) {
+  const button = el("button", "button small reload", label);
+  button.type = "button";
+  button.addEventListener("click", () => window.location.reload());
+  return button;
+}
+
 /** Format ISO times in the site's zone: "09:30", or with the date. */
 export function timeFormatter(timeZone) {
   const lang = document.documentElement.lang || "zh-CN";
@@ -53,11 +61,14 @@ export function sortQuestions(questions, order, pinnedFirst = true) {
 }
 
 const GAP_WAIT_MS = 2000;  // how long a hole in the seq numbers may last before a re-join
+const REFUSED_RETRY_MS = 30000;  // after "too many connections", try again in 30–60 s
 
 export class QaStream {
   /**
    * @param config the page's config: slug, namespace, socket_path, ack_timeout_ms, snapshot
-   * @param handlers onChange(), onStatus(status, message), onJoined(), onMine(question)
+   * @param handlers onChange(), onStatus(status, message), onJoined(), onMine(question);
+   *   status is "connected", "reconnecting", "wait" (refused for a while: it tries again),
+   *   "reload" (refused: only a reload helps) or "error" (a join was refused)
    */
   constructor(config, handlers = {}) {
     this.config = config;
@@ -73,6 +84,7 @@ export class QaStream {
     this.buffer = [];       // envelopes that arrive while a join is on its way
     this.ahead = new Map(); // seq -> envelope received before the ones in front of it
     this.gapTimer = null;
+    this.retryTimer = null;
     this.socket = null;
     this.renderQueued = false;
     this.loadSnapshot(config.snapshot);
@@ -95,13 +107,24 @@ export class QaStream {
       if (reason === "io server disconnect") socket.connect();
     });
     socket.on("connect_error", (error) => {
-      const data = error && error.data;
-      if (data && data.error === "no_visitor") {
-        socket.disconnect();
-        this.status("reload", data.message);
-      } else {
+      // A transport failure: socket.io tries again by itself (socket.active stays true).
+      // A refusal by the server (docs/realtime.md, "Refused connections") it does not retry:
+      // err.data holds {error, message}. Too many connections from one network: wait and try
+      // again; anything else (no visitor cookie): only a reload helps, so ask for one.
+      if (socket.active) {
         this.status("reconnecting");
+        return;
       }
+      const data = (error && error.data) || {};
+      if (data.error === "too_many_connections") {
+        this.status("wait", data.message);
+        clearTimeout(this.retryTimer);
+        this.retryTimer = setTimeout(() => {
+          if (!socket.connected) socket.connect();
+        }, REFUSED_RETRY_MS + Math.random() * REFUSED_RETRY_MS);
+        return;
+      }
+      this.status("reload", typeof data.message === "string" ? data.message : "");
     });
     socket.on("event", (envelope) => this.receive(envelope));
     socket.on("counts", (counts) => {

@@ -1,7 +1,7 @@
 // The projector view: the latest answer, the most upvoted questions and the counters, kept
 // live over /qa with the same join/replay logic as the citizen's page (qa_stream.js).
 
-import { QaStream, el, readConfig, timeFormatter } from "./qa_stream.js";
+import { QaStream, el, readConfig, reloadButton, timeFormatter } from "./qa_stream.js";
 
 const config = readConfig("screen-config");
 const t = config.t;
@@ -83,7 +83,8 @@ function showConnection(status, message) {
     banner.hidden = true;
     return;
   }
-  banner.textContent = status === "reconnecting" ? t.reconnecting : (message || t.reload);
+  banner.replaceChildren(status === "reconnecting" ? t.reconnecting : (message || t.reload));
+  if (status === "reload") banner.append(" ", reloadButton(t.reload_button));
   banner.hidden = false;
 }
 
