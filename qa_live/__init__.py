@@ -62,12 +62,14 @@ def create_app(config_class: type = Config) -> Flask:
     from qa_live.api.views import bp as api_bp
     from qa_live.audit import models as _audit_models  # noqa: F401 - tables for migrations
     from qa_live.followup import models as _followup_models  # noqa: F401
+    from qa_live.live import session_facts
     from qa_live.live.console_views import bp as console_bp
     from qa_live.live.views import bp as live_bp
     from qa_live.stats import models as _stats_models  # noqa: F401
 
     app.register_blueprint(api_bp)
     app.register_blueprint(live_bp)
+    session_facts.init_app(app)
     app.register_blueprint(console_bp)
     from qa_live.stats.views import bp as stats_bp
 

@@ -123,6 +123,12 @@ def live_strings() -> dict[str, str]:
                        "or leave it empty."),
         "published_as": _("Published as:"),
         "follow_link": _("Follow this question"),
+        # the session's facts, redrawn when the office changes them (static/js/session_facts.js)
+        "departments": _("Departments online"),
+        "on_duty": _("On duty"),
+        "guests": _("Guests"),
+        "duty_host": duty_label(Duty.HOST.value),
+        "duty_on_duty": duty_label(Duty.ANSWERER.value),
     }
 
 
@@ -239,6 +245,8 @@ def screen_strings() -> dict[str, str]:
         "answered": _("Answered"),
         "no_answer_yet": _("The first answer will appear here."),
         "follow_up_answer": _("Second reply"),
+        "cancelled": _("This session was cancelled."),
+        "starts_at": _("Starts at %(time)s"),
     }
 
 

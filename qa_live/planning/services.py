@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from qa_live.auth.models import Role, User
+from qa_live.core.signals import session_facts_changed
 from qa_live.core.timeutil import local_year, utcnow
 from qa_live.extensions import db
 from qa_live.planning.models import (
@@ -23,6 +24,7 @@ from qa_live.planning.models import (
     SessionGuest,
     SessionStaff,
     SessionState,
+    session_departments,
 )
 
 MAX_SESSION_HOURS = 12
@@ -58,9 +60,15 @@ def rename_department(department: Department, name: str, short_name: str) -> Dep
     )
     if clash:
         raise PlanningError(_("A department with this name exists already."), "name")
+    renamed = department.name != name
     department.name = name
     department.short_name = short_name.strip()
     db.session.flush()
+    if renamed:  # every session page naming it shows the new name
+        for session_id in db.session.scalars(
+                select(session_departments.c.session_id)
+                .where(session_departments.c.department_id == department.id)):
+            session_facts_changed.send(session_id, reason="department_renamed")
     return department
 
 
@@ -195,6 +203,7 @@ def update_session(session: LiveSession, draft: SessionDraft) -> LiveSession:
     _apply(session, draft, departments, hosts, answerers)
     ensure_plan(session.plan_year)
     db.session.flush()
+    session_facts_changed.send(session.id, reason="updated")
     return session
 
 
@@ -225,7 +234,9 @@ def announce_session(session: LiveSession, now: datetime | None = None) -> LiveS
     now = now or utcnow()
     if session.state == SessionState.DRAFT and session.scheduled_start <= now:
         raise PlanningError(_("The start time has passed; change it before announcing."))
-    return change_state(session, SessionState.ANNOUNCED, now)
+    change_state(session, SessionState.ANNOUNCED, now)
+    session_facts_changed.send(session.id, reason="announced")
+    return session
 
 
 def cancel_session(session: LiveSession, reason: str, now: datetime | None = None) -> LiveSession:
@@ -236,6 +247,7 @@ def cancel_session(session: LiveSession, reason: str, now: datetime | None = Non
     change_state(session, SessionState.CANCELLED, now)
     session.cancel_reason = reason[:200]
     db.session.flush()
+    session_facts_changed.send(session.id, reason="cancelled")
     return session
 
 

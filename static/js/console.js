@@ -340,6 +340,10 @@
     const s = state.session;
     if (!s) return;
     root.dataset.state = s.state;
+    const theme = $("console-theme"); // the office may change it before the session goes live
+    if (theme && typeof s.title === "string" && theme.textContent !== s.title) {
+      theme.textContent = s.title;
+    }
     const badge = $("state-badge");
     badge.textContent = cfg.states[s.state] || s.state;
     badge.className = "state-badge state-" + s.state;

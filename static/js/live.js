@@ -8,6 +8,7 @@
 import {
   QaStream, el, format, readConfig, reloadButton, sortQuestions, timeFormatter,
 } from "./qa_stream.js";
+import { renderFactsList, renderTitle } from "./session_facts.js";
 
 const config = readConfig("live-config");
 const t = config.t;
@@ -206,6 +207,8 @@ function render() {
   $("ended-banner").hidden = live || session.state === "announced";
   const ask = $("ask");
   if (ask) ask.hidden = !live;
+  renderTitle(session);
+  renderFactsList(session, t);
 
   for (const name of ["online", "participant_visits", "questions", "answered"]) {
     const value = stream.counts[name];

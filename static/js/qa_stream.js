@@ -25,6 +25,22 @@ export function el(tag, className = "", text = null) {
   return node;
 }
 
+/**
+ * An element holding user text (a name, a title, a question, an answer). dir="auto" gives it
+ * its own direction and isolates it (Unicode bidi), so a right-to-left name or a U+202E in it
+ * cannot reorder the text around it.
+ */
+export function userText(tag, className, text) {
+  const node = el(tag, className, text);
+  node.dir = "auto";
+  return node;
+}
+
+/** A bare piece of user text among other text, isolated the same way (<bdi>). */
+export function bdi(text) {
+  return el("bdi", "", text);
+}
+
 /** A button that reloads the page (offered when only a reload can help). */
 export function reloadButton(label) {
   const button = el("button", "button small reload", label);
@@ -235,7 +251,7 @@ export class QaStream {
       case "question.removed": this.questions.delete(data.id); break;
       case "post": this.posts.set(data.id, data); break;
       case "post.removed": this.posts.delete(data.id); break;
-      case "session": this.session = data; break;
+      case "session": this.setSession(data); break;
       default: break;  // a type this page does not know: skip it, keep the numbering
     }
     this.lastSeq = envelope.seq;
@@ -250,6 +266,28 @@ export class QaStream {
     this.lastSeq = snapshot.seq || 0;
     this.ahead.clear();
     if (snapshot.mine) this.setMine(snapshot.mine);
+  }
+
+  /**
+   * New session facts (a `session` event). A department renamed in them is renamed on the
+   * questions and answers this page holds too: they carry the department's name.
+   */
+  setSession(info) {
+    const renamed = new Map();
+    const now = new Map((info.departments || []).map((d) => [d.id, d.name]));
+    for (const d of this.session.departments || []) {
+      if (now.has(d.id) && now.get(d.id) !== d.name) renamed.set(d.name, now.get(d.id));
+    }
+    if (renamed.size) {
+      const relabel = (item) => {
+        if (renamed.has(item.department)) item.department = renamed.get(item.department);
+      };
+      for (const q of [...this.questions.values(), ...this.mine.values()]) {
+        relabel(q);
+        for (const a of q.answers || []) relabel(a);
+      }
+    }
+    this.session = info;
   }
 
   applyUpvotes(upvotes) {

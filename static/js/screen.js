@@ -1,11 +1,19 @@
 // The projector view: the latest answer, the most upvoted questions and the counters, kept
 // live over /qa with the same join/replay logic as the citizen's page (qa_stream.js).
 
-import { QaStream, el, readConfig, reloadButton, timeFormatter } from "./qa_stream.js";
+import {
+  QaStream, el, format, readConfig, reloadButton, timeFormatter,
+} from "./qa_stream.js";
+import { renderDepartmentsLine, renderTitle } from "./session_facts.js";
 
 const config = readConfig("screen-config");
 const t = config.t;
 const when = timeFormatter(config.timezone);
+const startFormat = new Intl.DateTimeFormat(document.documentElement.lang || "zh-CN", {
+  timeZone: config.timezone, dateStyle: "short", timeStyle: "short",
+});
+// The start time the server wrote in the page; redrawn only once it changes.
+let shownStart = config.snapshot && config.snapshot.session.scheduled_start;
 const $ = (id) => document.getElementById(id);
 
 function latestAnswered(questions) {
@@ -61,6 +69,15 @@ function render() {
   badge.className = `state-badge state-${state}`;
   const waiting = state === "announced" || state === "cancelled";
   $("screen-waiting").hidden = !waiting;
+  renderTitle(stream.session);
+  renderDepartmentsLine(stream.session);
+  const note = $("waiting-note");
+  if (state === "cancelled") {
+    note.textContent = t.cancelled;
+  } else if (state === "announced" && stream.session.scheduled_start !== shownStart) {
+    shownStart = stream.session.scheduled_start;
+    note.textContent = format(t.starts_at, { time: startFormat.format(new Date(shownStart)) });
+  }
   $("screen-main").hidden = waiting;
   $("ended-note").hidden = !(state === "ended" || state === "archived");
 
