@@ -62,6 +62,13 @@
     return node;
   }
 
+  /** User text inside a translated sentence (fmt), bidi-isolated (U+2068 … U+2069): a
+   *  right-to-left name or a U+202E in it cannot reorder the sentence around it. Elements
+   *  holding user text get dir="auto" instead, bare pieces a <bdi>. */
+  function iso(text) {
+    return "\u2068" + text + "\u2069";
+  }
+
   function button(label, props) {
     return el("button", Object.assign({type: "button", class: "button small"}, props), label);
   }
@@ -387,8 +394,8 @@
     if (!state.me) return;
     const others = [...state.presence.entries()].filter(([id]) => id !== state.me.id)
       .sort((a, b) => a[1].localeCompare(b[1], lang));
-    list.append(el("li", {class: "me"}, [state.me.name, " ", el("span", {class: "muted"}, "(" + T.you + ")")]));
-    for (const [, name] of others) list.append(el("li", {}, name));
+    list.append(el("li", {class: "me"}, [el("bdi", {}, state.me.name), " ", el("span", {class: "muted"}, "(" + T.you + ")")]));
+    for (const [, name] of others) list.append(el("li", {dir: "auto"}, name));
     if (!others.length) list.append(el("li", {class: "muted"}, T.nobody_else));
   }
 
@@ -396,7 +403,7 @@
 
   /** The question text with its sensitive-word hits wrapped in <mark> (hits are normalised). */
   function markedText(text, hits) {
-    const node = el("p", {class: "q-text"});
+    const node = el("p", {class: "q-text", dir: "auto"});
     if (!hits || !hits.length) { node.textContent = text; return node; }
     // Fold case and drop spaces as the server does, keeping where each folded char came from.
     let folded = "";
@@ -432,29 +439,30 @@
   function cardMain(q) {
     const head = el("p", {class: "q-meta"}, [
       el("span", {class: "q-no"}, fmt(T.question_no, {id: q.id})),
-      el("span", {class: "q-who"}, q.nickname || T.citizen),
+      el("span", {class: "q-who", dir: "auto"}, q.nickname || T.citizen),
       el("time", {datetime: q.created_at}, fmt(T.asked_at, {time: showTime(q.created_at)})),
       q.source === "advance" ? badge(T.advance, "badge-advance") : null,
       q.pinned ? badge(T.pinned, "badge-pinned") : null,
       q.needs_follow_up ? badge(T.follow_up, "badge-follow") : null,
-      badge(q.department || T.no_department, q.department ? "badge-dept" : "badge-nodept"),
+      q.department ? el("span", {class: "badge badge-dept", dir: "auto"}, q.department)
+        : badge(T.no_department, "badge-nodept"),
       el("span", {class: "q-votes"}, fmt(T.votes, {n: q.upvotes || 0})),
     ]);
     const parts = [head];
     if (q.sensitive_hits && q.sensitive_hits.length) {
-      parts.push(el("p", {class: "q-flag"}, fmt(T.flagged, {words: q.sensitive_hits.join("、")})));
+      parts.push(el("p", {class: "q-flag"}, fmt(T.flagged, {words: q.sensitive_hits.map(iso).join("、")})));
     }
     parts.push(markedText(q.text, q.sensitive_hits));
     if (q.original_text && q.original_text !== q.text) {
       parts.push(el("div", {class: "q-original"}, [
-        el("span", {class: "muted"}, T.edited), el("p", {}, q.original_text)]));
+        el("span", {class: "muted"}, T.edited), el("p", {dir: "auto"}, q.original_text)]));
     }
     if (q.phone_masked) parts.push(phoneLine(q));
     if (claimActive(q)) {
       const until = showTime(q.claim_expires_at);
       parts.push(el("p", {class: "q-claim" + (heldByMe(q) ? " mine" : "")},
         heldByMe(q) ? fmt(T.claimed_by_you, {time: until})
-          : fmt(T.claimed_by, {name: q.claimed_by_name || "?", time: until})));
+          : fmt(T.claimed_by, {name: iso(q.claimed_by_name || "?"), time: until})));
     }
     if (q.status === "rejected") {
       parts.push(el("p", {class: "q-rejected"}, q.merged_into_id
@@ -467,10 +475,10 @@
       for (const a of q.answers) {
         const meta = el("p", {class: "a-meta"}, [
           a.kind === "follow_up" ? badge(T.follow_up_answer, "badge-follow") : null,
-          fmt(T.answer_by, {department: a.department || "", time: showTime(a.created_at)}),
+          fmt(T.answer_by, {department: iso(a.department || ""), time: showTime(a.created_at)}),
           a.updated_at || a.revisions ? " · " + T.answer_edited : null,
         ]);
-        const item = el("li", {class: "a-item", data: {answerId: String(a.id)}}, [meta, el("p", {class: "a-body"}, a.body)]);
+        const item = el("li", {class: "a-item", data: {answerId: String(a.id)}}, [meta, el("p", {class: "a-body", dir: "auto"}, a.body)]);
         if (canModerate() || a.author_id === state.me.id) {
           item.append(button(T.edit_answer, {class: "button small link-like", data: {action: "edit_answer", answerId: String(a.id), focusKey: "edit_answer:" + a.id}}));
         }
@@ -754,7 +762,7 @@
         select.append(el("option", {value: ""}, T.merge_choose));
         for (const t of targets) {
           const snippet = t.text.length > 40 ? t.text.slice(0, 40) + "…" : t.text;
-          select.append(el("option", {value: String(t.id)}, fmt(T.question_no, {id: t.id}) + " · " + snippet));
+          select.append(el("option", {value: String(t.id)}, fmt(T.question_no, {id: t.id}) + " · " + iso(snippet)));
         }
         if (form.into) select.value = String(form.into);
         select.addEventListener("change", () => { form.into = select.value; });
@@ -942,7 +950,7 @@
           el("time", {datetime: p.created_at}, showTime(p.created_at)),
           p.updated_at ? " · " + T.answer_edited : null,
         ]),
-        el("p", {class: "post-body"}, p.body),
+        el("p", {class: "post-body", dir: "auto"}, p.body),
       ]);
       if (mod) {
         const form = state.postForms.get(p.id);

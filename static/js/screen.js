@@ -2,7 +2,7 @@
 // live over /qa with the same join/replay logic as the citizen's page (qa_stream.js).
 
 import {
-  QaStream, el, format, readConfig, reloadButton, timeFormatter,
+  QaStream, bdi, el, format, readConfig, reloadButton, timeFormatter, userText,
 } from "./qa_stream.js";
 import { renderDepartmentsLine, renderTitle } from "./session_facts.js";
 
@@ -35,17 +35,18 @@ function renderFeatured(question) {
     return;
   }
   const reply = question.answers[question.answers.length - 1];
-  const meta = el("p", "featured-meta", question.nickname || t.citizen);
-  if (question.department) meta.append(` · ${question.department}`);
+  const meta = el("p", "featured-meta");
+  meta.append(bdi(question.nickname || t.citizen));
+  if (question.department) meta.append(" · ", bdi(question.department));
   const answerMeta = el("p", "a-meta");
   if (reply.kind === "follow_up") answerMeta.append(`${t.follow_up_answer} · `);
-  if (reply.department) answerMeta.append(`${reply.department} `);
+  if (reply.department) answerMeta.append(bdi(reply.department), " ");
   const time = el("time", "", when(reply.created_at));
   time.dateTime = reply.created_at || "";
   answerMeta.append(time);
   const answer = el("div", "featured-answer");
-  answer.append(answerMeta, el("p", "a-body", reply.body));
-  body.replaceChildren(el("p", "featured-question", question.text), meta, answer);
+  answer.append(answerMeta, userText("p", "a-body", reply.body));
+  body.replaceChildren(userText("p", "featured-question", question.text), meta, answer);
 }
 
 function renderTop(questions) {
@@ -53,7 +54,7 @@ function renderTop(questions) {
     const item = el("li");
     const votes = el("span", "top-votes", q.upvotes);
     if (q.status === "answered") votes.append(el("span", "top-answered", t.answered));
-    item.append(el("span", "top-text", q.text), votes);
+    item.append(userText("span", "top-text", q.text), votes);
     return item;
   });
   $("top-list").replaceChildren(...items);
