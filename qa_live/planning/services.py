@@ -65,9 +65,10 @@ def rename_department(department: Department, name: str, short_name: str) -> Dep
     department.short_name = short_name.strip()
     db.session.flush()
     if renamed:  # every session page naming it shows the new name
-        for session_id in db.session.scalars(
-                select(session_departments.c.session_id)
-                .where(session_departments.c.department_id == department.id)):
+        session_ids = list(db.session.scalars(
+            select(session_departments.c.session_id)
+            .where(session_departments.c.department_id == department.id)))
+        for session_id in session_ids:
             session_facts_changed.send(session_id, reason="department_renamed")
     return department
 
