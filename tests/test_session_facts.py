@@ -161,8 +161,11 @@ def test_a_renamed_department_reaches_live_pages_and_new_joins(app, other_app, p
                            moderation_mode=ModerationMode.OPEN)
     question = make_question(session, "出口退税多久能到账？")  # published at once (open mode)
     assert question.status == QuestionStatus.APPROVED
+    coming = make_session(state=SessionState.ANNOUNCED,
+                          departments=[people["trade"], people["market"]])
     page, ack = watcher(app, session)
     assert [q["department"] for q in ack["snapshot"]["questions"]] == ["对外贸易处"]
+    projector, _ack = watcher(app, coming, screen=True)
 
     office = other_app.test_client()
     office.post("/login", data={"login": "office1", "password": PASSWORD})
@@ -172,6 +175,8 @@ def test_a_renamed_department_reaches_live_pages_and_new_joins(app, other_app, p
 
     [event] = session_events(page)
     assert names(event["data"]["departments"]) == ["对外贸易与口岸处"]
+    [event] = session_events(projector)  # every session naming it, each in its own stream
+    assert names(event["data"]["departments"]) == ["对外贸易与口岸处", "市场秩序处"]
     snapshot = new_join(app, session)
     assert names(snapshot["session"]["departments"]) == ["对外贸易与口岸处"]
     assert [q["department"] for q in snapshot["questions"]] == ["对外贸易与口岸处"]
