@@ -67,7 +67,17 @@ class Config:
     # Abuse limits. Redis is the shared store when several workers run.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
-    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per 5 minutes")
+    # Failed staff logins (docs/security.md, "Failed logins"): per address and login (stepped:
+    # a guesser who comes back waits longer), per address, and per login from places the
+    # account has not logged in from within LOGIN_TRUST_DAYS (the office network, when
+    # STAFF_ALLOWED_NETWORKS is set, is always known): a stranger cannot lock the owner out.
+    LOGIN_RATE_LIMIT = os.environ.get(
+        "LOGIN_RATE_LIMIT", "10 per 5 minutes; 20 per hour; 40 per day")
+    LOGIN_ADDRESS_RATE_LIMIT = os.environ.get(
+        "LOGIN_ADDRESS_RATE_LIMIT", "30 per 5 minutes; 100 per day")
+    LOGIN_ACCOUNT_RATE_LIMIT = os.environ.get(
+        "LOGIN_ACCOUNT_RATE_LIMIT", "30 per 5 minutes; 100 per day")
+    LOGIN_TRUST_DAYS = int(os.environ.get("LOGIN_TRUST_DAYS", "30"))
     ADVANCE_QUESTION_RATE_LIMIT = os.environ.get("ADVANCE_QUESTION_RATE_LIMIT", "5 per minute")
 
     # Cookies: Secure follows whether the site is served over HTTPS.

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -20,7 +19,7 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from qa_live.audit import services as audit
-from qa_live.auth import services
+from qa_live.auth import services, throttle
 from qa_live.auth import tokens as api_tokens
 from qa_live.auth.access import role_required, staff_required
 from qa_live.auth.forms import (
@@ -36,28 +35,13 @@ from qa_live.auth.models import ApiToken, Department, Role, User
 from qa_live.core import signals
 from qa_live.core.access import require_staff_network
 from qa_live.core.i18n import safe_next
-from qa_live.extensions import db, limiter
+from qa_live.extensions import db
 
 bp = Blueprint("auth", __name__)
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
-def _login_key() -> str:
-    """Count failed logins per account name as well as per address."""
-    return "login:" + (request.form.get("login") or "").strip().lower()[:64]
-
-
-def _failed(response) -> bool:
-    # A successful login redirects; only failures use up the allowance.
-    return response.status_code != 302
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed)
-@limiter.limit(_login_limit, methods=["POST"], key_func=_login_key, deduct_when=_failed)
+@throttle.login_limits
 def login() -> ResponseReturnValue:
     """Staff login."""
     require_staff_network()
@@ -76,6 +60,7 @@ def login() -> ResponseReturnValue:
             return redirect(safe_next(next_url, url_for("office.dashboard")))
         audit.record("login_failed", user=None, login=str(form.login.data or "")[:64])
         db.session.commit()
+        throttle.note_failure()
         form.password.errors.append(_("Wrong login or password."))
     return render_template("auth/login.html", form=form)
 

@@ -37,9 +37,20 @@ def local_datetime(value: datetime | None, fmt: str = "medium") -> str:
     return pattern.replace("'", "").replace("{1}", date).replace("{0}", time)
 
 
+def isolate(value: object) -> str:
+    """User text inside plain text that markup cannot reach (a page's <title>), bidi-isolated.
+
+    Between U+2068 FIRST STRONG ISOLATE and U+2069 POP DIRECTIONAL ISOLATE, a right-to-left
+    name or a U+202E in it cannot reorder the text after it. In HTML, use <bdi> or dir="auto"
+    on the element holding the text instead.
+    """
+    return f"\u2068{value}\u2069"
+
+
 def init_app(app: Flask) -> None:
     """Register filters and the context every page needs (language, zone)."""
     app.jinja_env.filters["local_dt"] = local_datetime
+    app.jinja_env.filters["isolate"] = isolate
 
     @app.context_processor
     def _globals() -> dict:

@@ -55,6 +55,7 @@ def console_strings() -> dict[str, str]:
         "reconnected": _("Reconnected. The queues were reloaded."),
         "login_ended": _("Your login has ended. Log in again to continue."),
         "log_in": _("Log in"),
+        "retry": _("Try again"),
         "join_failed": _("Could not open the console: %(message)s"),
         "not_connected": _("Not connected. Wait for the connection to come back."),
         "no_reply": _("The server did not answer. Check the connection and try again."),

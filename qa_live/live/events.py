@@ -2,8 +2,10 @@
 
 Services call `publish()` / `tell_staff()` / `tell_visitor()` while they work; nothing is sent
 then. The handler calls `commit_and_send()`, which commits and only afterwards emits what the
-transaction made true. A rollback drops the outbox, so no client hears of a change the database
-does not have.
+transaction made true. A plain `db.session.commit()` sends the outbox too, once the commit is
+done: an operation of a lower layer (planning) whose signal made live publish something reaches
+the pages whatever its caller commits with. A rollback drops the outbox, so no client hears of
+a change the database does not have.
 """
 
 from __future__ import annotations
@@ -121,9 +123,14 @@ def after_commit(action: Callable[[], None]) -> None:
 
 def commit_and_send() -> None:
     """Commit the transaction, then emit everything it queued, in order."""
-    pending = list(db.session.info.get(OUTBOX, []))
+    # Taken before the commit, so the after_commit hook below finds nothing to send: the
+    # emits happen here, once the session has given its connection back.
+    pending = db.session.info.pop(OUTBOX, [])
     db.session.commit()
-    db.session.info.pop(OUTBOX, None)
+    _send(pending)
+
+
+def _send(pending: list[Any]) -> None:
     for item in pending:
         if isinstance(item, Outgoing):
             socketio.emit(item.event, item.data, to=item.room, namespace=item.namespace)
@@ -137,6 +144,14 @@ def _drop_outbox(session: Session, previous_transaction: SessionTransaction) -> 
     # the outer transaction and what it queued; the code that used the savepoint drops its part.
     if previous_transaction.parent is None:
         session.info.pop(OUTBOX, None)
+
+
+@event.listens_for(Session, "after_commit")
+def _send_outbox(session: Session) -> None:
+    # A plain commit of a transaction that queued broadcasts (see the module's docstring).
+    pending = session.info.pop(OUTBOX, None)
+    if pending:
+        _send(pending)
 
 
 _events: Table = SessionEvent.__table__  # type: ignore[assignment]

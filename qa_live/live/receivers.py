@@ -17,6 +17,14 @@ def _close_consoles(user_id: int, **_kw: Any) -> None:
     disconnect_user(user_id)
 
 
+def _publish_session_facts(session_id: int, **kw: Any) -> None:
+    """A session's public facts changed: publish them (qa_live/live/session_facts.py)."""
+    from qa_live.live.session_facts import publish_session_facts
+
+    publish_session_facts(session_id, **kw)
+
+
 def connect() -> None:
     """Connect live's receivers."""
     signals.staff_access_revoked.connect(_close_consoles)
+    signals.session_facts_changed.connect(_publish_session_facts)

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Flask, current_app, request
 from flask_babel import gettext as _
-from flask_socketio import ConnectionRefusedError, Namespace, join_room, leave_room
+from flask_socketio import Namespace, join_room, leave_room
 from sqlalchemy.orm import lazyload
 
 from qa_live.core.timeutil import utcnow
@@ -39,6 +39,7 @@ from qa_live.live.socket_common import (
 )
 from qa_live.live.validation import parse_question
 from qa_live.planning.models import LiveSession, SessionState
+from qa_live.transport.refusal import Refused
 
 
 class CitizenNamespace(Namespace):
@@ -47,17 +48,12 @@ class CitizenNamespace(Namespace):
     def on_connect(self, auth: Any = None) -> None:
         visitor = read_visitor_id(request.cookies.get(COOKIE))
         if visitor is None:
-            raise ConnectionRefusedError({
-                "error": "no_visitor",
-                "message": _("Please reload the page to join the session."),
-            })
+            raise Refused("no_visitor", _("Please reload the page to join the session."))
         address = client_address()
         limit = current_app.config["CITIZEN_CONNECTIONS_PER_IP"]
         if limit and realtime.connections_by_ip.get(address, 0) >= limit:
-            raise ConnectionRefusedError({
-                "error": "too_many_connections",
-                "message": _("Too many connections from your network. Please try again later."),
-            })
+            raise Refused("too_many_connections",
+                          _("Too many connections from your network. Please try again later."))
         start_loops(current_app._get_current_object())  # type: ignore[attr-defined]
         realtime.citizens[current_sid()] = {"visitor": visitor, "session_id": None,
                                             "visit": None, "ip": address}

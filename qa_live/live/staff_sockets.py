@@ -9,7 +9,7 @@ from typing import Any
 from flask import current_app, g
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_socketio import ConnectionRefusedError, Namespace, disconnect, emit, join_room
+from flask_socketio import Namespace, disconnect, emit, join_room
 
 from qa_live.auth.models import User
 from qa_live.core.access import staff_network_allowed
@@ -24,6 +24,7 @@ from qa_live.live.socket_common import (
     payload,
 )
 from qa_live.planning.models import LiveSession
+from qa_live.transport.refusal import Refused
 
 
 def _registry() -> Any:
@@ -78,12 +79,10 @@ class StaffNamespace(Namespace):
         g.pop("_login_user", None)  # read this handshake's own session cookie
         user = current_user._get_current_object()
         if not staff_network_allowed():
-            raise ConnectionRefusedError({
-                "error": "forbidden",
-                "message": _("Staff functions are reachable only from the office network.")})
+            raise Refused("forbidden",
+                          _("Staff functions are reachable only from the office network."))
         if not user.is_authenticated:
-            raise ConnectionRefusedError({"error": "unauthorized",
-                                          "message": _("Please log in to continue.")})
+            raise Refused("unauthorized", _("Please log in to continue."))
         realtime.staff[current_sid()] = {"user_id": user.id, "epoch": user.session_epoch,
                                "session_id": None}
         _remember_socket(user.id, current_sid())

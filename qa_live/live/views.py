@@ -98,6 +98,7 @@ def live_strings() -> dict[str, str]:
         "reconnecting": _("Connection lost. Reconnecting…"),
         "reconnected": _("Reconnected."),
         "reload": _("Please reload the page to join the session."),
+        "reload_button": _("Reload"),
         "failed": _("That did not work. Please try again."),
         "citizen": _("Citizen"),
         "pinned": _("Pinned"),
@@ -123,6 +124,12 @@ def live_strings() -> dict[str, str]:
                        "or leave it empty."),
         "published_as": _("Published as:"),
         "follow_link": _("Follow this question"),
+        # the session's facts, redrawn when the office changes them (static/js/session_facts.js)
+        "departments": _("Departments online"),
+        "on_duty": _("On duty"),
+        "guests": _("Guests"),
+        "duty_host": duty_label(Duty.HOST.value),
+        "duty_on_duty": duty_label(Duty.ANSWERER.value),
     }
 
 
@@ -231,10 +238,13 @@ def screen_strings() -> dict[str, str]:
     return {
         "reconnecting": _("Connection lost. Reconnecting…"),
         "reload": _("Please reload the page to join the session."),
+        "reload_button": _("Reload"),
         "citizen": _("Citizen"),
         "answered": _("Answered"),
         "no_answer_yet": _("The first answer will appear here."),
         "follow_up_answer": _("Second reply"),
+        "cancelled": _("This session was cancelled."),
+        "starts_at": _("Starts at %(time)s"),
     }
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from qa_live.audit import services as audit
 from qa_live.auth.models import Role, User
+from qa_live.core.signals import session_facts_changed
 from qa_live.core.timeutil import local_year, utcnow
 from qa_live.extensions import db
 from qa_live.planning.models import (
@@ -29,6 +30,7 @@ from qa_live.planning.models import (
     SessionGuest,
     SessionStaff,
     SessionState,
+    session_departments,
 )
 
 MAX_SESSION_HOURS = 12
@@ -74,11 +76,18 @@ def rename_department(department: Department, name: str, short_name: str,
     )
     if clash:
         raise PlanningError(_("A department with this name exists already."), "name")
+    renamed = department.name != name
     department.name = name
     department.short_name = short_name.strip()
     db.session.flush()
     audit.record("department_update", user=actor, target_type="department",
                  target_id=department.id, detail={"name": department.name})
+    if renamed:  # every session page naming it shows the new name
+        session_ids = list(db.session.scalars(
+            select(session_departments.c.session_id)
+            .where(session_departments.c.department_id == department.id)))
+        for session_id in session_ids:
+            session_facts_changed.send(session_id, reason="department_renamed")
     return department
 
 
@@ -240,6 +249,7 @@ def update_session(session: LiveSession, draft: SessionDraft,
     db.session.flush()
     audit.record("session_update", user=actor, target_type="session", target_id=session.id,
                  session_id=session.id, detail={"title": session.title})
+    session_facts_changed.send(session.id, reason="updated")
     return session
 
 
@@ -274,6 +284,7 @@ def announce_session(session: LiveSession, now: datetime | None = None,
     change_state(session, SessionState.ANNOUNCED, now)
     audit.record("session_announce", user=actor, target_type="session", target_id=session.id,
                  session_id=session.id)
+    session_facts_changed.send(session.id, reason="announced")
     return session
 
 
@@ -288,6 +299,7 @@ def cancel_session(session: LiveSession, reason: str, now: datetime | None = Non
     db.session.flush()
     audit.record("session_cancel", user=actor, target_type="session", target_id=session.id,
                  session_id=session.id, detail={"reason": reason})
+    session_facts_changed.send(session.id, reason="cancelled")
     return session
 
 

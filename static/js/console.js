@@ -64,6 +64,13 @@
     return node;
   }
 
+  /** User text inside a translated sentence (fmt), bidi-isolated (U+2068 … U+2069): a
+   *  right-to-left name or a U+202E in it cannot reorder the sentence around it. Elements
+   *  holding user text get dir="auto" instead, bare pieces a <bdi>. */
+  function iso(text) {
+    return "\u2068" + text + "\u2069";
+  }
+
   function button(label, props) {
     return el("button", Object.assign({type: "button", class: "button small"}, props), label);
   }
@@ -121,6 +128,7 @@
   // -- connection and requests ------------------------------------------------------------
 
   const socket = window.io(cfg.namespace, {path: cfg.socket_path});
+  window.qaConsole = {socket}; // a handle for the browser console and the browser tests
 
   function setBanner(text, kind, link) {
     const banner = $("conn-banner");
@@ -201,11 +209,30 @@
     else if (!state.loginEnded) setBanner(T.reconnecting, "warn");
   });
 
+  /** The server refused the socket for a reason a retry may cure (e.g. "forbidden": outside
+   *  the office network). socket.io does not try again after a refusal: a button does. */
+  function refused(message) {
+    setBanner(message || T.failed, "error");
+    const retry = button(T.retry, {class: "button small", data: {action: "retry"}});
+    retry.addEventListener("click", () => {
+      setBanner(T.connecting, "warn");
+      socket.connect();
+    });
+    $("conn-banner").append(" ", retry);
+    root.classList.add("is-offline");
+  }
+
   socket.on("connect_error", (err) => {
-    if (err && err.data && err.data.error === "unauthorized") {
-      socket.disconnect();
+    // A refusal carries {error, message} as err.data (docs/realtime.md, "Refused
+    // connections"); a transport failure has none, and socket.io retries it by itself.
+    const data = (err && err.data) || {};
+    if (data.error === "unauthorized") {
       loginEnded();
-    } else if (!state.loginEnded) {
+    } else if (state.loginEnded) {
+      return;
+    } else if (!socket.active) {
+      refused(typeof data.message === "string" ? data.message : "");
+    } else {
       setBanner(state.joinedOnce ? T.reconnecting : T.connecting, "warn");
     }
   });
@@ -326,6 +353,10 @@
     const s = state.session;
     if (!s) return;
     root.dataset.state = s.state;
+    const theme = $("console-theme"); // the office may change it before the session goes live
+    if (theme && typeof s.title === "string" && theme.textContent !== s.title) {
+      theme.textContent = s.title;
+    }
     const badge = $("state-badge");
     badge.textContent = cfg.states[s.state] || s.state;
     badge.className = "state-badge state-" + s.state;
@@ -370,8 +401,8 @@
     if (!state.me) return;
     const others = [...state.presence.entries()].filter(([id]) => id !== state.me.id)
       .sort((a, b) => a[1].localeCompare(b[1], lang));
-    list.append(el("li", {class: "me"}, [state.me.name, " ", el("span", {class: "muted"}, "(" + T.you + ")")]));
-    for (const [, name] of others) list.append(el("li", {}, name));
+    list.append(el("li", {class: "me"}, [el("bdi", {}, state.me.name), " ", el("span", {class: "muted"}, "(" + T.you + ")")]));
+    for (const [, name] of others) list.append(el("li", {dir: "auto"}, name));
     if (!others.length) list.append(el("li", {class: "muted"}, T.nobody_else));
   }
 
@@ -379,7 +410,7 @@
 
   /** Text with the spans the server found (sensitive words as written) wrapped in <mark>. */
   function markedText(tag, cls, text, spans) {
-    const node = el(tag, {class: cls});
+    const node = el(tag, {class: cls, dir: "auto"});
     let at = 0;
     for (const span of [...(spans || [])].sort((a, b) => a.start - b.start)) {
       if (span.start < at || span.end > text.length) continue; // overlapping or stale: skip
@@ -475,18 +506,19 @@
     const head = el("p", {class: "q-meta"}, [
       selectBox(q),
       el("span", {class: "q-no"}, fmt(T.question_no, {id: q.id})),
-      q.nickname ? markedText("span", "q-who", q.nickname, q.nickname_spans) : el("span", {class: "q-who"}, T.citizen),
+      q.nickname ? markedText("span", "q-who", q.nickname, q.nickname_spans) : el("span", {class: "q-who", dir: "auto"}, T.citizen),
       isHighlighted(q) ? badge(T.on_screen, "badge-screen") : null,
       el("time", {datetime: q.created_at}, fmt(T.asked_at, {time: showTime(q.created_at)})),
       q.source === "advance" ? badge(T.advance, "badge-advance") : null,
       q.pinned ? badge(T.pinned, "badge-pinned") : null,
       q.needs_follow_up ? badge(T.follow_up, "badge-follow") : null,
-      badge(q.department || T.no_department, q.department ? "badge-dept" : "badge-nodept"),
+      q.department ? el("span", {class: "badge badge-dept", dir: "auto"}, q.department)
+        : badge(T.no_department, "badge-nodept"),
       el("span", {class: "q-votes"}, fmt(T.votes, {n: q.upvotes || 0})),
     ]);
     const parts = [head];
     if (q.sensitive_hits && q.sensitive_hits.length) {
-      parts.push(el("p", {class: "q-flag"}, fmt(T.flagged, {words: q.sensitive_hits.join("、")})));
+      parts.push(el("p", {class: "q-flag"}, fmt(T.flagged, {words: q.sensitive_hits.map(iso).join("、")})));
     }
     if (q.nickname_hits && q.nickname_hits.length) {
       parts.push(el("p", {class: "q-flag q-flag-nickname"}, fmt(T.flagged_nickname, {words: q.nickname_hits.join("、")})));
@@ -494,14 +526,14 @@
     parts.push(markedText("p", "q-text", q.text, q.sensitive_spans));
     if (q.original_text && q.original_text !== q.text) {
       parts.push(el("div", {class: "q-original"}, [
-        el("span", {class: "muted"}, T.edited), el("p", {}, q.original_text)]));
+        el("span", {class: "muted"}, T.edited), el("p", {dir: "auto"}, q.original_text)]));
     }
     if (q.phone_masked) parts.push(phoneLine(q));
     if (claimActive(q)) {
       const until = showTime(q.claim_expires_at);
       parts.push(el("p", {class: "q-claim" + (heldByMe(q) ? " mine" : "")},
         heldByMe(q) ? fmt(T.claimed_by_you, {time: until})
-          : fmt(T.claimed_by, {name: q.claimed_by_name || "?", time: until})));
+          : fmt(T.claimed_by, {name: iso(q.claimed_by_name || "?"), time: until})));
     }
     if (q.status === "rejected") {
       parts.push(el("p", {class: "q-rejected"}, q.merged_into_id
@@ -519,10 +551,10 @@
       for (const a of q.answers) {
         const meta = el("p", {class: "a-meta"}, [
           a.kind === "follow_up" ? badge(T.follow_up_answer, "badge-follow") : null,
-          fmt(T.answer_by, {department: a.department || "", time: showTime(a.created_at)}),
+          fmt(T.answer_by, {department: iso(a.department || ""), time: showTime(a.created_at)}),
           a.updated_at || a.revisions ? " · " + T.answer_edited : null,
         ]);
-        const item = el("li", {class: "a-item", data: {answerId: String(a.id)}}, [meta, el("p", {class: "a-body"}, a.body)]);
+        const item = el("li", {class: "a-item", data: {answerId: String(a.id)}}, [meta, el("p", {class: "a-body", dir: "auto"}, a.body)]);
         if (canModerate() || a.author_id === state.me.id) {
           item.append(button(T.edit_answer, {class: "button small link-like", data: {action: "edit_answer", answerId: String(a.id), focusKey: "edit_answer:" + a.id}}));
         }
@@ -813,7 +845,7 @@
         select.append(el("option", {value: ""}, T.merge_choose));
         for (const t of targets) {
           const snippet = t.text.length > 40 ? t.text.slice(0, 40) + "…" : t.text;
-          select.append(el("option", {value: String(t.id)}, fmt(T.question_no, {id: t.id}) + " · " + snippet));
+          select.append(el("option", {value: String(t.id)}, fmt(T.question_no, {id: t.id}) + " · " + iso(snippet)));
         }
         if (form.into) select.value = String(form.into);
         select.addEventListener("change", () => { form.into = select.value; });
@@ -1034,7 +1066,7 @@
           el("time", {datetime: p.created_at}, showTime(p.created_at)),
           p.updated_at ? " · " + T.answer_edited : null,
         ]),
-        el("p", {class: "post-body"}, p.body),
+        el("p", {class: "post-body", dir: "auto"}, p.body),
       ]);
       if (mod) {
         const form = state.postForms.get(p.id);

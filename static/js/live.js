@@ -6,8 +6,9 @@
 // instead of making a second one.
 
 import {
-  QaStream, el, format, readConfig, sortQuestions, timeFormatter,
+  QaStream, bdi, el, format, readConfig, reloadButton, sortQuestions, timeFormatter, userText,
 } from "./qa_stream.js";
+import { renderFactsList, renderTitle } from "./session_facts.js";
 
 const config = readConfig("live-config");
 const t = config.t;
@@ -85,9 +86,9 @@ function buildAnswers(answers) {
     const item = el("li", `answer kind-${a.kind}`);
     const meta = el("p", "a-meta");
     meta.append(el("strong", "", a.kind === "follow_up" ? t.follow_up_answer : t.answer));
-    if (a.department) meta.append(" ", el("span", "a-dept", a.department));
+    if (a.department) meta.append(" ", userText("span", "a-dept", a.department));
     meta.append(" ", timeNode(a.created_at, a.kind === "follow_up"));
-    item.append(meta, el("p", "a-body", a.body));
+    item.append(meta, userText("p", "a-body", a.body));
     list.append(item);
   }
   return list;
@@ -98,13 +99,13 @@ function buildQuestion(q, live) {
   item.id = `q-${q.id}`;
   item.dataset.id = String(q.id);
   const meta = el("p", "q-meta");
-  meta.append(el("span", "q-author", q.nickname || t.citizen), " ",
+  meta.append(userText("span", "q-author", q.nickname || t.citizen), " ",
     timeNode(q.published_at || q.created_at));
-  if (q.department) meta.append(" ", el("span", "tag", q.department));
+  if (q.department) meta.append(" ", userText("span", "tag", q.department));
   if (q.pinned) meta.append(" ", el("span", "badge badge-pinned", t.pinned));
   if (q.source === "advance") meta.append(" ", el("span", "badge", t.advance));
   if (q.needs_follow_up) meta.append(" ", el("span", "badge badge-follow", t.follow_up));
-  item.append(meta, el("p", "q-text", q.text));
+  item.append(meta, userText("p", "q-text", q.text));
   if (q.answers && q.answers.length) item.append(buildAnswers(q.answers));
   const actions = el("div", "q-actions");
   if (live) {
@@ -130,7 +131,7 @@ function buildPost(p) {
   meta.append(el("span", `badge badge-${p.kind}`, p.kind === "policy" ? t.policy : t.notice));
   if (p.pinned) meta.append(" ", el("span", "badge badge-pinned", t.pinned));
   meta.append(" ", timeNode(p.created_at));
-  item.append(meta, el("p", "post-body", p.body));
+  item.append(meta, userText("p", "post-body", p.body));
   return item;
 }
 
@@ -138,10 +139,12 @@ function buildMine(q) {
   const item = el("li", "mine-item");
   item.id = `mine-${q.id}`;
   item.dataset.clientId = q.client_id;
-  item.append(el("p", "q-text", q.original_text),
+  item.append(userText("p", "q-text", q.original_text),
     el("p", `status status-${q.status}`, q.status_label));
   if ((q.status === "approved" || q.status === "answered") && q.text !== q.original_text) {
-    item.append(el("p", "hint", `${t.published_as} ${q.text}`));
+    const hint = el("p", "hint", `${t.published_as} `);
+    hint.append(bdi(q.text));
+    item.append(hint);
   }
   if (q.answers && q.answers.length) item.append(buildAnswers(q.answers));
   if (typeof q.link === "string" && q.link.startsWith("/q/")) {
@@ -157,14 +160,15 @@ function buildMine(q) {
 function buildPending(q) {
   const item = el("li", "mine-item is-sending");
   item.dataset.clientId = q.client_id;
-  item.append(el("p", "q-text", q.text),
+  item.append(userText("p", "q-text", q.text),
     el("p", "status status-sending", sending.has(q.client_id) ? t.sending : t.queued));
   return item;
 }
 
 function buildUnanswered(q) {
   const item = el("li");
-  item.append(el("span", "q-author", q.nickname || t.citizen), " ", el("span", "q-text", q.text));
+  item.append(userText("span", "q-author", q.nickname || t.citizen), " ",
+    userText("span", "q-text", q.text));
   return item;
 }
 
@@ -206,6 +210,8 @@ function render() {
   $("ended-banner").hidden = live || session.state === "announced";
   const ask = $("ask");
   if (ask) ask.hidden = !live;
+  renderTitle(session);
+  renderFactsList(session, t);
 
   for (const name of ["online", "participant_visits", "questions", "answered"]) {
     const value = stream.counts[name];
@@ -263,8 +269,9 @@ function showConnection(status, message) {
     return;
   }
   wasDown = true;
-  banner.textContent = status === "reconnecting" ? t.reconnecting : (message || t.reload);
-  banner.dataset.kind = status === "reconnecting" ? "warn" : "error";
+  banner.replaceChildren(status === "reconnecting" ? t.reconnecting : (message || t.reload));
+  banner.dataset.kind = status === "reconnecting" || status === "wait" ? "warn" : "error";
+  if (status === "reload") banner.append(" ", reloadButton(t.reload_button));
   banner.hidden = false;
   render();  // questions being sent now wait: say so
 }

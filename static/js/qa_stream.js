@@ -25,6 +25,30 @@ export function el(tag, className = "", text = null) {
   return node;
 }
 
+/**
+ * An element holding user text (a name, a title, a question, an answer). dir="auto" gives it
+ * its own direction and isolates it (Unicode bidi), so a right-to-left name or a U+202E in it
+ * cannot reorder the text around it.
+ */
+export function userText(tag, className, text) {
+  const node = el(tag, className, text);
+  node.dir = "auto";
+  return node;
+}
+
+/** A bare piece of user text among other text, isolated the same way (<bdi>). */
+export function bdi(text) {
+  return el("bdi", "", text);
+}
+
+/** A button that reloads the page (offered when only a reload can help). */
+export function reloadButton(label) {
+  const button = el("button", "button small reload", label);
+  button.type = "button";
+  button.addEventListener("click", () => window.location.reload());
+  return button;
+}
+
 /** Format ISO times in the site's zone: "09:30", or with the date. */
 export function timeFormatter(timeZone) {
   const lang = document.documentElement.lang || "zh-CN";
@@ -53,11 +77,14 @@ export function sortQuestions(questions, order, pinnedFirst = true) {
 }
 
 const GAP_WAIT_MS = 2000;  // how long a hole in the seq numbers may last before a re-join
+const REFUSED_RETRY_MS = 30000;  // after "too many connections", try again in 30–60 s
 
 export class QaStream {
   /**
    * @param config the page's config: slug, namespace, socket_path, ack_timeout_ms, snapshot
-   * @param handlers onChange(), onStatus(status, message), onJoined(), onMine(question)
+   * @param handlers onChange(), onStatus(status, message), onJoined(), onMine(question);
+   *   status is "connected", "reconnecting", "wait" (refused for a while: it tries again),
+   *   "reload" (refused: only a reload helps) or "error" (a join was refused)
    */
   constructor(config, handlers = {}) {
     this.config = config;
@@ -73,6 +100,7 @@ export class QaStream {
     this.buffer = [];       // envelopes that arrive while a join is on its way
     this.ahead = new Map(); // seq -> envelope received before the ones in front of it
     this.gapTimer = null;
+    this.retryTimer = null;
     this.socket = null;
     this.renderQueued = false;
     this.loadSnapshot(config.snapshot);
@@ -95,13 +123,24 @@ export class QaStream {
       if (reason === "io server disconnect") socket.connect();
     });
     socket.on("connect_error", (error) => {
-      const data = error && error.data;
-      if (data && data.error === "no_visitor") {
-        socket.disconnect();
-        this.status("reload", data.message);
-      } else {
+      // A transport failure: socket.io tries again by itself (socket.active stays true).
+      // A refusal by the server (docs/realtime.md, "Refused connections") it does not retry:
+      // err.data holds {error, message}. Too many connections from one network: wait and try
+      // again; anything else (no visitor cookie): only a reload helps, so ask for one.
+      if (socket.active) {
         this.status("reconnecting");
+        return;
       }
+      const data = (error && error.data) || {};
+      if (data.error === "too_many_connections") {
+        this.status("wait", data.message);
+        clearTimeout(this.retryTimer);
+        this.retryTimer = setTimeout(() => {
+          if (!socket.connected) socket.connect();
+        }, REFUSED_RETRY_MS + Math.random() * REFUSED_RETRY_MS);
+        return;
+      }
+      this.status("reload", typeof data.message === "string" ? data.message : "");
     });
     socket.on("event", (envelope) => this.receive(envelope));
     socket.on("counts", (counts) => {
@@ -212,7 +251,7 @@ export class QaStream {
       case "question.removed": this.questions.delete(data.id); break;
       case "post": this.posts.set(data.id, data); break;
       case "post.removed": this.posts.delete(data.id); break;
-      case "session": this.session = data; break;
+      case "session": this.setSession(data); break;
       case "highlight": this.session = { ...this.session, highlighted_question_id: data.question_id }; break;
       default: break;  // a type this page does not know: skip it, keep the numbering
     }
@@ -228,6 +267,28 @@ export class QaStream {
     this.lastSeq = snapshot.seq || 0;
     this.ahead.clear();
     if (snapshot.mine) this.setMine(snapshot.mine);
+  }
+
+  /**
+   * New session facts (a `session` event). A department renamed in them is renamed on the
+   * questions and answers this page holds too: they carry the department's name.
+   */
+  setSession(info) {
+    const renamed = new Map();
+    const now = new Map((info.departments || []).map((d) => [d.id, d.name]));
+    for (const d of this.session.departments || []) {
+      if (now.has(d.id) && now.get(d.id) !== d.name) renamed.set(d.name, now.get(d.id));
+    }
+    if (renamed.size) {
+      const relabel = (item) => {
+        if (renamed.has(item.department)) item.department = renamed.get(item.department);
+      };
+      for (const q of [...this.questions.values(), ...this.mine.values()]) {
+        relabel(q);
+        for (const a of q.answers || []) relabel(a);
+      }
+    }
+    this.session = info;
   }
 
   applyUpvotes(upvotes) {

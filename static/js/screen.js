@@ -1,11 +1,19 @@
 // The projector view: the latest answer, the most upvoted questions and the counters, kept
 // live over /qa with the same join/replay logic as the citizen's page (qa_stream.js).
 
-import { QaStream, el, readConfig, timeFormatter } from "./qa_stream.js";
+import {
+  QaStream, bdi, el, format, readConfig, reloadButton, timeFormatter, userText,
+} from "./qa_stream.js";
+import { renderDepartmentsLine, renderTitle } from "./session_facts.js";
 
 const config = readConfig("screen-config");
 const t = config.t;
 const when = timeFormatter(config.timezone);
+const startFormat = new Intl.DateTimeFormat(document.documentElement.lang || "zh-CN", {
+  timeZone: config.timezone, dateStyle: "short", timeStyle: "short",
+});
+// The start time the server wrote in the page; redrawn only once it changes.
+let shownStart = config.snapshot && config.snapshot.session.scheduled_start;
 const $ = (id) => document.getElementById(id);
 
 function latestAnswered(questions) {
@@ -27,17 +35,18 @@ function renderFeatured(question) {
     return;
   }
   const reply = question.answers[question.answers.length - 1];
-  const meta = el("p", "featured-meta", question.nickname || t.citizen);
-  if (question.department) meta.append(` · ${question.department}`);
+  const meta = el("p", "featured-meta");
+  meta.append(bdi(question.nickname || t.citizen));
+  if (question.department) meta.append(" · ", bdi(question.department));
   const answerMeta = el("p", "a-meta");
   if (reply.kind === "follow_up") answerMeta.append(`${t.follow_up_answer} · `);
-  if (reply.department) answerMeta.append(`${reply.department} `);
+  if (reply.department) answerMeta.append(bdi(reply.department), " ");
   const time = el("time", "", when(reply.created_at));
   time.dateTime = reply.created_at || "";
   answerMeta.append(time);
   const answer = el("div", "featured-answer");
-  answer.append(answerMeta, el("p", "a-body", reply.body));
-  body.replaceChildren(el("p", "featured-question", question.text), meta, answer);
+  answer.append(answerMeta, userText("p", "a-body", reply.body));
+  body.replaceChildren(userText("p", "featured-question", question.text), meta, answer);
 }
 
 /** The question the host marked as being answered now, shown instead of the latest answer. */
@@ -59,7 +68,7 @@ function renderTop(questions) {
     const item = el("li");
     const votes = el("span", "top-votes", q.upvotes);
     if (q.status === "answered") votes.append(el("span", "top-answered", t.answered));
-    item.append(el("span", "top-text", q.text), votes);
+    item.append(userText("span", "top-text", q.text), votes);
     return item;
   });
   $("top-list").replaceChildren(...items);
@@ -75,6 +84,15 @@ function render() {
   badge.className = `state-badge state-${state}`;
   const waiting = state === "announced" || state === "cancelled";
   $("screen-waiting").hidden = !waiting;
+  renderTitle(stream.session);
+  renderDepartmentsLine(stream.session);
+  const note = $("waiting-note");
+  if (state === "cancelled") {
+    note.textContent = t.cancelled;
+  } else if (state === "announced" && stream.session.scheduled_start !== shownStart) {
+    shownStart = stream.session.scheduled_start;
+    note.textContent = format(t.starts_at, { time: startFormat.format(new Date(shownStart)) });
+  }
   $("screen-main").hidden = waiting;
   $("ended-note").hidden = !(state === "ended" || state === "archived");
 
@@ -99,7 +117,8 @@ function showConnection(status, message) {
     banner.hidden = true;
     return;
   }
-  banner.textContent = status === "reconnecting" ? t.reconnecting : (message || t.reload);
+  banner.replaceChildren(status === "reconnecting" ? t.reconnecting : (message || t.reload));
+  if (status === "reload") banner.append(" ", reloadButton(t.reload_button));
   banner.hidden = false;
 }
 
