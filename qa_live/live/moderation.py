@@ -16,7 +16,7 @@ from sqlalchemy import delete, select, update
 from qa_live.auth.models import User
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
-from qa_live.live import events, presence, serialize
+from qa_live.live import events, presence, serialize, workers
 from qa_live.live.models import (
     Answer,
     AnswerKind,
@@ -319,6 +319,7 @@ def start_session(session: LiveSession, actor: User, now: datetime | None = None
 def end_session(session: LiveSession, actor: User, now: datetime | None = None) -> LiveSession:
     """End the session (live → ended): the page turns read-only, open visits close."""
     now = now or utcnow()
+    workers.lock_sessions({session.id})  # before the session's row: as the visit batches do
     try:
         planning.change_state(session, SessionState.ENDED, now)
     except planning.PlanningError as exc:

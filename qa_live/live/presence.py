@@ -37,10 +37,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from qa_live.core.outages import is_unavailable, troubles
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db, socketio
-from qa_live.live import events
-from qa_live.live.models import Question, QuestionStatus, Visit
+from qa_live.live import events, lease, workers
+from qa_live.live.models import Question, QuestionStatus, Visit, VisitConnection
 from qa_live.planning.models import LiveSession, SessionState
 
 OPEN, LEAVE = "open", "leave"
@@ -137,7 +138,7 @@ def write_pending() -> None:
     if not ops:
         return
     applied.ops.extend(ops)
-    applied.written.extend(_apply(ops, check_state=True))
+    applied.written.extend(_apply(ops, check_state=True, track=True))
 
 
 class _Applied:
@@ -203,9 +204,17 @@ _LEAVE = (
                       else_=None),
     )
 )
+_pages: Table = VisitConnection.__table__  # type: ignore[assignment]
+# A page of this worker leaving: only while this worker still holds a page of the visit (after
+# it was taken for dead and swept, qa_live/live/workers.py, its old pages count no more).
+_LEAVE_HELD = _LEAVE.where(
+    select(_pages.c.visit_id).where(_pages.c.visit_id == bindparam("vid"),
+                                    _pages.c.worker_id == bindparam("wid"),
+                                    _pages.c.connections > 0).exists())
 
 
-def _apply(ops: list[Op], check_state: bool) -> list[tuple[VisitTicket, _Visit]]:
+def _apply(ops: list[Op], check_state: bool,
+           track: bool = False) -> list[tuple[VisitTicket, _Visit]]:
     """Replay joins and leaves in order against the stored visits; write the outcome.
 
     The rule is the one in docs/metrics.md, applied to each page in turn at the time it
@@ -215,6 +224,9 @@ def _apply(ops: list[Op], check_state: bool) -> list[tuple[VisitTicket, _Visit]]
     as several worker processes may touch them. With ``check_state``, a join written after
     another process ended the session counts only if it came before the end (it is stored
     ended); the process that ends a session writes its own batch first.
+    With ``track`` the pages are this worker's: its share of each visit is written too
+    (visit_connections), so that a surviving worker can take them off if this one dies
+    (qa_live/live/workers.py).
     """
     grace = timedelta(seconds=current_app.config["VISIT_GRACE_S"])
     opens = [(ticket, at) for kind, ticket, at in ops if kind == OPEN]
@@ -224,6 +236,8 @@ def _apply(ops: list[Op], check_state: bool) -> list[tuple[VisitTicket, _Visit]]
     stored: dict[int, _Visit] = {}
     latest: dict[tuple[int | None, str | None], _Visit] = {}
     earliest = min((at for _ticket, at in opens), default=utcnow()) - grace
+    if pairs:
+        workers.lock_sessions({sid for sid, _v in pairs if sid is not None})
     conditions = []
     if pairs:
         conditions.append(and_(
@@ -267,6 +281,8 @@ def _apply(ops: list[Op], check_state: bool) -> list[tuple[VisitTicket, _Visit]]
     changes: list[tuple[Executable, dict[str, Any]]] = []  # stored visits' updates, in order
     by_ticket: dict[VisitTicket, _Visit] = {}
     written: list[tuple[VisitTicket, _Visit]] = []
+    held: dict[_Visit, list[int]] = {}  # this worker's pages of each visit: [joined, left]
+    wid = workers.worker_id() if track else ""
     for kind, ticket, at in ops:
         if kind == OPEN:
             sid = ticket.session_id
@@ -283,6 +299,7 @@ def _apply(ops: list[Op], check_state: bool) -> list[tuple[VisitTicket, _Visit]]
                         online[sid] += 1
                     visit.connections += 1
                     visit.ended_at = None
+                    held.setdefault(visit, [0, 0])[0] += 1
                     if visit.id is not None:
                         changes.append((_REOPEN, {"vid": visit.id}))
             else:
@@ -290,6 +307,7 @@ def _apply(ops: list[Op], check_state: bool) -> list[tuple[VisitTicket, _Visit]]
                 latest[pair] = visit
                 new.append(visit)
                 online[sid] += 1
+                held.setdefault(visit, [0, 0])[0] += 1
             by_ticket[ticket] = visit
             written.append((ticket, visit))
             peak[sid] = max(peak.get(sid, 0), online[sid])
@@ -303,8 +321,10 @@ def _apply(ops: list[Op], check_state: bool) -> list[tuple[VisitTicket, _Visit]]
             if found.connections == 0:
                 found.ended_at = at
                 online[found.session_id] -= 1
+            held.setdefault(found, [0, 0])[1] += 1
             if found.id is not None:
-                changes.append((_LEAVE, {"vid": found.id, "at": at}))
+                changes.append((_LEAVE_HELD, {"vid": found.id, "at": at, "wid": wid}) if track
+                               else (_LEAVE, {"vid": found.id, "at": at}))
     for fresh in new:
         if fresh.session_id in ended:  # stored as it was when the session ended
             over = ended[fresh.session_id] or fresh.started_at
@@ -319,7 +339,15 @@ def _apply(ops: list[Op], check_state: bool) -> list[tuple[VisitTicket, _Visit]]
         ).all()
         for fresh, id_ in zip(new, ids, strict=True):
             fresh.id = id_
+    mine = {v.id: counts for v, counts in held.items()
+            if track and v.id is not None and v.session_id not in ended}
+    if mine:
+        workers.touch()  # this worker's row, before the pages that refer to it
+        # Pages joined first (so a leave in this batch finds its worker's page), left after.
+        workers.record_pages({vid: joined for vid, (joined, _left) in mine.items() if joined})
     _execute_in_order(changes)
+    if mine:
+        workers.record_pages({vid: -left for vid, (_joined, left) in mine.items() if left})
     for peak_id, highest in peak.items():
         db.session.execute(
             update(LiveSession).where(LiveSession.id == peak_id,
@@ -382,6 +410,7 @@ def close_all_visits(session: LiveSession, now: datetime) -> None:
         update(Visit).where(Visit.session_id == session.id, Visit.ended_at.is_(None))
         .values(ended_at=now, connections=0)
     )
+    workers.forget_pages(session.id)
 
 
 def counts(session_id: int, staff: bool = False) -> dict[str, Any]:
@@ -480,13 +509,25 @@ def _audience_interval(session_id: int) -> float:
 
 
 def flush_summaries() -> None:
-    """Emit the changed counters and votes: to staff every time, to the audience when due."""
+    """Emit the changed counters and votes: to staff every time, to the audience when due.
+
+    With several workers only the leader emits, for the marks of all (qa_live/live/lease.py).
+    """
     audiences = _audiences()
     with _lock:
         sessions = set(_dirty_counts)
         votes = {k: set(v) for k, v in _dirty_votes.items()}
         _dirty_counts.clear()
         _dirty_votes.clear()
+    try:
+        shared = lease.lease().share_marks(sessions, votes)
+    except BaseException:
+        _mark_again(sessions, votes)  # kept for the next round
+        raise
+    if shared is None:
+        return  # handed to the leader
+    sessions, votes = shared
+    with _lock:
         public_counts = audiences.counts_waiting | sessions
         public_votes = {k: set(v) for k, v in audiences.votes_waiting.items()}
         for session_id, ids in votes.items():
@@ -537,6 +578,13 @@ def flush_summaries() -> None:
                 audiences.votes_waiting.setdefault(session_id, set()).update(ids)
 
 
+def _mark_again(sessions: set[int], votes: dict[int, set[int]]) -> None:
+    with _lock:
+        _dirty_counts.update(sessions)
+        for session_id, ids in votes.items():
+            _dirty_votes.setdefault(session_id, set()).update(ids)
+
+
 STAFF_ONLY = ("pending", "median_answer_seconds")
 COUNTS_KEY = "qa_live.recent_counts"
 
@@ -566,10 +614,14 @@ _started: set[int] = set()
 
 
 def start_summary_task(app: Flask) -> None:
-    """Start this process's loops once: counters summaries, and writing visits in batches."""
+    """Start this process's loops once: counters summaries, writing visits in batches, and the
+    heartbeat (qa_live/live/heartbeat.py)."""
     if id(app) in _started:
         return
     _started.add(id(app))
+    from qa_live.live import heartbeat
+
+    heartbeat.start(app)
 
     def every(interval: float, work: Any, what: str) -> None:
         def loop() -> None:
@@ -578,8 +630,13 @@ def start_summary_task(app: Flask) -> None:
                 with app.app_context():
                     try:
                         work()
-                    except Exception:  # keep the loop alive; the next round retries
-                        app.logger.exception("%s failed", what)
+                    except Exception as exc:  # keep the loop alive; the next round retries
+                        if is_unavailable(exc):  # one line when it starts, one when it ends
+                            troubles(app).failed(what, exc)
+                        else:
+                            app.logger.exception("%s failed", what)
+                    else:
+                        troubles(app).recovered(what)
 
         socketio.start_background_task(loop)
 

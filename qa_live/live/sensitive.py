@@ -9,6 +9,8 @@ import ahocorasick
 from flask import current_app
 from sqlalchemy import Table, func, select
 
+from qa_live.core.db_setup import dialect_insert
+from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
 from qa_live.live.models import SensitiveWord
 
@@ -36,12 +38,22 @@ def import_words(path: Path) -> int:
 
 
 def _ensure_loaded() -> None:
-    """Fill an empty list from the configured file (the first run of a new installation)."""
+    """Fill an empty list from the configured file (the first run of a new installation).
+
+    Several workers may take their first question at the same moment: a word another one
+    has just inserted is skipped (ON CONFLICT DO NOTHING), and both questions go on.
+    """
     if db.session.scalar(select(func.count(SensitiveWord.id))):
         return
     name = current_app.config.get("SENSITIVE_WORDS_FILE")
     if name and Path(name).is_file():
-        import_words(Path(name))
+        words = {normalise(line.split("#", 1)[0])
+                 for line in Path(name).read_text(encoding="utf-8").splitlines()}
+        rows = [{"word": w, "created_at": utcnow()} for w in sorted(words) if 0 < len(w) <= 64]
+        if rows:
+            connection = db.session.connection()
+            connection.execute(dialect_insert(connection)(_words).on_conflict_do_nothing(
+                index_elements=[_words.c.word]), rows)
 
 
 _words: Table = SensitiveWord.__table__  # type: ignore[assignment]
