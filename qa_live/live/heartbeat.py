@@ -240,7 +240,7 @@ def start(app: Flask) -> None:
 def stop(app: Flask) -> None:
     """A clean shutdown: say this worker stopped (when all its visits are written); let go."""
     with app.app_context():
-        lease.lease(app).release()
+        lease.lease(app).release(workers.worker_id())
         if presence.pending_visits(app):
             return  # unwritten leaves: the survivors' sweep closes its visits instead
         try:

@@ -76,14 +76,14 @@ class Lease:
         """Whether this worker is the leader now."""
         return not self.shared or time.monotonic() < self.until
 
-    def renew(self, ttl_s: float) -> bool:
-        """Take or keep the lease (the heartbeat calls this); whether we hold it now.
+    def renew(self, ttl_s: float, holder: str) -> bool:
+        """Take or keep the lease for `holder` (a worker id); whether it holds it now.
 
         Raises the Redis error when Redis cannot be reached (and we hold nothing then).
         """
         if not self.shared:
             return True
-        wid = workers.worker_id()
+        wid = holder
         began = time.monotonic()
         ttl_ms = int(ttl_s * 1000)
         try:
@@ -97,14 +97,14 @@ class Lease:
         self.until = began + ttl_s - 1.0 if held else 0.0
         return held
 
-    def release(self) -> None:
+    def release(self, holder: str) -> None:
         """Give the lease up (a clean shutdown), so another worker takes it at once."""
         if not self.shared or not self.until:
             return
         self.until = 0.0
         try:
             self.client()
-            self._release(keys=[LEADER_KEY], args=[workers.worker_id()])
+            self._release(keys=[LEADER_KEY], args=[holder])
         except Exception:  # noqa: S110 - it lapses by itself anyway
             pass
 
@@ -169,7 +169,7 @@ def renew() -> None:
         return
     was = held.leading()
     try:
-        now = held.renew(float(current_app.config["LEADER_LEASE_S"]))
+        now = held.renew(float(current_app.config["LEADER_LEASE_S"]), workers.worker_id())
     except Exception as exc:  # reported once (as Redis' outage), retried next beat
         troubles().failed("leader lease", exc)
         now = False
