@@ -434,11 +434,11 @@ def test_a_batch_that_fails_is_written_with_the_next(app, live_session, monkeypa
     real_apply = presence._apply
     calls = []
 
-    def failing_once(ops, check_state):
+    def failing_once(ops, check_state, **kwargs):
         calls.append(len(ops))
         if len(calls) == 1:
             raise RuntimeError("database unavailable")
-        return real_apply(ops, check_state)
+        return real_apply(ops, check_state, **kwargs)
 
     monkeypatch.setattr(presence, "_apply", failing_once)
     with pytest.raises(RuntimeError):
