@@ -243,7 +243,8 @@ class Stack:
     def __init__(self, tmp: Path, extra_env: dict[str, str] | None = None) -> None:
         outside.nginx_path()  # skip (or fail, strict) early when nginx is missing
         self.tmp = tmp
-        self.services = Services(f"faults-{os.getpid()}-{secrets.token_hex(2)}")
+        # Named as scripts/test.sh names its own: a later start stops it if this process died.
+        self.services = Services(f"run-{os.getpid()}")
         self.workers: list[Worker] = []
         self.nginx: subprocess.Popen[bytes] | None = None
         try:
