@@ -41,7 +41,7 @@ from qa_live.core.outages import is_unavailable, troubles
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db, socketio
 from qa_live.live import events, lease, workers
-from qa_live.live.models import Question, QuestionStatus, Visit, VisitConnection
+from qa_live.live.models import Question, QuestionStatus, Visit
 from qa_live.planning.models import LiveSession, SessionState
 
 OPEN, LEAVE = "open", "leave"
@@ -204,13 +204,6 @@ _LEAVE = (
                       else_=None),
     )
 )
-_pages: Table = VisitConnection.__table__  # type: ignore[assignment]
-# A page of this worker leaving: only while this worker still holds a page of the visit (after
-# it was taken for dead and swept, qa_live/live/workers.py, its old pages count no more).
-_LEAVE_HELD = _LEAVE.where(
-    select(_pages.c.visit_id).where(_pages.c.visit_id == bindparam("vid"),
-                                    _pages.c.worker_id == bindparam("wid"),
-                                    _pages.c.connections > 0).exists())
 
 
 def _apply(ops: list[Op], check_state: bool,
@@ -282,7 +275,9 @@ def _apply(ops: list[Op], check_state: bool,
     by_ticket: dict[VisitTicket, _Visit] = {}
     written: list[tuple[VisitTicket, _Visit]] = []
     held: dict[_Visit, list[int]] = {}  # this worker's pages of each visit: [joined, left]
-    wid = workers.worker_id() if track else ""
+    # A leave counts only while this worker holds a page of the visit: after it was taken for
+    # dead and swept (qa_live/live/workers.py) its old pages count no more.
+    holding = workers.held_visits(leave_ids) if track and leave_ids else set()
     for kind, ticket, at in ops:
         if kind == OPEN:
             sid = ticket.session_id
@@ -317,14 +312,16 @@ def _apply(ops: list[Op], check_state: bool,
                 found = stored.get(ticket.visit_id)
             if found is None or found.ended_at is not None:
                 continue
+            if (track and found.id is not None and found.id not in holding
+                    and not held.get(found, (0, 0))[0]):
+                continue  # not this worker's page any more (swept)
             found.connections = max(found.connections - 1, 0)
             if found.connections == 0:
                 found.ended_at = at
                 online[found.session_id] -= 1
             held.setdefault(found, [0, 0])[1] += 1
             if found.id is not None:
-                changes.append((_LEAVE_HELD, {"vid": found.id, "at": at, "wid": wid}) if track
-                               else (_LEAVE, {"vid": found.id, "at": at}))
+                changes.append((_LEAVE, {"vid": found.id, "at": at}))
     for fresh in new:
         if fresh.session_id in ended:  # stored as it was when the session ended
             over = ended[fresh.session_id] or fresh.started_at
@@ -344,7 +341,8 @@ def _apply(ops: list[Op], check_state: bool,
     if mine:
         workers.touch()  # this worker's row, before the pages that refer to it
         # Pages joined first (so a leave in this batch finds its worker's page), left after.
-        workers.record_pages({vid: joined for vid, (joined, _left) in mine.items() if joined})
+        workers.record_pages({vid: joined for vid, (joined, _left) in mine.items() if joined},
+                             new={v.id for v in new if v.id is not None})
     _execute_in_order(changes)
     if mine:
         workers.record_pages({vid: -left for vid, (_joined, left) in mine.items() if left})
