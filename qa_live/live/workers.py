@@ -55,6 +55,7 @@ _visits: Table = Visit.__table__  # type: ignore[assignment]
 
 KEEP_ENDED = timedelta(days=7)  # ended workers' rows are kept this long, for the operator
 CHUNK = 2000  # ids per IN list
+PRUNE_EVERY_S = 600.0
 
 
 class Me:
@@ -68,6 +69,7 @@ class Me:
         self.started_at = utcnow()
         self.beating_since: float | None = None  # monotonic time of the first beat in a row
         self.recount_again: set[int] = set()  # sessions whose peak is counted once more
+        self.pruned_at = float("-inf")  # when ended workers' old rows were last removed
 
 
 def me(app: Flask | None = None) -> Me:
@@ -213,7 +215,9 @@ def sweep_dead(now: datetime | None = None) -> list[int]:
         current_app.logger.warning(
             "worker %s (%s pid %s) last seen %s is gone: %d of its pages taken off %d visits "
             "in sessions %s", dead_id, host, pid, iso(seen), pages, visits, sorted(sessions))
-    db.session.execute(delete(_workers).where(_workers.c.ended_at < now - KEEP_ENDED))
+    if time.monotonic() - who.pruned_at > PRUNE_EVERY_S:
+        who.pruned_at = time.monotonic()
+        db.session.execute(delete(_workers).where(_workers.c.ended_at < now - KEEP_ENDED))
     for session_id in sorted(touched | again):
         recount_peak(session_id)
     db.session.commit()
