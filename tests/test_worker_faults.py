@@ -339,3 +339,27 @@ def test_two_workers_loading_the_sensitive_words_at_once_both_take_the_question(
     db.session.commit()
     assert question.id and "加微信" in question.sensitive_hits
     assert db.session.scalar(select(LiveSession.id).where(LiveSession.id == session.id))
+
+
+def test_voting_while_redis_is_down_says_try_again(app, client, live_session, make_question,
+                                                   monkeypatch):
+    import redis
+
+    from qa_live.core import ratelimit
+    from qa_live.live.models import QuestionStatus
+
+    question = make_question(live_session)
+    live.set_question_status(question, QuestionStatus.APPROVED)
+    db.session.commit()
+
+    def down(*_args, **_kwargs):  # the vote limit lives in Redis (RATELIMIT_STORAGE_URI)
+        raise redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379")
+
+    monkeypatch.setattr(ratelimit, "allow", down)
+    page = citizen(app, live_session)
+    assert _join(page, live_session)["ok"]
+    ack = page.emit("vote", {"question_id": question.id}, namespace="/qa", callback=True)
+    assert ack["ok"] is False and ack["error"] == "unavailable"
+    reply = client.post(f"/api/v1/sessions/{live_session.slug}/questions/{question.id}/vote",
+                        json={})
+    assert reply.status_code == 503 and reply.get_json()["error"] == "unavailable"
