@@ -128,6 +128,15 @@ class Config:
     # A session's audience hears them at most every SUMMARY_INTERVAL_S per this many pages
     # (10,000 pages: every 5 s; staff consoles every SUMMARY_INTERVAL_S); 0 = no stretching.
     SUMMARY_AUDIENCE_STEP = int(os.environ.get("SUMMARY_AUDIENCE_STEP", "2000"))
+    # Every this many seconds each worker tells its own pages the latest seq of their session
+    # (so a page that missed an event notices within seconds, even with the message queue
+    # down), checks the message queue, and writes its own heartbeat; 0 = off (tests drive it).
+    HEARTBEAT_INTERVAL_S = float(os.environ.get("HEARTBEAT_INTERVAL_S", "2.0"))
+    # A worker not seen for this long is dead: a surviving one closes the visits it left open.
+    WORKER_DEAD_AFTER_S = float(os.environ.get("WORKER_DEAD_AFTER_S", "15"))
+    # Deployment-wide work (summaries, closing a dead worker's visits) is done by the worker
+    # holding this lease in Redis; it lapses this many seconds after its holder stops renewing.
+    LEADER_LEASE_S = float(os.environ.get("LEADER_LEASE_S", "10"))
     CLAIM_MINUTES = int(os.environ.get("CLAIM_MINUTES", "5"))
     # Citizens' phone numbers are erased this many days after their session (flask privacy purge).
     CONTACT_RETENTION_DAYS = int(os.environ.get("CONTACT_RETENTION_DAYS", "180"))
@@ -153,3 +162,4 @@ class TestingConfig(Config):
     SERVER_NAME = None
     SUMMARY_INTERVAL_S = 0.0  # tests call the summary flush themselves
     VISIT_FLUSH_INTERVAL_S = 0.0  # each join and leave is written at once
+    HEARTBEAT_INTERVAL_S = 0.0  # tests call qa_live.live.heartbeat.beat() themselves

@@ -5,6 +5,7 @@ where it listens. Nothing else in qa_live imports gevent or eventlet.
 """
 
 import gc
+import logging
 import os
 import signal
 import socket
@@ -26,6 +27,9 @@ from qa_live.core.serving import listening_socket  # noqa: E402
 from qa_live.extensions import socketio  # noqa: E402
 
 app = create_app()
+# Operational lines (a dependency failing and back, a worker taking the lead, a dead worker's
+# visits closed) are INFO and WARNING, with the time (Flask's handler), on stderr.
+app.logger.setLevel(logging.INFO)
 
 # The garbage collector's full collections walk every live object: with 3,000 citizens that
 # was some 400,000 (engine.io sockets, green threads, rooms) and 0.4 s, and by default one runs
@@ -47,10 +51,15 @@ def _shutdown() -> None:
 
     qa_live/live/visits.py writes joins and leaves in batches; a clean stop must lose none of them.
     """
+    from qa_live.live import heartbeat
     from qa_live.live.sockets import end_pages
     from qa_live.transport.fanout import Tally
 
-    end_pages(app)
+    try:
+        end_pages(app)
+    except Exception as exc:  # the database is down: the other workers close them later
+        app.logger.warning("this worker's last visits could not be written: %s", exc)
+    heartbeat.stop(app)  # this worker stopped, its visits written; the leader lease let go
     print(f"qa_live stopped; {Tally.line()}", file=sys.stderr, flush=True)
 
 

@@ -6,6 +6,10 @@
 #   scripts/services.sh stop    stop both and remove their temporary folder (fine if none runs)
 #   scripts/services.sh env     print .test-services/env (to source, or eval)
 #   scripts/services.sh status  say what runs
+#   scripts/services.sh down postgres|redis
+#                               stop one server of the set, keeping its data, port and folder
+#   scripts/services.sh up postgres|redis
+#                               start it again on the same port (the fault tests do this)
 #
 # The data lives in a fresh folder under /tmp (the postgres user must be able to reach it).
 # A missing binary is not an error: `start` says why and leaves that service's URL out, so the
@@ -112,6 +116,14 @@ tail_log() { [[ -f $1 ]] && tail -n "${2:-15}" "$1" | sed 's/^/    | /' >&2; }
 
 # --- PostgreSQL ----------------------------------------------------------------------------
 
+pg_start_at() {  # start the cluster in $D/data listening on 127.0.0.1:$1; 0 once it accepts
+    # Throw-away data: durability off makes the suite faster.
+    local opts="-c listen_addresses=127.0.0.1 -p $1 -k $D -c fsync=off"
+    opts+=" -c synchronous_commit=off -c full_page_writes=off"
+    as_pg 60 "$PGBIN/pg_ctl" -D "$D/data" -o "$opts" -l "$D/postgres.log" \
+        -w -t 45 start </dev/null >/dev/null 2>&1
+}
+
 start_postgres() {  # sets PG_PORT on success; prints why and returns 1 on failure, 2 if absent
     PGBIN=$(pg_bin_dir) || PGBIN=""
     if [[ -z $PGBIN ]]; then
@@ -138,12 +150,8 @@ start_postgres() {  # sets PG_PORT on success; prints why and returns 1 on failu
             log "PostgreSQL: no free port from $PG_PORT_WANTED on"
             return 1
         }
-        # Throw-away data: durability off makes the suite faster.
         rm -f "$D/postgres.log"
-        local opts="-c listen_addresses=127.0.0.1 -p $port -k $D -c fsync=off"
-        opts+=" -c synchronous_commit=off -c full_page_writes=off"
-        if as_pg 60 "$PGBIN/pg_ctl" -D "$D/data" -o "$opts" -l "$D/postgres.log" \
-                -w -t 45 start </dev/null >/dev/null 2>&1; then
+        if pg_start_at "$port"; then
             PG_PORT=$port
             save_state
             break
@@ -195,6 +203,12 @@ stop_postgres() {
 
 # --- Redis ---------------------------------------------------------------------------------
 
+redis_start_at() {  # start redis-server on 127.0.0.1:$1 in $D (daemonized; no data kept)
+    timeout 20 redis-server --port "$1" --bind 127.0.0.1 --daemonize yes \
+        --save '' --appendonly no --dir "$D" --pidfile "$D/redis.pid" \
+        --logfile "$D/redis.log" </dev/null >>"$D/redis-start.log" 2>&1
+}
+
 start_redis() {  # sets REDIS_PORT on success; prints why and returns 1 on failure, 2 if absent
     if ! [[ -x $(command -v redis-server) ]]; then
         log "Redis: not installed (no redis-server; apt-get install redis-server)"
@@ -209,9 +223,7 @@ start_redis() {  # sets REDIS_PORT on success; prints why and returns 1 on failu
         rm -f "$D/redis.pid" "$D/redis.log"
         REDIS_PORT=$port  # so that stop finds it even if we fail below
         save_state
-        if ! timeout 20 redis-server --port "$port" --bind 127.0.0.1 --daemonize yes \
-                --save '' --appendonly no --dir "$D" --pidfile "$D/redis.pid" \
-                --logfile "$D/redis.log" </dev/null >"$D/redis-start.log" 2>&1; then
+        if ! redis_start_at "$port"; then
             log "Redis: redis-server failed to start:"
             tail_log "$D/redis-start.log"
             tail_log "$D/redis.log"
@@ -354,13 +366,47 @@ cmd_status() {
     fi
 }
 
+cmd_down_up() {  # down|up postgres|redis: one server of a started set, same data and port
+    local verb=$1 which=${2:-} i
+    if [[ ! -f $STATE_FILE ]]; then
+        log "not started (no $STATE_FILE)"
+        return 1
+    fi
+    D="" PGBIN="" PG_PORT="" REDIS_PORT=""
+    # shellcheck disable=SC1090
+    source "$STATE_FILE"
+    case $verb:$which in
+        down:postgres) stop_postgres ;;
+        down:redis) stop_redis ;;
+        up:postgres)
+            [[ -n $PG_PORT ]] || { log "PostgreSQL was never started in this set"; return 1; }
+            pg_start_at "$PG_PORT" || { log "PostgreSQL: restart failed"; tail_log "$D/postgres.log"; return 1; }
+            ;;
+        up:redis)
+            [[ -n $REDIS_PORT ]] || { log "Redis was never started in this set"; return 1; }
+            redis_start_at "$REDIS_PORT" || { log "Redis: restart failed"; tail_log "$D/redis.log"; return 1; }
+            for ((i = 0; i < 100; i++)); do
+                redis_ping "$REDIS_PORT" && return 0
+                sleep 0.1
+            done
+            log "Redis: did not answer PING within 10 s after the restart"
+            return 1
+            ;;
+        *)
+            echo "usage: $0 down|up postgres|redis" >&2
+            return 2
+            ;;
+    esac
+}
+
 case ${1:-} in
     start) cmd_start ;;
+    down | up) cmd_down_up "$1" "${2:-}" ;;
     stop) cmd_stop ;;
     env) cmd_env ;;
     status) cmd_status ;;
     *)
-        echo "usage: $0 start|stop|env|status" >&2
+        echo "usage: $0 start|stop|env|status|down NAME|up NAME" >&2
         exit 2
         ;;
 esac

@@ -435,11 +435,11 @@ def test_a_batch_that_fails_is_written_with_the_next(app, live_session, monkeypa
     real_apply = visit_batches._apply
     calls = []
 
-    def failing_once(ops, check_state):
+    def failing_once(ops, check_state, **kwargs):
         calls.append(len(ops))
         if len(calls) == 1:
             raise RuntimeError("database unavailable")
-        return real_apply(ops, check_state)
+        return real_apply(ops, check_state, **kwargs)
 
     monkeypatch.setattr(visit_batches, "_apply", failing_once)
     with pytest.raises(RuntimeError):

@@ -20,8 +20,10 @@ def _errors(*codes: int) -> dict[str, Any]:
     names = {400: "Bad input", 401: "Not logged in / bad token", 403: "Role or department not "
              "allowed", 404: "Unknown session, question or id", 409: "Not possible in the "
              "current state", 415: "A body that is not JSON",
-             429: "Too many requests or asking too fast"}
-    return {str(c): _ok(names[c], ERROR) for c in codes}
+             429: "Too many requests or asking too fast",
+             503: "unavailable: the database or Redis is briefly unreachable; nothing was done, "
+             "try again after Retry-After seconds"}
+    return {str(c): _ok(names[c], ERROR) for c in (*codes, 503)}  # any call may meet an outage
 
 
 def _body(schema: dict[str, Any], required: bool = True) -> dict[str, Any]:

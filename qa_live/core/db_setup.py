@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import Connection
 
 from qa_live.extensions import db
 
@@ -29,3 +33,13 @@ def configure(app: Flask) -> None:
         cur.execute("PRAGMA journal_mode = WAL")
         cur.execute("PRAGMA synchronous = NORMAL")
         cur.close()
+
+
+def dialect_insert(connection: Connection) -> Any:
+    """The INSERT with ON CONFLICT of the database in use (PostgreSQL or SQLite)."""
+    name = connection.dialect.name
+    if name == "postgresql":
+        return postgresql.insert
+    if name == "sqlite":
+        return sqlite_dialect.insert
+    raise RuntimeError(f"qa_live supports PostgreSQL and SQLite, not {name}")

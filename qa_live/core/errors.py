@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+
+from qa_live.core.outages import (
+    RETRY_AFTER_S,
+    UNAVAILABLE,
+    is_unavailable,
+    troubles,
+    unavailable_message,
+)
 
 
 def _messages() -> dict[int, str]:
@@ -18,6 +26,7 @@ def _messages() -> dict[int, str]:
         413: _("What you sent is too large."),
         429: _("Too many attempts. Please wait a moment and try again."),
         500: _("Something went wrong on our side. Please try again."),
+        503: unavailable_message(),
     }
 
 
@@ -56,8 +65,21 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> ResponseReturnValue:
-        app.logger.exception("unhandled error")
         from qa_live.extensions import db
 
-        db.session.rollback()
-        return error_response(500)
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: S110 - the database may be the very problem
+            pass
+        if is_unavailable(exc):
+            # The database or Redis is unreachable: a retryable 503, one log line per outage.
+            troubles().failed("requests", exc)
+            try:
+                response = make_response(error_response(503, unavailable_message(), UNAVAILABLE))
+            except Exception:  # the error page itself needed the database
+                response = make_response(unavailable_message(), 503)
+                response.mimetype = "text/plain"
+            response.headers["Retry-After"] = str(RETRY_AFTER_S)
+            return response
+        app.logger.exception("unhandled error")
+        return error_response(500, error="server_error")

@@ -60,6 +60,10 @@ def console_strings() -> dict[str, str]:
         "not_connected": _("Not connected. Wait for the connection to come back."),
         "no_reply": _("The server did not answer. Check the connection and try again."),
         "failed": _("That did not work. Please try again."),
+        "queue_down": _("The message queue (Redis) is unreachable since %(since)s: changes "
+                        "made through other worker processes may not show here. Citizens' "
+                        "pages catch up by themselves."),
+        "queue_back": _("The message queue is back. The queues were reloaded."),
         # session
         "session_closed": _("The session is not open: questions can no longer be moderated "
                             "or answered here."),

@@ -1,4 +1,4 @@
-"""This process's background loops: counters summaries, and writing visits in batches."""
+"""This process's background loops: counters summaries, writing visits in batches, heartbeat."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from collections.abc import Callable
 
 from flask import Flask
 
+from qa_live.core.outages import is_unavailable, troubles
 from qa_live.extensions import socketio
-from qa_live.live import realtime
+from qa_live.live import heartbeat, realtime
 from qa_live.live.summaries import flush_summaries
 from qa_live.live.visits import flush_visits
 
@@ -17,6 +18,7 @@ def start_loops(app: Flask) -> None:
     if id(app) in realtime.loops_started:
         return
     realtime.loops_started.add(id(app))
+    heartbeat.start(app)
 
     def every(interval: float, work: Callable[[], None], what: str) -> None:
         def loop() -> None:
@@ -25,8 +27,13 @@ def start_loops(app: Flask) -> None:
                 with app.app_context():
                     try:
                         work()
-                    except Exception:  # keep the loop alive; the next round retries
-                        app.logger.exception("%s failed", what)
+                    except Exception as exc:  # keep the loop alive; the next round retries
+                        if is_unavailable(exc):  # one line when it starts, one when it ends
+                            troubles(app).failed(what, exc)
+                        else:
+                            app.logger.exception("%s failed", what)
+                    else:
+                        troubles(app).recovered(what)
 
         socketio.start_background_task(loop)
 

@@ -19,7 +19,7 @@ from qa_live.auth.models import User
 from qa_live.core import signals
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
-from qa_live.live import answers, events, serialize, summaries, visits
+from qa_live.live import answers, events, serialize, summaries, visits, workers
 from qa_live.live.models import (
     Answer,
     AnswerKind,
@@ -279,6 +279,7 @@ def start_session(session: LiveSession, actor: User, now: datetime | None = None
 def end_session(session: LiveSession, actor: User, now: datetime | None = None) -> LiveSession:
     """End the session (live → ended): the page turns read-only, open visits close."""
     now = now or utcnow()
+    workers.lock_sessions({session.id})  # before the session's row: as the visit batches do
     try:
         planning.change_state(session, SessionState.ENDED, now)
     except planning.PlanningError as exc:

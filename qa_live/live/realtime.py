@@ -51,6 +51,8 @@ dirty_votes: dict[int, set[int]] = {}
 
 #: id() of the apps whose background loops run in this process (loops.start_loops).
 loops_started: set[int] = set()
+#: id() of the apps whose seq heartbeat runs in this process (heartbeat.start).
+heartbeats_started: set[int] = set()
 #: Whether the /qa and /moderation handlers are attached to the process's SocketIO.
 namespaces_registered: list[bool] = []
 

@@ -13,6 +13,7 @@ from flask import current_app, request
 from flask_babel import gettext as _
 from limits import parse
 
+from qa_live.core.outages import UNAVAILABLE, is_unavailable, troubles, unavailable_message
 from qa_live.extensions import db
 from qa_live.live import realtime
 from qa_live.live.services import QuestionRefused
@@ -160,8 +161,16 @@ def guarded(handler: Callable[..., Any]) -> Callable[..., Any]:
         except QuestionRefused as exc:
             db.session.rollback()
             return fail(exc.code, str(exc))
-        except Exception:
-            db.session.rollback()
+        except Exception as exc:
+            try:
+                db.session.rollback()
+            except Exception:  # noqa: S110 - the database may be the very problem
+                pass
+            # Not acknowledged: the page says "try again" and sends it again later (a question's
+            # client_id makes a retry return the stored one, should the commit have gone through).
+            if is_unavailable(exc):
+                troubles().failed("socket events", exc)
+                return fail(UNAVAILABLE, unavailable_message())
             current_app.logger.exception("socket handler %s failed", handler.__name__)
             return fail("server_error", _("Something went wrong on our side. Please try again."))
 

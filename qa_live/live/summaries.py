@@ -15,7 +15,7 @@ from flask import current_app
 from sqlalchemy import and_, select
 
 from qa_live.extensions import db, socketio
-from qa_live.live import events, realtime
+from qa_live.live import events, lease, realtime
 from qa_live.live.counters import STAFF_ONLY, counts, remember_counts
 from qa_live.live.models import Question
 from qa_live.transport.fanout import local_room_size
@@ -47,13 +47,25 @@ def _audience_interval(session_id: int) -> float:
 
 
 def flush_summaries() -> None:
-    """Emit the changed counters and votes: to staff every time, to the audience when due."""
+    """Emit the changed counters and votes: to staff every time, to the audience when due.
+
+    With several workers only the leader emits, for the marks of all (qa_live/live/lease.py).
+    """
     audiences = realtime.of_app().audiences
     with realtime.summary_lock:
         sessions = set(realtime.dirty_counts)
         votes = {k: set(v) for k, v in realtime.dirty_votes.items()}
         realtime.dirty_counts.clear()
         realtime.dirty_votes.clear()
+    try:
+        shared = lease.lease().share_marks(sessions, votes)
+    except BaseException:
+        _mark_again(sessions, votes)  # kept for the next round
+        raise
+    if shared is None:
+        return  # handed to the leader
+    sessions, votes = shared
+    with realtime.summary_lock:
         public_counts = audiences.counts_waiting | sessions
         public_votes = {k: set(v) for k, v in audiences.votes_waiting.items()}
         for session_id, ids in votes.items():
@@ -102,3 +114,10 @@ def flush_summaries() -> None:
         for session_id, ids in public_votes.items():
             if session_id not in due:
                 audiences.votes_waiting.setdefault(session_id, set()).update(ids)
+
+
+def _mark_again(sessions: set[int], votes: dict[int, set[int]]) -> None:
+    with realtime.summary_lock:
+        realtime.dirty_counts.update(sessions)
+        for session_id, ids in votes.items():
+            realtime.dirty_votes.setdefault(session_id, set()).update(ids)

@@ -100,6 +100,8 @@ def live_strings() -> dict[str, str]:
         "reload": _("Please reload the page to join the session."),
         "reload_button": _("Reload"),
         "failed": _("That did not work. Please try again."),
+        "unavailable": _("The service is briefly unavailable. Your question is kept and will "
+                         "be sent again in a moment."),
         "citizen": _("Citizen"),
         "pinned": _("Pinned"),
         "advance": _("Asked in advance"),

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
-from qa_live.live import realtime
+from qa_live.live import realtime, workers
 from qa_live.live.models import Visit
 from qa_live.live.realtime import Op, VisitLog
 from qa_live.live.summaries import mark_counts
@@ -120,7 +120,7 @@ def write_pending() -> None:
     if not ops:
         return
     applied.ops.extend(ops)
-    applied.written.extend(_apply(ops, check_state=True))
+    applied.written.extend(_apply(ops, check_state=True, track=True))
 
 
 class _Applied:
@@ -188,7 +188,8 @@ _LEAVE = (
 )
 
 
-def _apply(ops: list[Op], check_state: bool) -> list[tuple[VisitTicket, _Visit]]:
+def _apply(ops: list[Op], check_state: bool,
+           track: bool = False) -> list[tuple[VisitTicket, _Visit]]:
     """Replay joins and leaves in order against the stored visits; write the outcome.
 
     The rule is the one in docs/metrics.md, applied to each page in turn at the time it
@@ -198,6 +199,9 @@ def _apply(ops: list[Op], check_state: bool) -> list[tuple[VisitTicket, _Visit]]
     as several worker processes may touch them. With ``check_state``, a join written after
     another process ended the session counts only if it came before the end (it is stored
     ended); the process that ends a session writes its own batch first.
+    With ``track`` the pages are this worker's: its share of each visit is written too
+    (visit_connections), so that a surviving worker can take them off if this one dies
+    (qa_live/live/workers.py).
     """
     grace = timedelta(seconds=current_app.config["VISIT_GRACE_S"])
     opens = [(ticket, at) for kind, ticket, at in ops if kind == OPEN]
@@ -207,6 +211,8 @@ def _apply(ops: list[Op], check_state: bool) -> list[tuple[VisitTicket, _Visit]]
     stored: dict[int, _Visit] = {}
     latest: dict[tuple[int | None, str | None], _Visit] = {}
     earliest = min((at for _ticket, at in opens), default=utcnow()) - grace
+    if pairs:
+        workers.lock_sessions({sid for sid, _v in pairs if sid is not None})
     conditions = []
     if pairs:
         conditions.append(and_(
@@ -250,6 +256,10 @@ def _apply(ops: list[Op], check_state: bool) -> list[tuple[VisitTicket, _Visit]]
     changes: list[tuple[Executable, dict[str, Any]]] = []  # stored visits' updates, in order
     by_ticket: dict[VisitTicket, _Visit] = {}
     written: list[tuple[VisitTicket, _Visit]] = []
+    held: dict[_Visit, list[int]] = {}  # this worker's pages of each visit: [joined, left]
+    # A leave counts only while this worker holds a page of the visit: after it was taken for
+    # dead and swept (qa_live/live/workers.py) its old pages count no more.
+    holding = workers.held_visits(leave_ids) if track and leave_ids else set()
     for kind, ticket, at in ops:
         if kind == OPEN:
             sid = ticket.session_id
@@ -266,6 +276,7 @@ def _apply(ops: list[Op], check_state: bool) -> list[tuple[VisitTicket, _Visit]]
                         online[sid] += 1
                     visit.connections += 1
                     visit.ended_at = None
+                    held.setdefault(visit, [0, 0])[0] += 1
                     if visit.id is not None:
                         changes.append((_REOPEN, {"vid": visit.id}))
             else:
@@ -273,6 +284,7 @@ def _apply(ops: list[Op], check_state: bool) -> list[tuple[VisitTicket, _Visit]]
                 latest[pair] = visit
                 new.append(visit)
                 online[sid] += 1
+                held.setdefault(visit, [0, 0])[0] += 1
             by_ticket[ticket] = visit
             written.append((ticket, visit))
             peak[sid] = max(peak.get(sid, 0), online[sid])
@@ -282,10 +294,14 @@ def _apply(ops: list[Op], check_state: bool) -> list[tuple[VisitTicket, _Visit]]
                 found = stored.get(ticket.visit_id)
             if found is None or found.ended_at is not None:
                 continue
+            if (track and found.id is not None and found.id not in holding
+                    and not held.get(found, (0, 0))[0]):
+                continue  # not this worker's page any more (swept)
             found.connections = max(found.connections - 1, 0)
             if found.connections == 0:
                 found.ended_at = at
                 online[found.session_id] -= 1
+            held.setdefault(found, [0, 0])[1] += 1
             if found.id is not None:
                 changes.append((_LEAVE, {"vid": found.id, "at": at}))
     for fresh in new:
@@ -302,7 +318,16 @@ def _apply(ops: list[Op], check_state: bool) -> list[tuple[VisitTicket, _Visit]]
         ).all()
         for fresh, id_ in zip(new, ids, strict=True):
             fresh.id = id_
+    mine = {v.id: counts for v, counts in held.items()
+            if track and v.id is not None and v.session_id not in ended}
+    if mine:
+        workers.touch()  # this worker's row, before the pages that refer to it
+        # Pages joined first (so a leave in this batch finds its worker's page), left after.
+        workers.record_pages({vid: joined for vid, (joined, _left) in mine.items() if joined},
+                             new={v.id for v in new if v.id is not None})
     _execute_in_order(changes)
+    if mine:
+        workers.record_pages({vid: -left for vid, (_joined, left) in mine.items() if left})
     for peak_id, highest in peak.items():
         db.session.execute(
             update(LiveSession).where(LiveSession.id == peak_id,
@@ -332,3 +357,4 @@ def close_all_visits(session: LiveSession, now: datetime) -> None:
         update(Visit).where(Visit.session_id == session.id, Visit.ended_at.is_(None))
         .values(ended_at=now, connections=0)
     )
+    workers.forget_pages(session.id)

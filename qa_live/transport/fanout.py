@@ -33,6 +33,8 @@ import socketio
 from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
+from qa_live.transport.queue import resubscribing
+
 #: A broadcast to more recipients than this is large: it takes turns with other large ones and
 #: lets other green threads run now and then (every PAUSE_AFTER_S of writing).
 LARGE = 256
@@ -369,7 +371,8 @@ def make_manager(message_queue: str | None, channel: str = "flask-socketio",
     if not message_queue:
         return FastEmitManager() if fast else socketio.Manager()
     if message_queue.startswith(("redis://", "rediss://")):
-        queue_class: type[socketio.Manager] = socketio.RedisManager
+        # Subscribes again within a second of Redis coming back (qa_live/transport/queue.py).
+        queue_class: type[socketio.Manager] = resubscribing(socketio.RedisManager)
     elif message_queue.startswith("kafka://"):
         queue_class = socketio.KafkaManager
     elif message_queue.startswith("zmq"):

@@ -237,6 +237,30 @@
     }
   });
 
+  // The message queue's state, told by this console's own worker (not through the queue): while
+  // it is down, changes made through other workers do not reach this console; once it is back
+  // the console joins again, which reloads the queues from the database.
+  let queueDown = false;
+  let queueBackTimer = null;
+  socket.on("service", (data) => {
+    const banner = $("service-banner");
+    if (!data || !banner) return;
+    window.clearTimeout(queueBackTimer);
+    if (data.message_queue === "down") {
+      queueDown = true;
+      banner.textContent = fmt(T.queue_down, {since: showTime(data.since) || "—"});
+      banner.dataset.kind = "warn";
+      banner.hidden = false;
+    } else if (queueDown) {
+      queueDown = false;
+      banner.textContent = T.queue_back;
+      banner.dataset.kind = "ok";
+      banner.hidden = false;
+      queueBackTimer = window.setTimeout(() => { banner.hidden = true; }, 5000);
+      if (socket.connected && !state.joining && !state.loginEnded) join();
+    }
+  });
+
   /** Events that arrive while a join is in flight wait for its snapshot, then apply in order. */
   function on(event, handler) {
     socket.on(event, (data) => {

@@ -269,8 +269,10 @@ function showConnection(status, message) {
     return;
   }
   wasDown = true;
-  banner.replaceChildren(status === "reconnecting" ? t.reconnecting : (message || t.reload));
-  banner.dataset.kind = status === "reconnecting" || status === "wait" ? "warn" : "error";
+  const warn = status === "reconnecting" || status === "wait" || status === "unavailable";
+  banner.replaceChildren(status === "reconnecting" ? t.reconnecting
+    : status === "unavailable" ? (message || t.unavailable) : (message || t.reload));
+  banner.dataset.kind = warn ? "warn" : "error";
   if (status === "reload") banner.append(" ", reloadButton(t.reload_button));
   banner.hidden = false;
   render();  // questions being sent now wait: say so
@@ -421,6 +423,20 @@ function send(entry, typed) {
           if (waiting && stream.ready && !sending.has(entry.client_id)) send(entry, false);
         }, 5000);
       }
+      render();
+      return;
+    }
+    if (!ack.ok && ack.error === "unavailable") {
+      // Not stored (the server's database is out for a moment): it stays queued and goes
+      // again shortly with the same client_id.
+      if (typed) {
+        form.elements.namedItem("text").value = "";
+        say(t.unavailable);
+      }
+      setTimeout(() => {
+        const waiting = pending.some((q) => q.client_id === entry.client_id);
+        if (waiting && stream.ready && !sending.has(entry.client_id)) send(entry, false);
+      }, 5000);
       render();
       return;
     }

@@ -4,6 +4,9 @@
 // by id, applies the server's numbered envelopes strictly in seq order, and after a reconnect
 // re-joins with the last seq it applied so the server replays exactly what was missed (or
 // sends a snapshot). Every envelope is an upsert or a removal by id, so nothing is duplicated.
+// The server's heartbeat (`seq`) says which seq the session is at: a page that missed an
+// event (a broker outage, a worker restart) notices it within seconds and replays it, even
+// when nothing else is published.
 // The protocol is described in docs/realtime.md.
 
 /** Read the JSON block the server put in the page. */
@@ -78,6 +81,7 @@ export function sortQuestions(questions, order, pinnedFirst = true) {
 
 const GAP_WAIT_MS = 2000;  // how long a hole in the seq numbers may last before a re-join
 const REFUSED_RETRY_MS = 30000;  // after "too many connections", try again in 30–60 s
+const UNAVAILABLE_RETRY_MS = 3000;  // a join the server could not serve just now goes again
 
 export class QaStream {
   /**
@@ -95,6 +99,7 @@ export class QaStream {
     this.counts = {};
     this.session = {};
     this.lastSeq = 0;
+    this.latest = 0;        // the highest seq the server said the session has reached
     this.joined = false;
     this.joining = false;
     this.buffer = [];       // envelopes that arrive while a join is on its way
@@ -143,6 +148,12 @@ export class QaStream {
       this.status("reload", typeof data.message === "string" ? data.message : "");
     });
     socket.on("event", (envelope) => this.receive(envelope));
+    socket.on("seq", (data) => {
+      if (data && data.session_id === this.session.id && typeof data.seq === "number") {
+        this.latest = Math.max(this.latest, data.seq);
+        this.watchGap();
+      }
+    });
     socket.on("counts", (counts) => {
       if (counts && counts.session_id === this.session.id) {
         this.counts = counts;
@@ -193,6 +204,14 @@ export class QaStream {
         return;
       }
       if (!ack || !ack.ok) {
+        if (ack && ack.error === "unavailable") {
+          // The server could not serve it just now (its database): say so, and try again.
+          this.status("unavailable", ack.message);
+          setTimeout(() => {
+            if (this.socket.connected && !this.joining) this.join();
+          }, UNAVAILABLE_RETRY_MS);
+          return;
+        }
         this.status("error", ack && ack.message);
         return;
       }
@@ -208,11 +227,29 @@ export class QaStream {
       const buffered = this.buffer;
       this.buffer = [];
       this.joined = true;
+      this.drainAhead();  // what was held before the replay is applied now, or covered by it
       for (const envelope of buffered) this.receive(envelope);
       this.status("connected");
       this.changed();
+      this.watchGap();  // still behind what the heartbeat said: look again in a moment
       if (this.handlers.onJoined) this.handlers.onJoined();
     });
+  }
+
+  /** Whether the page lacks events: one held back by a hole, or a seq the server announced. */
+  get behind() {
+    return this.ahead.size > 0 || this.latest > this.lastSeq;
+  }
+
+  /** While behind, wait a moment for what is missing, then ask the server to replay it. */
+  watchGap() {
+    if (this.gapTimer || !this.behind) return;
+    this.gapTimer = setTimeout(() => {
+      this.gapTimer = null;
+      if (!this.behind) return;
+      if (this.ready && !this.joining) this.join();
+      else this.watchGap();  // a (re)connect is on its way; it replays from lastSeq anyway
+    }, GAP_WAIT_MS);
   }
 
   /** Take an envelope pushed by the server: apply it in order, hold it if one is missing. */
@@ -224,6 +261,13 @@ export class QaStream {
     }
     if (envelope.seq <= this.lastSeq) return;  // seen already (replay overlap, second tab)
     this.ahead.set(envelope.seq, envelope);
+    const applied = this.drainAhead();
+    this.watchGap();  // a hole in the numbers: wait a moment for it, then replay it
+    if (applied) this.changed();
+  }
+
+  /** Apply the held envelopes that now follow on; drop those already covered. */
+  drainAhead() {
     let applied = false;
     while (this.ahead.has(this.lastSeq + 1)) {
       const next = this.ahead.get(this.lastSeq + 1);
@@ -232,14 +276,7 @@ export class QaStream {
       applied = true;
     }
     for (const seq of this.ahead.keys()) if (seq <= this.lastSeq) this.ahead.delete(seq);
-    if (this.ahead.size && !this.gapTimer) {
-      // A hole in the numbers: wait a moment for it, then ask the server to replay it.
-      this.gapTimer = setTimeout(() => {
-        this.gapTimer = null;
-        if (this.ahead.size && this.ready) this.join();
-      }, GAP_WAIT_MS);
-    }
-    if (applied) this.changed();
+    return applied;
   }
 
   /** Apply one envelope (an upsert or removal by id) and remember its seq. */
