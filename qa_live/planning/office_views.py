@@ -72,12 +72,11 @@ def departments() -> ResponseReturnValue:
     form = DepartmentForm()
     if form.validate_on_submit():
         try:
-            dept = services.create_department(form.name.data, form.short_name.data or "")
+            dept = services.create_department(form.name.data, form.short_name.data or "",
+                                              current_user)
         except services.PlanningError as exc:
-            form.name.errors.append(str(exc))
+            getattr(form, exc.field or "name", form.name).errors.append(str(exc))
         else:
-            audit.record("department_create", target_type="department", target_id=dept.id,
-                         detail={"name": dept.name})
             db.session.commit()
             flash(_("Department %(name)s added.", name=dept.name), "success")
             return redirect(url_for("office.departments"))
@@ -96,12 +95,11 @@ def department_edit(department_id: int) -> ResponseReturnValue:
     form = DepartmentForm(obj=dept)
     if form.validate_on_submit():
         try:
-            services.rename_department(dept, form.name.data, form.short_name.data or "")
+            services.rename_department(dept, form.name.data, form.short_name.data or "",
+                                       current_user)
         except services.PlanningError as exc:
-            form.name.errors.append(str(exc))
+            getattr(form, exc.field or "name", form.name).errors.append(str(exc))
         else:
-            audit.record("department_update", target_type="department", target_id=dept.id,
-                         detail={"name": dept.name})
             db.session.commit()
             flash(_("Department %(name)s saved.", name=dept.name), "success")
             return redirect(url_for("office.departments"))
@@ -116,9 +114,7 @@ def department_active(department_id: int) -> ResponseReturnValue:
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400)
-    services.set_department_active(dept, request.form.get("active") == "1")
-    audit.record("department_active", target_type="department", target_id=dept.id,
-                 detail={"active": dept.active})
+    services.set_department_active(dept, request.form.get("active") == "1", current_user)
     db.session.commit()
     flash(_("Department %(name)s is now active.", name=dept.name) if dept.active
           else _("Department %(name)s was deactivated.", name=dept.name), "success")
