@@ -127,10 +127,16 @@ def mask_phone(phone: str | None) -> str:
 
 
 class AnswerKind(enum.StrEnum):
-    """An answer given live, or a second reply (二次答复) after offline work."""
+    """An answer given live, a second reply (二次答复) after offline work, or one given orally.
+
+    ORAL is a supplementary record (补录): an answer given in the session by voice and typed in
+    after it ended (qa_live/transcript/supplementary.py). It counts as answered in the session
+    (``given_at``) from the moment it was recorded (``created_at``), docs/metrics.md.
+    """
 
     LIVE = "live"
     FOLLOW_UP = "follow_up"
+    ORAL = "oral"
 
 
 class Answer(Model):
@@ -153,8 +159,11 @@ class Answer(Model):
         db.Enum(AnswerKind, native_enum=False, length=10), default=AnswerKind.LIVE
     )
     body: Mapped[str] = mapped_column(Text)
+    # When the answer was recorded in qa_live (for a supplementary record, 补录: after the session).
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A supplementary record (kind oral): when the answer was given in the session.
+    given_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     question: Mapped[Question] = relationship(back_populates="answers")
     department: Mapped[Department | None] = relationship(lazy="joined")
@@ -304,3 +313,18 @@ class Rating(Model):
     value: Mapped[RatingValue] = mapped_column(db.Enum(RatingValue, native_enum=False, length=12))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class RatingChange(Model):
+    """A rating's earlier value, kept when the asker changes it: figures as of a date read it."""
+
+    __tablename__ = "rating_changes"
+    __table_args__ = (Index("ix_rating_changes_rating_at", "rating_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rating_id: Mapped[int] = mapped_column(ForeignKey("ratings.id", ondelete="CASCADE"))
+    old_value: Mapped[RatingValue] = mapped_column(
+        db.Enum(RatingValue, native_enum=False, length=12))
+    new_value: Mapped[RatingValue] = mapped_column(
+        db.Enum(RatingValue, native_enum=False, length=12))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -107,8 +107,13 @@ class Counts:
 
     @property
     def answer_rate(self) -> Rate:
-        """答复率 = answered valid questions ÷ valid questions."""
+        """答复率 = answered valid questions ÷ valid questions (second replies included)."""
         return Rate(self.answered, self.valid)
+
+    @property
+    def live_answer_rate(self) -> Rate:
+        """现场答复率 = valid questions answered during the session ÷ valid questions."""
+        return Rate(self.answered_live, self.valid)
 
     def rejected_by_reason(self) -> dict[RejectReason, int]:
         """Rejected questions per reason (a merged duplicate counts as duplicate)."""

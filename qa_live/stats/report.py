@@ -23,18 +23,24 @@ ZH_HELD = ("{as_of}，已组织完成{held}场{live}，有{departments}个处室
 ZH_QUESTIONS = "问题{questions}个"
 ZH_QUESTIONS_VALID = "问题{asked}个，其中有效提问{valid}个"
 ZH_RATE = "，答复率达到{rate}"
+ZH_LIVE_RATE = "（现场答复率{rate}）"
+ZH_AS_OF = "（数据截至{year}年{month}月{day}日）"
 ZH_FOLLOW_UPS = "会后二次答复{second}个；线下落实{opened}件，已办结{closed}件，办结率{close_rate}。"
 
 
 def as_of_zh(summary: Summary, today: date) -> str:
-    """'截至年底' once the period is over, else '截至M月D日'."""
+    """'截至年底' once the period is over, else '截至M月D日' (today: the day figures run to)."""
     if today > summary.end:
         return "截至年底" if summary.whole_year else f"截至{summary.end.month}月{summary.end.day}日"
     return f"截至{today.month}月{today.day}日"
 
 
 def paragraph_zh(summary: Summary, today: date) -> str:
-    """The Chinese paragraph, every number straight from the summary."""
+    """The Chinese paragraph, every number straight from the summary.
+
+    ``today`` is the day the figures run to (the as-of date, or today); once the period is
+    over the paragraph names it at the end: "（数据截至2026年1月10日）".
+    """
     counts = summary.counts
     text = ZH_PLANNED.format(
         planned=summary.sessions_planned,
@@ -52,11 +58,15 @@ def paragraph_zh(summary: Summary, today: date) -> str:
         text += ZH_QUESTIONS_VALID.format(asked=counts.asked, valid=counts.valid)
     if counts.valid:
         text += ZH_RATE.format(rate=counts.answer_rate.percent())
+        if counts.answered_later:
+            text += ZH_LIVE_RATE.format(rate=counts.live_answer_rate.percent())
     text += "。"
     if counts.second_replies or counts.follow_ups_opened:
         text += ZH_FOLLOW_UPS.format(
             second=counts.second_replies, opened=counts.follow_ups_opened,
             closed=counts.follow_ups_closed, close_rate=counts.close_rate.percent())
+    if today > summary.end:  # "截至年底" names the sessions; this the day the figures run to
+        text += ZH_AS_OF.format(year=today.year, month=today.month, day=today.day)
     return text
 
 
@@ -103,7 +113,11 @@ def _paragraph_en(summary: Summary, today: date) -> str:
     if counts.asked != counts.valid:
         parts.append(ngettext("Of them, %(num)d was valid.", "Of them, %(num)d were valid.",
                               counts.valid))
-    if counts.valid:
+    if counts.valid and counts.answered_later:
+        parts.append(_("The answer rate was %(rate)s (%(live)s answered during the session).",
+                       rate=counts.answer_rate.percent(),
+                       live=counts.live_answer_rate.percent()))
+    elif counts.valid:
         parts.append(_("The answer rate was %(rate)s.", rate=counts.answer_rate.percent()))
     if counts.second_replies or counts.follow_ups_opened:
         parts.append(ngettext(
@@ -115,4 +129,6 @@ def _paragraph_en(summary: Summary, today: date) -> str:
             "%(num)d follow-ups were opened and %(closed)d closed (close rate %(rate)s).",
             counts.follow_ups_opened, closed=counts.follow_ups_closed,
             rate=counts.close_rate.percent()))
+    if today > summary.end:
+        parts.append(_("Figures as of %(date)s.", date=today.isoformat()))
     return " ".join(parts)
