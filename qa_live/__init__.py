@@ -60,6 +60,7 @@ def create_app(config_class: type = Config) -> Flask:
     app.register_blueprint(planning_bp)
     app.register_blueprint(office_bp)
     from qa_live.api import departments_api as _departments_api  # noqa: F401 - its routes on api_bp
+    from qa_live.api import stats_api as _stats_api  # noqa: F401 - its routes on api_bp
     from qa_live.api.views import bp as api_bp
     from qa_live.audit import models as _audit_models  # noqa: F401 - tables for migrations
     from qa_live.followup import models as _followup_models  # noqa: F401

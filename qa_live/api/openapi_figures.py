@@ -32,6 +32,54 @@ def department_paths() -> dict[str, Any]:
     }
 
 
+YEAR = {"name": "year", "in": "path", "required": True,
+        "schema": {"type": "integer", "minimum": 2000, "maximum": 2100}}
+AS_OF = {"name": "as_of", "in": "query", "schema": {"type": "string", "format": "date"},
+         "description": "figures as they stood at the end of this local day (default: now); "
+                        "not after today, not before the first session"}
+FILTERS = [{"name": "department", "in": "query", "schema": {"type": "integer"}},
+           {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
+           {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}}]
+FIGURES = {"type": "object", "description": "docs/metrics.md; every rate is "
+           "{numerator, denominator, percent, value}, percent rounded down to one decimal"}
+
+
+def stats_paths() -> dict[str, Any]:
+    """The office's figures (docs/metrics.md), the same functions as the pages."""
+    office = "(office token)"
+    return {
+        "/api/v1/stats/years/{year}": {"get": {
+            "summary": f"The year's figures, narrowed by from/to/department {office}",
+            "parameters": [YEAR, *FILTERS, AS_OF], "security": STAFF,
+            "responses": {"200": _ok("figures", FIGURES), **_errors(400, 401, 403)}}},
+        "/api/v1/stats/years/{year}/departments/{department_id}": {"get": {
+            "summary": f"One department's figures in the year {office}",
+            "parameters": [YEAR, DEPARTMENT_ID, AS_OF], "security": STAFF,
+            "responses": {"200": _ok("figures", FIGURES), **_errors(400, 401, 403)}}},
+        "/api/v1/stats/years/{year}/months/{month}": {"get": {
+            "summary": f"One month's figures {office}",
+            "parameters": [YEAR, {"name": "month", "in": "path", "required": True,
+                                  "schema": {"type": "integer", "minimum": 1, "maximum": 12}},
+                           AS_OF], "security": STAFF,
+            "responses": {"200": _ok("figures", FIGURES), **_errors(400, 401, 403)}}},
+        "/api/v1/stats/years/{year}/follow-ups": {"get": {
+            "summary": f"Follow-up (线下落实) figures: the period's, per department and session "
+                       f"{office}",
+            "parameters": [YEAR, *FILTERS, AS_OF], "security": STAFF,
+            "responses": {"200": _ok("figures", FIGURES), **_errors(400, 401, 403)}}},
+        "/api/v1/stats/years/{year}/paragraph": {"get": {
+            "summary": f"The annual report's paragraph, zh and en, and the day it runs to "
+                       f"{office}",
+            "parameters": [YEAR, *FILTERS, AS_OF], "security": STAFF,
+            "responses": {"200": _ok("{as_of, zh, en}", OBJ), **_errors(400, 401, 403)}}},
+        "/api/v1/stats/sessions/{session_id}": {"get": {
+            "summary": "One session's figures (office, hosts, answerers of its departments)",
+            "parameters": [{"name": "session_id", "in": "path", "required": True,
+                            "schema": {"type": "integer"}}, AS_OF], "security": STAFF,
+            "responses": {"200": _ok("figures", FIGURES), **_errors(400, 401, 403, 404)}}},
+    }
+
+
 def merge_paths(paths: dict[str, Any], more: dict[str, Any]) -> None:
     """Add operations to paths, keeping the methods a path already has."""
     for path, operations in more.items():
@@ -41,6 +89,6 @@ def merge_paths(paths: dict[str, Any], more: dict[str, Any]) -> None:
 def figures_paths() -> dict[str, Any]:
     """Every path of this module, to merge into the document."""
     paths: dict[str, Any] = {}
-    for part in (department_paths(),):
+    for part in (department_paths(), stats_paths()):
         merge_paths(paths, part)
     return paths
