@@ -60,6 +60,7 @@ def create_app(config_class: type = Config) -> Flask:
     app.register_blueprint(planning_bp)
     app.register_blueprint(office_bp)
     from qa_live.api import departments_api as _departments_api  # noqa: F401 - its routes on api_bp
+    from qa_live.api import records_api as _records_api  # noqa: F401 - its routes on api_bp
     from qa_live.api import stats_api as _stats_api  # noqa: F401 - its routes on api_bp
     from qa_live.api.views import bp as api_bp
     from qa_live.audit import models as _audit_models  # noqa: F401 - tables for migrations
@@ -79,9 +80,11 @@ def create_app(config_class: type = Config) -> Flask:
 
     app.register_blueprint(followup_bp)
     app.cli.add_command(followups_cli)
+    from qa_live.transcript.supplementary_views import bp as supplementary_bp
     from qa_live.transcript.views import bp as transcript_bp
 
     app.register_blueprint(transcript_bp)
+    app.register_blueprint(supplementary_bp)
     app.cli.add_command(demo_cli)
     app.cli.add_command(staff_cli)
     from qa_live.api.cli import api_cli

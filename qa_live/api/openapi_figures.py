@@ -80,6 +80,27 @@ def stats_paths() -> dict[str, Any]:
     }
 
 
+def record_paths() -> dict[str, Any]:
+    """Supplementary records (补录)."""
+    return {
+        "/api/v1/staff/sessions/{session_id}/questions/{question_id}/oral-answers": {"post": {
+            "summary": "Record an answer given orally in a session that has ended (补录); whoever "
+                       "may answer the question",
+            "parameters": [{"name": "session_id", "in": "path", "required": True,
+                            "schema": {"type": "integer"}},
+                           {"name": "question_id", "in": "path", "required": True,
+                            "schema": {"type": "integer"}}],
+            "security": STAFF,
+            "requestBody": _body({"type": "object", "required": ["body", "given_at"],
+                                  "properties": {
+                                      "body": {"type": "string", "maxLength": 5000},
+                                      "given_at": {"type": "string", "format": "date-time",
+                                                   "description": "within the session"},
+                                      "department_id": {"type": "integer"}}}),
+            "responses": {"201": _ok("recorded", OBJ), **_errors(400, 401, 403, 404, 409, 415)}}},
+    }
+
+
 def merge_paths(paths: dict[str, Any], more: dict[str, Any]) -> None:
     """Add operations to paths, keeping the methods a path already has."""
     for path, operations in more.items():
@@ -89,6 +110,6 @@ def merge_paths(paths: dict[str, Any], more: dict[str, Any]) -> None:
 def figures_paths() -> dict[str, Any]:
     """Every path of this module, to merge into the document."""
     paths: dict[str, Any] = {}
-    for part in (department_paths(), stats_paths()):
+    for part in (department_paths(), stats_paths(), record_paths()):
         merge_paths(paths, part)
     return paths

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -11,6 +12,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from qa_live.core.timeutil import UTCDateTime, utcnow
 from qa_live.extensions import Model, db
 from qa_live.planning.models import Department, LiveSession
+
+if TYPE_CHECKING:
+    from qa_live.auth.models import User
 
 
 class QuestionSource(enum.StrEnum):
@@ -167,6 +171,8 @@ class Answer(Model):
 
     question: Mapped[Question] = relationship(back_populates="answers")
     department: Mapped[Department | None] = relationship(lazy="joined")
+    # Who wrote (or, for a supplementary record, recorded) it; read by the transcript only.
+    author: Mapped[User | None] = relationship(lazy="select", viewonly=True)
     revisions: Mapped[list[AnswerRevision]] = relationship(
         cascade="all, delete-orphan", order_by="AnswerRevision.id"
     )
