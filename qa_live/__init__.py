@@ -93,9 +93,12 @@ def create_app(config_class: type = Config) -> Flask:
 
     app.cli.add_command(api_cli)
     app.cli.add_command(privacy_cli)
+    from qa_live.imports import models as _import_models  # noqa: F401 - tables for migrations
+    from qa_live.imports.cli import sessions_cli
     from qa_live.stats.cli import stats_cli
 
     app.cli.add_command(stats_cli)
+    app.cli.add_command(sessions_cli)
     app.register_blueprint(audit_bp)
     return app
 

@@ -101,6 +101,20 @@ def record_paths() -> dict[str, Any]:
     }
 
 
+def import_paths() -> dict[str, Any]:
+    """Importing past sessions (docs/imports.md)."""
+    return {"/api/v1/staff/imports": {"post": {
+        "summary": "Import past sessions from an import file (office); all or nothing",
+        "description": "The body is the file (docs/imports.md, format qa_live-import/1). 201 "
+                       "with the report when stored; 200 for a dry run; 400 with every refused "
+                       "row and its reason, nothing stored.",
+        "parameters": [{"name": "dry_run", "in": "query", "schema": {"enum": ["1", "0"]}},
+                       {"name": "filename", "in": "query", "schema": {"type": "string"}}],
+        "security": STAFF, "requestBody": _body(OBJ),
+        "responses": {"201": _ok("imported", OBJ), "200": _ok("dry run", OBJ),
+                      **_errors(400, 401, 403, 415)}}}}
+
+
 def merge_paths(paths: dict[str, Any], more: dict[str, Any]) -> None:
     """Add operations to paths, keeping the methods a path already has."""
     for path, operations in more.items():
@@ -110,6 +124,6 @@ def merge_paths(paths: dict[str, Any], more: dict[str, Any]) -> None:
 def figures_paths() -> dict[str, Any]:
     """Every path of this module, to merge into the document."""
     paths: dict[str, Any] = {}
-    for part in (department_paths(), stats_paths(), record_paths()):
+    for part in (department_paths(), stats_paths(), record_paths(), import_paths()):
         merge_paths(paths, part)
     return paths

@@ -6,12 +6,14 @@ same checks and audit entries; registered on the API blueprint of qa_live.api.vi
 
 from __future__ import annotations
 
-from flask import jsonify
+from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from qa_live.api.views import _get_session_or_404, _json, _staff, _time, bp
+from qa_live.auth.models import Role
 from qa_live.extensions import db
+from qa_live.imports.store import import_sessions
 from qa_live.live import events
 from qa_live.live.models import Question
 from qa_live.live.socket_common import EventError
@@ -41,3 +43,25 @@ def record_oral_answer(session_id: int, question_id: int) -> ResponseReturnValue
                            "given_at": answer.given_at.isoformat() if answer.given_at else None,
                            "recorded_at": answer.created_at.isoformat(),
                            "recorded_by": user.login}), 201
+
+
+@bp.post("/staff/imports")
+def import_file() -> ResponseReturnValue:
+    """Import past sessions (office): the body is the import file (docs/imports.md).
+
+    ?dry_run=1 checks and reports only; ?filename= names the file in the record. All of the file
+    is stored in one transaction, or nothing: any refused row is 400 with every refusal.
+    """
+    user = _staff(Role.OFFICE)
+    dry_run = request.args.get("dry_run", "") in {"1", "true", "yes"}
+    report = import_sessions(request.get_data(cache=False), request.args.get("filename", "api"),
+                             user, dry_run=dry_run)
+    if not report.ok:
+        db.session.rollback()
+        return jsonify(error="invalid", message=_("%(n)d row(s) refused: nothing was stored.",
+                                                  n=len(report.refusals)),
+                       report=report.as_json()), 400
+    if report.stored:
+        db.session.commit()
+        return jsonify(report=report.as_json()), 201
+    return jsonify(report=report.as_json())

@@ -158,6 +158,9 @@ class LiveSession(Model):
     stats_version: Mapped[int] = mapped_column(default=0, server_default="0")
     # The same, for changes to its visits only (distinct visitors over a period).
     visits_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Imported with its 人次 and unique visitors stated as totals, not as visit rows
+    # (docs/imports.md: those figures are given, not counted).
+    participants_given: Mapped[bool] = mapped_column(default=False, server_default="0")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

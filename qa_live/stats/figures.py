@@ -166,6 +166,8 @@ class SessionFigures:
     participant_visits: int = 0
     unique_visitors: int = 0
     counts: Counts = field(default_factory=Counts)
+    # Imported with 人次 and unique visitors stated as totals (given, not counted from visits).
+    participants_given: bool = False
 
     @property
     def held(self) -> bool:
@@ -246,6 +248,11 @@ class Summary:
     def sessions_cancelled(self) -> int:
         """Sessions called off."""
         return self._count_states(frozenset({SessionState.CANCELLED}))
+
+    @property
+    def sessions_with_given_participants(self) -> int:
+        """Held sessions whose 人次 and unique visitors were imported as stated totals."""
+        return sum(1 for s in self.sessions if s.held and s.participants_given)
 
     @property
     def whole_year(self) -> int | None:

@@ -71,7 +71,7 @@ def sessions_in(scope: Scope, as_of: AsOf | None = None) -> list[SessionFigures]
     query = (select(LiveSession.id, LiveSession.title, LiveSession.slug, LiveSession.state,
                     LiveSession.scheduled_start, LiveSession.started_at, LiveSession.ended_at,
                     LiveSession.peak_online, LiveSession.created_at, LiveSession.announced_at,
-                    LiveSession.cancelled_at)
+                    LiveSession.cancelled_at, LiveSession.participants_given)
              .where(LiveSession.scheduled_start >= start, LiveSession.scheduled_start < end)
              .order_by(LiveSession.scheduled_start, LiveSession.id))
     if scope.department_id is not None:
@@ -112,7 +112,8 @@ def _session_figures(row: Any, as_of: AsOf | None) -> SessionFigures | None:
         id=row.id, title=row.title, slug=row.slug, state=state,
         scheduled_start=row.scheduled_start, local_date=local.date(),
         started_at=started, ended_at=ended,
-        peak_online=(row.peak_online or 0) if started is not None else 0, department_ids=[])
+        peak_online=(row.peak_online or 0) if started is not None else 0, department_ids=[],
+        participants_given=bool(row.participants_given))
 
 
 def department_names() -> dict[int, str]:

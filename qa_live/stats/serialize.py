@@ -66,7 +66,8 @@ def session_json(s: SessionFigures) -> dict[str, Any]:
             "ended_at": s.ended_at.isoformat() if s.ended_at else None,
             "department_ids": sorted(s.department_ids),
             "participant_visits": s.participant_visits, "unique_visitors": s.unique_visitors,
-            "peak_online": s.peak_online, **counts_json(s.counts)}
+            "peak_online": s.peak_online, "participants_given": s.participants_given,
+            **counts_json(s.counts)}
 
 
 def department_json(d: DepartmentFigures) -> dict[str, Any]:
@@ -93,6 +94,7 @@ def summary_json(summary: Summary, as_of: date) -> dict[str, Any]:
         "departments_online": summary.departments_online,
         "participant_visits": summary.participant_visits,
         "unique_visitors": summary.unique_visitors,
+        "sessions_with_given_participants": summary.sessions_with_given_participants,
         "peak_online": summary.peak_online,
         "peak_session_id": summary.peak_session.id if summary.peak_session else None,
         "median_answer_seconds": summary.median_answer_seconds,
