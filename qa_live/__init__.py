@@ -99,6 +99,9 @@ def create_app(config_class: type = Config) -> Flask:
 
     app.cli.add_command(stats_cli)
     app.cli.add_command(sessions_cli)
+    from qa_live.transcript.cli import search_cli
+
+    app.cli.add_command(search_cli)
     app.register_blueprint(audit_bp)
     return app
 

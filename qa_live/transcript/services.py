@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from qa_live.extensions import db
 from qa_live.live.models import Answer, AnswerKind, HostPost, Question, QuestionStatus
 from qa_live.planning.models import Department, LiveSession, SessionState, session_departments
+from qa_live.transcript import search
 
 #: Sessions whose page is the transcript, and the only ones in the archive.
 HELD_STATES = (SessionState.ENDED, SessionState.ARCHIVED)
@@ -209,16 +210,14 @@ def search_archive(query: str, year: int | None = None, department_id: int | Non
                    page: int = 1, per_page: int = PAGE_SIZE) -> SearchResult:
     """Published questions of held sessions whose text or an answer contains ``query``.
 
-    Substring matching (LIKE / ILIKE), not a tokenizer: Chinese has no spaces between words,
-    so full-text indexes built on word boundaries miss a two-character word such as 外贸 inside
-    a sentence. See docs/transcript.md for why this is fine at this scale and its limits.
+    Through the character-pair index of qa_live.transcript.search (finds two-character words
+    such as 外贸 inside a sentence; the same results on SQLite and PostgreSQL), brought up to
+    date first. See docs/transcript.md.
     """
-    pattern = like_pattern(query)
-    in_answers = select(Answer.question_id).where(
-        Answer.body.ilike(pattern, escape=LIKE_ESCAPE))
+    search.catch_up()
     conditions = [
         Question.status.in_(PUBLISHED),
-        or_(Question.text.ilike(pattern, escape=LIKE_ESCAPE), Question.id.in_(in_answers)),
+        search.question_condition(query),
         *_held_sessions_filter(year, department_id),
     ]
     base = select(Question).join(LiveSession, LiveSession.id == Question.session_id)
