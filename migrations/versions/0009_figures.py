@@ -50,8 +50,9 @@ def _search_upgrade():
             op.execute(f"CREATE TABLE {name} ({columns}, grams tsvector NOT NULL)")
             op.execute(f"CREATE INDEX ix_{name} ON {name} USING gin (grams)")
         else:
+            # prefix='4': a one-character search is one prefix-index lookup (4 letters).
             op.execute(f"CREATE VIRTUAL TABLE {name} USING fts5(grams, content='', "
-                       "tokenize='ascii', columnsize=0)")
+                       "tokenize='ascii', columnsize=0, prefix='4')")
     for table, (kind, column) in SEARCHED.items():
         insert = "INSERT INTO search_queue (kind, item_id, old_text, new_text) VALUES"
         if postgres:

@@ -18,6 +18,7 @@ console's "similar questions" hint share.
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -78,6 +79,7 @@ def include_object(obj: Any, name: str | None, type_: str, reflected: bool,
     return not is_index_table(getattr(table, "name", None))
 
 
+@functools.lru_cache(maxsize=65536)
 def _letters(char: str) -> str:
     code = min(ord(char), _TOP)
     out = []
@@ -181,16 +183,31 @@ def catch_up(limit: int | None = None) -> int:
 
 
 def _apply_sqlite(session: Session, rows: list[Any]) -> None:
-    """Replay each change on the contentless FTS5 tables: remove the old tokens, add the new."""
+    """Replay the changes on the contentless FTS5 tables, in order: old tokens out, new in.
+
+    Consecutive inserts (the common case: questions and answers being added) go in one
+    executemany per table.
+    """
+    pending: list[tuple[str, dict[str, Any]]] = []
+
+    def flush() -> None:
+        for table in INDEX_TABLES:
+            batch = [params for name, params in pending if name == table]
+            if batch:
+                session.execute(text(f"INSERT INTO {table}(rowid, grams) "  # noqa: S608
+                                     "VALUES (:id, :grams)"), batch)
+        pending.clear()
+
     for _id, kind, item_id, old, new in rows:
-        table = "search_question_grams" if kind == "q" else "search_answer_grams"
+        table = INDEX_TABLES[0] if kind == "q" else INDEX_TABLES[1]
         if old is not None:
+            flush()
             session.execute(text(f"INSERT INTO {table}({table}, rowid, grams) "  # noqa: S608
                                  "VALUES ('delete', :id, :grams)"),
                             {"id": item_id, "grams": grams(old)})
         if new is not None:
-            session.execute(text(f"INSERT INTO {table}(rowid, grams) VALUES (:id, :grams)"),  # noqa: S608
-                            {"id": item_id, "grams": grams(new)})
+            pending.append((table, {"id": item_id, "grams": grams(new)}))
+    flush()
 
 
 def _apply_postgresql(session: Session, rows: list[Any]) -> None:
