@@ -33,6 +33,7 @@ def seed() -> dict:
 
 @pytest.fixture
 def departments(any_db_app):
+    any_db_app.config["BABEL_DEFAULT_LOCALE"] = "en"  # the CLI speaks the default language
     for name in DEPARTMENTS:
         planning.create_department(name)
     db.session.commit()
@@ -40,6 +41,7 @@ def departments(any_db_app):
 
 @pytest.fixture
 def bureau(app):
+    app.config["BABEL_DEFAULT_LOCALE"] = "en"  # the CLI speaks the default language
     for name in DEPARTMENTS:
         planning.create_department(name)
     db.session.commit()
@@ -62,8 +64,8 @@ def test_the_seed_year_imports_and_every_page_shows_its_figures(any_db_app, depa
     runner = any_db_app.test_cli_runner()
     dry = runner.invoke(args=["sessions", "import", str(SEED), "--dry-run"])
     assert dry.exit_code == 0, dry.output
-    assert "total: 13 session(s), 13 held, 12 department(s) online, 2482 participant-visits, " \
-           "159 question(s), 159 valid, 159 answered, answer rate 100%" in dry.output
+    assert "total: 13 sessions, 13 held, 12 departments online, 2482 participant-visits, " \
+           "159 questions, 159 valid, 159 answered, answer rate 100%" in dry.output
     assert "dry run: nothing was stored." in dry.output and stored() == (0, 0, 0, 0)
 
     done = runner.invoke(args=["sessions", "import", str(SEED)])

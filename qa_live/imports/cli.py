@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 from flask.cli import AppGroup
+from flask_babel import gettext as _
 
 from qa_live.extensions import db
 from qa_live.imports.store import ImportReport, import_sessions
@@ -41,24 +42,31 @@ def import_command(path: Path, dry_run: bool, encoding: str | None, login: str |
 
 def _print(report: ImportReport) -> None:
     for s in report.sessions:
-        click.echo(f"{s['id']}\t{s['start'][:10]}\t{s['state']}\t{s['title']}\t"
-                   f"{s['questions']} question(s), {s['answers']} answer(s), "
-                   f"{s['second_replies']} second repl(ies), {s['follow_ups']} follow-up(s), "
-                   f"{s['participant_visits']} participant-visit(s) ({s['participants']})")
+        click.echo("\t".join([s["id"], s["start"][:10], s["state"], s["title"], _(
+            "%(questions)d questions, %(answers)d answers, %(second)d second replies, "
+            "%(follow_ups)d follow-ups, %(visits)d participant-visits (%(how)s)",
+            questions=s["questions"], answers=s["answers"], second=s["second_replies"],
+            follow_ups=s["follow_ups"], visits=s["participant_visits"],
+            how=_("given") if s["participants"] == "given" else _("visit rows"))]))
     t = report.totals
     if t:
-        click.echo(f"total: {t['sessions']} session(s), {t['held']} held, "
-                   f"{t['departments_online']} department(s) online, "
-                   f"{t['participant_visits']} participant-visits, {t['questions']} question(s), "
-                   f"{t['valid']} valid, {t['answered']} answered, answer rate {t['answer_rate']}")
+        click.echo(_("total: %(sessions)d sessions, %(held)d held, %(departments)d departments "
+                     "online, %(visits)d participant-visits, %(questions)d questions, %(valid)d "
+                     "valid, %(answered)d answered, answer rate %(rate)s",
+                     sessions=t["sessions"], held=t["held"], departments=t["departments_online"],
+                     visits=t["participant_visits"], questions=t["questions"], valid=t["valid"],
+                     answered=t["answered"], rate=t["answer_rate"]))
     if report.given:
-        click.echo("participant figures given as totals (人次 and unique visitors as stated; the "
-                   "year's unique visitors add them up) for: " + ", ".join(report.given))
+        click.echo(_("participant figures given as totals (人次 and unique visitors as stated; "
+                     "the year's unique visitors add them up) for: %(ids)s",
+                     ids=", ".join(report.given)))
     for refusal in report.refusals:
-        click.echo(f"refused: {refusal}", err=True)
+        click.echo(_("refused: %(row)s: %(reason)s", row=refusal.row, reason=refusal.reason),
+                   err=True)
     if report.refusals:
-        click.echo(f"{len(report.refusals)} row(s) refused: nothing was stored.", err=True)
+        click.echo(_("%(n)d row(s) refused: nothing was stored.", n=len(report.refusals)),
+                   err=True)
     elif report.stored:
-        click.echo(f"imported (import {report.import_id}).")
+        click.echo(_("imported (import %(id)d).", id=report.import_id or 0))
     else:
-        click.echo("dry run: nothing was stored.")
+        click.echo(_("dry run: nothing was stored."))
