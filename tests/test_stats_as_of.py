@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from flask_babel import force_locale
 
 from qa_live.auth.models import Role
 from qa_live.extensions import db
@@ -167,17 +168,17 @@ def test_the_live_answer_rate_and_the_as_of_date_on_the_pages(any_db_app, client
 def test_bad_as_of_dates_are_refused_clearly(any_db_app, client, auth, make_user, raw,
                                              message):
     build(any_db_app)
-    with pytest.raises(AsOfError, match=message):
+    with force_locale("en"), pytest.raises(AsOfError, match=message):
         parse_as_of(raw)
     auth.login(make_user("office-asof-bad", roles=[Role.OFFICE]))
     for path in ("/office/stats", "/office/stats/report", "/office/stats/export/summary.csv",
                  f"/office/stats/sessions/{_session('外贸新业态').id}"):
-        response = client.get(f"{path}?year={YEAR}&as_of={raw}")
+        response = client.get(f"{path}?year={YEAR}&as_of={raw}&lang=en")
         assert response.status_code == 400, path
         assert message in response.get_data(as_text=True), path
 
 
 def test_with_no_session_on_record_an_as_of_date_is_refused(app):
-    with pytest.raises(AsOfError, match="No session is on record"):
+    with force_locale("en"), pytest.raises(AsOfError, match="No session is on record"):
         parse_as_of("2025-01-01")
     assert parse_as_of("") is None
