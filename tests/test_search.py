@@ -122,3 +122,18 @@ def test_reindex_gives_the_same_results(any_db_app):
     result = any_db_app.test_cli_runner().invoke(args=["search", "reindex"])
     assert result.exit_code == 0 and "text(s) indexed" in result.output
     assert found("补贴") == {qid} and found("家政") == {qid}
+
+
+def test_the_archive_pages_through_many_hits_in_order(any_db_app):
+    from qa_live.transcript import services
+
+    session = _session()
+    ids = [_question(session, f"外贸问题{n:02d}") for n in range(25)]
+    db.session.execute(update(Question).values(published_at=Question.created_at))
+    db.session.commit()
+    first = services.search_archive("外贸", per_page=20)
+    assert (first.total, first.pages, first.page) == (25, 2, 1)
+    assert [h.question.id for h in first.hits] == ids[:20]
+    last = services.search_archive("外贸", page=99, per_page=20)
+    assert (last.total, last.page) == (25, 2) and [h.question.id for h in last.hits] == ids[20:]
+    assert services.search_archive("无此词", page=3).total == 0

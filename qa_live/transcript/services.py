@@ -220,17 +220,26 @@ def search_archive(query: str, year: int | None = None, department_id: int | Non
         search.question_condition(query),
         *_held_sessions_filter(year, department_id),
     ]
-    base = select(Question).join(LiveSession, LiveSession.id == Question.session_id)
-    total = db.session.scalar(
-        select(func.count()).select_from(base.where(*conditions).subquery())) or 0
+    # One pass over the hits gives both the page and the count (count(*) OVER ()): a word in a
+    # few percent of a million questions has tens of thousands, each a row to look up.
+    ordered = (select(Question.id, func.count().over().label("total"))
+               .join(LiveSession, LiveSession.id == Question.session_id).where(*conditions)
+               .order_by(LiveSession.scheduled_start.desc(), Question.published_at, Question.id))
+    first = db.session.execute(ordered.limit(per_page).offset((page - 1) * per_page)).all()
+    total = first[0].total if first else 0
+    if not first and page > 1:  # past the last page: count, then show the last one
+        total = db.session.scalar(select(func.count()).select_from(
+            select(Question.id).join(LiveSession, LiveSession.id == Question.session_id)
+            .where(*conditions).subquery())) or 0
     pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
-    questions = db.session.scalars(
-        base.where(*conditions)
-        .options(selectinload(Question.answers))
-        .order_by(LiveSession.scheduled_start.desc(), Question.published_at, Question.id)
-        .limit(per_page).offset((page - 1) * per_page)
-    ).all()
+    if page > pages or not first:
+        page = min(max(1, page), pages)
+        first = db.session.execute(ordered.limit(per_page)
+                                   .offset((page - 1) * per_page)).all() if total else []
+    wanted = [row.id for row in first]
+    loaded = {q.id: q for q in db.session.scalars(
+        select(Question).where(Question.id.in_(wanted)).options(selectinload(Question.answers)))}
+    questions = [loaded[i] for i in wanted if i in loaded]
     hits = []
     for question in questions:
         answer_hit = next(((a, s) for a in question.answers
