@@ -183,6 +183,7 @@ def main() -> None:
         # One new question, then a search: the queue has one change to apply.
         new = "新问题：外贸企业的补贴？"
         db.session.execute(insert(Question.__table__).values(
+            id=(db.session.scalar(select(func.max(Question.id))) or 0) + 1,
             session_id=1, client_id="new", visitor_id="v", access_token="new", nickname="",
             source="live", original_text=new, text=new,
             status="approved", upvotes=0, pinned=False, needs_follow_up=False,

@@ -35,7 +35,9 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from qa_live.extensions import Model, db
 from qa_live.live.models import Answer, Question
@@ -145,8 +147,28 @@ def matching_question_ids(query: str) -> CompoundSelect[Any]:
     return in_questions.union(in_answers)
 
 
+class array_of(ColumnElement[Any]):
+    """PostgreSQL's ARRAY(subquery): the ids as one array value."""
+
+    inherit_cache = True
+
+    def __init__(self, subquery: CompoundSelect[Any]) -> None:
+        self.subquery = subquery
+
+
+@compiles(array_of)
+def _array_of(element: array_of, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"ARRAY({compiler.process(element.subquery, **kw)})"
+
+
 def question_condition(query: str) -> ColumnElement[bool]:
-    """A WHERE condition on Question: its text or an answer contains ``query``."""
+    """A WHERE condition on Question: its text or an answer contains ``query``.
+
+    On PostgreSQL as ``id = ANY(ARRAY(…))``: the hits become one array probed through the
+    primary key, where ``IN (subquery)`` lets the planner, expecting many, join the whole table.
+    """
+    if db.engine.dialect.name == "postgresql":
+        return Question.id == func.any(array_of(matching_question_ids(query)))
     return Question.id.in_(matching_question_ids(query))
 
 
