@@ -144,6 +144,8 @@ class Config:
     # live, due this many working days after the session.
     FOLLOW_UP_AUTO = _bool("FOLLOW_UP_AUTO", True)
     FOLLOW_UP_WORKING_DAYS = int(os.environ.get("FOLLOW_UP_WORKING_DAYS", "5"))
+    # The report's paragraph names unique visitors beside 人次: "参与网民达2482人次（1907人）".
+    REPORT_UNIQUE_VISITORS = _bool("REPORT_UNIQUE_VISITORS", False)
     SENSITIVE_WORDS_FILE = os.environ.get(
         "SENSITIVE_WORDS_FILE", str(BASE_DIR / "data" / "sensitive_words.txt")
     )

@@ -13,7 +13,8 @@ publishing HTTP POST to its receipt at every citizen (``fanout``, with server CP
 message and server memory per citizen), then let the connected citizens ask questions at a steady
 total rate while a staff console is connected (``intake``: ask→ack, ask→console, acknowledged vs
 stored), and step the rate up to find the highest one held with p99 ask→ack under 100 ms. Last,
-``stats``: bench/stats_year.py on SQLite and on PostgreSQL.
+``stats``: bench/stats_year.py on SQLite and on PostgreSQL, and ``search``: the archive's search
+(bench/search_archive.py) on both.
 
 Writes bench/results/<date>-<name>.json (or --out) with a flat list of records under "runs";
 docs/performance.md says what every field means.
@@ -64,7 +65,7 @@ REFERENCES = ("python-socketio-gevent", "python-socketio-eventlet", "node-socket
 SERVERS = ("qa_live", *REFERENCES)
 QA_LIVE_CONFIGS = {"gevent": "1proc-sqlite-gevent", "eventlet": "1proc-sqlite-eventlet",
                    "cluster": "2workers-pg-redis-nginx"}
-SCENARIOS = ("http", "connect", "fanout", "intake", "stats")
+SCENARIOS = ("http", "connect", "fanout", "intake", "stats", "search")
 HTTP_REQUESTS = 20
 ACK_TARGET_MS = 100.0
 STAGE_REST_S = 2.0  # between audience sizes: the server sees the last one's pages leave
@@ -439,6 +440,52 @@ def run_stats(database: str, questions: int, log_path: Path,
             "seconds": round(took, 1)}
 
 
+def run_search(database: str, questions: int, log_path: Path,
+               timeout: float) -> list[dict[str, Any]]:
+    """bench/search_archive.py in a subprocess on one database; one ``search`` record per word.
+
+    search_archive.py --json writes {"database", "questions", "answers", "fill_seconds",
+    "index_seconds", "database_bytes", "searches": {word: {"hits", "median_ms", "max_ms"}},
+    "after_change_ms"}.
+    """
+    common = {"scenario": "search", "server": "qa_live", "config": f"1proc-{database}",
+              "questions": questions}
+    services = None
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    script = str(BENCH / "search_archive.py")
+    try:
+        if database == "postgresql":
+            services = Services(log_path)
+            services.start()
+            if not services.postgres:
+                raise RuntimeError(f"scripts/services.sh started no PostgreSQL (see {log_path})")
+            env["DATABASE_URL"] = services.postgres
+        with tempfile.TemporaryDirectory(prefix="qa-bench-search-") as folder:
+            out_json = Path(folder) / "search.json"
+            command = [PYTHON, script, str(questions), "--json", str(out_json)]
+            began = time.monotonic()
+            done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env,
+                                  timeout=timeout, check=False)
+            took = time.monotonic() - began
+            with open(log_path, "a") as out:
+                out.write(f"$ {' '.join(command)}\n{done.stdout}\n{done.stderr[-4000:]}\n")
+            if done.returncode:
+                raise RuntimeError(f"search_archive.py exited with {done.returncode}: "
+                                   f"{done.stderr.strip().splitlines()[-1:]}")
+            figures = json.loads(out_json.read_text())
+    except (RuntimeError, OSError, subprocess.SubprocessError, ValueError) as exc:
+        return [{**common, "skipped": str(exc)[:300]}]
+    finally:
+        if services is not None:
+            services.stop()
+    shared = {"database": figures.get("database", database),
+              "answers": figures.get("answers"), "fill_seconds": figures.get("fill_seconds"),
+              "index_seconds": figures.get("index_seconds"),
+              "database_bytes": figures.get("database_bytes"), "seconds": round(took, 1)}
+    return [{**common, **shared, "query": word, "hits": one["hits"], "p50_ms": one["median_ms"],
+             "max_ms": one["max_ms"]} for word, one in figures.get("searches", {}).items()]
+
+
 # Main ---------------------------------------------------------------------------------------
 
 
@@ -511,6 +558,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--stats-questions", type=int, default=1_000_000)
     parser.add_argument("--stats-databases", type=csv, default=["sqlite", "postgresql"])
     parser.add_argument("--stats-timeout", type=float, default=1800.0)
+    parser.add_argument("--search-questions", type=int, default=1_000_000)
+    parser.add_argument("--search-databases", type=csv, default=["sqlite", "postgresql"])
+    parser.add_argument("--search-timeout", type=float, default=3600.0)
     opts = parser.parse_args(argv)
     unknown = set(opts.qa_live_configs) - set(QA_LIVE_CONFIGS)
     if unknown:
@@ -569,6 +619,13 @@ def main(argv: list[str] | None = None) -> int:
             record = run_stats(database, opts.stats_questions, log_path, opts.stats_timeout)
             log(f"  {record}")
             runs.append(record)
+    if "search" in opts.scenarios:
+        for database in opts.search_databases:
+            log(f"search: {opts.search_questions} questions on {database}")
+            for record in run_search(database, opts.search_questions, log_path,
+                                     opts.search_timeout):
+                log(f"  {record}")
+                runs.append(record)
     out.write_text(json.dumps({
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "name": out.stem[11:] if out.stem[:4].isdigit() and out.stem[10:11] == "-" else out.stem,

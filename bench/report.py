@@ -103,6 +103,10 @@ def main(path: str) -> None:
             ("questions", "questions", 0), ("p50_ms", "page p50 ms", 0),
             ("max_ms", "page max ms", 0), ("cold_ms", "first page ms", 0),
             ("summarize_p50_ms", "summarize p50 ms", 0), ("fill_seconds", "fill s", 0)], [])),
+        ("Archive search", table(runs, "search", [
+            ("questions", "questions", 0), ("query", "word", 0), ("hits", "hits", 0),
+            ("p50_ms", "search p50 ms", 1), ("max_ms", "search max ms", 1),
+            ("index_seconds", "index s", 0)], [])),
     ]
     for title, text in sections:
         if text:

@@ -87,6 +87,10 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    # The search index's tables (FTS5 on SQLite, tsvector tables on PostgreSQL) are made by
+    # migration 0008 itself, not by models.
+    from qa_live.transcript.search import include_object
+    conf_args.setdefault("include_object", include_object)
 
     connectable = get_engine()
 

@@ -78,9 +78,11 @@ def create_app(config_class: type = Config) -> Flask:
 
     app.register_blueprint(followup_bp)
     app.cli.add_command(followups_cli)
+    from qa_live.transcript.supplementary_views import bp as supplementary_bp
     from qa_live.transcript.views import bp as transcript_bp
 
     app.register_blueprint(transcript_bp)
+    app.register_blueprint(supplementary_bp)
     app.cli.add_command(demo_cli)
     app.cli.add_command(staff_cli)
     from qa_live.api.cli import api_cli
@@ -89,9 +91,15 @@ def create_app(config_class: type = Config) -> Flask:
 
     app.cli.add_command(api_cli)
     app.cli.add_command(privacy_cli)
+    from qa_live.imports import models as _import_models  # noqa: F401 - tables for migrations
+    from qa_live.imports.cli import sessions_cli
     from qa_live.stats.cli import stats_cli
 
     app.cli.add_command(stats_cli)
+    app.cli.add_command(sessions_cli)
+    from qa_live.transcript.cli import search_cli
+
+    app.cli.add_command(search_cli)
     app.register_blueprint(audit_bp)
     from qa_live.live.wordlist_cli import words_cli
     from qa_live.live.wordlist_views import bp as wordlist_bp

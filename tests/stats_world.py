@@ -48,6 +48,7 @@ def plan(title: str, start: datetime, departments: list[Department], actor: User
         precollect_closes_at=start if precollect else None,
     )
     session = planning.create_session(draft, actor)
+    session.created_at = start - timedelta(days=8)  # planned in the story's time, not today's
     planning.announce_session(session, start - timedelta(days=7))
     return session
 

@@ -53,10 +53,11 @@ def test_bench_quick_code_path_writes_sane_records(tmp_path):
         "--intake-rate", "10", "--intake-seconds", "2", "--step-rates", "20",
         "--step-seconds", "1", "--settle", "5",
         "--stats-questions", "300", "--stats-databases", "sqlite",
+        "--search-questions", "300", "--search-databases", "sqlite",
     ]
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=150, check=False)
+                          timeout=240, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     result = json.loads(out.read_text())
     assert result["machine"]["cpus"] >= 1
@@ -113,3 +114,7 @@ def test_bench_quick_code_path_writes_sane_records(tmp_path):
     stats = one("stats", "qa_live")
     assert stats["config"] == "1proc-sqlite" and stats["questions"] in (299, 300)
     assert stats["p50_ms"] > 0 and stats["fill_seconds"] > 0
+    searches = [r for r in runs if r["scenario"] == "search"]
+    assert {r["query"] for r in searches} >= {"外贸", "企", "不在档案里的词"}
+    assert all(r["p50_ms"] > 0 and r["index_seconds"] >= 0 for r in searches)
+    assert next(r for r in searches if r["query"] == "不在档案里的词")["hits"] == 0

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from qa_live.auth.models import Role
 from qa_live.extensions import db
 from qa_live.followup import calendar
 from qa_live.followup import dates as followup_dates
@@ -19,6 +20,7 @@ def working_days_between(start: date, end: date) -> int:
     """Working days after start up to and including end (0 when end is not after start)."""
     return sum(1 for n in range(1, (end - start).days + 1)
                if calendar.is_working_day(start + timedelta(days=n)))
+
 
 ROOT = Path(__file__).resolve().parent.parent
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -160,3 +162,60 @@ def test_the_office_keeps_the_calendar_on_a_page(app, client, auth, make_user):
     assert removed.status_code == 302
     db.session.expire_all()
     assert db.session.get(CalendarDay, date(2026, 6, 22)) is None
+
+
+# The published calendar (chinese-calendar) under the office's own days -----------------------
+
+
+def test_published_holidays_and_make_up_days_apply_without_loading_anything(app):
+    # 2025: National Day and Mid-Autumn 1–8 October; Sunday 28 September and Saturday
+    # 11 October worked instead (国办发明电〔2024〕12号).
+    assert not calendar.is_working_day(date(2025, 10, 1))
+    assert not calendar.is_working_day(date(2025, 10, 8))
+    assert calendar.is_working_day(date(2025, 9, 28))
+    assert calendar.is_working_day(date(2025, 10, 11))
+    assert calendar.add_working_days(date(2025, 9, 30), 1) == date(2025, 10, 9)
+    # Sunday 28, 29, 30, then 9, 10 and Saturday 11.
+    assert working_days_between(date(2025, 9, 26), date(2025, 10, 12)) == 6
+    published = calendar.published_days(date(2025, 1, 1), date(2025, 12, 31))
+    assert published[date(2025, 1, 28)].name == "春节"
+    assert published[date(2025, 10, 11)].kind == DayKind.WORKDAY
+
+
+def test_the_offices_own_days_are_kept_on_top_of_the_published_ones(app):
+    calendar.set_day(date(2025, 10, 8), DayKind.WORKDAY, "值班")
+    calendar.set_day(date(2025, 9, 28), DayKind.HOLIDAY, "本局调整")
+    db.session.commit()
+    assert calendar.is_working_day(date(2025, 10, 8))
+    assert not calendar.is_working_day(date(2025, 9, 28))
+    calendar.remove_day(date(2025, 10, 8))
+    db.session.commit()
+    assert not calendar.is_working_day(date(2025, 10, 8))  # the published day again
+
+
+def test_the_published_years_are_named_and_later_years_follow_the_week(app):
+    years = calendar.published_years()
+    assert 2004 in years and 2026 in years and 2027 not in years
+    assert calendar.published_days(date(2027, 1, 1), date(2027, 12, 31)) == {}
+    assert calendar.is_working_day(date(2027, 10, 1))  # a Friday; no notice published yet
+
+
+def test_the_shipped_2026_file_says_what_the_package_says(app):
+    lines = (ROOT / "data" / "calendar_2026.txt").read_text(encoding="utf-8").splitlines()
+    shipped = {(e.day, e.kind) for e in calendar.parse_calendar(lines)
+               if (e.day.weekday() < 5) == (e.kind == DayKind.HOLIDAY)}
+    published = {(d, e.kind) for d, e in
+                 calendar.published_days(date(2026, 1, 1), date(2026, 12, 31)).items()}
+    assert shipped == published
+
+
+def test_the_calendar_page_shows_both_and_warns_for_a_year_not_yet_published(client, auth,
+                                                                               make_user):
+    auth.login(make_user("office-cal", roles=[Role.OFFICE]))
+    calendar.set_day(date(2025, 10, 8), DayKind.WORKDAY, "值班")
+    db.session.commit()
+    html = client.get("/follow-ups/calendar?year=2025").get_data(as_text=True)
+    assert 'data-published-day="2025-10-01"' in html and "chinese-calendar" in html
+    assert 'data-day="2025-10-08"' in html
+    later = client.get("/follow-ups/calendar?year=2027").get_data(as_text=True)
+    assert "2027" in later and 'data-published-day' not in later

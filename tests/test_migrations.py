@@ -9,12 +9,14 @@ from flask import Flask
 from sqlalchemy import inspect
 
 from qa_live.extensions import db
+from qa_live.transcript.search import include_object
 
 
 def _differences(app: Flask) -> list:
     with db.engine.connect() as conn:
         context = MigrationContext.configure(
-            conn, opts={"compare_type": True, "render_as_batch": True})
+            conn, opts={"compare_type": True, "render_as_batch": True,
+                        "include_object": include_object})
         return compare_metadata(context, db.metadata)
 
 

@@ -214,10 +214,13 @@ def test_the_report_says_what_the_figures_say(year):
     text = report.paragraph_zh(summary, TODAY)
     assert text.startswith("全年组织相关业务处室确定了全年4场“网络在线问政”专场（其中1场取消）。")
     assert "截至年底，已组织完成2场，有2个处室上线，参与网民达6人次，" in text
-    assert "问题9个，其中有效提问6个，答复率达到66.6%。" in text
-    assert "会后二次答复1个；线下落实3件，已办结2件，办结率66.6%。" in text
+    # q5 was answered only by its second reply: the live answer rate (现场答复率) is 3 of 6.
+    assert "问题9个，其中有效提问6个，答复率达到66.6%（现场答复率50.0%）。" in text
+    assert text.endswith("会后二次答复1个；线下落实3件，已办结2件，办结率66.6%。"
+                         "（数据截至2026年1月10日）")
     english = report.paragraph_en(summary, TODAY)
-    assert "66.6%" in english and "6 were valid" in english
+    assert "66.6% (50.0% answered during the session)" in english and "6 were valid" in english
+    assert english.endswith("Figures as of 2026-01-10.")
 
 
 @pytest.mark.parametrize(("n", "d", "shown"), [

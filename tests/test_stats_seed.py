@@ -103,7 +103,8 @@ def test_the_seed_year_comes_out_exactly(app):
 
     paragraph = report.paragraph_zh(summary, today=date(YEAR + 1, 1, 5))
     assert paragraph == ("全年组织相关业务处室确定了全年13场“网络在线问政”专场。"
-                         "截至年底，已组织完成13场，有12个处室上线，参与网民达2482人次，问题159个，答复率达到100%。")
+                         "截至年底，已组织完成13场，有12个处室上线，参与网民达2482人次，问题159个，答复率达到100%。"
+                         f"（数据截至{YEAR + 1}年1月5日）")
     # Every figure sits in the seed's own sentence (the seed writes ASCII commas).
     seed = SEED_SENTENCE.replace(",", "，")
     assert "确定了全年13场“网络在线问政”专场。" in seed

@@ -75,7 +75,10 @@ def ask(slug: str) -> ResponseReturnValue:
     """Ask: live while the session is live, in advance while the collection window is open."""
     session = get_live_session_or_error(slug)
     data = parse_question(json_body())
-    source = QuestionSource.LIVE if session.state == SessionState.LIVE else QuestionSource.ADVANCE
+    # Only an announced session collects in advance; any other is asked live, so a session that
+    # is over answers not_live (not precollect_closed).
+    source = (QuestionSource.ADVANCE if session.state == SessionState.ANNOUNCED
+              else QuestionSource.LIVE)
     question, created = intake.submit_question(session, visitor(), data, source)
     events.commit_and_send()
     body = serialize.own_question(question, live.status_label(question))

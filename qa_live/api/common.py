@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request
@@ -138,3 +139,19 @@ def get_session_or_404(session_id: int) -> LiveSession:
     if session is None:
         raise EventError("not_found", _("There is no such session."))
     return session
+
+
+def time_field(data: dict[str, Any], name: str, required: bool = True) -> datetime | None:
+    """An ISO 8601 time with a zone from the payload (None when optional and absent)."""
+    value = data.get(name)
+    if value is None and not required:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        raise EventError("invalid", _("%(name)s must be an ISO 8601 time with a zone, such as "
+                                      "2026-05-20T09:30:00+08:00.", name=name),
+                         {name: "ISO 8601 with offset"})
+    return parsed

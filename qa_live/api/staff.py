@@ -6,7 +6,6 @@ this module only reads the JSON into one.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from flask import jsonify
@@ -14,7 +13,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from qa_live.api.common import bp, get_session_or_404, json_body, staff_user
+from qa_live.api.common import bp, get_session_or_404, json_body, staff_user, time_field
 from qa_live.auth.models import Role
 from qa_live.extensions import db
 from qa_live.live import access, commands, events, serialize
@@ -42,21 +41,6 @@ def departments() -> ResponseReturnValue:
     rows = db.session.scalars(select(Department).order_by(Department.name))
     return jsonify(departments=[{"id": d.id, "name": d.name, "short_name": d.short_name,
                                  "active": d.active} for d in rows])
-
-
-def _time(data: dict[str, Any], name: str, required: bool = True) -> datetime | None:
-    value = data.get(name)
-    if value is None and not required:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None:
-        raise EventError("invalid", _("%(name)s must be an ISO 8601 time with a zone, such as "
-                                      "2026-05-20T09:30:00+08:00.", name=name),
-                         {name: "ISO 8601 with offset"})
-    return parsed
 
 
 def _ids(data: dict[str, Any], name: str) -> list[int]:
@@ -93,14 +77,14 @@ def _draft(data: dict[str, Any]) -> planning.SessionDraft:
         raise EventError("invalid", _("%(name)s must be text.", name="slug"), {"slug": "str"})
     return planning.SessionDraft(
         title=title, description=description,
-        scheduled_start=_time(data, "scheduled_start"),  # type: ignore[arg-type]
-        scheduled_end=_time(data, "scheduled_end"),  # type: ignore[arg-type]
+        scheduled_start=time_field(data, "scheduled_start"),  # type: ignore[arg-type]
+        scheduled_end=time_field(data, "scheduled_end"),  # type: ignore[arg-type]
         department_ids=_ids(data, "department_ids"), host_ids=_ids(data, "host_ids"),
         answerer_ids=_ids(data, "answerer_ids"),
         guests=[(g_["name"][:64], g_.get("title", "")[:120]) for g_ in guests],
         moderation_mode=ModerationMode(mode),
-        precollect_opens_at=_time(data, "precollect_opens_at", required=False),
-        precollect_closes_at=_time(data, "precollect_closes_at", required=False),
+        precollect_opens_at=time_field(data, "precollect_opens_at", required=False),
+        precollect_closes_at=time_field(data, "precollect_closes_at", required=False),
         slug=slug,
     )
 

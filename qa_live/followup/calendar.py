@@ -1,8 +1,12 @@
-"""The working-day calendar: Monday to Friday, except the days the office lists.
+"""The working-day calendar: Monday to Friday, except public holidays and make-up working days.
 
 Public holidays (法定节假日) that fall on a weekday are days off; make-up working days (调休上班)
-that fall on a weekend are working days. Everything else follows the week. Dates here are
-local dates (QA_LIVE_TIMEZONE, Asia/Shanghai).
+that fall on a weekend are working days. Everything else follows the week. The days come from
+the State Council's yearly notices as the `chinese-calendar` package publishes them (the years
+``published_years()`` names; a new release each November adds the next year), with the office's
+own days (``CalendarDay``, the calendar page and ``flask followups calendar-load``) kept on top:
+an office day always wins, for any year. Dates here are local dates (QA_LIVE_TIMEZONE,
+Asia/Shanghai).
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import chinese_calendar
+from chinese_calendar import constants as published
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -47,13 +53,49 @@ def local_today() -> date:
     return utcnow().astimezone(local_zone()).date()
 
 
-def exceptions_between(start: date, end: date) -> dict[date, DayKind]:
-    """The office's exceptions from start to end (both included)."""
+#: Chinese names of the published holidays, by the package's English ones.
+_CHINESE_NAMES = {holiday.value: holiday.chinese for holiday in published.Holiday}
+#: The package's version, for pages and docs ("chinese-calendar 1.11.0").
+SOURCE = f"chinese-calendar {chinese_calendar.__version__}"
+
+
+def published_years() -> range:
+    """The years whose holidays and make-up days the installed package publishes."""
+    days = [*published.holidays, *published.workdays]
+    return range(min(days).year, max(days).year + 1)
+
+
+def published_days(start: date, end: date) -> dict[date, DayEntry]:
+    """The published exceptions to the week from start to end (both included).
+
+    Holidays on a weekday and make-up working days on a weekend; weekend days inside a holiday
+    are not exceptions. Years the package does not cover give nothing (the plain week).
+    """
+    years = published_years()
+    found: dict[date, DayEntry] = {}
+    for table, kind in ((published.holidays, DayKind.HOLIDAY),
+                        (published.workdays, DayKind.WORKDAY)):
+        for day, name in table.items():
+            if start <= day <= end and day.year in years and (
+                    (day.weekday() < 5) == (kind == DayKind.HOLIDAY)):
+                found[day] = DayEntry(day, kind, _CHINESE_NAMES.get(name, name))
+    return found
+
+
+def office_days_between(start: date, end: date) -> dict[date, DayKind]:
+    """The office's own days from start to end (both included)."""
     rows = db.session.execute(
         select(CalendarDay.day, CalendarDay.kind)
         .where(CalendarDay.day >= start, CalendarDay.day <= end)
     ).all()
     return {row.day: row.kind for row in rows}
+
+
+def exceptions_between(start: date, end: date) -> dict[date, DayKind]:
+    """Every exception to the week from start to end: the published days, the office's on top."""
+    days = {day: entry.kind for day, entry in published_days(start, end).items()}
+    days.update(office_days_between(start, end))
+    return days
 
 
 def is_working_day(day: date, exceptions: dict[date, DayKind] | None = None) -> bool:

@@ -56,6 +56,17 @@ def calendar_load(path: Path, replace: bool) -> None:
 @followups_cli.command("calendar-show")
 @click.argument("year", type=int)
 def calendar_show(year: int) -> None:
-    """Print the office's exceptions to the Monday–Friday week for a year."""
-    for row in calendar.days_of_year(year):
-        click.echo(f"{row.day.isoformat()}\t{row.kind.value}\t{row.name}")
+    """Print a year's exceptions to the Monday–Friday week: published, and the office's own."""
+    from datetime import date
+
+    office = {row.day: row for row in calendar.days_of_year(year)}
+    published = calendar.published_days(date(year, 1, 1), date(year, 12, 31))
+    if year not in calendar.published_years():
+        click.echo(f"# {calendar.SOURCE} has no days for {year}; only the office's apply")
+    for day in sorted(set(office) | set(published)):
+        row = office.get(day)
+        if row is not None:
+            click.echo(f"{day.isoformat()}\t{row.kind.value}\t{row.name}\toffice")
+        else:
+            entry = published[day]
+            click.echo(f"{day.isoformat()}\t{entry.kind.value}\t{entry.name}\tpublished")

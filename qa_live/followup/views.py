@@ -363,9 +363,15 @@ def calendar_page() -> ResponseReturnValue:
             flash(_("%(day)s saved.", day=form.day.data.isoformat()), "success")
             return redirect(url_for("followup.calendar_page", year=form.day.data.year))
     status = 400 if request.method == "POST" else 200
+    office = calendar.days_of_year(year)
+    overridden = {d.day for d in office}
+    published = [entry for day, entry in sorted(calendar.published_days(
+        date(year, 1, 1), date(year, 12, 31)).items())]
     return render_template("followup/calendar.html", year=year, form=form,
-                           days=calendar.days_of_year(year), action_form=ActionForm(),
-                           DayKind=DayKind), status
+                           days=office, action_form=ActionForm(), DayKind=DayKind,
+                           published=published, overridden=overridden,
+                           published_years=calendar.published_years(),
+                           source=calendar.SOURCE), status
 
 
 @bp.post("/calendar/<day>/remove")

@@ -1,7 +1,8 @@
 """Answers: publishing one (live, or a second reply after offline work) and rewording it.
 
-``publish_answer`` is the one operation behind the console's answer (moderation.answer) and a
-follow-up closed with its second reply (followup.services.close_done): the same checks of the
+``publish_answer`` is the one operation behind the console's answer (moderation.answer), a
+follow-up closed with its second reply (followup.services.close_done) and an answer given
+orally and recorded after the session (transcript.supplementary, 补录): the same checks of the
 text, the same moves of the question's status, the same events.
 """
 
@@ -35,13 +36,14 @@ def answer_text(body: object) -> str:
 
 def publish_answer(question: Question, actor: User, body: object, *,
                    kind: AnswerKind = AnswerKind.LIVE, department_id: int | None = None,
-                   now: datetime | None = None) -> Answer:
+                   now: datetime | None = None, given_at: datetime | None = None) -> Answer:
     """Publish an answer under a question; a pending question is published with it.
 
     The question becomes answered (its first answer stamps answered_at), any claim on it ends,
     and the change goes out to staff, the public and the asker after the commit. The caller
     checks who may answer and when (a live answer needs the session open; a second reply
-    comes after it), and names the answering unit (department_id).
+    comes after it), and names the answering unit (department_id). ``given_at``: when an
+    answer recorded later (补录) was given; the question counts as answered from then.
     """
     now = now or utcnow()
     text = answer_text(body)
@@ -51,10 +53,10 @@ def publish_answer(question: Question, actor: User, body: object, *,
     if question.status == QuestionStatus.PENDING:
         set_question_status(question, QuestionStatus.APPROVED, now)
     reply = Answer(question_id=question.id, author_id=actor.id, department_id=department_id,
-                   kind=kind, body=text, created_at=now)
+                   kind=kind, body=text, created_at=now, given_at=given_at)
     db.session.add(reply)
     if question.status == QuestionStatus.APPROVED:
-        set_question_status(question, QuestionStatus.ANSWERED, now)
+        set_question_status(question, QuestionStatus.ANSWERED, given_at or now)
     question.claimed_by_id = None
     question.claim_expires_at = None
     db.session.flush()

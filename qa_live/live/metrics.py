@@ -10,15 +10,16 @@ from __future__ import annotations
 import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, and_, func, select
+from sqlalchemy import ColumnElement, Float, and_, exists, func, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from qa_live.extensions import db
-from qa_live.live.models import Question, QuestionStatus
+from qa_live.live.models import Answer, Question, QuestionStatus
 from qa_live.planning.models import LiveSession
 
 # Seconds between two timestamps, in SQL, on both databases ------------------------------------
@@ -61,27 +62,58 @@ def first_answer_at() -> ColumnElement[Any]:
     return Question.answered_at.expression
 
 
-def is_valid() -> ColumnElement[bool]:
-    """有效提问: not rejected (a merged duplicate is rejected)."""
-    return Question.status != QuestionStatus.REJECTED
+def is_valid(at: datetime | None = None) -> ColumnElement[bool]:
+    """有效提问: not rejected (a merged duplicate is rejected); as of ``at``: not rejected then."""
+    if at is None:
+        return Question.status != QuestionStatus.REJECTED
+    # Review happens only while a session is announced or live, so a question rejected now was
+    # rejected from its (last) rejected_at on; docs/metrics.md names the one case this misses.
+    return or_(Question.status != QuestionStatus.REJECTED, Question.rejected_at > at)
 
 
-def is_answered() -> ColumnElement[bool]:
-    """A valid question with at least one published answer, live or second reply."""
-    return Question.status == QuestionStatus.ANSWERED
+def is_rejected(at: datetime | None = None) -> ColumnElement[bool]:
+    """Rejected (as of ``at``)."""
+    if at is None:
+        return Question.status == QuestionStatus.REJECTED
+    return and_(Question.status == QuestionStatus.REJECTED, Question.rejected_at <= at)
 
 
-def answered_after_session() -> ColumnElement[bool]:
+def is_answered(at: datetime | None = None) -> ColumnElement[bool]:
+    """A valid question with at least one published answer, live or second reply.
+
+    As of ``at``: answered by then, and its answer recorded by then (an answer given orally
+    and recorded later, 补录, counts from when it was recorded).
+    """
+    if at is None:
+        return Question.status == QuestionStatus.ANSWERED
+    recorded = exists().where(Answer.question_id == Question.id, Answer.created_at <= at)
+    return and_(Question.status == QuestionStatus.ANSWERED, Question.answered_at <= at, recorded)
+
+
+def is_pending(at: datetime | None = None) -> ColumnElement[bool]:
+    """Waiting for review (as of ``at``: not yet published, rejected or answered then)."""
+    if at is None:
+        return Question.status == QuestionStatus.PENDING
+    return and_(is_valid(at), ~is_answered(at),
+                or_(Question.published_at.is_(None), Question.published_at > at))
+
+
+def answered_after_session(at: datetime | None = None) -> ColumnElement[bool]:
     """Answered, and the first answer came after the session had ended (by a second reply)."""
-    return and_(is_answered(), LiveSession.ended_at.is_not(None),
+    return and_(is_answered(at), LiveSession.ended_at.is_not(None),
                 first_answer_at() > LiveSession.ended_at)
+
+
+def asked_by(at: datetime | None) -> list[ColumnElement[bool]]:
+    """The questions that existed at ``at`` (all, without a cutoff)."""
+    return [] if at is None else [Question.created_at <= at]
 
 
 WaitKey = tuple[int, int | None, int]  # (session id, department id, seconds waited)
 
 
-def wait_counts(session_ids: Sequence[int],
-                department_id: int | None = None) -> dict[WaitKey, int]:
+def wait_counts(session_ids: Sequence[int], department_id: int | None = None,
+                at: datetime | None = None) -> dict[WaitKey, int]:
     """How many answered questions waited how long, per (session, department, whole seconds).
 
     Waits are whole seconds (docs/metrics.md), so a session has a few thousand of these rows
@@ -92,8 +124,8 @@ def wait_counts(session_ids: Sequence[int],
         return {}
     wait = seconds_between(first_answer_at(), Question.created_at)
     query = (select(Question.session_id, Question.department_id, wait, func.count())
-             .where(Question.session_id.in_(session_ids), is_answered(),
-                    first_answer_at().is_not(None))
+             .where(Question.session_id.in_(session_ids), is_answered(at),
+                    first_answer_at().is_not(None), *asked_by(at))
              .group_by(Question.session_id, Question.department_id, wait))
     if department_id is not None:
         query = query.where(Question.department_id == department_id)

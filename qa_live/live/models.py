@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -11,6 +12,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from qa_live.core.timeutil import UTCDateTime, utcnow
 from qa_live.extensions import Model, db
 from qa_live.planning.models import Department, LiveSession
+
+if TYPE_CHECKING:
+    from qa_live.auth.models import User
 
 
 class QuestionSource(enum.StrEnum):
@@ -138,10 +142,16 @@ def mask_phone(phone: str | None) -> str:
 
 
 class AnswerKind(enum.StrEnum):
-    """An answer given live, or a second reply (二次答复) after offline work."""
+    """An answer given live, a second reply (二次答复) after offline work, or one given orally.
+
+    ORAL is a supplementary record (补录): an answer given in the session by voice and typed in
+    after it ended (qa_live/transcript/supplementary.py). It counts as answered in the session
+    (``given_at``) from the moment it was recorded (``created_at``), docs/metrics.md.
+    """
 
     LIVE = "live"
     FOLLOW_UP = "follow_up"
+    ORAL = "oral"
 
 
 class Answer(Model):
@@ -164,11 +174,16 @@ class Answer(Model):
         db.Enum(AnswerKind, native_enum=False, length=10), default=AnswerKind.LIVE
     )
     body: Mapped[str] = mapped_column(Text)
+    # When the answer was recorded in qa_live (for a supplementary record, 补录: after the session).
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A supplementary record (kind oral): when the answer was given in the session.
+    given_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     question: Mapped[Question] = relationship(back_populates="answers")
     department: Mapped[Department | None] = relationship(lazy="joined")
+    # Who wrote (or, for a supplementary record, recorded) it; read by the transcript only.
+    author: Mapped[User | None] = relationship(lazy="select", viewonly=True)
     revisions: Mapped[list[AnswerRevision]] = relationship(
         cascade="all, delete-orphan", order_by="AnswerRevision.id"
     )
@@ -378,3 +393,18 @@ class VisitConnection(Model):
     worker_id: Mapped[str] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"),
                                            primary_key=True)
     connections: Mapped[int] = mapped_column(default=0)
+
+
+class RatingChange(Model):
+    """A rating's earlier value, kept when the asker changes it: figures as of a date read it."""
+
+    __tablename__ = "rating_changes"
+    __table_args__ = (Index("ix_rating_changes_rating_at", "rating_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rating_id: Mapped[int] = mapped_column(ForeignKey("ratings.id", ondelete="CASCADE"))
+    old_value: Mapped[RatingValue] = mapped_column(
+        db.Enum(RatingValue, native_enum=False, length=12))
+    new_value: Mapped[RatingValue] = mapped_column(
+        db.Enum(RatingValue, native_enum=False, length=12))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

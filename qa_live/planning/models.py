@@ -149,6 +149,9 @@ class LiveSession(Model):
     # The question the projector shows as being answered now (qa_live/live/highlight.py); an id
     # without a foreign key, as questions point at sessions already.
     highlighted_question_id: Mapped[int | None] = mapped_column()
+    # Imported with its 人次 and unique visitors stated as totals, not as visit rows
+    # (docs/imports.md: those figures are given, not counted).
+    participants_given: Mapped[bool] = mapped_column(default=False, server_default="0")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

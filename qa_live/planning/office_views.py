@@ -73,7 +73,7 @@ def departments() -> ResponseReturnValue:
             dept = services.create_department(form.name.data, form.short_name.data or "",
                                               actor=current_user)
         except services.PlanningError as exc:
-            form.name.errors.append(str(exc))
+            getattr(form, exc.field or "name", form.name).errors.append(str(exc))
         else:
             db.session.commit()
             flash(_("Department %(name)s added.", name=dept.name), "success")
@@ -96,7 +96,7 @@ def department_edit(department_id: int) -> ResponseReturnValue:
             services.rename_department(dept, form.name.data, form.short_name.data or "",
                                       actor=current_user)
         except services.PlanningError as exc:
-            form.name.errors.append(str(exc))
+            getattr(form, exc.field or "name", form.name).errors.append(str(exc))
         else:
             db.session.commit()
             flash(_("Department %(name)s saved.", name=dept.name), "success")

@@ -53,13 +53,32 @@ class PlanningError(ValueError):
 
 # Departments ---------------------------------------------------------------------------------
 
+#: Longest department name and short name (the form and the API check the same).
+DEPARTMENT_NAME_MAX = 80
+DEPARTMENT_SHORT_NAME_MAX = 20
+
+
+def _department_names(name: object, short_name: object) -> tuple[str, str]:
+    """Check a department's names (type, presence, length); return them stripped."""
+    if not isinstance(name, str) or not name.strip():
+        raise PlanningError(_("Give the department a name."), "name")
+    if len(name.strip()) > DEPARTMENT_NAME_MAX:
+        raise PlanningError(_("A department name may have at most %(n)d characters.",
+                              n=DEPARTMENT_NAME_MAX), "name")
+    if not isinstance(short_name, str):
+        raise PlanningError(_("The short name must be text."), "short_name")
+    if len(short_name.strip()) > DEPARTMENT_SHORT_NAME_MAX:
+        raise PlanningError(_("A short name may have at most %(n)d characters.",
+                              n=DEPARTMENT_SHORT_NAME_MAX), "short_name")
+    return name.strip(), short_name.strip()
+
 
 def create_department(name: str, short_name: str = "", actor: User | None = None) -> Department:
-    """Add a department."""
-    name = name.strip()
+    """Add a department, with its audit entry (the office's form and the API alike)."""
+    name, short_name = _department_names(name, short_name)
     if db.session.scalar(select(Department).where(Department.name == name)):
         raise PlanningError(_("A department with this name exists already."), "name")
-    department = Department(name=name, short_name=short_name.strip())
+    department = Department(name=name, short_name=short_name)
     db.session.add(department)
     db.session.flush()
     audit.record("department_create", user=actor, target_type="department",
@@ -69,19 +88,20 @@ def create_department(name: str, short_name: str = "", actor: User | None = None
 
 def rename_department(department: Department, name: str, short_name: str,
                       actor: User | None = None) -> Department:
-    """Change a department's names."""
-    name = name.strip()
+    """Change a department's names, with its audit entry."""
+    name, short_name = _department_names(name, short_name)
     clash = db.session.scalar(
         select(Department).where(Department.name == name, Department.id != department.id)
     )
     if clash:
         raise PlanningError(_("A department with this name exists already."), "name")
-    renamed = department.name != name
+    old = department.name
+    renamed = old != name
     department.name = name
-    department.short_name = short_name.strip()
+    department.short_name = short_name
     db.session.flush()
     audit.record("department_update", user=actor, target_type="department",
-                 target_id=department.id, detail={"name": department.name})
+                 target_id=department.id, detail={"name": department.name, "old_name": old})
     if renamed:  # every session page naming it shows the new name
         session_ids = list(db.session.scalars(
             select(session_departments.c.session_id)
@@ -93,7 +113,7 @@ def rename_department(department: Department, name: str, short_name: str,
 
 def set_department_active(department: Department, active: bool,
                           actor: User | None = None) -> Department:
-    """Deactivate (or reactivate) a department; its past sessions keep it."""
+    """Deactivate (or reactivate) a department, with its audit entry; past sessions keep it."""
     department.active = active
     db.session.flush()
     audit.record("department_active", user=actor, target_type="department",

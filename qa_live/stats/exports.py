@@ -15,7 +15,7 @@ from typing import Any
 from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from sqlalchemy import select
+from sqlalchemy import case, select, type_coerce
 from sqlalchemy.orm import aliased
 
 from qa_live.core.timeutil import to_local
@@ -126,18 +126,34 @@ def question_header() -> list[str]:
             _("Question")]
 
 
-def question_rows(session_ids: Sequence[int], department_id: int | None) -> Iterator[list[Any]]:
-    """The questions of the sessions, in time order, streamed in batches."""
+def question_rows(session_ids: Sequence[int], department_id: int | None,
+                  at: datetime | None = None) -> Iterator[list[Any]]:
+    """The questions of the sessions, in time order, streamed in batches.
+
+    As of a moment (``at``): the questions asked by then, each in the status it had then.
+    """
     if not session_ids:
         return
     dept = aliased(Department)
+    status_column: Any = Question.status
+    answered_column: Any = metrics.first_answer_at()
+    reason_column: Any = Question.reject_reason
+    if at is not None:  # the status it had then, read as the column's own enum
+        status_column = type_coerce(case(
+            (metrics.is_rejected(at), QuestionStatus.REJECTED.name),
+            (metrics.is_answered(at), QuestionStatus.ANSWERED.name),
+            (metrics.is_pending(at), QuestionStatus.PENDING.name),
+            else_=QuestionStatus.APPROVED.name), Question.__table__.c.status.type)
+        answered_column = case((metrics.is_answered(at), answered_column), else_=None)
+        reason_column = type_coerce(case((metrics.is_rejected(at), Question.reject_reason),
+                                         else_=None), Question.__table__.c.reject_reason.type)
     query = (select(LiveSession.scheduled_start, LiveSession.title, dept.name,
-                    Question.source, Question.created_at, metrics.first_answer_at(),
-                    Question.status, Question.reject_reason, Question.nickname,
+                    Question.source, Question.created_at, answered_column,
+                    status_column, reason_column, Question.nickname,
                     Question.phone, Question.text)
              .join(LiveSession, LiveSession.id == Question.session_id)
              .outerjoin(dept, dept.id == Question.department_id)
-             .where(Question.session_id.in_(session_ids))
+             .where(Question.session_id.in_(session_ids), *metrics.asked_by(at))
              .order_by(LiveSession.scheduled_start, Question.created_at, Question.id)
              .execution_options(yield_per=BATCH))
     if department_id is not None:

@@ -64,8 +64,13 @@ class Counts:
 
     @property
     def answer_rate(self) -> Rate:
-        """答复率 = answered valid questions ÷ valid questions."""
+        """答复率 = answered valid questions ÷ valid questions (second replies included)."""
         return Rate(self.answered, self.valid)
+
+    @property
+    def live_answer_rate(self) -> Rate:
+        """现场答复率 = valid questions answered during the session ÷ valid questions."""
+        return Rate(self.answered_live, self.valid)
 
     def rejected_by_reason(self) -> dict[RejectReason, int]:
         """Rejected questions per reason (a merged duplicate counts as duplicate)."""
@@ -118,6 +123,8 @@ class SessionFigures:
     participant_visits: int = 0
     unique_visitors: int = 0
     counts: Counts = field(default_factory=Counts)
+    # Imported with 人次 and unique visitors stated as totals (given, not counted from visits).
+    participants_given: bool = False
 
     @property
     def held(self) -> bool:
@@ -198,6 +205,11 @@ class Summary:
     def sessions_cancelled(self) -> int:
         """Sessions called off."""
         return self._count_states(frozenset({SessionState.CANCELLED}))
+
+    @property
+    def sessions_with_given_participants(self) -> int:
+        """Held sessions whose 人次 and unique visitors were imported as stated totals."""
+        return sum(1 for s in self.sessions if s.held and s.participants_given)
 
     @property
     def whole_year(self) -> int | None:

@@ -6,26 +6,50 @@ live counters read too.
 Each query takes a list of sessions and groups by session (and department) in the database,
 returning a few rows per session. stats.stored keeps these rows for sessions that are over;
 stats.queries adds them up to departments, months and the period.
+
+Every query takes an optional cutoff ``at`` (figures "as of" a date, docs/metrics.md): then it
+counts what was true at that moment, from the rows' own timestamps: a question asked, published,
+rejected or answered by then, an answer or second reply recorded by then, a rating's value then,
+a visit begun by then. Without it (``at=None``) it counts what is true now, which is the same
+but for the timestamp conditions, and cheaper.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, distinct, func, select
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    case,
+    cast,
+    distinct,
+    func,
+    literal,
+    select,
+)
 
 from qa_live.core.timeutil import to_local, utcnow
 from qa_live.extensions import db
-from qa_live.followup.models import FollowUp, FollowUpStatus
-from qa_live.live.metrics import answered_after_session, is_answered, is_valid
+from qa_live.followup.models import FollowUp, FollowUpChange, FollowUpStatus
+from qa_live.live.metrics import (
+    answered_after_session,
+    asked_by,
+    is_answered,
+    is_pending,
+    is_rejected,
+    is_valid,
+)
 from qa_live.live.models import (
     Answer,
     AnswerKind,
     Question,
     QuestionSource,
-    QuestionStatus,
     Rating,
+    RatingChange,
     RatingValue,
     RejectReason,
     Visit,
@@ -44,42 +68,65 @@ def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
 GroupKey = tuple[int, int | None]  # (session id, department id)
 
 
-def question_counts(session_ids: Sequence[int],
-                    department_id: int | None = None) -> dict[GroupKey, Counts]:
+def question_counts(session_ids: Sequence[int], department_id: int | None = None,
+                    at: datetime | None = None) -> dict[GroupKey, Counts]:
     """Question figures per (session, department) in one grouped pass over the questions."""
+    return question_counts_and_latest(session_ids, department_id, at)[0]
+
+
+def question_counts_and_latest(
+        session_ids: Sequence[int], department_id: int | None = None,
+        at: datetime | None = None) -> tuple[dict[GroupKey, Counts], dict[int, datetime]]:
+    """question_counts, and per session the latest moment any of its questions changed.
+
+    The latest moment (asked, published, rejected or first answered) comes from the same pass;
+    stats.stored keeps it, so figures as of a later date can use the stored figures.
+    """
     if not session_ids:
-        return {}
-    status, reason = Question.status, Question.reject_reason
-    rejected = status == QuestionStatus.REJECTED
+        return {}, {}
+    reason = Question.reject_reason
+    rejected = is_rejected(at)
     columns = {
         "asked": func.count(Question.id),
         "asked_advance": _count(Question.source == QuestionSource.ADVANCE),
         "asked_live": _count(Question.source == QuestionSource.LIVE),
-        "valid": _count(is_valid()),
+        "valid": _count(is_valid(at)),
         "rejected": _count(rejected),
         **{f"rejected_{r.value}": _count(and_(rejected, reason == r)) for r in RejectReason},
         "merged": _count(and_(rejected, Question.merged_into_id.is_not(None))),
-        "pending": _count(status == QuestionStatus.PENDING),
-        "answered": _count(is_answered()),
-        "answered_later": _count(answered_after_session()),
+        "pending": _count(is_pending(at)),
+        "answered": _count(is_answered(at)),
+        "answered_later": _count(answered_after_session(at)),
     }
+    moments = (Question.created_at, Question.published_at, Question.answered_at,
+               Question.rejected_at)
     query = (select(Question.session_id, Question.department_id,
-                    *(c.label(name) for name, c in columns.items()))
+                    *(c.label(name) for name, c in columns.items()),
+                    *(func.max(m).label(f"latest_{n}") for n, m in enumerate(moments)))
              .join(LiveSession, LiveSession.id == Question.session_id)
-             .where(Question.session_id.in_(session_ids))
+             .where(Question.session_id.in_(session_ids), *asked_by(at))
              .group_by(Question.session_id, Question.department_id))
     if department_id is not None:
         query = query.where(Question.department_id == department_id)
     result: dict[GroupKey, Counts] = {}
+    latest: dict[int, datetime] = {}
     for row in db.session.execute(query):
         values = row._mapping
         result[(row.session_id, row.department_id)] = Counts(
             **{name: values[name] for name in columns})
-    return result
+        _later(latest, row.session_id, *(values[f"latest_{n}"] for n in range(len(moments))))
+    return result, latest
 
 
-def second_reply_counts(session_ids: Sequence[int],
-                        department_id: int | None = None) -> dict[GroupKey, int]:
+def _later(latest: dict[int, datetime], session_id: int, *moments: datetime | None) -> None:
+    """Keep the latest of the given moments for the session."""
+    for moment in moments:
+        if moment is not None and (session_id not in latest or moment > latest[session_id]):
+            latest[session_id] = moment
+
+
+def second_reply_counts(session_ids: Sequence[int], department_id: int | None = None,
+                        at: datetime | None = None) -> dict[GroupKey, int]:
     """Valid questions with at least one second reply (二次答复), per (session, department)."""
     if not session_ids:
         return {}
@@ -87,74 +134,138 @@ def second_reply_counts(session_ids: Sequence[int],
                     func.count(distinct(Answer.question_id)))
              .join(Question, Question.id == Answer.question_id)
              .where(Answer.kind == AnswerKind.FOLLOW_UP, Question.session_id.in_(session_ids),
-                    is_valid())
+                    is_valid(at), *asked_by(at),
+                    *([] if at is None else [Answer.created_at <= at]))
              .group_by(Question.session_id, Question.department_id))
     if department_id is not None:
         query = query.where(Question.department_id == department_id)
     return {(s, d): n for s, d, n in db.session.execute(query)}
 
 
+def latest_answers(session_ids: Sequence[int]) -> dict[int, datetime]:
+    """Per session, when its latest second reply or supplementary answer (补录) was recorded.
+
+    Other answers are first answers, whose time is the question's answered_at; these two kinds
+    are found through the (kind, question_id) index without reading every answer.
+    """
+    if not session_ids:
+        return {}
+    rows = db.session.execute(
+        select(Question.session_id, func.max(Answer.created_at))
+        .join(Question, Question.id == Answer.question_id)
+        .where(Answer.kind.in_([AnswerKind.FOLLOW_UP, AnswerKind.ORAL]),
+               Question.session_id.in_(session_ids))
+        .group_by(Question.session_id))
+    return {s: moment for s, moment in rows if moment is not None}
+
+
 def follow_up_counts(session_ids: Sequence[int], department_id: int | None = None,
-                     today: date | None = None) -> dict[GroupKey, dict[str, int]]:
-    """Follow-ups opened, done, impossible and overdue, per (session, department)."""
+                     today: date | None = None,
+                     at: datetime | None = None) -> dict[GroupKey, dict[str, int]]:
+    """Follow-ups opened, done, impossible and overdue, per (session, department).
+
+    As of ``at``: those opened by then, closed by then, and overdue by the due date they had
+    then (a due date changed later is read back from the follow-up's history).
+    """
     if not session_ids:
         return {}
     if today is None:
         local_now = to_local(utcnow())
         assert local_now is not None
         today = local_now.date()
-    still_open = FollowUp.status.in_([FollowUpStatus.OPEN, FollowUpStatus.IN_PROGRESS])
+    if at is None:
+        done = FollowUp.status == FollowUpStatus.DONE
+        impossible = FollowUp.status == FollowUpStatus.IMPOSSIBLE
+        still_open = FollowUp.status.in_([FollowUpStatus.OPEN, FollowUpStatus.IN_PROGRESS])
+        overdue = and_(still_open, FollowUp.due_date < today)
+        existed: list[ColumnElement[bool]] = []
+    else:
+        closed_by = and_(FollowUp.closed_at.is_not(None), FollowUp.closed_at <= at)
+        done = and_(FollowUp.status == FollowUpStatus.DONE, closed_by)
+        impossible = and_(FollowUp.status == FollowUpStatus.IMPOSSIBLE, closed_by)
+        later_change = (select(FollowUpChange.old)
+                        .where(FollowUpChange.follow_up_id == FollowUp.id,
+                               FollowUpChange.field == "due_date", FollowUpChange.at > at)
+                        .order_by(FollowUpChange.at, FollowUpChange.id).limit(1)
+                        .scalar_subquery())
+        due_then = func.coalesce(later_change, cast(FollowUp.due_date, String))
+        overdue = and_(~closed_by, due_then < literal(today.isoformat()))
+        existed = [FollowUp.created_at <= at]
     query = (select(FollowUp.session_id, FollowUp.department_id,
-                    func.count(FollowUp.id),
-                    _count(FollowUp.status == FollowUpStatus.DONE),
-                    _count(FollowUp.status == FollowUpStatus.IMPOSSIBLE),
-                    _count(and_(still_open, FollowUp.due_date < today)))
-             .where(FollowUp.session_id.in_(session_ids))
+                    func.count(FollowUp.id), _count(done), _count(impossible), _count(overdue))
+             .where(FollowUp.session_id.in_(session_ids), *existed)
              .group_by(FollowUp.session_id, FollowUp.department_id))
     if department_id is not None:
         query = query.where(FollowUp.department_id == department_id)
     return {
-        (s, d): {"follow_ups_opened": n, "follow_ups_done": done,
-                 "follow_ups_impossible": impossible, "follow_ups_overdue": overdue}
-        for s, d, n, done, impossible, overdue in db.session.execute(query)
+        (s, d): {"follow_ups_opened": n, "follow_ups_done": n_done,
+                 "follow_ups_impossible": n_impossible, "follow_ups_overdue": n_overdue}
+        for s, d, n, n_done, n_impossible, n_overdue in db.session.execute(query)
     }
 
 
-def rating_counts(session_ids: Sequence[int],
-                  department_id: int | None = None) -> dict[GroupKey, dict[str, int]]:
-    """Ratings per value, per (session, department of the rated question)."""
+def rating_value(at: datetime | None = None) -> ColumnElement[Any]:
+    """A rating's value (as of ``at``: the value before its first change after then)."""
+    if at is None:
+        return Rating.value.expression
+    before = (select(RatingChange.old_value)
+              .where(RatingChange.rating_id == Rating.id, RatingChange.at > at)
+              .order_by(RatingChange.at, RatingChange.id).limit(1).scalar_subquery())
+    return case((Rating.updated_at <= at, Rating.value), else_=func.coalesce(before, Rating.value))
+
+
+def rating_counts(session_ids: Sequence[int], department_id: int | None = None,
+                  at: datetime | None = None,
+                  latest: dict[int, datetime] | None = None) -> dict[GroupKey, dict[str, int]]:
+    """Ratings per value, per (session, department of the rated question).
+
+    With ``latest``, also notes per session when a rating was last given or changed.
+    """
     if not session_ids:
         return {}
-    query = (select(Question.session_id, Question.department_id,
-                    *(_count(Rating.value == v) for v in RatingValue))
+    value = rating_value(at)
+    query = (select(Question.session_id, Question.department_id, func.max(Rating.updated_at),
+                    *(_count(value == v) for v in RatingValue))
              .join(Question, Question.id == Rating.question_id)
-             .where(Question.session_id.in_(session_ids))
+             .where(Question.session_id.in_(session_ids),
+                    *([] if at is None else [Rating.created_at <= at]))
              .group_by(Question.session_id, Question.department_id))
     if department_id is not None:
         query = query.where(Question.department_id == department_id)
     result = {}
     for row in db.session.execute(query):
-        s, d, *values = row
+        s, d, changed, *values = row
+        if latest is not None:
+            _later(latest, s, changed)
         result[(s, d)] = {f"ratings_{v.value}": n
                           for v, n in zip(RatingValue, values, strict=True)}
     return result
 
 
-def visit_counts(session_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
-    """Participant-visits and unique visitors per session."""
+def visit_counts(session_ids: Sequence[int], at: datetime | None = None,
+                 latest: dict[int, datetime] | None = None) -> dict[int, tuple[int, int]]:
+    """Participant-visits and unique visitors per session (as of ``at``: visits begun by then)."""
     if not session_ids:
         return {}
     rows = db.session.execute(
-        select(Visit.session_id, func.count(Visit.id), func.count(distinct(Visit.visitor_id)))
-        .where(Visit.session_id.in_(session_ids)).group_by(Visit.session_id)
+        select(Visit.session_id, func.count(Visit.id), func.count(distinct(Visit.visitor_id)),
+               func.max(Visit.started_at))
+        .where(Visit.session_id.in_(session_ids), *([] if at is None else [Visit.started_at <= at]))
+        .group_by(Visit.session_id)
     )
-    return {s: (n, unique) for s, n, unique in rows}
+    result = {}
+    for s, n, unique, began in rows:
+        if latest is not None:
+            _later(latest, s, began)
+        result[s] = (n, unique)
+    return result
 
 
-def unique_visitors(session_ids: Sequence[int]) -> int:
+def unique_visitors(session_ids: Sequence[int], at: datetime | None = None) -> int:
     """Distinct visitors over several sessions (someone at three sessions counts once)."""
     if not session_ids:
         return 0
     return db.session.scalar(
-        select(func.count(distinct(Visit.visitor_id))).where(Visit.session_id.in_(session_ids))
+        select(func.count(distinct(Visit.visitor_id)))
+        .where(Visit.session_id.in_(session_ids), *([] if at is None else [Visit.started_at <= at]))
     ) or 0

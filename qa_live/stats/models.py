@@ -37,6 +37,10 @@ class StatsSession(Model):
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     participant_visits: Mapped[int]
     unique_visitors: Mapped[int]
+    # The latest moment any row these figures come from changed (asked, published, rejected,
+    # answered, a second reply or 补录 recorded, a rating given or changed, a visit begun, the
+    # session started or ended): figures as of any later moment are these same figures.
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class StatsGroup(Model):

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import exists, select
 
@@ -19,6 +20,7 @@ from qa_live.core.timeutil import from_local, to_local
 from qa_live.extensions import db
 from qa_live.planning.models import Department, LiveSession, SessionState, session_departments
 from qa_live.stats import grouped, stored
+from qa_live.stats.asof import AsOf, state_at
 from qa_live.stats.figures import (
     Counts,
     DepartmentFigures,
@@ -57,12 +59,16 @@ def _local_day_bounds(scope: Scope) -> tuple[datetime, datetime]:
 
 
 
-def sessions_in(scope: Scope) -> list[SessionFigures]:
-    """The sessions of the period (and department), in time order, with their departments."""
+def sessions_in(scope: Scope, as_of: AsOf | None = None) -> list[SessionFigures]:
+    """The sessions of the period (and department), in time order, with their departments.
+
+    As of a date: the sessions that existed then, each in the state it was in then.
+    """
     start, end = _local_day_bounds(scope)
     query = (select(LiveSession.id, LiveSession.title, LiveSession.slug, LiveSession.state,
                     LiveSession.scheduled_start, LiveSession.started_at, LiveSession.ended_at,
-                    LiveSession.peak_online)
+                    LiveSession.peak_online, LiveSession.created_at, LiveSession.announced_at,
+                    LiveSession.cancelled_at, LiveSession.participants_given)
              .where(LiveSession.scheduled_start >= start, LiveSession.scheduled_start < end)
              .order_by(LiveSession.scheduled_start, LiveSession.id))
     if scope.department_id is not None:
@@ -71,13 +77,9 @@ def sessions_in(scope: Scope) -> list[SessionFigures]:
             session_departments.c.department_id == scope.department_id))
     sessions = []
     for row in db.session.execute(query):
-        local = to_local(row.scheduled_start)
-        assert local is not None
-        sessions.append(SessionFigures(
-            id=row.id, title=row.title, slug=row.slug, state=SessionState(row.state),
-            scheduled_start=row.scheduled_start, local_date=local.date(),
-            started_at=row.started_at, ended_at=row.ended_at, peak_online=row.peak_online or 0,
-            department_ids=[]))
+        figures = _session_figures(row, as_of)
+        if figures is not None:
+            sessions.append(figures)
     if sessions:
         by_id = {s.id: s for s in sessions}
         links = db.session.execute(
@@ -87,6 +89,28 @@ def sessions_in(scope: Scope) -> list[SessionFigures]:
         for session_id, department_id in links:
             by_id[session_id].department_ids.append(department_id)
     return sessions
+
+
+def _session_figures(row: Any, as_of: AsOf | None) -> SessionFigures | None:
+    """A session row as SessionFigures, in its state now or as of a date (None: not yet made)."""
+    state = SessionState(row.state)
+    started, ended = row.started_at, row.ended_at
+    if as_of is not None:
+        then = state_at(state, as_of.at, row.created_at, row.announced_at, started, ended,
+                        row.cancelled_at)
+        if then is None:
+            return None
+        state = then
+        started = started if started is not None and started <= as_of.at else None
+        ended = ended if ended is not None and ended <= as_of.at else None
+    local = to_local(row.scheduled_start)
+    assert local is not None
+    return SessionFigures(
+        id=row.id, title=row.title, slug=row.slug, state=state,
+        scheduled_start=row.scheduled_start, local_date=local.date(),
+        started_at=started, ended_at=ended,
+        peak_online=(row.peak_online or 0) if started is not None else 0, department_ids=[],
+        participants_given=bool(row.participants_given))
 
 
 def department_names() -> dict[int, str]:
@@ -99,23 +123,31 @@ def department_names() -> dict[int, str]:
 
 
 def _group_counts(sessions: Sequence[SessionFigures], department_id: int | None,
-                  today: date | None) -> tuple[dict[GroupKey, Counts], stored.Numbers]:
-    numbers = stored.collect(sessions, department_id)
+                  today: date | None, as_of: AsOf | None = None,
+                  ) -> tuple[dict[GroupKey, Counts], stored.Numbers]:
+    at = as_of.at if as_of is not None else None
+    if as_of is not None:
+        today = as_of.day
+    numbers = stored.collect(sessions, department_id, at)
     groups: dict[GroupKey, Counts] = defaultdict(Counts)
     for key, counts in numbers.groups.items():
         groups[key].add(counts)
-    follow_ups = grouped.follow_up_counts([s.id for s in sessions], department_id, today)
+    follow_ups = grouped.follow_up_counts([s.id for s in sessions], department_id, today, at)
     for key, values in follow_ups.items():
         groups[key].add(Counts(**values))
     return groups, numbers
 
 
-def summarize(scope: Scope, today: date | None = None) -> Summary:
-    """Every figure of a period: its sessions, departments, months and totals."""
-    sessions = sessions_in(scope)
+def summarize(scope: Scope, today: date | None = None, as_of: AsOf | None = None) -> Summary:
+    """Every figure of a period: its sessions, departments, months and totals.
+
+    ``today`` is the day overdue follow-ups are judged by (default: today); ``as_of`` takes
+    every figure as it was at the end of that day instead (and judges overdue by it).
+    """
+    sessions = sessions_in(scope, as_of)
     held = [s for s in sessions if s.held]
     held_ids = [s.id for s in held]
-    groups, numbers = _group_counts(sessions, scope.department_id, today)
+    groups, numbers = _group_counts(sessions, scope.department_id, today, as_of)
     visits = numbers.visits
     by_id = {s.id: s for s in sessions}
     for (session_id, _dept), counts in groups.items():
@@ -187,16 +219,20 @@ class SessionReport:
     p90_answer_seconds: float | None
 
 
-def session_report(session: LiveSession, today: date | None = None) -> SessionReport:
-    """The figures of one session (any state), with its departments' shares."""
-    local = to_local(session.scheduled_start)
-    assert local is not None
-    figures = SessionFigures(
-        id=session.id, title=session.title, slug=session.slug, state=session.state,
-        scheduled_start=session.scheduled_start, local_date=local.date(),
-        started_at=session.started_at, ended_at=session.ended_at,
-        peak_online=session.peak_online or 0, department_ids=[d.id for d in session.departments])
-    groups, numbers = _group_counts([figures], None, today)
+def session_report(session: LiveSession, today: date | None = None,
+                   as_of: AsOf | None = None) -> SessionReport:
+    """The figures of one session (any state), with its departments' shares.
+
+    As of a date before the session was planned, it is reported as a draft with no figures.
+    """
+    figures = _session_figures(session, as_of)
+    if figures is None:  # not planned yet then
+        figures = _session_figures(session, None)
+        assert figures is not None
+        figures.state, figures.started_at, figures.ended_at = SessionState.DRAFT, None, None
+        figures.peak_online = 0
+    figures.department_ids = [d.id for d in session.departments]
+    groups, numbers = _group_counts([figures], None, today, as_of)
     names = {d.id: d.name for d in session.departments} | department_names()
     rows: dict[int | None, DepartmentFigures] = {
         d.id: DepartmentFigures(d.id, d.name, sessions_online=1) for d in session.departments}

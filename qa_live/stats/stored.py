@@ -9,6 +9,12 @@ row stale rather than wrong. Live sessions are always computed: their figures mo
 Storing goes through its own connection and transaction, after the figures are in hand, so a
 page that reads statistics never commits the request's work; when storing fails (another page
 stored the same session a moment earlier) the figures are used anyway and nothing is lost.
+
+Figures as of a date (``at``): a stored session whose every row settled before that moment
+(``settled_at``, stored with the figures) has the same figures then as now, so they are read
+from storage; any other session (a second reply, a rating, a 补录 since) is counted afresh as
+of that moment and not stored. So a report for last year filed today reads as fast as the
+year's page, recounting only the sessions that changed since the chosen date.
 """
 
 from __future__ import annotations
@@ -67,6 +73,7 @@ class Computed:
     waits: dict[tuple[int | None, int], int] = field(default_factory=dict)
     participant_visits: int = 0
     unique_visitors: int = 0
+    settled_at: datetime | None = None
 
 
 @dataclass
@@ -74,11 +81,13 @@ class Numbers:
     """The grouped figures of a set of sessions (one department's share, with a filter)."""
 
     department_id: int | None
+    at: datetime | None = None
     groups: dict[GroupKey, Counts] = field(default_factory=dict)
     visits: dict[int, tuple[int, int]] = field(default_factory=dict)
     stored_ids: set[int] = field(default_factory=set)
     visits_versions: dict[int, int] = field(default_factory=dict)
     computed_waits: dict[int, dict[int, int]] = field(default_factory=dict)
+    settled: dict[int, datetime | None] = field(default_factory=dict)
 
     def wait_histogram(self, session_ids: Iterable[int]) -> list[tuple[int, int]]:
         """(seconds waited, answered questions) over the given sessions, shortest wait first."""
@@ -103,7 +112,8 @@ class Numbers:
         if not session_ids:
             return 0
         if any(s not in self.visits_versions for s in session_ids):
-            return grouped.unique_visitors(session_ids)  # a live session among them
+            # A live session among them, or one recounted as of an earlier moment.
+            return grouped.unique_visitors(session_ids, self.at)
         key = hashlib.sha256(",".join(
             f"{s}:{self.visits_versions[s]}" for s in sorted(session_ids)).encode()).hexdigest()
         known = db.session.scalar(select(StatsPeriod.unique_visitors)
@@ -115,9 +125,14 @@ class Numbers:
         return count
 
 
-def collect(sessions: Sequence[SessionFigures], department_id: int | None = None) -> Numbers:
-    """The grouped figures of these sessions; stores those of settled sessions not yet stored."""
-    numbers = Numbers(department_id)
+def collect(sessions: Sequence[SessionFigures], department_id: int | None = None,
+            at: datetime | None = None) -> Numbers:
+    """The grouped figures of these sessions; stores those of settled sessions not yet stored.
+
+    With ``at``, the figures as of that moment: stored ones where the session settled before
+    it, the others counted afresh as of it (and not stored).
+    """
+    numbers = Numbers(department_id, at)
     now = utcnow()
     settled = [s.id for s in sessions if storable(s, now)]
     moving = [s.id for s in sessions if not storable(s, now)]
@@ -138,13 +153,45 @@ def collect(sessions: Sequence[SessionFigures], department_id: int | None = None
     stale = [s for s in settled if s not in fresh]
     if stale:
         computed = compute(stale, versions)
+        for session in sessions:
+            if session.id in computed:
+                one = computed[session.id]
+                one.settled_at = _latest(one.settled_at, session.started_at, session.ended_at)
         save(computed)
         for session_id, one in computed.items():
             _add_computed(numbers, session_id, one)
+            numbers.settled[session_id] = one.settled_at
+    if at is not None:
+        changed_since = [s for s in settled if _changed_after(numbers.settled.get(s), at)]
+        _forget(numbers, changed_since)
+        moving += changed_since
     if moving:
-        for session_id, one in compute(moving, {}, department_id).items():
+        for session_id, one in compute(moving, {}, department_id, at).items():
             _add_computed(numbers, session_id, one)
     return numbers
+
+
+def _changed_after(settled_at: datetime | None, at: datetime) -> bool:
+    """Whether a stored session's rows changed after ``at`` (None: it has no rows at all)."""
+    return settled_at is not None and settled_at > at
+
+
+def _latest(*moments: datetime | None) -> datetime | None:
+    known = [m for m in moments if m is not None]
+    return max(known) if known else None
+
+
+def _forget(numbers: Numbers, session_ids: Sequence[int]) -> None:
+    """Drop sessions' stored figures from numbers (to be counted afresh as of a moment)."""
+    gone = set(session_ids)
+    if not gone:
+        return
+    numbers.groups = {k: v for k, v in numbers.groups.items() if k[0] not in gone}
+    for session_id in gone:
+        numbers.visits.pop(session_id, None)
+        numbers.computed_waits.pop(session_id, None)
+        numbers.visits_versions.pop(session_id, None)
+    numbers.stored_ids -= gone
 
 
 def _read_stored(numbers: Numbers, session_ids: list[int]) -> None:
@@ -159,6 +206,7 @@ def _read_stored(numbers: Numbers, session_ids: list[int]) -> None:
     for header in db.session.scalars(
             select(StatsSession).where(StatsSession.session_id.in_(session_ids))):
         numbers.visits[header.session_id] = (header.participant_visits, header.unique_visitors)
+        numbers.settled[header.session_id] = header.settled_at
 
 
 def _add_computed(numbers: Numbers, session_id: int, one: Computed) -> None:
@@ -174,19 +222,29 @@ def _add_computed(numbers: Numbers, session_id: int, one: Computed) -> None:
 
 
 def compute(session_ids: Sequence[int], versions: dict[int, int],
-            department_id: int | None = None) -> dict[int, Computed]:
-    """The sessions' figures from the grouped queries (versions read before, by the caller)."""
+            department_id: int | None = None, at: datetime | None = None) -> dict[int, Computed]:
+    """The sessions' figures from the grouped queries (versions read before, by the caller).
+
+    Each Computed also says when the session's rows last changed (``settled_at``; the caller
+    adds the session's own start and end), for figures as of a later date.
+    """
     result = {s: Computed(version=versions.get(s, 0)) for s in session_ids}
-    for (s, d), counts in grouped.question_counts(session_ids, department_id).items():
-        result[s].groups[d] = counts
-    for (s, d), n in grouped.second_reply_counts(session_ids, department_id).items():
+    counts, latest = grouped.question_counts_and_latest(session_ids, department_id, at)
+    for (s, d), group in counts.items():
+        result[s].groups[d] = group
+    for (s, d), n in grouped.second_reply_counts(session_ids, department_id, at).items():
         result[s].groups.setdefault(d, Counts()).second_replies += n
-    for (s, d), values in grouped.rating_counts(session_ids, department_id).items():
+    for (s, d), values in grouped.rating_counts(session_ids, department_id, at, latest).items():
         result[s].groups.setdefault(d, Counts()).add(Counts(**values))
-    for (s, d, seconds), n in metrics.wait_counts(session_ids, department_id).items():
+    for (s, d, seconds), n in metrics.wait_counts(session_ids, department_id, at).items():
         result[s].waits[(d, seconds)] = n
-    for s, (n, unique) in grouped.visit_counts(session_ids).items():
+    for s, (n, unique) in grouped.visit_counts(session_ids, at, latest).items():
         result[s].participant_visits, result[s].unique_visitors = n, unique
+    if at is None:
+        for s, moment in grouped.latest_answers(session_ids).items():
+            latest[s] = max(latest.get(s, moment), moment)
+        for s, computed in result.items():
+            computed.settled_at = latest.get(s)
     return result
 
 
@@ -199,7 +257,7 @@ def save(computed: dict[int, Computed]) -> None:
     for session_id, one in computed.items():
         headers.append({"session_id": session_id, "version": one.version, "computed_at": now,
                         "participant_visits": one.participant_visits,
-                        "unique_visitors": one.unique_visitors})
+                        "unique_visitors": one.unique_visitors, "settled_at": one.settled_at})
         groups.extend({"session_id": session_id, "department_key": _key(d),
                        **{name: getattr(c, name) for name in STORED_FIELDS}}
                       for d, c in one.groups.items())

@@ -32,6 +32,7 @@ from qa_live.live.models import RatingValue
 from qa_live.planning.models import Department, LiveSession
 from qa_live.planning.services import state_label
 from qa_live.stats import exports, queries, report
+from qa_live.stats.asof import AsOf, AsOfError, parse_as_of
 from qa_live.stats.figures import Summary
 
 bp = Blueprint("stats", __name__, url_prefix="/office/stats")
@@ -59,6 +60,12 @@ class Filters:
     department_id: int | None = None
     date_from: date | None = None
     date_to: date | None = None
+    as_of: AsOf | None = None
+
+    @property
+    def runs_to(self) -> date:
+        """The day the figures run to: the as-of date, or today."""
+        return self.as_of.day if self.as_of is not None else today_local()
 
     def scope(self) -> queries.Scope:
         """The sessions these filters cover: the year, narrowed or replaced by the dates."""
@@ -75,6 +82,8 @@ class Filters:
             args["from"] = self.date_from.isoformat()
         if self.date_to:
             args["to"] = self.date_to.isoformat()
+        if self.as_of:
+            args["as_of"] = self.as_of.day.isoformat()
         return args
 
 
@@ -111,6 +120,10 @@ def parse_filters(values: MultiDict[str, str]) -> tuple[Filters, list[str]]:
                             which=label, low=MIN_YEAR, high=MAX_YEAR))
             continue
         setattr(filters, attr, day)
+    try:
+        filters.as_of = parse_as_of(values.get("as_of"))
+    except AsOfError as exc:
+        errors.append(str(exc))
     scope = filters.scope()
     if not errors and scope.start > scope.end:
         errors.append(_("The start date (%(start)s) is after the end date (%(end)s).",
@@ -184,7 +197,7 @@ def dashboard() -> ResponseReturnValue:
                                "departments": departments_for_filter(), **_common()}
     if errors:
         return render_template("stats/dashboard.html", summary=None, **context), 400
-    summary = queries.summarize(filters.scope(), today_local())
+    summary = queries.summarize(filters.scope(), today_local(), filters.as_of)
     names = queries.department_names()
     return render_template("stats/dashboard.html", summary=summary, names=names,
                            chart=chart_data(summary), **context)
@@ -198,12 +211,12 @@ def annual_report() -> ResponseReturnValue:
     if errors:
         return render_template("stats/report.html", errors=errors, filters=filters,
                                summary=None, **_common()), 400
-    summary = queries.summarize(filters.scope(), today_local())
-    today = today_local()
+    summary = queries.summarize(filters.scope(), today_local(), filters.as_of)
+    day = filters.runs_to
     return render_template(
         "stats/report.html", errors=[], filters=filters, summary=summary,
-        paragraph_zh=report.paragraph_zh(summary, today),
-        paragraph_en=report.paragraph_en(summary, today),
+        paragraph_zh=report.paragraph_zh(summary, day),
+        paragraph_en=report.paragraph_en(summary, day),
         names=queries.department_names(), **_common())
 
 
@@ -220,9 +233,14 @@ def get_session_for_stats_or_404(session_id: int) -> LiveSession:
 def session_stats(session_id: int) -> ResponseReturnValue:
     """One session's figures, for its hosts, its departments' answerers and the office."""
     session = get_session_for_stats_or_404(session_id)
-    data = queries.session_report(session, today_local())
-    return render_template("stats/session.html", session=session, data=data,
-                           counts=data.session.counts,
+    try:
+        as_of = parse_as_of(request.args.get("as_of"))
+    except AsOfError as exc:
+        return render_template("stats/session.html", session=session, data=None, counts=None,
+                               errors=[str(exc)], as_of=None, can_plan=False, **_common()), 400
+    data = queries.session_report(session, today_local(), as_of)
+    return render_template("stats/session.html", session=session, data=data, errors=[],
+                           as_of=as_of, counts=data.session.counts,
                            can_plan=current_user.has_role(Role.OFFICE), **_common())
 
 
@@ -230,7 +248,7 @@ def session_stats(session_id: int) -> ResponseReturnValue:
 
 
 def _download(table: str, fmt: str, summary: Summary, department_id: int | None,
-              session_ids: list[int], stem: str) -> Response:
+              session_ids: list[int], stem: str, as_of: AsOf | None = None) -> Response:
     rows: Iterable[list[Any]]
     if table == "sessions":
         header, rows = exports.session_table(summary, queries.department_names())
@@ -239,8 +257,8 @@ def _download(table: str, fmt: str, summary: Summary, department_id: int | None,
         header, rows = exports.summary_table(summary)
         sheet = _("Summary")
     else:
-        header, rows = exports.question_header(), exports.question_rows(session_ids,
-                                                                        department_id)
+        header, rows = exports.question_header(), exports.question_rows(
+            session_ids, department_id, as_of.at if as_of else None)
         sheet = _("Questions")
     filename = f"{stem}-{table}.{fmt}"
     disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
@@ -263,10 +281,12 @@ def export(table: str, fmt: str) -> ResponseReturnValue:
 
         return error_response(400, " ".join(errors))
     scope = filters.scope()
-    summary = queries.summarize(scope, today_local())
+    summary = queries.summarize(scope, today_local(), filters.as_of)
     held = [s.id for s in summary.sessions]
     stem = f"qa-stats-{scope.start.isoformat()}-{scope.end.isoformat()}"
-    return _download(table, fmt, summary, scope.department_id, held, stem)
+    if filters.as_of:
+        stem += f"-as-of-{filters.as_of.day.isoformat()}"
+    return _download(table, fmt, summary, scope.department_id, held, stem, filters.as_of)
 
 
 @bp.get("/sessions/<int:session_id>/questions.<fmt>")

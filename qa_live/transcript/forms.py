@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, RadioField, SearchField, SelectField, SubmitField, TextAreaField
+from wtforms import (
+    DateTimeLocalField,
+    IntegerField,
+    RadioField,
+    SearchField,
+    SelectField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from qa_live.live.models import RatingValue
@@ -53,3 +61,14 @@ class RatingForm(FlaskForm):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.value.choices = rating_choices()
+
+
+class OralAnswerForm(FlaskForm):
+    """An answer given orally in the session, recorded afterwards (补录)."""
+
+    body = TextAreaField(_l("The answer as it was given"), validators=[DataRequired()])
+    given_at = DateTimeLocalField(_l("Given at (Beijing time)"), format=["%Y-%m-%dT%H:%M",
+                                                                         "%Y-%m-%d %H:%M"],
+                                  validators=[InputRequired()])
+    department = SelectField(_l("Answering department"), coerce=str, validate_choice=True)
+    submit = SubmitField(_l("Record the answer"))

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
-from qa_live.live.models import Answer, Question, Rating, RatingValue
+from qa_live.live.models import Answer, Question, Rating, RatingChange, RatingValue
 from qa_live.live.services import QuestionRefused
 
 
@@ -63,6 +63,9 @@ def rate_answer(question: Question, answer: Answer, value: RatingValue,
             if rating is None:
                 raise
     if rating.value != value:
+        # The earlier value is kept: figures as of a date before now count it (docs/metrics.md).
+        db.session.add(RatingChange(rating_id=rating.id, old_value=rating.value, new_value=value,
+                                    at=now))
         rating.value = value
         rating.updated_at = now
         db.session.flush()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from qa_live.core.figures import Rate
@@ -17,6 +17,7 @@ from qa_live.extensions import db
 from qa_live.live import counters
 from qa_live.live.models import Answer, AnswerKind, HostPost, Question, QuestionStatus
 from qa_live.planning.models import Department, LiveSession, SessionState, session_departments
+from qa_live.transcript import search
 
 #: Sessions whose page is the transcript, and the only ones in the archive.
 HELD_STATES = (SessionState.ENDED, SessionState.ARCHIVED)
@@ -214,29 +215,36 @@ def search_archive(query: str, year: int | None = None, department_id: int | Non
                    page: int = 1, per_page: int = PAGE_SIZE) -> SearchResult:
     """Published questions of held sessions whose text or an answer contains ``query``.
 
-    Substring matching (LIKE / ILIKE), not a tokenizer: Chinese has no spaces between words,
-    so full-text indexes built on word boundaries miss a two-character word such as 外贸 inside
-    a sentence. See docs/transcript.md for why this is fine at this scale and its limits.
+    Through the character-pair index of qa_live.transcript.search (finds two-character words
+    such as 外贸 inside a sentence; the same results on SQLite and PostgreSQL), brought up to
+    date first. See docs/transcript.md.
     """
-    pattern = like_pattern(query)
-    in_answers = select(Answer.question_id).where(
-        Answer.body.ilike(pattern, escape=LIKE_ESCAPE))
+    search.catch_up()
     conditions = [
         Question.status.in_(PUBLISHED),
-        or_(Question.text.ilike(pattern, escape=LIKE_ESCAPE), Question.id.in_(in_answers)),
+        search.question_condition(query),
         *_held_sessions_filter(year, department_id),
     ]
-    base = select(Question).join(LiveSession, LiveSession.id == Question.session_id)
-    total = db.session.scalar(
-        select(func.count()).select_from(base.where(*conditions).subquery())) or 0
+    # One pass over the hits gives both the page and the count (count(*) OVER ()): a word in a
+    # few percent of a million questions has tens of thousands, each a row to look up.
+    ordered = (select(Question.id, func.count().over().label("total"))
+               .join(LiveSession, LiveSession.id == Question.session_id).where(*conditions)
+               .order_by(LiveSession.scheduled_start.desc(), Question.published_at, Question.id))
+    first = db.session.execute(ordered.limit(per_page).offset((page - 1) * per_page)).all()
+    total = first[0].total if first else 0
+    if not first and page > 1:  # past the last page: count, then show the last one
+        total = db.session.scalar(select(func.count()).select_from(
+            select(Question.id).join(LiveSession, LiveSession.id == Question.session_id)
+            .where(*conditions).subquery())) or 0
     pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
-    questions = db.session.scalars(
-        base.where(*conditions)
-        .options(selectinload(Question.answers))
-        .order_by(LiveSession.scheduled_start.desc(), Question.published_at, Question.id)
-        .limit(per_page).offset((page - 1) * per_page)
-    ).all()
+    if page > pages or not first:
+        page = min(max(1, page), pages)
+        first = db.session.execute(ordered.limit(per_page)
+                                   .offset((page - 1) * per_page)).all() if total else []
+    wanted = [row.id for row in first]
+    loaded = {q.id: q for q in db.session.scalars(
+        select(Question).where(Question.id.in_(wanted)).options(selectinload(Question.answers)))}
+    questions = [loaded[i] for i in wanted if i in loaded]
     hits = []
     for question in questions:
         answer_hit = next(((a, s) for a in question.answers

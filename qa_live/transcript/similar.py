@@ -1,12 +1,11 @@
 """Questions answered before that are close to one being answered: a hint for the answerer.
 
-`similar_answered` is the one lookup the console's hint uses. For now it builds on the archive's
-substring search (the LIKE patterns of services.py): it picks a few telling character pairs of
-the question, fetches answered questions of this session and of held sessions whose text holds
-any of them, and ranks those by how many character pairs they share with the question (the
-Dice coefficient of their bigram sets: Chinese has no spaces, and shared two-character words
-are what makes two questions about the same thing). An indexed search can replace the fetch
-later without changing callers.
+`similar_answered` is the one lookup the console's hint uses. It builds on the archive's indexed
+search (search.py: character pairs in SQLite FTS5 or a PostgreSQL GIN index): it picks a few
+telling character pairs of the question, fetches answered questions of this session and of held
+sessions whose text (or an answer) holds any of them, and ranks those by how many character
+pairs they share with the question (the Dice coefficient of their bigram sets: Chinese has no
+spaces, and shared two-character words are what makes two questions about the same thing).
 """
 
 from __future__ import annotations
@@ -23,7 +22,8 @@ from qa_live.live.commands import answerable, command
 from qa_live.live.models import Question, QuestionStatus
 from qa_live.live.screening import fold
 from qa_live.planning.models import LiveSession
-from qa_live.transcript.services import HELD_STATES, LIKE_ESCAPE, like_pattern
+from qa_live.transcript import search
+from qa_live.transcript.services import HELD_STATES
 
 #: Hints shown at most.
 LIMIT = 5
@@ -97,12 +97,13 @@ def similar_answered(question: Question, limit: int = LIMIT) -> list[SimilarQues
     if not terms:
         return []
     held = select(LiveSession.id).where(LiveSession.state.in_(HELD_STATES))
+    search.catch_up()  # what changed since the last search
     rows = db.session.scalars(
         select(Question)
         .where(Question.id != question.id,
                Question.status == QuestionStatus.ANSWERED,
                or_(Question.session_id == question.session_id, Question.session_id.in_(held)),
-               or_(*(Question.text.ilike(like_pattern(t), escape=LIKE_ESCAPE) for t in terms)))
+               or_(*(search.question_condition(t) for t in terms)))
         .options(selectinload(Question.answers))
         .order_by(Question.answered_at.desc(), Question.id.desc())
         .limit(CANDIDATES)
