@@ -48,6 +48,8 @@ def create_app(config_class: type = Config) -> Flask:
             app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_port=count
         )
 
+    _init_edge(app)
+
     from qa_live.auth.cli import staff_cli
     from qa_live.auth.views import bp as auth_bp
     from qa_live.core.visitor import remember_visitor
@@ -119,6 +121,25 @@ def _init_socketio(app: Flask) -> None:
         max_http_buffer_size=app.config["SOCKETIO_MAX_PAYLOAD_BYTES"],
         manage_session=False,
         serializer=packets.Packet,
+    )
+
+
+def _init_edge(app: Flask) -> None:
+    """The outermost WSGI layer: request bodies read under limits, refusals answered and closed."""
+    from qa_live.core import textcheck
+    from qa_live.core.errors import render_refusal
+    from qa_live.extensions import socketio
+    from qa_live.transport import frames
+    from qa_live.transport.edge import EdgeGuard, close_without_waiting
+
+    textcheck.init_app(app)
+    eio = socketio.server.eio
+    eio.disconnect = close_without_waiting(eio)  # never wait for a poll that may not come
+    frames.install(socketio.server)
+    app.wsgi_app = EdgeGuard(  # type: ignore[method-assign]
+        app.wsgi_app, render=lambda environ, code: render_refusal(app, environ, code),
+        socketio_limit=app.config["SOCKETIO_MAX_PAYLOAD_BYTES"],
+        body_limit=app.config["HTTP_MAX_BODY_BYTES"], end_session=eio.disconnect,
     )
 
 

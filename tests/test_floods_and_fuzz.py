@@ -3,8 +3,11 @@ or leave a half-made row."""
 
 from __future__ import annotations
 
+import json
+import time
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -148,3 +151,294 @@ def test_json_endpoints_answer_random_bodies_with_an_error_object(app, live, dat
     assert isinstance(body, dict)
     if response.status_code >= 400:
         assert body.get("error") and body.get("message")
+
+
+# -- bad input that used to reach a traceback, a 500 or no answer (issue 12, finding 3) -----------
+
+UNSTORABLE = ["这是一个问题\ud800吗", "含有\x00空字符的问题"]
+
+
+@pytest.mark.parametrize("field", ["text", "nickname", "phone"])
+@pytest.mark.parametrize("bad", UNSTORABLE)
+def test_a_question_with_unstorable_characters_is_refused_as_invalid(app, live, field, bad):
+    sock = citizen(app, live)
+    sock.emit("join", {"slug": live.slug}, namespace="/qa", callback=True)
+    question = {"text": "窗口什么时候延长服务时间？", "client_id": str(uuid.uuid4()), field: bad}
+    ack = sock.emit("ask", question, namespace="/qa", callback=True)
+    assert ack["ok"] is False and ack["error"] == "invalid" and ack["message"], ack
+    assert db.session.scalars(select(Question)).all() == []
+
+
+@pytest.mark.parametrize("bad", UNSTORABLE)
+def test_a_slug_or_an_answer_with_unstorable_characters_is_refused_as_invalid(app, live, bad):
+    sock = citizen(app, live)
+    ack = sock.emit("join", {"slug": bad}, namespace="/qa", callback=True)
+    assert ack["ok"] is False and ack["error"] == "invalid", ack
+    host = host_socket(app, live)
+    ack = host.emit("post", {"kind": "notice", "body": bad}, namespace="/moderation",
+                    callback=True)
+    assert ack["ok"] is False and ack["error"] == "invalid", ack
+
+
+@pytest.mark.parametrize("field", ["nickname", "phone"])
+@pytest.mark.parametrize("wrong", [0, False, [], {}])
+def test_an_optional_field_of_the_wrong_type_is_refused_not_taken_as_absent(app, live, field,
+                                                                             wrong):
+    sock = citizen(app, live)
+    sock.emit("join", {"slug": live.slug}, namespace="/qa", callback=True)
+    question = {"text": "窗口什么时候延长服务时间？", "client_id": str(uuid.uuid4()), field: wrong}
+    ack = sock.emit("ask", question, namespace="/qa", callback=True)
+    assert ack["ok"] is False and ack["error"] == "invalid" and field in ack["fields"], ack
+    question[field] = None  # null is "none given"
+    assert sock.emit("ask", question, namespace="/qa", callback=True)["ok"]
+
+
+def test_the_api_answers_unstorable_text_wrong_types_and_deep_json_with_400(app, live):
+    http = app.test_client()
+    url = f"/api/v1/sessions/{live.slug}/questions"
+    base = {"text": "窗口什么时候延长服务时间？", "client_id": str(uuid.uuid4())}
+    for body in ({**base, "text": "问题\ud800问题"}, {**base, "nickname": "\x00"},
+                 {**base, "phone": 0}, {**base, "nickname": []}):
+        response = http.post(url, data=json.dumps(body), content_type="application/json")
+        assert response.status_code == 400, (body, response.get_data(as_text=True))
+        assert response.get_json()["error"] == "invalid"
+    deep = "[" * 20_000 + "]" * 20_000  # 40 KB, under the body limit: json raises RecursionError
+    response = http.post(url, data=deep, content_type="application/json")
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert response.get_json()["error"] == "invalid"
+    assert http.get("/archive?q=%00").status_code == 400  # a NUL in a search, too
+    assert db.session.scalars(select(Question)).all() == []
+
+
+# -- raw Engine.IO / Socket.IO frames against the real servers ----------------------------------
+
+LIVE_SLUG = "demo-11"  # the demo's live session
+PROBE_ID = 987654321  # the acknowledgement id of the event sent after each frame under test
+WAIT_S = 5.0  # an answer takes milliseconds; silence is a failure
+
+
+@pytest.fixture(scope="module", params=["gevent", "eventlet"])
+def raw_server(request, tmp_path_factory):
+    """wsgi.py with the demo under one async server; flood limits out of the fuzzer's way."""
+    from tests.live_server import running_server
+
+    limits = {"SOCKET_EVENT_RATE_LIMIT": "100000/second",
+              "SOCKET_IP_EVENT_RATE_LIMIT": "100000/second", "QUESTION_MIN_INTERVAL_S": "0",
+              "QUESTION_MAX_PER_VISITOR": "100000", "VOTE_RATE_LIMIT": "100000/second"}
+    with running_server(tmp_path_factory.mktemp(f"frames-{request.param}"), request.param,
+                        demo=True, env=limits) as server:
+        yield server
+
+
+class RawCitizen:
+    """A citizen's page speaking Engine.IO/Socket.IO by hand, over a websocket or long-polling."""
+
+    def __init__(self, server, transport: str) -> None:
+        import requests
+
+        self.server, self.transport = server, transport
+        self.http = requests.Session()
+        self.http.get(f"{server.url}/s/{LIVE_SLUG}", timeout=WAIT_S)
+        cookie = "; ".join(f"{k}={v}" for k, v in self.http.cookies.items())
+        self.closed = False
+        self.pending: list[str] = []
+        if transport == "websocket":
+            import socket
+
+            import websocket
+
+            # Our own TCP socket: websocket-client leaves its own open when the server hangs up.
+            self.raw = socket.create_connection((server.host, server.port), timeout=WAIT_S)
+            self.ws = websocket.create_connection(
+                server.ws_url + "/socket.io/?EIO=4&transport=websocket", timeout=WAIT_S,
+                origin=server.url, cookie=cookie, socket=self.raw)
+            assert self.ws.recv().startswith("0{")
+        else:
+            opened = self.http.get(f"{server.url}/socket.io/?EIO=4&transport=polling",
+                                   timeout=WAIT_S).text
+            self.polling = (f"{server.url}/socket.io/?EIO=4&transport=polling&sid="
+                            + json.loads(opened[1:])["sid"])
+        self.send("40/qa,")
+        assert any(m.startswith("40/qa,{") for m in self.receive())
+        self.send(f'42/qa,1["join",{{"slug":"{LIVE_SLUG}"}}]')
+        assert self.answer(1) is not None
+
+    def send(self, frame: str | bytes) -> None:
+        if self.transport == "websocket":
+            import websocket
+
+            try:
+                if isinstance(frame, bytes):
+                    self.ws.send_binary(frame)
+                else:
+                    self.ws.send(frame)
+            except (websocket.WebSocketConnectionClosedException, ConnectionError):
+                self.closed = True
+            return
+        body = frame if isinstance(frame, bytes) else frame.encode("utf-8", "surrogatepass")
+        reply = self.http.post(self.polling, data=body, timeout=WAIT_S,
+                               headers={"Content-Type": "text/plain;charset=UTF-8"})
+        if reply.status_code != 200:
+            assert reply.status_code in (400, 413), (reply.status_code, reply.text)
+            self.closed = True
+
+    def receive(self) -> list[str]:
+        """The next messages from the server ([] once it closed the connection)."""
+        if self.pending:
+            messages, self.pending = self.pending, []
+            return messages
+        if self.closed:
+            return []
+        if self.transport == "websocket":
+            import websocket
+
+            try:
+                message = self.ws.recv()
+            except (websocket.WebSocketConnectionClosedException, ConnectionError):
+                message = ""
+            if not message:
+                self.closed = True
+                return []
+            return [message]
+        reply = self.http.get(self.polling, timeout=WAIT_S)
+        if reply.status_code != 200:
+            self.closed = True
+            return []
+        messages = reply.text.split("\x1e")
+        if "1" in messages:  # Engine.IO CLOSE
+            self.closed = True
+        return messages
+
+    def answer(self, ack_id: int) -> Any:
+        """The acknowledgement with this id, or None when the server closed the connection."""
+        prefix = f"43/qa,{ack_id}["
+        while not self.closed or self.pending:
+            for index, message in enumerate(batch := self.receive()):
+                if message.startswith(prefix):
+                    self.pending = batch[index + 1:]
+                    return json.loads(message[len(prefix) - 1:])[0]
+                if message == "2" and self.transport == "websocket":
+                    self.send("3")  # the server's ping
+        return None
+
+    def close(self) -> None:
+        if self.transport == "websocket":
+            self.ws.close()
+            self.raw.close()
+        self.http.close()
+
+
+def _ack_id(frame: str | bytes) -> int | None:
+    """The acknowledgement id a well-formed event frame on /qa carries (None otherwise)."""
+    from socketio import packet as sio_packet
+
+    if not isinstance(frame, str) or not frame.startswith("4"):
+        return None
+    try:
+        pkt = sio_packet.Packet(encoded_packet=frame[1:])
+    except Exception:  # a malformed frame carries no usable id
+        return None
+    if pkt.packet_type == sio_packet.EVENT and pkt.namespace == "/qa":
+        return pkt.id
+    return None
+
+
+def _answered_or_closed(server, transport: str, frame: str | bytes) -> tuple[Any, RawCitizen]:
+    """Send one frame on a joined /qa socket; return (its ack, or "closed"), the citizen.
+
+    Either way the server must show it within WAIT_S: an event after the frame is answered (so
+    the frame was handled, in order), or the connection is closed. Never silence.
+    """
+    page = RawCitizen(server, transport)
+    page.send(frame)
+    ack_id = _ack_id(frame)
+    if ack_id is not None and ack_id != PROBE_ID:
+        first = page.answer(ack_id)
+        if first is None:
+            return "closed", page
+    else:
+        first = None
+    page.send(f'42/qa,{PROBE_ID}["mine",{{}}]')
+    probe = page.answer(PROBE_ID)
+    if probe is None:
+        return "closed", page
+    assert probe["ok"] is True, probe
+    return first, page
+
+
+MALFORMED = {
+    "an empty frame": "",
+    "an unknown Engine.IO packet type": "9",
+    "a binary message": b"\x04\x00\x01",
+    "not a Socket.IO packet": "4x",
+    "broken JSON": '42/qa,5["ask",{"text"',
+    "JSON nested 3,000 deep": "42/qa,6" + "[" * 3000 + "]" * 3000,
+    "a binary event": '451-/qa,7["ask",{"_placeholder":true,"num":0}]',
+    "a CONNECT_ERROR from the client": '44/qa,{"message":"x"}',
+    "an acknowledgement the server never asked for": '43/qa,8[]',
+    "an event for a namespace without handlers": '42/nowhere,9["join",{}]',
+    "an event without a name and without an id": "42/qa,[]",
+}
+INVALID = {
+    "an extra argument": '42/qa,11["mine",{},"more"]',
+    "an unknown event": '42/qa,12["shout",{}]',
+    "an event that is not a list": '42/qa,13{"event":"mine"}',
+    "an event whose name is a number": '42/qa,14[7,{}]',
+    "a lone surrogate in the text": ('42/qa,15["ask",{"text":"这是一个问题\\ud800吗","client_id":'
+                                     '"0b6c4f7e-7d51-4b0e-9b7e-2f3c1a0d9e11"}]'),
+    "a NUL in the nickname": ('42/qa,16["ask",{"text":"这是一个正常的问题","nickname":"\\u0000",'
+                              '"client_id":"0b6c4f7e-7d51-4b0e-9b7e-2f3c1a0d9e12"}]'),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
+def test_malformed_frames_close_the_connection_with_one_log_line(raw_server, transport):
+    for name, frame in MALFORMED.items():
+        before = raw_server.output()
+        outcome, page = _answered_or_closed(raw_server, transport, frame)
+        page.close()
+        assert outcome == "closed", (name, outcome)
+        time.sleep(0.1)  # the log line is written as the connection closes
+        logged = raw_server.output()[len(before):]
+        assert "Traceback" not in logged, (name, logged)
+        # One line says why: "closed the websocket/connection of ..." or "refused POST ...".
+        assert "closed the" in logged or "refused POST" in logged, (name, logged)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
+def test_wrong_shaped_events_are_acknowledged_as_invalid(raw_server, transport):
+    for name, frame in INVALID.items():
+        before = raw_server.output()
+        outcome, page = _answered_or_closed(raw_server, transport, frame)
+        page.close()
+        assert isinstance(outcome, dict), (name, outcome)
+        assert outcome["ok"] is False and outcome["error"] == "invalid", (name, outcome)
+        assert outcome["message"], (name, outcome)
+        assert "Traceback" not in raw_server.output()[len(before):], name
+
+
+raw_frames = st.one_of(
+    st.text(max_size=40),
+    st.builds(lambda body: "4" + body, st.text(max_size=60)),
+    st.builds(lambda ack, event, data: f"42/qa,{ack}" + json.dumps([event, data]),
+              st.integers(min_value=0, max_value=10**6).map(str) | st.just(""),
+              st.sampled_from(["join", "ask", "vote", "mine", "refused", "connect", "x"])
+              | st.text(max_size=8), payloads),
+    st.builds(lambda ack, args: f"42/qa,{ack}" + json.dumps(args),
+              st.integers(min_value=0, max_value=10**6).map(str), json_values),
+    st.builds(lambda kind, rest: f"4{kind}{rest}", st.sampled_from("0123456789"),
+              st.text(alphabet='/qa,-0123456789[]{}"\\u', max_size=30)),
+).filter(lambda frame: not frame.startswith(("41", "1")))  # leaving on purpose is no error
+
+
+@pytest.mark.slow
+@settings(max_examples=60, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(frame=raw_frames)
+def test_random_raw_frames_get_an_answer_or_a_closed_socket_never_silence(raw_server, frame):
+    before = raw_server.output()
+    _outcome, page = _answered_or_closed(raw_server, "websocket", frame)
+    page.close()
+    assert "Traceback" not in raw_server.output()[len(before):], frame

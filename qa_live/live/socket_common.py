@@ -11,8 +11,10 @@ from typing import Any
 
 from flask import current_app, request
 from flask_babel import gettext as _
+from flask_socketio import Namespace
 from limits import parse
 
+from qa_live.core.textcheck import unstorable, unstorable_message
 from qa_live.extensions import db
 from qa_live.live.services import QuestionRefused
 from qa_live.live.validation import InvalidInput
@@ -148,6 +150,8 @@ def guarded(handler: Callable[..., Any]) -> Callable[..., Any]:
         ip_ok = limiter.allow(config["SOCKET_IP_EVENT_RATE_LIMIT"], "ip:" + client_address())
         if not (sid_ok and ip_ok):
             return fail("rate_limited", _("Too many actions in a short time. Please slow down."))
+        if unstorable(data):
+            return fail("invalid", unstorable_message())
         try:
             return handler(self, data)
         except EventError as exc:
@@ -165,3 +169,23 @@ def guarded(handler: Callable[..., Any]) -> Callable[..., Any]:
             return fail("server_error", _("Something went wrong on our side. Please try again."))
 
     return wrapper
+
+
+class GuardedNamespace(Namespace):
+    """A namespace whose wrong-shaped events are acknowledged as invalid.
+
+    qa_live/transport/frames.py turns an event that names no handler, carries more than one
+    argument or is not a list starting with a name into the event ``refused`` with the reason.
+    """
+
+    @guarded
+    def on_refused(self, data: Any = None) -> dict[str, Any]:
+        """The acknowledgement of a refused event (after the flood limits, like any event)."""
+        reason = data.get("reason") if isinstance(data, dict) else None
+        if reason == "unknown_event":
+            message = _("There is no such action.")
+        elif reason == "extra_arguments":
+            message = _("Send the event with one object as its only argument.")
+        else:
+            message = _("The message could not be understood.")
+        raise EventError("invalid", message)

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Flask, current_app, request
 from flask_babel import gettext as _
-from flask_socketio import ConnectionRefusedError, Namespace, join_room, leave_room
+from flask_socketio import ConnectionRefusedError, join_room, leave_room
 from sqlalchemy import Row, Table, bindparam, or_, select
 from sqlalchemy.orm import lazyload
 
@@ -25,6 +25,7 @@ from qa_live.live.models import HostPost, Question, QuestionStatus
 from qa_live.live.packets import Plain, Prepared
 from qa_live.live.socket_common import (
     EventError,
+    GuardedNamespace,
     client_address,
     current_sid,
     guarded,
@@ -182,7 +183,7 @@ def _upvotes_and_own(session_id: int, visitor_id: str | None) -> tuple[dict[int,
     return votes, has_own
 
 
-class CitizenNamespace(Namespace):
+class CitizenNamespace(GuardedNamespace):
     """/qa: watch a session, ask, vote, follow one's own questions."""
 
     def on_connect(self, auth: Any = None) -> None:

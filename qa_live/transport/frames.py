@@ -1,0 +1,187 @@
+"""Malformed Engine.IO and Socket.IO frames get a clear answer or a closed socket, never a
+traceback or silence.
+
+python-engineio and python-socketio assume well-formed input: an empty WebSocket message
+escaped as an exception from the server's request handler; a Socket.IO packet that does not
+parse (bad JSON, JSON nested thousands deep, an unknown packet type, an event that is not a
+list) was logged as a 30-line traceback and left the socket open and silent; an event with an
+unexpected number of arguments raised TypeError in the handler (no acknowledgement); an
+unknown event was acknowledged with an empty list.
+
+Rules (docs/realtime.md, "Malformed frames"):
+
+* Engine.IO: an empty message, an unknown packet type or a binary message closes the
+  connection (long-polling: 400 and the session ends).
+* Socket.IO: a packet that does not decode, a packet type a client never sends here
+  (CONNECT_ERROR, ACK: the server asks for none, binary packets), or an event without an
+  acknowledgement id whose shape is wrong closes the connection.
+* An event with an acknowledgement id that is not a list starting with an event name, names
+  no handler of its namespace, or carries more than one argument, is turned into the event
+  ``refused`` with the reason; the namespace's ``on_refused`` (qa_live/live/socket_common.py)
+  acknowledges it as ``{"ok": false, "error": "invalid", ...}``, after the flood limits.
+
+Each refusal is one log line (logger ``qa_live.edge``), never a traceback. Relies on
+python-socketio's ``eio.handlers['message']``, ``namespace_handlers``, ``packet_class`` and
+engineio's ``_async['websocket']`` (docs/realtime.md, upgrade checklist).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from socketio import packet as sio_packet
+
+logger = logging.getLogger("qa_live.edge")
+
+#: The event a wrong-shaped event is turned into (the namespaces acknowledge it as invalid).
+REFUSED = "refused"
+#: Engine.IO packet types a client may send: close, ping, pong, message, upgrade, noop.
+CLIENT_EIO_TYPES = frozenset("123456")
+#: Events that are not actions: Socket.IO's own, never sent as EVENT packets by a client.
+RESERVED_EVENTS = frozenset({"connect", "disconnect", "connect_error"})
+
+
+def engineio_problem(message: Any) -> str | None:
+    """What is wrong with one Engine.IO packet as a client sent it, or None."""
+    if not isinstance(message, str):
+        return "binary message"
+    if not message:
+        return "empty message"
+    if message[0] not in CLIENT_EIO_TYPES:
+        return f"unknown Engine.IO packet type {message[0]!r}"
+    return None
+
+
+def polling_problem(body: bytes) -> str | None:
+    """What is wrong with a long-polling POST body (packets joined by \\x1e), or None."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "not UTF-8"
+    for message in text.split("\x1e"):
+        if problem := engineio_problem(message):
+            return problem
+    return None
+
+
+class _Refuse(Exception):
+    """Close this connection: the packet is not something a Socket.IO client sends."""
+
+
+def _has_handler(server: Any, namespace: str, event: Any) -> bool:
+    handler = server.namespace_handlers.get(namespace)
+    return (handler is not None and isinstance(event, str) and event not in RESERVED_EVENTS
+            and not event.startswith("_") and callable(getattr(handler, "on_" + event, None)))
+
+
+def _checked(server: Any, data: Any) -> str | None:
+    """The packet as it may go on to python-socketio (maybe rewritten), or None if it is fine.
+
+    Raises _Refuse when the connection must be closed.
+    """
+    if not isinstance(data, str):
+        raise _Refuse("binary Socket.IO data")
+    try:
+        pkt = server.packet_class(encoded_packet=data)
+    except Exception as exc:  # whatever the parser raises, the packet is bad
+        raise _Refuse(f"undecodable Socket.IO packet ({type(exc).__name__})") from None
+    kind = pkt.packet_type
+    if kind in (sio_packet.CONNECT, sio_packet.DISCONNECT):
+        return None
+    if kind != sio_packet.EVENT:
+        raise _Refuse(f"Socket.IO packet type {kind!r} not accepted from a client")
+    namespace = pkt.namespace or "/"
+    if namespace not in server.namespace_handlers:
+        raise _Refuse(f"event for namespace {namespace[:40]!r}, which has no handlers")
+    args = pkt.data
+    if not isinstance(args, list) or not args or not isinstance(args[0], str):
+        reason, event = "malformed", None
+    elif not _has_handler(server, namespace, args[0]):
+        reason, event = "unknown_event", args[0]
+    elif len(args) > 2:
+        reason, event = "extra_arguments", args[0]
+    else:
+        return None
+    if pkt.id is None:
+        raise _Refuse(f"{reason.replace('_', ' ')} event without an acknowledgement id")
+    detail = {"reason": reason, "event": event[:64] if event is not None else None}
+    logger.info("refused a %s event on %s", reason.replace("_", " "), namespace)
+    rewritten: str = server.packet_class(sio_packet.EVENT, namespace=pkt.namespace,
+                                         data=[REFUSED, detail], id=pkt.id).encode()
+    return rewritten
+
+
+def _address(server: Any, eio_sid: str) -> str:
+    environ = server.environ.get(eio_sid) or {}
+    return str(environ.get("REMOTE_ADDR", "?"))
+
+
+def install(server: Any) -> None:
+    """Check every packet a client sends before python-socketio handles it (see above)."""
+    eio = server.eio
+    if getattr(eio, "_qa_frames", False):
+        return
+    on_message: Callable[[str, Any], Any] = eio.handlers["message"]
+
+    def checked_message(eio_sid: str, data: Any) -> Any:
+        try:
+            rewritten = _checked(server, data)
+        except _Refuse as refused:
+            logger.warning("closed the connection of %s: %s", _address(server, eio_sid), refused)
+            eio.disconnect(eio_sid)
+            return None
+        return on_message(eio_sid, data if rewritten is None else rewritten)
+
+    eio.handlers["message"] = checked_message
+    _install_websocket_check(eio)
+    eio._qa_frames = True
+
+
+class _CheckedWebSocket:
+    """The WebSocket engineio's handler reads from: a malformed message reads as "closed"."""
+
+    __slots__ = ("_address", "_ws")
+
+    def __init__(self, ws: Any, address: str) -> None:
+        self._ws = ws
+        self._address = address
+
+    def wait(self) -> Any:
+        message = self._ws.wait()
+        if message is None:
+            return None
+        if problem := engineio_problem(message):
+            logger.warning("closed the websocket of %s: %s", self._address, problem)
+            return None  # engineio ends the socket as if the client had closed it
+        return message
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ws, name)
+
+
+class _Handler:
+    """engineio's websocket handler (a bound method of its socket), given a checked WebSocket.
+
+    Keeps ``__self__``: qa_live/live/fanout.py finds the engineio socket through it.
+    """
+
+    def __init__(self, handler: Callable[[Any], Any]) -> None:
+        self._handler = handler
+        self.__self__ = getattr(handler, "__self__", None)
+
+    def __call__(self, ws: Any) -> Any:
+        environ = getattr(ws, "environ", None) or {}
+        return self._handler(_CheckedWebSocket(ws, str(environ.get("REMOTE_ADDR", "?"))))
+
+
+def _install_websocket_check(eio: Any) -> None:
+    factory = eio._async.get("websocket")
+    if factory is None:
+        return
+
+    def websocket(handler: Any, server: Any) -> Any:
+        return factory(_Handler(handler), server)
+
+    eio._async = dict(eio._async, websocket=websocket)
