@@ -38,7 +38,7 @@ def server(request, tmp_path_factory) -> Iterator[LiveServer]:
 
 
 def held_connections(pid: int, port: int) -> list[str]:
-    """The server process's TCP connections on `port` (not the listener), as "STATE peer"."""
+    """The server process's open TCP connections on `port`, as "STATE peer"."""
     inodes = set()
     for fd in Path(f"/proc/{pid}/fd").iterdir():
         try:
@@ -54,7 +54,11 @@ def held_connections(pid: int, port: int) -> list[str]:
         for line in Path(table).read_text().splitlines()[1:]:
             fields = line.split()
             local, remote, state, inode = fields[1], fields[2], fields[3], fields[9]
-            if inode in inodes and int(local.split(":")[1], 16) == port and state != "0A":
+            # Held: still open on the server's side (ESTABLISHED, or CLOSE-WAIT: the client
+            # left and the server never closed). Once the server has hung up (FIN-WAIT...) the
+            # kernel finishes the goodbye on its own.
+            if (inode in inodes and int(local.split(":")[1], 16) == port
+                    and state in ("01", "08")):
                 held.append(f"{states.get(state, state)} {remote}")
     return held
 

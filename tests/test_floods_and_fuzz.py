@@ -3,6 +3,7 @@ or leave a half-made row."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
@@ -233,7 +234,7 @@ def raw_server(request, tmp_path_factory):
 class RawCitizen:
     """A citizen's page speaking Engine.IO/Socket.IO by hand, over a websocket or long-polling."""
 
-    def __init__(self, server, transport: str) -> None:
+    def __init__(self, server, transport: str, address: str = "127.0.0.1") -> None:
         import requests
 
         self.server, self.transport = server, transport
@@ -248,7 +249,8 @@ class RawCitizen:
             import websocket
 
             # Our own TCP socket: websocket-client leaves its own open when the server hangs up.
-            self.raw = socket.create_connection((server.host, server.port), timeout=WAIT_S)
+            self.raw = socket.create_connection((server.host, server.port), timeout=WAIT_S,
+                                                source_address=(address, 0))
             self.ws = websocket.create_connection(
                 server.ws_url + "/socket.io/?EIO=4&transport=websocket", timeout=WAIT_S,
                 origin=server.url, cookie=cookie, socket=self.raw)
@@ -442,3 +444,161 @@ def test_random_raw_frames_get_an_answer_or_a_closed_socket_never_silence(raw_se
     _outcome, page = _answered_or_closed(raw_server, "websocket", frame)
     page.close()
     assert "Traceback" not in raw_server.output()[len(before):], frame
+
+
+# -- floods are refused cheaply, and the others are still answered (issue 12, finding 4) ----------
+# Delivery, never timing: how long the others wait is measured by `make bench` (the flood
+# scenario, docs/performance.md).
+
+
+@pytest.fixture(scope="module", params=["gevent", "eventlet"])
+def flood_server(request, tmp_path_factory):
+    """wsgi.py with the demo and qa_live's production limits, under one async server."""
+    from tests.live_server import running_server
+
+    with running_server(tmp_path_factory.mktemp(f"floods-{request.param}"), request.param,
+                        demo=True) as server:
+        yield server
+
+
+def _frame_header(length: int) -> bytes:
+    """A masked, final text frame's header announcing `length` bytes (mask key zero)."""
+    import struct
+
+    if length < 126:
+        return struct.pack("!BB", 0x81, 0x80 | length) + b"\0\0\0\0"
+    if length < 65536:
+        return struct.pack("!BBH", 0x81, 0x80 | 126, length) + b"\0\0\0\0"
+    return struct.pack("!BBQ", 0x81, 0x80 | 127, length) + b"\0\0\0\0"
+
+
+def _upgraded(server) -> Any:
+    """A raw TCP socket past the WebSocket upgrade and Engine.IO's open packet."""
+    import base64
+    import os
+    import socket
+
+    sock = socket.create_connection((server.host, server.port), timeout=WAIT_S)
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall((f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+                  f"Host: {server.host}:{server.port}\r\n"
+                  f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                  f"Sec-WebSocket-Version: 13\r\nOrigin: {server.url}\r\n\r\n").encode())
+    received = b""
+    while b"\r\n\r\n" not in received or not received.split(b"\r\n\r\n", 1)[1]:
+        chunk = sock.recv(4096)  # the 101 answer, then the open packet's frame
+        assert chunk, received
+        received += chunk
+    assert received.startswith(b"HTTP/1.1 101"), received[:100]
+    return sock
+
+
+def _close_code(sock) -> int | None:
+    """The status code of the close frame the server sends next (None: no close frame)."""
+    import struct
+
+    data = b""
+    try:
+        while chunk := sock.recv(65536):
+            data += chunk
+    except (TimeoutError, ConnectionResetError):
+        pass
+    while len(data) >= 2:  # walk the frames the server sent
+        opcode, length, head = data[0] & 0x0F, data[1] & 0x7F, 2
+        if length == 126:
+            length, head = struct.unpack("!H", data[2:4])[0], 4
+        elif length == 127:
+            length, head = struct.unpack("!Q", data[2:10])[0], 10
+        if opcode == 8:
+            return struct.unpack("!H", data[head:head + 2])[0] if length >= 2 else 1005
+        data = data[head + length:]
+    return None
+
+
+@pytest.mark.slow
+def test_a_1_mb_websocket_message_is_refused_from_its_header(flood_server):
+    sock = _upgraded(flood_server)
+    try:
+        # Announce 1 MB and send only the first kilobyte: the server must not wait for the rest.
+        sock.sendall(_frame_header(1 << 20) + b"4" + b"x" * 1023)
+        assert _close_code(sock) == 1009  # message too big
+    finally:
+        sock.close()
+
+
+@pytest.mark.slow
+def test_a_message_in_many_small_fragments_is_refused_once_over_the_limit(flood_server):
+    import struct
+
+    sock = _upgraded(flood_server)
+    try:
+        first = struct.pack("!BB", 0x01, 0x80 | 126) + struct.pack("!H", 4096) + b"\0" * 4
+        more = struct.pack("!BB", 0x00, 0x80 | 126) + struct.pack("!H", 4096) + b"\0" * 4
+        sock.sendall(first + b"4" + b"x" * 4095)
+        try:
+            for _ in range(10):  # 44 KB in fragments, never the final one
+                sock.sendall(more + b"x" * 4096)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # closed already
+        assert _close_code(sock) == 1009
+    finally:
+        sock.close()
+
+
+@pytest.mark.slow
+def test_a_socket_flooding_events_does_not_hold_up_another_pages_answer(flood_server):
+    # From two addresses, as two people: the per-address limit is the flooder's alone.
+    flooder = RawCitizen(flood_server, "websocket", "127.0.3.1")
+    citizen_page = RawCitizen(flood_server, "websocket", "127.0.3.2")
+    try:
+        # 2,000 events in one burst (most refused: 30 per 10 s), then one from another page.
+        burst = [f'42/qa,{100 + n}["mine",{{}}]' for n in range(2000)]
+        from websocket import ABNF
+
+        flooder.ws.sock.sendall(b"".join(ABNF.create_frame(f, ABNF.OPCODE_TEXT).format()
+                                         for f in burst))
+        citizen_page.send(f'42/qa,{PROBE_ID}["mine",{{}}]')
+        assert citizen_page.answer(PROBE_ID)["ok"] is True
+        # Answered while the flood was being refused, not after it: the flooder has not had
+        # all its acks yet (each socket takes its turn, one message at a time).
+        flooder.ws.settimeout(0.0)
+        acks = 0
+        with contextlib.suppress(Exception):
+            while True:
+                acks += flooder.ws.recv().startswith("43/qa,")
+        assert acks < 2000, "the page was answered only after the whole flood"
+        flooder.ws.settimeout(WAIT_S)
+        refused = [flooder.answer(100 + n) for n in (1999,)]
+        assert refused[0]["error"] == "rate_limited"
+    finally:
+        flooder.close()
+        citizen_page.close()
+
+
+def test_a_repeated_vote_is_refused_without_asking_the_database(app, live):
+    from sqlalchemy import event
+
+    from qa_live.live.models import QuestionStatus
+
+    sock = citizen(app, live)
+    sock.emit("join", {"slug": live.slug}, namespace="/qa", callback=True)
+    asked = sock.emit("ask", {"text": "请问公积金提取需要哪些材料？",
+                              "client_id": str(uuid.uuid4())}, namespace="/qa", callback=True)
+    question = db.session.get(Question, asked["question"]["id"])
+    question.status = QuestionStatus.APPROVED
+    question.published_at = utcnow()
+    db.session.commit()
+    assert sock.emit("vote", {"question_id": question.id}, namespace="/qa",
+                     callback=True)["ok"]
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        again = sock.emit("vote", {"question_id": question.id}, namespace="/qa", callback=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert again["ok"] is False and again["error"] == "already_voted", again
+    assert statements == []

@@ -19,7 +19,7 @@ from qa_live.core.i18n import select_locale
 from qa_live.core.timeutil import utcnow
 from qa_live.core.visitor import COOKIE, read_visitor_id
 from qa_live.extensions import db, socketio
-from qa_live.live import events, presence, serialize
+from qa_live.live import events, presence, serialize, votes_seen
 from qa_live.live import services as live
 from qa_live.live.models import HostPost, Question, QuestionStatus
 from qa_live.live.packets import Plain, Prepared
@@ -297,14 +297,24 @@ class CitizenNamespace(GuardedNamespace):
 
     @guarded
     def on_vote(self, data: Any = None) -> dict[str, Any]:
-        """Upvote a published question, once per visitor."""
-        session = self._session()
+        """Upvote a published question, once per visitor (a known repeat: no database)."""
+        visitor = self._state()["visitor"]
+        if self._state()["session_id"] is None:
+            raise EventError("not_joined", _("Join a session first."))
         question_id = int_field(payload(data), "question_id")
+        votes_seen.refuse_repeat(question_id, visitor)  # type: ignore[arg-type]
+        session = self._session()
         question = db.session.get(Question, question_id)
         if question is None or question.session_id != session.id:
             raise EventError("not_found", _("There is no such question."))
-        count = live.vote(question, self._state()["visitor"])
+        try:
+            count = live.vote(question, visitor)
+        except live.QuestionRefused as refused:
+            if refused.code == "already_voted":
+                votes_seen.remember(question.id, visitor)
+            raise
         db.session.commit()
+        votes_seen.remember(question.id, visitor)
         presence.mark_vote(session.id, question.id)
         return ok(question_id=question.id, upvotes=count)
 

@@ -140,15 +140,23 @@ def install(server: Any) -> None:
 
 
 class _CheckedWebSocket:
-    """The WebSocket engineio's handler reads from: a malformed message reads as "closed"."""
+    """The WebSocket engineio's handler reads from: a malformed message reads as "closed".
 
-    __slots__ = ("_address", "_ws")
+    Before each read it lets the other green threads run: a socket whose client sends as fast
+    as it can would otherwise go on handling the messages already in its buffer (a few
+    thousand small events in 64 KB) before anyone else's turn, and a flood, even one refused,
+    would delay every other page's answer by that much.
+    """
 
-    def __init__(self, ws: Any, address: str) -> None:
+    __slots__ = ("_address", "_pause", "_ws")
+
+    def __init__(self, ws: Any, address: str, pause: Callable[[], Any]) -> None:
         self._ws = ws
         self._address = address
+        self._pause = pause
 
     def wait(self) -> Any:
+        self._pause()
         message = self._ws.wait()
         if message is None:
             return None
@@ -167,13 +175,15 @@ class _Handler:
     Keeps ``__self__``: qa_live/live/fanout.py finds the engineio socket through it.
     """
 
-    def __init__(self, handler: Callable[[Any], Any]) -> None:
+    def __init__(self, handler: Callable[[Any], Any], pause: Callable[[], Any]) -> None:
         self._handler = handler
+        self._pause = pause
         self.__self__ = getattr(handler, "__self__", None)
 
     def __call__(self, ws: Any) -> Any:
         environ = getattr(ws, "environ", None) or {}
-        return self._handler(_CheckedWebSocket(ws, str(environ.get("REMOTE_ADDR", "?"))))
+        address = str(environ.get("REMOTE_ADDR", "?"))
+        return self._handler(_CheckedWebSocket(ws, address, self._pause))
 
 
 def _install_websocket_check(eio: Any) -> None:
@@ -181,7 +191,10 @@ def _install_websocket_check(eio: Any) -> None:
     if factory is None:
         return
 
+    def pause() -> None:
+        eio.sleep(0)
+
     def websocket(handler: Any, server: Any) -> Any:
-        return factory(_Handler(handler), server)
+        return factory(_Handler(handler, pause), server)
 
     eio._async = dict(eio._async, websocket=websocket)

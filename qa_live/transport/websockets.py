@@ -63,12 +63,14 @@ def _guarded_class(limit: int) -> type | None:
     from geventwebsocket.exceptions import ProtocolError
     from geventwebsocket.websocket import Header, WebSocket
 
-    class GuardedWebSocket(WebSocket):
+    base: Any = WebSocket  # untyped, and its __slots__ are set by gevent-websocket
+
+    class GuardedWebSocket(base):
         """gevent-websocket's WebSocket, refusing an oversized message from its header."""
 
         __slots__ = ()
 
-        def _payload(self, header: Any) -> bytes:
+        def _payload(self: Any, header: Any) -> bytes:
             if not header.length:
                 return b""
             payload: bytes = self.raw_read(header.length)
@@ -76,7 +78,7 @@ def _guarded_class(limit: int) -> type | None:
                 raise ProtocolError("Unexpected EOF reading frame payload")
             return unmask(payload, header.mask) if header.mask else payload
 
-        def close_with(self, code: int, reason: str) -> None:
+        def close_with(self: Any, code: int, reason: str) -> None:
             """Send a close frame with its status code (gevent-websocket's close() sends the
             reason alone, which clients read as a bad status code), and stop."""
             try:
@@ -88,7 +90,7 @@ def _guarded_class(limit: int) -> type | None:
                 self.stream = self.raw_write = self.raw_read = None
                 self.environ = None
 
-        def read_message(self) -> Any:
+        def read_message(self: Any) -> Any:
             opcode = None
             parts: list[bytes] = []
             total = 0
@@ -142,14 +144,29 @@ def guard_gevent_websocket(websocket: Any, limit: int) -> None:
 
 
 def speed_up_eventlet() -> None:
-    """eventlet's RFC6455WebSocket unmasks with the integer XOR instead of a per-byte loop."""
+    """eventlet's RFC6455WebSocket: unmasking with the integer XOR instead of a per-byte loop,
+    and a message's frames together held to the frame limit (eventlet checks each frame alone,
+    so a message in many small fragments grew without bound before engineio saw its size)."""
     if _installed("eventlet") not in VERIFIED_EVENTLET:
         return
-    from eventlet.websocket import RFC6455WebSocket
+    from eventlet.websocket import FailedConnectionError, RFC6455WebSocket
 
     def _apply_mask(data: bytes, mask: Any, length: int | None = None,
                     offset: int = 0) -> bytes:
         data = bytes(data if length is None else data[:length])
         return unmask(data, bytes(mask), offset)
 
+    message_class: Any = RFC6455WebSocket.Message
+    push = message_class.push
+
+    def push_within_limit(self: Any, data: bytes, final: bool = False) -> None:
+        total = getattr(self, "_qa_total", 0) + len(data)
+        self._qa_total = total
+        if not self.opcode & 8 and total > self.max_frame_length:
+            logger.warning("closed a websocket: a message of %d+ bytes, over %d", total,
+                           self.max_frame_length)
+            raise FailedConnectionError(1009, "message too big")
+        push(self, data, final)
+
     RFC6455WebSocket._apply_mask = staticmethod(_apply_mask)
+    message_class.push = push_within_limit
