@@ -12,8 +12,10 @@ one coroutine each, each with its own visitor cookie) that join the live session
 publishing HTTP POST to its receipt at every citizen (``fanout``, with server CPU per delivered
 message and server memory per citizen), then let the connected citizens ask questions at a steady
 total rate while a staff console is connected (``intake``: ask→ack, ask→console, acknowledged vs
-stored), and step the rate up to find the highest one held with p99 ask→ack under 100 ms. Last,
-``stats``: bench/stats_year.py on SQLite and on PostgreSQL.
+stored), and step the rate up to find the highest one held with p99 ask→ack under 100 ms. Then
+``flood`` (bench/flood.py): a well-behaved citizen's answer delay with no flood and during each
+kind of refused flood, on qa_live with its production limits. Last, ``stats``:
+bench/stats_year.py on SQLite and on PostgreSQL.
 
 Writes bench/results/<date>-<name>.json (or --out) with a flat list of records under "runs";
 docs/performance.md says what every field means.

@@ -53,10 +53,11 @@ def test_bench_quick_code_path_writes_sane_records(tmp_path):
         "--intake-rate", "10", "--intake-seconds", "2", "--step-rates", "20",
         "--step-seconds", "1", "--settle", "5",
         "--stats-questions", "300", "--stats-databases", "sqlite",
+        "--flood-seconds", "1.5", "--flood-kinds", "events,oversized",
     ]
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=150, check=False)
+                          timeout=240, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     result = json.loads(out.read_text())
     assert result["machine"]["cpus"] >= 1
@@ -109,6 +110,14 @@ def test_bench_quick_code_path_writes_sane_records(tmp_path):
         if server == "qa_live":  # counted in its database: acknowledged means stored
             assert steady["lost"] == 0 and steady["stored"] == 20
             assert step["lost"] == 0
+
+    # The flood scenario: the well-behaved citizen was answered during each flood (delivery,
+    # not speed), and the flooders were refused or closed.
+    for kind in ("events", "oversized"):
+        flood = one("flood", "qa_live", flood=kind)
+        assert flood["delivered"] > 0 and flood["baseline_p99_ms"] is not None, flood
+        assert flood["flood_sent"] > 0, flood
+        assert flood["flood_refused"] + flood["flood_closed"] > 0, flood
 
     stats = one("stats", "qa_live")
     assert stats["config"] == "1proc-sqlite" and stats["questions"] in (299, 300)

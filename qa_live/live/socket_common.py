@@ -15,9 +15,10 @@ from flask_socketio import Namespace
 from limits import parse
 
 from qa_live.core.textcheck import unstorable, unstorable_message
-from qa_live.extensions import db
+from qa_live.extensions import db, socketio
 from qa_live.live.services import QuestionRefused
 from qa_live.live.validation import InvalidInput
+from qa_live.transport import frames
 
 
 def current_sid() -> str:
@@ -111,6 +112,15 @@ class SocketEventLimiter:
         self.hits: dict[str, deque[float]] = {}
         self.swept = time.monotonic()
 
+    def free_at(self, limit: str, sid: str) -> float:
+        """When (time.monotonic()) the key may next be allowed an event."""
+        item = _parse_limit(limit)
+        with self.lock:
+            hits = self.hits.get(sid)
+            if not hits or len(hits) < item.amount:
+                return time.monotonic()
+            return hits[-item.amount] + float(item.get_expiry())
+
     def allow(self, limit: str, sid: str) -> bool:
         item = _parse_limit(limit)
         window = float(item.get_expiry())
@@ -149,7 +159,16 @@ def guarded(handler: Callable[..., Any]) -> Callable[..., Any]:
         # An address's sockets are all in this process (nginx's ip_hash), so its count is too.
         ip_ok = limiter.allow(config["SOCKET_IP_EVENT_RATE_LIMIT"], "ip:" + client_address())
         if not (sid_ok and ip_ok):
-            return fail("rate_limited", _("Too many actions in a short time. Please slow down."))
+            refused = fail("rate_limited",
+                           _("Too many actions in a short time. Please slow down."))
+            # Until the window frees, the transport refuses this socket's events itself,
+            # with this same answer, before any of the work above (qa_live/transport/frames.py).
+            until = max(limiter.free_at(config["SOCKET_EVENT_RATE_LIMIT"], current_sid()),
+                        limiter.free_at(config["SOCKET_IP_EVENT_RATE_LIMIT"],
+                                        "ip:" + client_address()))
+            frames.refuse_until(socketio.server, current_sid(),
+                                request.namespace, until, refused)  # type: ignore[attr-defined]
+            return refused
         if unstorable(data):
             return fail("invalid", unstorable_message())
         try:

@@ -28,6 +28,7 @@ engineio's ``_async['websocket']`` (docs/realtime.md, upgrade checklist).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -118,14 +119,83 @@ def _address(server: Any, eio_sid: str) -> str:
     return str(environ.get("REMOTE_ADDR", "?"))
 
 
+# -- refusing a flooding socket's events cheaply ---------------------------------------------
+
+#: A socket refused this many events in one limited spell is closed: no page does that.
+CLOSE_AFTER = 200
+
+
+class _Refusal:
+    """A socket over its event limit: its events are refused here until ``until``."""
+
+    __slots__ = ("ack", "count", "namespace", "until")
+
+    def __init__(self, until: float, namespace: str, ack: dict[str, Any]) -> None:
+        self.until = until
+        self.namespace = namespace
+        self.ack = ack
+        self.count = 0
+
+
+def refuse_until(server: Any, sid: str, namespace: str, until: float,
+                 ack: dict[str, Any]) -> None:
+    """Refuse the socket's events on `namespace` with `ack` until `until` (time.monotonic()).
+
+    Called by the namespaces' flood limit (qa_live/live/socket_common.py) with the answer it
+    just gave, in the page's language: repeating it here costs a packet decode and an ack, not
+    python-socketio's dispatch, Flask's request context and the limiter.
+    """
+    refusals: dict[str, _Refusal] | None = getattr(server, "_qa_refusals", None)
+    eio_sid = server.manager.eio_sid_from_sid(sid, namespace)
+    if refusals is None or eio_sid is None:
+        return
+    if len(refusals) > 1000:  # sockets that left while refused
+        now = time.monotonic()
+        for key in [k for k, r in refusals.items() if r.until <= now]:
+            refusals.pop(key, None)
+    refusals[eio_sid] = _Refusal(until, namespace, ack)
+
+
+def _refused_here(server: Any, eio_sid: str, data: Any) -> bool:
+    """Answer an event of a socket over its limit from here; True if it was."""
+    refusal = server._qa_refusals.get(eio_sid)
+    if refusal is None:
+        return False
+    if time.monotonic() >= refusal.until:
+        server._qa_refusals.pop(eio_sid, None)
+        return False
+    if not isinstance(data, str) or not data.startswith("2"):
+        return False  # not an event: the normal path
+    try:
+        pkt = server.packet_class(encoded_packet=data)
+    except Exception:  # malformed: the normal path refuses it
+        return False
+    if (pkt.packet_type != sio_packet.EVENT or (pkt.namespace or "/") != refusal.namespace):
+        return False
+    refusal.count += 1
+    if refusal.count > CLOSE_AFTER:
+        logger.warning("closed the connection of %s: %d events refused in a row, still flooding",
+                       _address(server, eio_sid), refusal.count)
+        server._qa_refusals.pop(eio_sid, None)
+        server.eio.disconnect(eio_sid)
+        return True
+    if pkt.id is not None:
+        server._send_packet(eio_sid, server.packet_class(
+            sio_packet.ACK, namespace=pkt.namespace, data=[refusal.ack], id=pkt.id))
+    return True
+
+
 def install(server: Any) -> None:
     """Check every packet a client sends before python-socketio handles it (see above)."""
     eio = server.eio
     if getattr(eio, "_qa_frames", False):
         return
     on_message: Callable[[str, Any], Any] = eio.handlers["message"]
+    server._qa_refusals = {}
 
     def checked_message(eio_sid: str, data: Any) -> Any:
+        if _refused_here(server, eio_sid, data):
+            return None
         try:
             rewritten = _checked(server, data)
         except _Refuse as refused:
