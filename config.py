@@ -66,6 +66,9 @@ class Config:
     HTTP_HEADER_TIMEOUT_S = float(os.environ.get("HTTP_HEADER_TIMEOUT_S", "10"))
     HTTP_BODY_TIMEOUT_S = float(os.environ.get("HTTP_BODY_TIMEOUT_S", "30"))
     HTTP_IO_TIMEOUT_S = float(os.environ.get("HTTP_IO_TIMEOUT_S", "60"))
+    # Each refusal at the edge is one log line; the same refusal from the same address again
+    # within this many seconds is counted into the next line instead (a flood, not a log flood).
+    EDGE_LOG_INTERVAL_S = float(os.environ.get("EDGE_LOG_INTERVAL_S", "10"))
     # Broadcasts encoded once and written straight to each WebSocket (qa_live/live/fanout.py);
     # off: python-socketio's per-recipient queue (for comparison, or if ever in doubt).
     SOCKETIO_FAST_FANOUT = _bool("SOCKETIO_FAST_FANOUT", True)

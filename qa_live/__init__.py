@@ -129,10 +129,11 @@ def _init_edge(app: Flask) -> None:
     from qa_live.core import textcheck
     from qa_live.core.errors import render_refusal
     from qa_live.extensions import socketio
-    from qa_live.transport import frames
+    from qa_live.transport import frames, refusal_log
     from qa_live.transport.edge import EdgeGuard, close_without_waiting
 
     textcheck.init_app(app)
+    refusal_log.INTERVAL_S = app.config["EDGE_LOG_INTERVAL_S"]
     eio = socketio.server.eio
     eio.disconnect = close_without_waiting(eio)  # never wait for a poll that may not come
     frames.install(socketio.server)

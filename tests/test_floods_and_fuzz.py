@@ -225,7 +225,8 @@ def raw_server(request, tmp_path_factory):
 
     limits = {"SOCKET_EVENT_RATE_LIMIT": "100000/second",
               "SOCKET_IP_EVENT_RATE_LIMIT": "100000/second", "QUESTION_MIN_INTERVAL_S": "0",
-              "QUESTION_MAX_PER_VISITOR": "100000", "VOTE_RATE_LIMIT": "100000/second"}
+              "QUESTION_MAX_PER_VISITOR": "100000", "VOTE_RATE_LIMIT": "100000/second",
+              "EDGE_LOG_INTERVAL_S": "0"}  # every refusal logged: the tests read each line
     with running_server(tmp_path_factory.mktemp(f"frames-{request.param}"), request.param,
                         demo=True, env=limits) as server:
         yield server
@@ -607,3 +608,19 @@ def test_a_repeated_vote_is_refused_without_asking_the_database(app, live):
         event.remove(db.engine, "before_cursor_execute", count)
     assert again["ok"] is False and again["error"] == "already_voted", again
     assert statements == []
+
+
+def test_a_flood_of_the_same_refusal_is_one_log_line_with_a_count(caplog, monkeypatch):
+    from qa_live.transport import refusal_log
+
+    monkeypatch.setattr(refusal_log, "INTERVAL_S", 0.2)
+    caplog.set_level("WARNING", logger="qa_live.edge")
+    for _ in range(100):
+        refusal_log.refused("198.51.100.9", "http 413", "refused POST from %s", "198.51.100.9")
+    refusal_log.refused("198.51.100.10", "http 413", "refused POST from %s", "198.51.100.10")
+    assert [r.getMessage() for r in caplog.records] == [
+        "refused POST from 198.51.100.9", "refused POST from 198.51.100.10"]
+    time.sleep(0.25)
+    refusal_log.refused("198.51.100.9", "http 413", "refused POST from %s", "198.51.100.9")
+    assert caplog.records[-1].getMessage() == (
+        "refused POST from 198.51.100.9 (and 99 more like it in the last 0.2 s)")

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
+from qa_live.transport import refusal_log
 from qa_live.transport.frames import polling_problem
 
 logger = logging.getLogger("qa_live.edge")
@@ -122,8 +123,10 @@ class EdgeGuard:
     def refuse(self, environ: dict[str, Any], start_response: StartResponse, code: int,
                why: str, socketio: bool = False) -> Iterable[bytes]:
         """Answer `code` at once, end an Engine.IO session sending too much, and hang up."""
-        logger.warning("refused %s %s from %s: %s (%d)", environ.get("REQUEST_METHOD"),
-                       environ.get("PATH_INFO"), environ.get("REMOTE_ADDR"), why, code)
+        address = environ.get("REMOTE_ADDR")
+        refusal_log.refused(address, f"http {code} {why}", "refused %s %s from %s: %s (%d)",
+                            environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"), address,
+                            why, code)
         if socketio and code in (400, 413) and self.end_session is not None:
             sid = parse_qs(environ.get("QUERY_STRING", "")).get("sid", [""])[0]
             if sid:

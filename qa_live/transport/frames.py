@@ -34,6 +34,8 @@ from typing import Any
 
 from socketio import packet as sio_packet
 
+from qa_live.transport import refusal_log
+
 logger = logging.getLogger("qa_live.edge")
 
 #: The event a wrong-shaped event is turned into (the namespaces acknowledge it as invalid).
@@ -174,8 +176,9 @@ def _refused_here(server: Any, eio_sid: str, data: Any) -> bool:
         return False
     refusal.count += 1
     if refusal.count > CLOSE_AFTER:
-        logger.warning("closed the connection of %s: %d events refused in a row, still flooding",
-                       _address(server, eio_sid), refusal.count)
+        address = _address(server, eio_sid)
+        refusal_log.refused(address, "flooding", "closed the connection of %s: %d events "
+                            "refused in a row, still flooding", address, refusal.count)
         server._qa_refusals.pop(eio_sid, None)
         server.eio.disconnect(eio_sid)
         return True
@@ -199,7 +202,9 @@ def install(server: Any) -> None:
         try:
             rewritten = _checked(server, data)
         except _Refuse as refused:
-            logger.warning("closed the connection of %s: %s", _address(server, eio_sid), refused)
+            address = _address(server, eio_sid)
+            refusal_log.refused(address, str(refused), "closed the connection of %s: %s",
+                                address, refused)
             eio.disconnect(eio_sid)
             return None
         return on_message(eio_sid, data if rewritten is None else rewritten)
@@ -231,7 +236,8 @@ class _CheckedWebSocket:
         if message is None:
             return None
         if problem := engineio_problem(message):
-            logger.warning("closed the websocket of %s: %s", self._address, problem)
+            refusal_log.refused(self._address, "ws " + problem,
+                                "closed the websocket of %s: %s", self._address, problem)
             return None  # engineio ends the socket as if the client had closed it
         return message
 

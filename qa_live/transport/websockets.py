@@ -19,12 +19,11 @@ eventlet's ``RFC6455WebSocket._apply_mask``; verified with gevent-websocket 0.10
 
 from __future__ import annotations
 
-import logging
 import struct
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-logger = logging.getLogger("qa_live.edge")
+from qa_live.transport import refusal_log
 
 VERIFIED_GEVENT_WEBSOCKET = ("0.10.1",)
 VERIFIED_EVENTLET = ("0.41.3",)
@@ -120,8 +119,8 @@ def _guarded_class(limit: int) -> type | None:
                 total += header.length
                 if total > limit:
                     address = (self.environ or {}).get("REMOTE_ADDR")
-                    logger.warning("closed websocket from %s: a message of %d+ bytes, over %d",
-                                   address, total, limit)
+                    refusal_log.refused(address, "ws too big", "closed the websocket of %s: a "
+                                        "message of %d+ bytes, over %d", address, total, limit)
                     self.close_with(1009, "message too big")
                     return None
                 parts.append(self._payload(header))
@@ -163,8 +162,8 @@ def speed_up_eventlet() -> None:
         total = getattr(self, "_qa_total", 0) + len(data)
         self._qa_total = total
         if not self.opcode & 8 and total > self.max_frame_length:
-            logger.warning("closed a websocket: a message of %d+ bytes, over %d", total,
-                           self.max_frame_length)
+            refusal_log.refused("?", "ws too big", "closed a websocket: a message of %d+ "
+                                "bytes, over %d", total, self.max_frame_length)
             raise FailedConnectionError(1009, "message too big")
         push(self, data, final)
 
