@@ -42,13 +42,12 @@ def create_app(config_class: type = Config) -> Flask:
     errors.init_app(app)
     _init_socketio(app)
 
+    _init_edge(app)  # inside ProxyFix: its refusals name the client's address, not nginx's
     if app.config["PROXY_FIX_COUNT"]:
         count = app.config["PROXY_FIX_COUNT"]
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_port=count
         )
-
-    _init_edge(app)
 
     from qa_live.auth.cli import staff_cli
     from qa_live.auth.views import bp as auth_bp
