@@ -298,12 +298,12 @@ class CitizenNamespace(GuardedNamespace):
     @guarded
     def on_vote(self, data: Any = None) -> dict[str, Any]:
         """Upvote a published question, once per visitor (a known repeat: no database)."""
-        visitor = self._state()["visitor"]
-        if self._state()["session_id"] is None:
+        state = self._state()
+        visitor, session_id = state["visitor"], state["session_id"]
+        if session_id is None:
             raise EventError("not_joined", _("Join a session first."))
         question_id = int_field(payload(data), "question_id") or 0  # required: never None
         votes_seen.refuse_repeat(question_id, visitor)
-        session_id = self._state()["session_id"]
         # A vote needs the question's state and its session's, in one query: not the answers,
         # departments, staff and guests the models load eagerly (17 statements a vote before).
         question = db.session.get(Question, question_id, options=[
