@@ -624,3 +624,21 @@ def test_a_flood_of_the_same_refusal_is_one_log_line_with_a_count(caplog, monkey
     refusal_log.refused("198.51.100.9", "http 413", "refused POST from %s", "198.51.100.9")
     assert caplog.records[-1].getMessage() == (
         "refused POST from 198.51.100.9 (and 99 more like it in the last 0.2 s)")
+
+
+@pytest.mark.slow
+def test_a_repeated_refused_event_gets_the_same_answer_and_others_still_go_through(raw_server):
+    page = RawCitizen(raw_server, "websocket", "127.0.4.1")
+    try:
+        page.send('42/qa,20["vote",{"question_id":"x"}]')
+        first = page.answer(20)
+        assert first["ok"] is False and first["error"] == "invalid"
+        for ack in (21, 22):  # the same event again: the same refusal (from the transport)
+            page.send(f'42/qa,{ack}["vote",{{"question_id":"x"}}]')
+            assert page.answer(ack) == first
+        page.send('42/qa,23["vote",{"question_id":"y"}]')  # another payload: the full path
+        assert page.answer(23)["error"] == "invalid"
+        page.send(f'42/qa,{PROBE_ID}["mine",{{}}]')
+        assert page.answer(PROBE_ID)["ok"] is True
+    finally:
+        page.close()

@@ -148,6 +148,14 @@ def _socket_limiter() -> SocketEventLimiter:
     return limiter
 
 
+def _refusal(ack: dict[str, Any]) -> dict[str, Any]:
+    """A refusal; the same event sent again is answered the same by the transport when that
+    refusal cannot change (qa_live/transport/frames.py, STABLE_REFUSALS)."""
+    frames.remember_refusal(socketio.server, current_sid(),
+                            request.namespace, ack)  # type: ignore[attr-defined]
+    return ack
+
+
 def guarded(handler: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap a socket handler: flood limits first, errors turned into acks, never a crash."""
 
@@ -170,18 +178,18 @@ def guarded(handler: Callable[..., Any]) -> Callable[..., Any]:
                                 request.namespace, until, refused)  # type: ignore[attr-defined]
             return refused
         if unstorable(data):
-            return fail("invalid", unstorable_message())
+            return _refusal(fail("invalid", unstorable_message()))
         try:
             return handler(self, data)
         except EventError as exc:
             db.session.rollback()
-            return fail(exc.code, exc.message, exc.fields)
+            return _refusal(fail(exc.code, exc.message, exc.fields))
         except InvalidInput as exc:
             db.session.rollback()
-            return fail("invalid", next(iter(exc.errors.values())), exc.errors)
+            return _refusal(fail("invalid", next(iter(exc.errors.values())), exc.errors))
         except QuestionRefused as exc:
             db.session.rollback()
-            return fail(exc.code, str(exc))
+            return _refusal(fail(exc.code, str(exc)))
         except Exception:
             db.session.rollback()
             current_app.logger.exception("socket handler %s failed", handler.__name__)

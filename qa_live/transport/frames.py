@@ -188,6 +188,75 @@ def _refused_here(server: Any, eio_sid: str, data: Any) -> bool:
     return True
 
 
+# -- the same event refused the same way again: answered from here --------------------------
+
+#: Refusals that the same event, sent again by the same socket, would get again (a vote already
+#: cast stays cast; a payload that is invalid stays invalid), remembered this long, this many.
+STABLE_REFUSALS = frozenset({"already_voted", "invalid"})
+KNOWN_S = 10.0
+KNOWN_PER_SOCKET = 32
+
+
+def _event_key(data: Any) -> str | None:
+    """An event packet's text without its ack id ("2/qa,17[...]" -> "/qa,[...]"), or None."""
+    if not isinstance(data, str) or not data.startswith("2"):
+        return None
+    namespace_end = data.find(",") + 1 if data.startswith("2/") else 1
+    if namespace_end <= 0:
+        return None
+    position = namespace_end
+    while position < len(data) and data[position].isdigit():
+        position += 1
+    if position == namespace_end:
+        return None  # no ack id: nothing to answer
+    return data[1:namespace_end] + data[position:]
+
+
+def remember_refusal(server: Any, sid: str, namespace: str, ack: dict[str, Any]) -> None:
+    """Note the refusal just given to the event being handled, if sending it again would
+    get the same one (STABLE_REFUSALS): a repeat is then answered here (flood of repeats)."""
+    if ack.get("error") not in STABLE_REFUSALS:
+        return
+    known: dict[str, dict[str, tuple[float, dict[str, Any]]]] | None = getattr(
+        server, "_qa_known", None)
+    eio_sid = server.manager.eio_sid_from_sid(sid, namespace)
+    data = getattr(server, "_qa_handling", {}).get(eio_sid)
+    key = _event_key(data)
+    if known is None or eio_sid is None or key is None:
+        return
+    now = time.monotonic()
+    if len(known) > 1000:  # sockets that left: forget what has expired
+        for gone in [k for k, v in known.items() if all(t <= now for t, _a in v.values())]:
+            known.pop(gone, None)
+    entries = known.setdefault(eio_sid, {})
+    if len(entries) >= KNOWN_PER_SOCKET:
+        entries.pop(next(iter(entries)))
+    entries[key] = (now + KNOWN_S, ack)
+
+
+def _answered_before(server: Any, eio_sid: str, data: Any) -> bool:
+    """Answer an event this socket sent before and was refused for (stably); True if so."""
+    entries = server._qa_known.get(eio_sid)
+    if not entries:
+        return False
+    key = _event_key(data)
+    found = entries.get(key) if key is not None else None
+    if found is None:
+        return False
+    until, ack = found
+    if time.monotonic() >= until:
+        entries.pop(key, None)
+        return False
+    namespace_end = data.find(",") + 1 if data.startswith("2/") else 1
+    position = namespace_end
+    while position < len(data) and data[position].isdigit():
+        position += 1
+    namespace = data[1:namespace_end - 1] if namespace_end > 1 else None
+    server._send_packet(eio_sid, server.packet_class(
+        sio_packet.ACK, namespace=namespace, data=[ack], id=int(data[namespace_end:position])))
+    return True
+
+
 def install(server: Any) -> None:
     """Check every packet a client sends before python-socketio handles it (see above)."""
     eio = server.eio
@@ -195,9 +264,11 @@ def install(server: Any) -> None:
         return
     on_message: Callable[[str, Any], Any] = eio.handlers["message"]
     server._qa_refusals = {}
+    server._qa_known = {}
+    server._qa_handling = {}
 
     def checked_message(eio_sid: str, data: Any) -> Any:
-        if _refused_here(server, eio_sid, data):
+        if _refused_here(server, eio_sid, data) or _answered_before(server, eio_sid, data):
             return None
         try:
             rewritten = _checked(server, data)
@@ -207,7 +278,11 @@ def install(server: Any) -> None:
                                 address, refused)
             eio.disconnect(eio_sid)
             return None
-        return on_message(eio_sid, data if rewritten is None else rewritten)
+        server._qa_handling[eio_sid] = data  # what remember_refusal() keys on
+        try:
+            return on_message(eio_sid, data if rewritten is None else rewritten)
+        finally:
+            server._qa_handling.pop(eio_sid, None)
 
     eio.handlers["message"] = checked_message
     _install_websocket_check(eio)
