@@ -642,3 +642,33 @@ def test_a_repeated_refused_event_gets_the_same_answer_and_others_still_go_throu
         assert page.answer(PROBE_ID)["ok"] is True
     finally:
         page.close()
+
+
+def _write_endpoints() -> list[tuple[str, str]]:
+    from pathlib import Path
+
+    spec = json.loads((Path(__file__).resolve().parent.parent / "docs" / "openapi.json")
+                      .read_text())
+    return [(method.upper(), path) for path, operations in spec["paths"].items()
+            for method in operations if method in ("post", "patch", "put", "delete")]
+
+
+@pytest.mark.parametrize("method, path", _write_endpoints())
+@pytest.mark.parametrize("bad", UNSTORABLE)
+def test_every_json_write_endpoint_refuses_unstorable_text_with_400(app, live, method, path,
+                                                                    bad):
+    from qa_live.auth.models import User
+    from qa_live.auth.tokens import create_token
+
+    host = db.session.scalar(select(User).where(User.login == "host1"))
+    token = create_token(host, "fuzz")[1] if host is not None else ""
+    db.session.commit()
+    url = path.format(slug=live.slug, question_id=1, answer_id=1, follow_up_id=1,
+                      session_id=live.id, name="answer")
+    body = {"text": bad, "body": bad, "title": bad, "reason": bad, "value": bad,
+            "question_id": 1, "client_id": str(uuid.uuid4())}
+    response = app.test_client().open(url, method=method, data=json.dumps(body),
+                                      content_type="application/json",
+                                      headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 400, (url, response.get_data(as_text=True))
+    assert response.get_json()["error"] == "invalid"
