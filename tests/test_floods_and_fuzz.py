@@ -672,3 +672,16 @@ def test_every_json_write_endpoint_refuses_unstorable_text_with_400(app, live, m
                                       headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 400, (url, response.get_data(as_text=True))
     assert response.get_json()["error"] == "invalid"
+
+
+@pytest.mark.parametrize("namespace, event", [("/qa", e) for e in ("join", "ask", "vote", "mine")]
+                         + [("/moderation", e) for e in sorted(COMMANDS) + ["join", "here"]])
+def test_every_socket_event_refuses_unstorable_text_as_invalid(app, live, namespace, event):
+    sock = citizen(app, live) if namespace == "/qa" else host_socket(app, live)
+    if namespace == "/qa":
+        sock.emit("join", {"slug": live.slug}, namespace="/qa", callback=True)
+    bad = "内容\ud800内容"
+    ack = sock.emit(event, {"slug": bad, "text": bad, "body": bad, "nickname": bad,
+                            "reason": bad, "kind": bad, "question_id": 1, "session_id": live.id,
+                            "client_id": str(uuid.uuid4())}, namespace=namespace, callback=True)
+    assert ack["ok"] is False and ack["error"] == "invalid", (event, ack)
