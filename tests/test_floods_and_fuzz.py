@@ -685,3 +685,17 @@ def test_every_socket_event_refuses_unstorable_text_as_invalid(app, live, namesp
                             "reason": bad, "kind": bad, "question_id": 1, "session_id": live.id,
                             "client_id": str(uuid.uuid4())}, namespace=namespace, callback=True)
     assert ack["ok"] is False and ack["error"] == "invalid", (event, ack)
+
+
+@pytest.mark.slow
+def test_a_socket_repeating_a_refused_event_without_end_is_closed(raw_server):
+    page = RawCitizen(raw_server, "websocket", "127.0.4.2")
+    try:
+        for ack in range(30, 330):  # the same invalid vote, 300 times (no page does that)
+            page.send(f'42/qa,{ack}["vote",{{"question_id":"x"}}]')
+        refusals = 0
+        while not page.closed and (messages := page.receive()):
+            refusals += sum('"error":"invalid"' in m for m in messages)
+        assert page.closed and 0 < refusals < 300, refusals
+    finally:
+        page.close()

@@ -217,8 +217,7 @@ def remember_refusal(server: Any, sid: str, namespace: str, ack: dict[str, Any])
     get the same one (STABLE_REFUSALS): a repeat is then answered here (flood of repeats)."""
     if ack.get("error") not in STABLE_REFUSALS:
         return
-    known: dict[str, dict[str, tuple[float, dict[str, Any]]]] | None = getattr(
-        server, "_qa_known", None)
+    known: dict[str, dict[str, list[Any]]] | None = getattr(server, "_qa_known", None)
     eio_sid = server.manager.eio_sid_from_sid(sid, namespace)
     data = getattr(server, "_qa_handling", {}).get(eio_sid)
     key = _event_key(data)
@@ -226,12 +225,12 @@ def remember_refusal(server: Any, sid: str, namespace: str, ack: dict[str, Any])
         return
     now = time.monotonic()
     if len(known) > 1000:  # sockets that left: forget what has expired
-        for gone in [k for k, v in known.items() if all(t <= now for t, _a in v.values())]:
+        for gone in [k for k, v in known.items() if all(e[0] <= now for e in v.values())]:
             known.pop(gone, None)
     entries = known.setdefault(eio_sid, {})
     if len(entries) >= KNOWN_PER_SOCKET:
         entries.pop(next(iter(entries)))
-    entries[key] = (now + KNOWN_S, ack)
+    entries[key] = [now + KNOWN_S, ack, 0]
 
 
 def _answered_before(server: Any, eio_sid: str, data: Any) -> bool:
@@ -243,10 +242,18 @@ def _answered_before(server: Any, eio_sid: str, data: Any) -> bool:
     found = entries.get(key) if key is not None else None
     if found is None:
         return False
-    until, ack = found
+    until, ack, count = found
     if time.monotonic() >= until:
         entries.pop(key, None)
         return False
+    found[2] = count + 1
+    if count + 1 > CLOSE_AFTER:  # the same refused event, again and again: a flood
+        address = _address(server, eio_sid)
+        refusal_log.refused(address, "repeating", "closed the connection of %s: the same "
+                            "refused event %d times, still repeating", address, count + 1)
+        server._qa_known.pop(eio_sid, None)
+        server.eio.disconnect(eio_sid)
+        return True
     namespace_end = data.find(",") + 1 if data.startswith("2/") else 1
     position = namespace_end
     while position < len(data) and data[position].isdigit():
