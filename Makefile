@@ -79,7 +79,7 @@ bench/node/node_modules/.stamp: bench/node/package.json bench/node/package-lock.
 bench: $(STAMP) bench/node/node_modules/.stamp
 	$(BIN)/python bench/harness.py --name full --clients 10000 --secondary-clients 5000 \
 		--stages 1000,5000 --publishes 10 --intake-rate 200 --intake-seconds 60 \
-		--short-intake-seconds 20 --no-reference-steps --step-seconds 5 \
+		--short-intake-seconds 20 --no-reference-steps --step-seconds 5 --flood-seconds 10 \
 		--stats-questions 1000000 --stats-databases sqlite,postgresql \
 		--search-questions 1000000 --search-databases sqlite,postgresql $(BENCH_ARGS)
 
@@ -88,7 +88,7 @@ bench-quick: $(STAMP) bench/node/node_modules/.stamp
 	$(BIN)/python bench/harness.py --name quick --clients 1000 --publishes 10 --gap 0.1 \
 		--qa-live-configs gevent --intake-rate 200 --intake-seconds 10 \
 		--short-intake-seconds 5 --no-reference-steps --step-seconds 2 --settle 5 \
-		--drain 10 --stats-questions 20000 --stats-databases sqlite \
+		--drain 10 --flood-seconds 5 --stats-questions 20000 --stats-databases sqlite \
 		--search-questions 20000 --search-databases sqlite $(BENCH_ARGS)
 
 clean:

@@ -55,6 +55,20 @@ class Config:
     # None means "the site's own origin only"; never "*".
     SOCKETIO_ALLOWED_ORIGINS = _list("SOCKETIO_ALLOWED_ORIGINS")
     SOCKETIO_MAX_PAYLOAD_BYTES = int(os.environ.get("SOCKETIO_MAX_PAYLOAD_BYTES", "16384"))
+    # The HTTP edge (qa_live/transport): a request body larger than this is refused with 413
+    # (nginx's client_max_body_size in deploy/nginx.conf is the same 64 KiB); /socket.io/
+    # bodies are held to SOCKETIO_MAX_PAYLOAD_BYTES. Time limits per connection (wsgi.py's
+    # gevent and eventlet servers): the next request must start within HTTP_IDLE_TIMEOUT_S,
+    # its headers arrive within HTTP_HEADER_TIMEOUT_S, its body within HTTP_BODY_TIMEOUT_S,
+    # and no single read or write may wait longer than HTTP_IO_TIMEOUT_S.
+    HTTP_MAX_BODY_BYTES = int(os.environ.get("HTTP_MAX_BODY_BYTES", "65536"))
+    HTTP_IDLE_TIMEOUT_S = float(os.environ.get("HTTP_IDLE_TIMEOUT_S", "75"))
+    HTTP_HEADER_TIMEOUT_S = float(os.environ.get("HTTP_HEADER_TIMEOUT_S", "10"))
+    HTTP_BODY_TIMEOUT_S = float(os.environ.get("HTTP_BODY_TIMEOUT_S", "30"))
+    HTTP_IO_TIMEOUT_S = float(os.environ.get("HTTP_IO_TIMEOUT_S", "60"))
+    # Each refusal at the edge is one log line; the same refusal from the same address again
+    # within this many seconds is counted into the next line instead (a flood, not a log flood).
+    EDGE_LOG_INTERVAL_S = float(os.environ.get("EDGE_LOG_INTERVAL_S", "10"))
     # Broadcasts encoded once and written straight to each WebSocket (qa_live/transport/fanout.py);
     # off: python-socketio's per-recipient queue (for comparison, or if ever in doubt).
     SOCKETIO_FAST_FANOUT = _bool("SOCKETIO_FAST_FANOUT", True)

@@ -1,14 +1,14 @@
 """Production entry point: the async server is chosen and monkey-patched here, and only here.
 
 SOCKETIO_ASYNC_MODE=gevent (default, with gevent-websocket) or eventlet; HOST and PORT set
-where it listens. Nothing else in qa_live imports gevent or eventlet.
+where it listens. Nothing else in qa_live imports gevent or eventlet, but
+qa_live/transport/servers.py, which only this file imports, after the monkey-patching.
 """
 
 import gc
 import logging
 import os
 import signal
-import socket
 import sys
 
 ASYNC_MODE = os.environ.get("SOCKETIO_ASYNC_MODE", "gevent")
@@ -103,31 +103,22 @@ LISTEN_BACKLOG = int(os.environ.get("LISTEN_BACKLOG", "2048"))
 
 
 def _serve_gevent(host: str, port: int, log_output: bool) -> None:
-    """Flask-SocketIO's gevent server (pywsgi with gevent-websocket), on our listener."""
-    from gevent import pywsgi
-    from geventwebsocket.handler import WebSocketHandler
-
-    class Handler(WebSocketHandler):
-        def __init__(self, sock: socket.socket, address: object, server: object,
-                     rfile: object = None) -> None:
-            # As the listener's (qa_live/core/serving.py), where the system does not copy it.
-            if sock.family in (socket.AF_INET, socket.AF_INET6):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            super().__init__(sock, address, server, rfile)
+    """Flask-SocketIO's gevent server (pywsgi with gevent-websocket), on our listener, with the
+    edge's time limits (qa_live/transport/servers.py)."""
+    from qa_live.transport.servers import Limits, serve_gevent
 
     listener = listening_socket(host, port, LISTEN_BACKLOG)
-    server = pywsgi.WSGIServer(listener, app, handler_class=Handler,
-                               log="default" if log_output else None)
+    server = serve_gevent(listener, app, Limits(app.config), log_output)
     socketio.wsgi_server = server  # what SIGTERM stops (_stop_on_sigterm)
     server.serve_forever()
 
 
 def _serve_eventlet(host: str, port: int, log_output: bool) -> None:
-    """Flask-SocketIO's eventlet server, on our listener."""
-    import eventlet.wsgi
+    """Flask-SocketIO's eventlet server, on our listener, with the edge's time limits."""
+    from qa_live.transport.servers import Limits, serve_eventlet
 
     listener = listening_socket(host, port, LISTEN_BACKLOG)
-    eventlet.wsgi.server(listener, app, log_output=log_output, max_size=EVENTLET_MAX_CONNECTIONS)
+    serve_eventlet(listener, app, Limits(app.config), log_output, EVENTLET_MAX_CONNECTIONS)
 
 
 def main() -> None:

@@ -12,8 +12,10 @@ one coroutine each, each with its own visitor cookie) that join the live session
 publishing HTTP POST to its receipt at every citizen (``fanout``, with server CPU per delivered
 message and server memory per citizen), then let the connected citizens ask questions at a steady
 total rate while a staff console is connected (``intake``: ask→ack, ask→console, acknowledged vs
-stored), and step the rate up to find the highest one held with p99 ask→ack under 100 ms. Last,
-``stats``: bench/stats_year.py on SQLite and on PostgreSQL, and ``search``: the archive's search
+stored), and step the rate up to find the highest one held with p99 ask→ack under 100 ms. Then
+``flood`` (bench/flood.py): a well-behaved citizen's answer delay with no flood and during each
+kind of refused flood, on qa_live with its production limits. Last, ``stats``:
+bench/stats_year.py on SQLite and on PostgreSQL, and ``search``: the archive's search
 (bench/search_archive.py) on both.
 
 Writes bench/results/<date>-<name>.json (or --out) with a flat list of records under "runs";
@@ -44,6 +46,8 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
+from flood import KINDS as FLOOD_KINDS
+from flood import flood_env, run_flood
 from loadgen import Tally, citizen, hang_up, intake, staff_console
 from servers import (
     BENCH,
@@ -65,7 +69,8 @@ REFERENCES = ("python-socketio-gevent", "python-socketio-eventlet", "node-socket
 SERVERS = ("qa_live", *REFERENCES)
 QA_LIVE_CONFIGS = {"gevent": "1proc-sqlite-gevent", "eventlet": "1proc-sqlite-eventlet",
                    "cluster": "2workers-pg-redis-nginx"}
-SCENARIOS = ("http", "connect", "fanout", "intake", "stats", "search")
+SCENARIOS = ("http", "connect", "fanout", "intake", "flood", "stats", "search")
+FLOOD_CLIENTS = 500  # visitor cookies for the flood scenario's probe and flooders
 HTTP_REQUESTS = 20
 ACK_TARGET_MS = 100.0
 STAGE_REST_S = 2.0  # between audience sizes: the server sees the last one's pages leave
@@ -382,6 +387,28 @@ def describe(record: dict[str, Any]) -> str:
     return text
 
 
+def flood_records(opts: argparse.Namespace, log_path: Path, tag: str) -> list[dict[str, Any]]:
+    """The flood scenario (bench/flood.py): each kind on its own qa_live, production limits."""
+    records: list[dict[str, Any]] = []
+    for kind in opts.flood_kinds:
+        try:
+            target = start_qa_live("gevent", FLOOD_CLIENTS, log_path, f"{tag}-{kind}",
+                                   flood_env())
+        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+            log(f"  flood {kind}: not run: {exc}")
+            records.append({"scenario": "flood", "server": "qa_live", "flood": kind,
+                            "skipped": str(exc)[:300]})
+            continue
+        try:
+            record = asyncio.run(run_flood(target, kind, opts.flood_seconds, log))
+        finally:
+            target.stop()
+        if not target.alive():
+            record["server_exited"] = True
+        records.append(record)
+    return records
+
+
 # Statistics ---------------------------------------------------------------------------------
 
 
@@ -555,6 +582,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--relay-message", choices=("answer", "small"), default="answer",
                         help="what the references broadcast: an envelope sized like qa_live's "
                         "answered question, or a ~70-byte one")
+    parser.add_argument("--flood-seconds", type=float, default=10.0,
+                        help="how long the well-behaved citizen is measured per flood kind")
+    parser.add_argument("--flood-kinds", type=csv, default=list(FLOOD_KINDS),
+                        help=f"of {', '.join(FLOOD_KINDS)}")
     parser.add_argument("--stats-questions", type=int, default=1_000_000)
     parser.add_argument("--stats-databases", type=csv, default=["sqlite", "postgresql"])
     parser.add_argument("--stats-timeout", type=float, default=1800.0)
@@ -613,6 +644,10 @@ def main(argv: list[str] | None = None) -> int:
             log(describe(record))
         runs.extend(records)
         log(f"  ({time.monotonic() - phase_began:.0f} s)")
+    if "flood" in opts.scenarios:
+        log(f"flood: qa_live (gevent) with its production limits, {opts.flood_seconds:g} s "
+            f"per kind")
+        runs.extend(flood_records(opts, log_path, f"{tag:08x}"))
     if "stats" in opts.scenarios:
         for database in opts.stats_databases:
             log(f"stats: {opts.stats_questions} questions on {database}")

@@ -325,11 +325,12 @@ def _fresh_questions(target: Target, secret_key: str, session_id: int, tag: str)
     return ids
 
 
-def start_qa_live(mode: str, clients: int, log: Path, tag: str) -> Target:
+def start_qa_live(mode: str, clients: int, log: Path, tag: str,
+                  extra_env: dict[str, str] | None = None) -> Target:
     """One wsgi.py process on a fresh SQLite database with ``flask demo load``."""
     workdir = Path(tempfile.mkdtemp(prefix="qa-bench-"))
     port = free_port()
-    env = qa_live_env(workdir, port, mode, secrets.token_hex(32))
+    env = qa_live_env(workdir, port, mode, secrets.token_hex(32), extra_env)
     target = Target("qa_live", f"1proc-sqlite-{mode}", port,
                     database_url=env["DATABASE_URL"])
     target.cleanup.append(lambda: shutil.rmtree(workdir, ignore_errors=True))

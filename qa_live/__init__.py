@@ -43,6 +43,7 @@ def create_app(config_class: type = Config) -> Flask:
     _connect_receivers()
     _init_socketio(app)
 
+    _init_edge(app)  # inside ProxyFix: its refusals name the client's address, not nginx's
     if app.config["PROXY_FIX_COUNT"]:
         count = app.config["PROXY_FIX_COUNT"]
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
@@ -154,6 +155,26 @@ def _init_socketio(app: Flask) -> None:
         manage_session=False,
         serializer=packets.Packet if verdict.packets else "default",
         fast_fanout=verdict.fanout,
+    )
+
+
+def _init_edge(app: Flask) -> None:
+    """The outermost WSGI layer: request bodies read under limits, refusals answered and closed."""
+    from qa_live.core import textcheck
+    from qa_live.core.errors import render_refusal
+    from qa_live.extensions import socketio
+    from qa_live.transport import frames, refusal_log
+    from qa_live.transport.edge import EdgeGuard, close_without_waiting
+
+    textcheck.init_app(app)
+    refusal_log.INTERVAL_S = app.config["EDGE_LOG_INTERVAL_S"]
+    eio = socketio.server.eio
+    eio.disconnect = close_without_waiting(eio)  # never wait for a poll that may not come
+    frames.install(socketio.server)
+    app.wsgi_app = EdgeGuard(  # type: ignore[method-assign]
+        app.wsgi_app, render=lambda environ, code: render_refusal(app, environ, code),
+        socketio_limit=app.config["SOCKETIO_MAX_PAYLOAD_BYTES"],
+        body_limit=app.config["HTTP_MAX_BODY_BYTES"], end_session=eio.disconnect,
     )
 
 

@@ -54,6 +54,7 @@ def test_bench_quick_code_path_writes_sane_records(tmp_path):
         "--step-seconds", "1", "--settle", "5",
         "--stats-questions", "300", "--stats-databases", "sqlite",
         "--search-questions", "300", "--search-databases", "sqlite",
+        "--flood-seconds", "1.5", "--flood-kinds", "events,oversized",
     ]
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
@@ -110,6 +111,20 @@ def test_bench_quick_code_path_writes_sane_records(tmp_path):
         if server == "qa_live":  # counted in its database: acknowledged means stored
             assert steady["lost"] == 0 and steady["stored"] == 20
             assert step["lost"] == 0
+
+    # The flood scenario: the well-behaved citizen was answered during each flood (delivery,
+    # not speed), and the flooders were heard: an oversized frame closes its socket at once; an
+    # event flooder is refused only after its first 30 events were served in full, which 1.5 s
+    # on a loaded machine may not reach (the refusals themselves are tested in
+    # tests/test_floods_and_fuzz.py), so here its events were answered or refused.
+    for kind in ("events", "oversized"):
+        flood = one("flood", "qa_live", flood=kind)
+        assert flood["delivered"] > 0 and flood["baseline_p99_ms"] is not None, flood
+        assert flood["flood_sent"] > 0, flood
+        if kind == "oversized":
+            assert flood["flood_refused"] + flood["flood_closed"] > 0, flood
+        else:
+            assert flood["flood_accepted"] + flood["flood_refused"] > 0, flood
 
     stats = one("stats", "qa_live")
     assert stats["config"] == "1proc-sqlite" and stats["questions"] in (299, 300)

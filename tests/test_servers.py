@@ -211,8 +211,11 @@ def test_a_socket_message_over_the_size_limit_closes_the_connection(server):
             handshake = _engineio_open(ws.recv())
             assert handshake["maxPayload"] == limit
             try:
-                ws.send("4" + "x" * size)  # an engine.io message packet of that size
-                ws.send("40")  # Socket.IO connect to "/": a live connection answers "40{...}"
+                # A Socket.IO CONNECT to "/" whose auth data pads the message to that size: a
+                # live connection answers "40{...}" (a malformed packet would be refused for
+                # its shape, whatever its size: see tests/test_floods_and_fuzz.py).
+                padding = "x" * (size - len('40{"pad":""}'))
+                ws.send('40{"pad":"' + padding + '"}')
                 reply = ws.recv()
             except (websocket.WebSocketConnectionClosedException, ConnectionError):
                 reply = ""  # closed already: even the next send found the connection gone

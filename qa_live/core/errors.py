@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, jsonify, make_response, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -23,6 +25,7 @@ def _messages() -> dict[int, str]:
         403: _("You do not have permission to do this."),
         404: _("The page you are looking for does not exist."),
         405: _("This action is not allowed here."),
+        408: _("Your request took too long to arrive. Please try again."),
         413: _("What you sent is too large."),
         429: _("Too many attempts. Please wait a moment and try again."),
         500: _("Something went wrong on our side. Please try again."),
@@ -32,7 +35,7 @@ def _messages() -> dict[int, str]:
 
 def wants_json() -> bool:
     """JSON for the API and for clients that ask for it; HTML pages for browsers."""
-    if request.path.startswith("/api/"):
+    if request.path.startswith(("/api/", "/socket.io/")):
         return True
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes[
@@ -46,6 +49,18 @@ def error_response(code: int, message: str | None = None, error: str | None = No
     if wants_json():
         return jsonify(error=error or str(code), message=message), code
     return render_template("errors/error.html", code=code, message=message), code
+
+
+def render_refusal(app: Flask, environ: dict[str, Any], code: int
+                   ) -> tuple[str, list[tuple[str, str]], bytes]:
+    """The error answer for a request the HTTP edge refuses before the app sees it.
+
+    Rendered as any other error (JSON or the error page, in the visitor's language); the body
+    of the request is never touched.
+    """
+    with app.request_context(environ):
+        response = app.make_response(error_response(code))
+    return response.status, list(response.headers.items()), response.get_data()
 
 
 def init_app(app: Flask) -> None:

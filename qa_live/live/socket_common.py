@@ -11,13 +11,16 @@ from typing import Any
 
 from flask import current_app, request
 from flask_babel import gettext as _
+from flask_socketio import Namespace
 from limits import parse
 
 from qa_live.core.outages import UNAVAILABLE, is_unavailable, troubles, unavailable_message
-from qa_live.extensions import db
+from qa_live.core.textcheck import unstorable, unstorable_message
+from qa_live.extensions import db, socketio
 from qa_live.live import realtime
 from qa_live.live.services import QuestionRefused
 from qa_live.live.validation import InvalidInput
+from qa_live.transport import frames
 
 
 def current_sid() -> str:
@@ -111,6 +114,15 @@ class SocketEventLimiter:
         self.hits: dict[str, deque[float]] = {}
         self.swept = time.monotonic()
 
+    def free_at(self, limit: str, sid: str) -> float:
+        """When (time.monotonic()) the key may next be allowed an event."""
+        item = _parse_limit(limit)
+        with self.lock:
+            hits = self.hits.get(sid)
+            if not hits or len(hits) < item.amount:
+                return time.monotonic()
+            return hits[-item.amount] + float(item.get_expiry())
+
     def allow(self, limit: str, sid: str) -> bool:
         item = _parse_limit(limit)
         window = float(item.get_expiry())
@@ -138,6 +150,14 @@ def _socket_limiter() -> SocketEventLimiter:
     return limiter
 
 
+def _refusal(ack: dict[str, Any]) -> dict[str, Any]:
+    """A refusal; the same event sent again is answered the same by the transport when that
+    refusal cannot change (qa_live/transport/frames.py, STABLE_REFUSALS)."""
+    frames.remember_refusal(socketio.server, current_sid(),
+                            request.namespace, ack)  # type: ignore[attr-defined]
+    return ack
+
+
 def guarded(handler: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap a socket handler: flood limits first, errors turned into acks, never a crash."""
 
@@ -149,18 +169,29 @@ def guarded(handler: Callable[..., Any]) -> Callable[..., Any]:
         # An address's sockets are all in this process (nginx's ip_hash), so its count is too.
         ip_ok = limiter.allow(config["SOCKET_IP_EVENT_RATE_LIMIT"], "ip:" + client_address())
         if not (sid_ok and ip_ok):
-            return fail("rate_limited", _("Too many actions in a short time. Please slow down."))
+            refused = fail("rate_limited",
+                           _("Too many actions in a short time. Please slow down."))
+            # Until the window frees, the transport refuses this socket's events itself,
+            # with this same answer, before any of the work above (qa_live/transport/frames.py).
+            until = max(limiter.free_at(config["SOCKET_EVENT_RATE_LIMIT"], current_sid()),
+                        limiter.free_at(config["SOCKET_IP_EVENT_RATE_LIMIT"],
+                                        "ip:" + client_address()))
+            frames.refuse_until(socketio.server, current_sid(),
+                                request.namespace, until, refused)  # type: ignore[attr-defined]
+            return refused
+        if unstorable(data):
+            return _refusal(fail("invalid", unstorable_message()))
         try:
             return handler(self, data)
         except EventError as exc:
             db.session.rollback()
-            return fail(exc.code, exc.message, exc.fields)
+            return _refusal(fail(exc.code, exc.message, exc.fields))
         except InvalidInput as exc:
             db.session.rollback()
-            return fail("invalid", next(iter(exc.errors.values())), exc.errors)
+            return _refusal(fail("invalid", next(iter(exc.errors.values())), exc.errors))
         except QuestionRefused as exc:
             db.session.rollback()
-            return fail(exc.code, str(exc))
+            return _refusal(fail(exc.code, str(exc)))
         except Exception as exc:
             try:
                 db.session.rollback()
@@ -175,3 +206,23 @@ def guarded(handler: Callable[..., Any]) -> Callable[..., Any]:
             return fail("server_error", _("Something went wrong on our side. Please try again."))
 
     return wrapper
+
+
+class GuardedNamespace(Namespace):
+    """A namespace whose wrong-shaped events are acknowledged as invalid.
+
+    qa_live/transport/frames.py turns an event that names no handler, carries more than one
+    argument or is not a list starting with a name into the event ``refused`` with the reason.
+    """
+
+    @guarded
+    def on_refused(self, data: Any = None) -> dict[str, Any]:
+        """The acknowledgement of a refused event (after the flood limits, like any event)."""
+        reason = data.get("reason") if isinstance(data, dict) else None
+        if reason == "unknown_event":
+            message = _("There is no such action.")
+        elif reason == "extra_arguments":
+            message = _("Send the event with one object as its only argument.")
+        else:
+            message = _("The message could not be understood.")
+        raise EventError("invalid", message)

@@ -11,13 +11,22 @@ from typing import Any
 
 from flask import Flask, current_app, request
 from flask_babel import gettext as _
-from flask_socketio import Namespace, join_room, leave_room
-from sqlalchemy.orm import lazyload
+from flask_socketio import join_room, leave_room
+from sqlalchemy.orm import joinedload, lazyload
 
 from qa_live.core.timeutil import utcnow
 from qa_live.core.visitor import COOKIE, read_visitor_id
 from qa_live.extensions import db, socketio
-from qa_live.live import counters, events, intake, realtime, serialize, summaries, visits
+from qa_live.live import (
+    counters,
+    events,
+    intake,
+    realtime,
+    serialize,
+    summaries,
+    visits,
+    votes_seen,
+)
 from qa_live.live import services as live
 from qa_live.live.loops import start_loops
 from qa_live.live.models import Question, QuestionSource
@@ -30,6 +39,7 @@ from qa_live.live.snapshots import (
 )
 from qa_live.live.socket_common import (
     EventError,
+    GuardedNamespace,
     client_address,
     current_sid,
     guarded,
@@ -42,7 +52,7 @@ from qa_live.planning.models import LiveSession, SessionState
 from qa_live.transport.refusal import Refused
 
 
-class CitizenNamespace(Namespace):
+class CitizenNamespace(GuardedNamespace):
     """/qa: watch a session, ask, vote, follow one's own questions."""
 
     def on_connect(self, auth: Any = None) -> None:
@@ -152,16 +162,29 @@ class CitizenNamespace(Namespace):
 
     @guarded
     def on_vote(self, data: Any = None) -> dict[str, Any]:
-        """Upvote a published question, once per visitor."""
-        session = self._session()
-        question_id = int_field(payload(data), "question_id")
-        question = db.session.get(Question, question_id)
-        if question is None or question.session_id != session.id:
+        """Upvote a published question, once per visitor (a known repeat: no database)."""
+        state = self._state()
+        visitor, session_id = state["visitor"], state["session_id"]
+        if session_id is None:
+            raise EventError("not_joined", _("Join a session first."))
+        question_id = int_field(payload(data), "question_id") or 0  # required: never None
+        votes_seen.refuse_repeat(question_id, visitor)
+        # A vote needs the question's state and its session's, in one query: not the answers,
+        # departments, staff and guests the models load eagerly (17 statements a vote before).
+        question = db.session.get(Question, question_id, options=[
+            lazyload("*"), joinedload(Question.session).lazyload("*")])
+        if question is None or question.session_id != session_id:
             raise EventError("not_found", _("There is no such question."))
-        count = live.vote(question, self._state()["visitor"])
-        db.session.commit()
-        summaries.mark_vote(session.id, question.id)
-        return ok(question_id=question.id, upvotes=count)
+        try:
+            count = live.vote(question, visitor)
+        except live.QuestionRefused as refused:
+            if refused.code == "already_voted":
+                votes_seen.remember(question_id, visitor)
+            raise
+        db.session.commit()  # expires the objects: only the plain ids are used after it
+        votes_seen.remember(question_id, visitor)
+        summaries.mark_vote(session_id, question_id)
+        return ok(question_id=question_id, upvotes=count)
 
     @guarded
     def on_mine(self, data: Any = None) -> dict[str, Any]:

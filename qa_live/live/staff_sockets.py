@@ -9,7 +9,7 @@ from typing import Any
 from flask import current_app, g
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_socketio import Namespace, disconnect, emit, join_room
+from flask_socketio import disconnect, emit, join_room
 
 from qa_live.auth.models import User
 from qa_live.core.access import staff_network_allowed
@@ -17,6 +17,7 @@ from qa_live.extensions import db, socketio
 from qa_live.live import access, commands, events, realtime, snapshots
 from qa_live.live.socket_common import (
     EventError,
+    GuardedNamespace,
     current_sid,
     guarded,
     int_field,
@@ -72,7 +73,7 @@ def disconnect_user(user_id: int) -> None:
         socketio.server.disconnect(sid, namespace=events.STAFF_NS)
 
 
-class StaffNamespace(Namespace):
+class StaffNamespace(GuardedNamespace):
     """/moderation: queues, moderation, answers, posts, start and end."""
 
     def on_connect(self, auth: Any = None) -> None:

@@ -72,8 +72,11 @@ def parse_question(payload: object, client_id_required: bool = True) -> Question
     if "text" not in errors and (problem := text_problem(text)):
         errors["text"] = problem
 
-    nickname_raw = payload.get("nickname") or ""
-    if not isinstance(nickname_raw, str):
+    # Absent or null means "none"; anything else must be text (0, [] or {} is not "none").
+    nickname_raw = payload.get("nickname")
+    if nickname_raw is None:
+        nickname_raw = ""
+    elif not isinstance(nickname_raw, str):
         errors["nickname"] = _("The nickname must be text.")
         nickname_raw = ""
     nickname = clean_text(nickname_raw)
@@ -81,8 +84,10 @@ def parse_question(payload: object, client_id_required: bool = True) -> Question
     if len(nickname) > limit:
         errors["nickname"] = _("A nickname may have at most %(n)d characters.", n=limit)
 
-    phone_raw = payload.get("phone") or ""
-    if not isinstance(phone_raw, str):
+    phone_raw = payload.get("phone")
+    if phone_raw is None:
+        phone_raw = ""
+    elif not isinstance(phone_raw, str):
         errors["phone"] = _("The phone number must be text.")
         phone_raw = ""
     phone = re.sub(r"[\s-]", "", phone_raw)

@@ -139,7 +139,9 @@ def _write_state(ws: Any) -> WriteState | None:
     """The raw socket behind a gevent-websocket or eventlet WebSocket, or None if unknown."""
     inner = getattr(ws, "_sock", None)
     handler = getattr(inner, "handler", None)
-    if handler is not None and type(inner).__module__.startswith("geventwebsocket"):
+    # gevent-websocket's WebSocket, or qa_live/transport/websockets.py's subclass of it.
+    if handler is not None and type(inner).__module__.startswith(("geventwebsocket",
+                                                                  "qa_live.transport")):
         green = getattr(handler, "socket", None)  # gevent-websocket, via engineio's wrapper
         raw = getattr(green, "_sock", None)  # gevent's socket wraps the real one
     elif type(ws).__name__ == "RFC6455WebSocket" and type(ws).__module__ == "eventlet.websocket":
