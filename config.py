@@ -62,6 +62,10 @@ class Config:
     # its headers arrive within HTTP_HEADER_TIMEOUT_S, its body within HTTP_BODY_TIMEOUT_S,
     # and no single read or write may wait longer than HTTP_IO_TIMEOUT_S.
     HTTP_MAX_BODY_BYTES = int(os.environ.get("HTTP_MAX_BODY_BYTES", "65536"))
+    # Files arrive on these paths (full-match patterns) and may be larger: the import of past
+    # sessions (docs/imports.md). deploy/nginx.conf allows the same on the same paths.
+    IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(8 * 1024 * 1024)))
+    HTTP_UPLOAD_PATHS = [(r"/api/v1/staff/imports", IMPORT_MAX_BYTES)]
     HTTP_IDLE_TIMEOUT_S = float(os.environ.get("HTTP_IDLE_TIMEOUT_S", "75"))
     HTTP_HEADER_TIMEOUT_S = float(os.environ.get("HTTP_HEADER_TIMEOUT_S", "10"))
     HTTP_BODY_TIMEOUT_S = float(os.environ.get("HTTP_BODY_TIMEOUT_S", "30"))

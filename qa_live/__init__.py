@@ -175,6 +175,7 @@ def _init_edge(app: Flask) -> None:
         app.wsgi_app, render=lambda environ, code: render_refusal(app, environ, code),
         socketio_limit=app.config["SOCKETIO_MAX_PAYLOAD_BYTES"],
         body_limit=app.config["HTTP_MAX_BODY_BYTES"], end_session=eio.disconnect,
+        path_limits=app.config["HTTP_UPLOAD_PATHS"],
     )
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
@@ -81,17 +82,27 @@ class EdgeGuard:
 
     def __init__(self, app: Callable[..., Iterable[bytes]], render: Render,
                  socketio_limit: int, body_limit: int,
-                 end_session: Callable[[str], None] | None = None) -> None:
+                 end_session: Callable[[str], None] | None = None,
+                 path_limits: Iterable[tuple[str, int]] = ()) -> None:
         self.app = app
         self.render = render
         self.socketio_limit = socketio_limit
         self.body_limit = body_limit
         self.end_session = end_session
+        #: (full-match pattern, limit): the few upload paths allowed a larger body.
+        self.path_limits = [(re.compile(pattern), limit) for pattern, limit in path_limits]
+
+    def limit_for(self, path: str) -> int:
+        """The body limit of `path`: its upload limit when it has one, else HTTP_MAX_BODY_BYTES."""
+        for pattern, limit in self.path_limits:
+            if pattern.fullmatch(path):
+                return limit
+        return self.body_limit
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         socketio = path == SOCKETIO_PREFIX or path.startswith(SOCKETIO_PREFIX + "/")
-        limit = self.socketio_limit if socketio else self.body_limit
+        limit = self.socketio_limit if socketio else self.limit_for(path)
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
         try:
             length = _declared_length(environ)
