@@ -73,7 +73,7 @@ def spec() -> dict[str, Any]:
         },
     }
     commands_doc = "; ".join(
-        f"`{name}`: {(fn.__doc__ or '').strip()}" for name, fn in COMMANDS.items()
+        f"`{name}`: {(fn.__doc__ or '').strip()}" for name, fn in sorted(COMMANDS.items())
     )
     paths: dict[str, Any] = {
         "/api/v1/openapi.json": {"get": {
