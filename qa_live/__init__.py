@@ -25,7 +25,16 @@ def create_app(config_class: type = Config) -> Flask:
 
     from qa_live import extensions
     from qa_live.auth import login as auth_login
-    from qa_live.core import db_setup, errors, i18n, security, templating
+    from qa_live.core import (
+        assets,
+        compression,
+        db_setup,
+        display,
+        errors,
+        i18n,
+        security,
+        templating,
+    )
 
     extensions.db.init_app(app)
     db_setup.configure(app)
@@ -36,11 +45,14 @@ def create_app(config_class: type = Config) -> Flask:
     extensions.csrf.init_app(app)
     extensions.limiter.init_app(app)
     i18n.init_app(app)
+    display.init_app(app)
     auth_login.init_app(app)
     security.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
+    compression.init_app(app)
     _init_socketio(app)
+    assets.init_app(app)  # WhiteNoise goes around the Socket.IO middleware
 
     if app.config["PROXY_FIX_COUNT"]:
         count = app.config["PROXY_FIX_COUNT"]
@@ -58,7 +70,11 @@ def create_app(config_class: type = Config) -> Flask:
     app.after_request(remember_visitor)
     app.register_blueprint(auth_bp)
     app.register_blueprint(planning_bp)
+    from qa_live.planning.ics import bp as ics_bp
+
+    app.register_blueprint(ics_bp)
     app.register_blueprint(office_bp)
+    from qa_live.api import own_questions as _api_own_questions  # noqa: F401 - adds routes
     from qa_live.api.views import bp as api_bp
     from qa_live.audit import models as _audit_models  # noqa: F401 - tables for migrations
     from qa_live.followup import models as _followup_models  # noqa: F401
@@ -68,6 +84,9 @@ def create_app(config_class: type = Config) -> Flask:
 
     app.register_blueprint(api_bp)
     app.register_blueprint(live_bp)
+    from qa_live.live.own_question_views import bp as own_questions_bp
+
+    app.register_blueprint(own_questions_bp)
     app.register_blueprint(console_bp)
     from qa_live.stats.views import bp as stats_bp
 

@@ -19,7 +19,7 @@ from qa_live.core.i18n import select_locale
 from qa_live.core.timeutil import utcnow
 from qa_live.core.visitor import COOKIE, read_visitor_id
 from qa_live.extensions import db, socketio
-from qa_live.live import events, presence, serialize
+from qa_live.live import events, own_question_views, presence, serialize
 from qa_live.live import services as live
 from qa_live.live.models import HostPost, Question, QuestionStatus
 from qa_live.live.packets import Plain, Prepared
@@ -306,6 +306,16 @@ class CitizenNamespace(Namespace):
         db.session.commit()
         presence.mark_vote(session.id, question.id)
         return ok(question_id=question.id, upvotes=count)
+
+    @guarded
+    def on_edit(self, data: Any = None) -> dict[str, Any]:
+        """Change the wording of one's own question while it waits for review."""
+        return own_question_views.socket_edit(self._state()["visitor"], data)
+
+    @guarded
+    def on_withdraw(self, data: Any = None) -> dict[str, Any]:
+        """Withdraw one's own question while it waits for review."""
+        return own_question_views.socket_withdraw(self._state()["visitor"], data)
 
     @guarded
     def on_mine(self, data: Any = None) -> dict[str, Any]:
