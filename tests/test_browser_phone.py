@@ -323,25 +323,42 @@ def test_dark_mode_follows_the_system_and_motion_can_be_reduced(browser, demo_se
 
 
 def test_a_citizen_changes_then_withdraws_a_question_while_it_waits(browser, demo_server):
-    with browsing(browser, demo_server.url, phone=True) as (page, _watch):
-        page.goto(f"/s/{LIVE}")
-        page.wait_for_function(JOINED)
-        ask_on_page(page, "外贸企业参展补贴申请截止日期是哪天")
-        item = my_item(page, "参展补贴申请截止日期")
-        item.locator(".status-pending").wait_for()
-        item.get_by_text("修改", exact=True).click()
-        item.locator("textarea").fill("外贸企业参加境外展会的补贴，申请截止日期是哪天？")
-        item.get_by_role("button", name="保存修改").click()
-        changed = my_item(page, "参加境外展会的补贴")
-        changed.wait_for()
-        assert page.locator("#toast").inner_text() == "您的提问已修改。"
-        changed.get_by_text("撤回", exact=True).click()
-        changed.get_by_role("button", name="确定撤回").click()
-        changed.wait_for(state="detached")
-        assert page.locator("#toast").inner_text() == "您的提问已撤回。"
-        page.reload()
-        page.wait_for_function(JOINED)
-        assert my_item(page, "参加境外展会的补贴").count() == 0
+    desk_context, desk_watch = new_desktop_context(browser, demo_server.url)
+    try:
+        desk = desk_context.new_page()
+        desk.goto("/login")
+        desk.get_by_label("登录名").fill("host")
+        desk.get_by_label("密码").fill(DEMO_PASSWORD)
+        desk.get_by_role("button", name="登录").click()
+        desk.wait_for_url(re.compile(r"/office/$"))
+        desk.goto(f"/console/{LIVE}")
+        desk.locator("#console[data-ready='true']").wait_for()
+        with browsing(browser, demo_server.url, phone=True) as (page, _watch):
+            page.goto(f"/s/{LIVE}")
+            page.wait_for_function(JOINED)
+            ask_on_page(page, "外贸企业参展补贴申请截止日期是哪天")
+            item = my_item(page, "参展补贴申请截止日期")
+            item.locator(".status-pending").wait_for()
+            card = desk.locator(".q-card", has_text="参展补贴申请截止日期")
+            card.wait_for()
+            item.get_by_text("修改", exact=True).click()
+            item.locator("textarea").fill("外贸企业参加境外展会的补贴，申请截止日期是哪天？")
+            item.get_by_role("button", name="保存修改").click()
+            changed = my_item(page, "参加境外展会的补贴")
+            changed.wait_for()
+            assert page.locator("#toast").inner_text() == "您的提问已修改。"
+            desk.locator(".q-card", has_text="参加境外展会的补贴").wait_for()
+            changed.get_by_text("撤回", exact=True).click()
+            changed.get_by_role("button", name="确定撤回").click()
+            changed.wait_for(state="detached")
+            assert page.locator("#toast").inner_text() == "您的提问已撤回。"
+            desk.locator(".q-card", has_text="参加境外展会的补贴").wait_for(state="detached")
+            page.reload()
+            page.wait_for_function(JOINED)
+            assert my_item(page, "参加境外展会的补贴").count() == 0
+        desk_watch.assert_clean()
+    finally:
+        desk_context.close()
 
 
 def test_the_change_form_works_without_any_script(browser, demo_server):
