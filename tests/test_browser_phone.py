@@ -399,6 +399,10 @@ def test_the_asker_is_told_when_the_answer_comes(browser, demo_server, staff):
         item.locator(".status-pending").wait_for()
         assert "答复获得" not in page.content()
         question_id = int(item.get_attribute("id").removeprefix("mine-"))
+        private = context.new_page()  # the question's own private page, open too
+        private.goto(item.get_by_role("link", name="查看此问题").get_attribute("href"))
+        private.wait_for_function("() => window.io && document.querySelector('#answered-banner')")
+        private.wait_for_timeout(500)  # its socket connects
         staff.action(LIVE, "approve", question_id=question_id)
         staff.action(LIVE, "answer", question_id=question_id, body="会的：页面上方会出现提示。")
         banner = page.locator("#answered-banner")
@@ -406,6 +410,12 @@ def test_the_asker_is_told_when_the_answer_comes(browser, demo_server, staff):
         assert "页面会提醒我吗" in banner.inner_text()
         assert page.evaluate("window.__notes") == [
             ["您的提问已获答复", "答复来了的时候，页面会提醒我吗？"]]
+        private.locator("#answered-banner").wait_for()
+        assert private.evaluate("window.__notes") == [
+            ["您的提问已获答复", "答复来了的时候，页面会提醒我吗？"]]
+        private.get_by_role("link", name="查看答复").click()
+        private.locator("li.answer", has_text="页面上方会出现提示").wait_for()
+        private.close()
         banner.get_by_role("link", name="查看答复").click()
         assert page.url.endswith(f"#mine-{question_id}")
         screenshot(page, "answered-notice-phone", full_page=False)
