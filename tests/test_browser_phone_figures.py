@@ -17,11 +17,10 @@ import pytest
 
 from tests import phone_figures
 from tests import services as outside
-from tests.live_server import (  # noqa: F401 - browser and demo_server are pytest fixtures
+from tests.live_server import (  # noqa: F401 - demo_server is a pytest fixture
     PHONE,
     ROOT,
     LiveServer,
-    browser,
     demo_server,
 )
 
