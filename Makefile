@@ -6,22 +6,37 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask
 export FLASK_APP := qa_live
 STAMP := $(VENV)/.installed-stamp
+DEV_STAMP := $(VENV)/.dev-installed-stamp
 VENDOR := static/vendor
 TRANSLATIONS := qa_live/translations
 
-.PHONY: run install assets translations migrate demo test lint extract-messages bench bench-quick clean
+.PHONY: run install install-dev assets translations migrate demo test lint extract-messages bench bench-quick clean
 
+# Serving needs requirements.lock only (what `make run` installs); the test and lint tools come
+# from requirements-dev.lock, installed by `make test`, `make lint` and `make bench`.
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
+$(DEV_STAMP): $(STAMP) requirements-dev.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock -r requirements-dev.lock
+	touch $@
+
 install: $(STAMP) assets translations
 
+install-dev: install $(DEV_STAMP) node_modules/.dev-stamp
+
+# Serving needs the browser libraries only; the tests also need axe-core (a devDependency).
 node_modules/.stamp: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm ci --omit=dev --no-audit --no-fund --loglevel=error
+	rm -f node_modules/.dev-stamp
 	touch $@
+
+node_modules/.dev-stamp: node_modules/.stamp
+	npm ci --no-audit --no-fund --loglevel=error
+	touch node_modules/.stamp $@
 
 # Third-party browser files come from the npm registry; they are copied, never committed.
 $(VENDOR)/.stamp: node_modules/.stamp
@@ -30,7 +45,10 @@ $(VENDOR)/.stamp: node_modules/.stamp
 	cp node_modules/chart.js/dist/chart.umd.min.js $(VENDOR)/
 	touch $@
 
-assets: $(VENDOR)/.stamp
+# Fingerprinted, pre-compressed copies of static/ in static/build/ (qa_live/core/assets.py; the
+# app also makes any that are missing when it starts): what WhiteNoise and nginx serve.
+assets: $(VENDOR)/.stamp $(STAMP)
+	$(BIN)/python -m qa_live.core.assets
 
 translations: $(STAMP)
 	$(BIN)/pybabel compile --use-fuzzy -d $(TRANSLATIONS) -D messages 2>&1 | grep -v "^compiling" || true
@@ -49,18 +67,18 @@ run: install demo
 	$(BIN)/python wsgi.py
 
 # lint-imports: the packages are layers (pyproject.toml, [tool.importlinter]).
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check qa_live tests $(wildcard bench) config.py wsgi.py migrations
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
 # STRICT=1 (what .ci/run sets) turns "service not available, skipped" into a failure.
-test: install lint
+test: install-dev lint
 	scripts/test.sh $(if $(filter 1,$(STRICT)),--strict) $(PYTEST_ARGS)
 
 extract-messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o messages.pot --no-location --sort-output .
-	$(BIN)/pybabel update -i messages.pot -d $(TRANSLATIONS) -D messages --no-fuzzy-matching
+	$(BIN)/pybabel update -i messages.pot -d $(TRANSLATIONS) -D messages --no-fuzzy-matching -w 100
 	rm -f messages.pot
 
 # Issue 7: qa_live's live path next to bare python-socketio (gevent, eventlet) and Node socket.io
@@ -76,7 +94,7 @@ bench/node/node_modules/.stamp: bench/node/package.json bench/node/package-lock.
 # qa_live (gevent, SQLite) and the three references; 1,000 and 5,000 on qa_live under eventlet
 # and on 2 workers + Redis + PostgreSQL behind nginx; the annual statistics page over 1,000,000
 # questions on SQLite and PostgreSQL; the archive's search over 1,000,000 questions on both.
-bench: $(STAMP) bench/node/node_modules/.stamp
+bench: $(DEV_STAMP) bench/node/node_modules/.stamp
 	$(BIN)/python bench/harness.py --name full --clients 10000 --secondary-clients 5000 \
 		--stages 1000,5000 --publishes 10 --intake-rate 200 --intake-seconds 60 \
 		--short-intake-seconds 20 --no-reference-steps --step-seconds 5 --flood-seconds 10 \
@@ -84,7 +102,7 @@ bench: $(STAMP) bench/node/node_modules/.stamp
 		--search-questions 1000000 --search-databases sqlite,postgresql $(BENCH_ARGS)
 
 # A 1,000-citizen smoke run (under 2 minutes): qa_live under gevent and the three references.
-bench-quick: $(STAMP) bench/node/node_modules/.stamp
+bench-quick: $(DEV_STAMP) bench/node/node_modules/.stamp
 	$(BIN)/python bench/harness.py --name quick --clients 1000 --publishes 10 --gap 0.1 \
 		--qa-live-configs gevent --intake-rate 200 --intake-seconds 10 \
 		--short-intake-seconds 5 --no-reference-steps --step-seconds 2 --settle 5 \
@@ -92,4 +110,4 @@ bench-quick: $(STAMP) bench/node/node_modules/.stamp
 		--search-questions 20000 --search-databases sqlite $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) node_modules bench/node/node_modules $(VENDOR) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) node_modules bench/node/node_modules $(VENDOR) static/build .pytest_cache .ruff_cache .mypy_cache

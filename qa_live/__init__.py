@@ -25,7 +25,16 @@ def create_app(config_class: type = Config) -> Flask:
 
     from qa_live import extensions
     from qa_live.auth import login as auth_login
-    from qa_live.core import db_setup, errors, i18n, security, templating
+    from qa_live.core import (
+        assets,
+        compression,
+        db_setup,
+        display,
+        errors,
+        i18n,
+        security,
+        templating,
+    )
 
     extensions.db.init_app(app)
     db_setup.configure(app)
@@ -36,12 +45,15 @@ def create_app(config_class: type = Config) -> Flask:
     extensions.csrf.init_app(app)
     extensions.limiter.init_app(app)
     i18n.init_app(app)
+    display.init_app(app)
     auth_login.init_app(app)
     security.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
+    compression.init_app(app)
     _connect_receivers()
     _init_socketio(app)
+    assets.init_app(app)  # WhiteNoise goes around the Socket.IO middleware
 
     _init_edge(app)  # inside ProxyFix: its refusals name the client's address, not nginx's
     if app.config["PROXY_FIX_COUNT"]:
@@ -60,6 +72,9 @@ def create_app(config_class: type = Config) -> Flask:
     app.after_request(remember_visitor)
     app.register_blueprint(auth_bp)
     app.register_blueprint(planning_bp)
+    from qa_live.planning.ics import bp as ics_bp
+
+    app.register_blueprint(ics_bp)
     app.register_blueprint(office_bp)
     from qa_live.api.views import bp as api_bp
     from qa_live.audit import models as _audit_models  # noqa: F401 - tables for migrations
@@ -70,6 +85,9 @@ def create_app(config_class: type = Config) -> Flask:
 
     app.register_blueprint(api_bp)
     app.register_blueprint(live_bp)
+    from qa_live.live.own_question_views import bp as own_questions_bp
+
+    app.register_blueprint(own_questions_bp)
     app.register_blueprint(console_bp)
     from qa_live.stats.views import bp as stats_bp
 

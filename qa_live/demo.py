@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime, timedelta
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -15,6 +16,7 @@ from qa_live.auth.models import Role, User
 from qa_live.core import signals
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
+from qa_live.followup.demo import settle_follow_ups
 from qa_live.live import intake, moderation
 from qa_live.live.models import PostKind, QuestionSource, RejectReason, Visit
 from qa_live.live.validation import QuestionInput
@@ -108,15 +110,17 @@ def load() -> None:
         for i, (name, short) in enumerate(DEPARTMENTS)
     }
 
-    # Thirteen sessions: ten held, one live now, two ahead (the second still a draft).
-    offsets = [-(11 - i) * 25 for i in range(10)] + [0, 6, 20]
+    # Thirteen sessions over the twelve months to today: ten held (roughly monthly, the latest
+    # a few days ago), one live now, two ahead (the second still a draft).
+    offsets = [-330, -300, -265, -230, -195, -160, -125, -90, -26, -5, 0, 6, 20]
     created = 0
     for index, ((theme, dept_names), offset) in enumerate(zip(THEMES, offsets, strict=True)):
         slug = f"demo-{index + 1:02d}"
         if db.session.scalar(select(LiveSession).where(LiveSession.slug == slug)):
             continue
-        if offset == 0:
-            start = now - timedelta(minutes=30)
+        if offset == 0:  # began half an hour ago, on a round five minutes
+            start = (now - timedelta(minutes=30)).replace(second=0, microsecond=0)
+            start -= timedelta(minutes=start.minute % 5)
         else:
             day = (now + timedelta(days=offset)).replace(minute=0, second=0, microsecond=0)
             start = day.replace(hour=1, minute=30)  # 09:30 in Asia/Shanghai
@@ -153,17 +157,19 @@ def load() -> None:
             continue
         services.change_state(session, SessionState.LIVE, start)
         _demo_stream(session, host, [answerers[n] for n in dept_names], index,
-                     min(end, now) if offset == 0 else end)
+                     min(end, now) if offset == 0 else end, live_now=offset == 0)
         if offset < 0:
             services.change_state(session, SessionState.ENDED, end)
             signals.session_ended.send(session, actor=host)  # as moderation.end_session does
+            if current_app.config["FOLLOW_UP_AUTO"]:  # the demo year's follow-ups worked through
+                settle_follow_ups(session, office, [answerers[n] for n in dept_names], now)
     db.session.commit()
     click.echo(f"demo data: {len(depts)} departments, {created} new sessions")
     _print_logins()
 
 
 def _demo_stream(session: LiveSession, host: User, answerers: list[User], index: int,
-                 until: datetime) -> None:
+                 until: datetime, live_now: bool = False) -> None:
     """What happened in a session that went live: visits, questions, answers, a host post."""
     start = session.started_at or session.scheduled_start
     span = (until - start).total_seconds()
@@ -201,7 +207,7 @@ def _demo_stream(session: LiveSession, host: User, answerers: list[User], index:
                               asked + timedelta(minutes=4 + n))
         if n == 2:
             moderation.flag_follow_up(question, answerers[0], True)
-    if session.state == SessionState.LIVE:  # still waiting for the host's review
+    if live_now:  # questions still waiting for the host's review
         for n, text in enumerate(PENDING_QUESTIONS):
             intake.submit_question(
                 session, f"demo-{session.slug}-p{n}",

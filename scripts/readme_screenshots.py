@@ -29,15 +29,25 @@ def main() -> None:
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            phone = browser.new_context(**PHONE)
-            page = phone.new_page()
-            page.goto(server.url + "/s/demo-11")
-            page.locator("body").wait_for()
-            page.wait_for_timeout(1500)
-            page.screenshot(path=OUT / "citizen-phone.png")
-            page.evaluate("document.querySelector('#stream, .stream')?.scrollIntoView()")
-            page.wait_for_timeout(300)
-            page.screenshot(path=OUT / "citizen-phone-stream.png")
+            # The citizen's phone at 360 px: the standard, elder-friendly and dark views.
+            views = {"citizen-phone": {}, "citizen-phone-elder": {"elder": True},
+                     "citizen-phone-dark": {"color_scheme": "dark"}}
+            for name, view in views.items():
+                phone = browser.new_context(**PHONE,
+                                            color_scheme=view.get("color_scheme", "light"))
+                if view.get("elder"):
+                    phone.add_cookies([{"name": "display", "value": "elder",
+                                        "url": server.url}])
+                page = phone.new_page()
+                page.goto(server.url + "/s/demo-11")
+                page.wait_for_function("() => window.qaStream && window.qaStream.joined")
+                page.wait_for_timeout(500)
+                page.screenshot(path=OUT / f"{name}.png")
+                if name == "citizen-phone":
+                    page.evaluate("document.querySelector('#stream, .stream')?.scrollIntoView()")
+                    page.wait_for_timeout(300)
+                    page.screenshot(path=OUT / "citizen-phone-stream.png")
+                phone.close()
 
             desk = browser.new_context(**DESKTOP)
             page = desk.new_page()

@@ -4,7 +4,8 @@
 #   scripts/test.sh [--strict] [pytest args...]
 #
 # 1. As root on Debian, apt-get installs whichever of postgresql, redis-server, chromium,
-#    fonts-noto-cjk and nginx is missing (a failure there is reported, not fatal).
+#    fonts-noto-cjk, nginx and its brotli modules is missing (a failure there is reported, not
+#    fatal).
 # 2. scripts/services.sh starts PostgreSQL and Redis on loopback; they are stopped on exit.
 # 3. pytest runs with QA_LIVE_TEST_POSTGRES_URL, QA_LIVE_TEST_REDIS_URL, QA_LIVE_CHROMIUM and
 #    QA_LIVE_NGINX set for whatever is available.  Tests needing something missing skip, saying
@@ -45,12 +46,14 @@ have_pkg() {  # is what the tests need from Debian package $1 here?
         redis-server) command -v redis-server >/dev/null 2>&1 ;;
         chromium) [[ -x /usr/bin/chromium ]] ;;
         nginx) command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] ;;
+        libnginx-mod-http-brotli-*) [[ -e /etc/nginx/modules-enabled/50-mod-http-${1#libnginx-mod-http-}.conf ]] ;;
         *) pkg_installed "$1" ;;
     esac
 }
 
 missing=()
-for pkg in postgresql redis-server chromium fonts-noto-cjk nginx; do
+for pkg in postgresql redis-server chromium fonts-noto-cjk nginx \
+        libnginx-mod-http-brotli-static libnginx-mod-http-brotli-filter; do
     have_pkg "$pkg" || missing+=("$pkg")
 done
 if ((${#missing[@]})); then

@@ -146,9 +146,12 @@ def test_the_page_has_no_inline_script_or_style(app, live_session, people):
     inline = [s for s in page.scripts if not s.get("src") and s.get("type") != "application/json"]
     assert inline == [], "CSP forbids inline scripts"
     sources = [s["src"] for s in page.scripts if s.get("src")]
-    assert "/static/vendor/socket.io.min.js" in sources and "/static/js/console.js" in sources
+    # Fingerprinted names (qa_live/core/assets.py): name.<12 hex digits>.ext
+    assert any(re.fullmatch(r"/static/vendor/socket\.io\.min\.[0-9a-f]{12}\.js", s)
+               for s in sources)
+    assert any(re.fullmatch(r"/static/js/console\.[0-9a-f]{12}\.js", s) for s in sources)
     assert page.style_elements == 0 and page.styled == []
-    assert '/static/css/console.css' in html
+    assert re.search(r'/static/css/console\.[0-9a-f]{12}\.css', html)
     config = console_config(html)
     assert config["login_url"].startswith("/login?next=")
     assert set(config["reasons"]) == {"spam", "off_topic", "abusive", "duplicate",

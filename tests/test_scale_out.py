@@ -63,6 +63,8 @@ def _certificate(tmp: Path) -> tuple[Path, Path]:
 def _nginx_conf(tmp: Path, listen: int, tls_listen: int, workers: list[LiveServer],
                 cert: Path, key: Path) -> Path:
     site = (ROOT / "deploy" / "nginx.conf").read_text()
+    if not brotli_modules():  # deploy/nginx.conf marks the lines that need the module package
+        site = "\n".join(line for line in site.splitlines() if not line.endswith("# brotli"))
     for placeholder, value in {
         "@WORKER1_PORT@": str(workers[0].port), "@WORKER2_PORT@": str(workers[1].port),
         "@LISTEN@": f"127.0.0.1:{listen}", "@TLS_LISTEN@": f"127.0.0.1:{tls_listen}",
@@ -76,8 +78,10 @@ def _nginx_conf(tmp: Path, listen: int, tls_listen: int, workers: list[LiveServe
         path.mkdir()
     user = "user root;\n" if os.geteuid() == 0 else ""
     conf = tmp / "nginx.conf"
+    # As Debian's own nginx.conf does: load the modules packages installed (brotli).
+    modules = "include /etc/nginx/modules-enabled/*.conf;\n" if brotli_modules() else ""
     conf.write_text(
-        f"{user}daemon off;\nworker_processes 1;\npid {tmp}/nginx.pid;\n"
+        f"{user}{modules}daemon off;\nworker_processes 1;\npid {tmp}/nginx.pid;\n"
         f"error_log {tmp}/error.log warn;\n"
         "events { worker_connections 1024; }\n"
         "http {\n  access_log off;\n"
@@ -87,6 +91,13 @@ def _nginx_conf(tmp: Path, listen: int, tls_listen: int, workers: list[LiveServe
         f"  include {tmp}/site.conf;\n}}\n"
     )
     return conf
+
+
+def brotli_modules() -> bool:
+    """Whether Debian's brotli modules for nginx are installed (scripts/test.sh installs them)."""
+    enabled = Path("/etc/nginx/modules-enabled")
+    return all((enabled / f"50-mod-http-brotli-{kind}.conf").exists()
+               for kind in ("filter", "static"))
 
 
 @pytest.fixture
@@ -236,3 +247,29 @@ def test_the_real_client_address_passes_through_nginx_and_a_forged_one_does_not(
                            "ORDER BY id DESC LIMIT 1").fetchone()
     # nginx connects to the worker from 127.0.0.1; the app records the citizen's own address.
     assert row == ("127.0.0.5",)
+
+
+def test_nginx_sends_static_files_precompressed_and_cached_for_a_year(nginx_front):
+    url = nginx_front["url"]
+    outside.need("nginx brotli modules", brotli_modules(),
+                 "libnginx-mod-http-brotli-static and -filter are not installed "
+                 "(scripts/test.sh installs them)")
+    page = requests.get(f"{url}/s/{SESSION}", headers={"Accept-Encoding": "br, gzip"},
+                        timeout=10)
+    assert page.status_code == 200 and page.headers["Content-Encoding"] == "br"
+    assert "immutable" not in page.headers.get("Cache-Control", "")
+    assets = re.findall(r'(?:href|src)="(/static/[^"]+\.[0-9a-f]{12}\.(?:css|js|svg))"',
+                        page.text)
+    assert len(assets) >= 5
+    for asset in assets:
+        for accepted, encoding in (("br, gzip", "br"), ("gzip", "gzip"), ("identity", None)):
+            # Raw bytes: requests would decompress (and drop nothing to check).
+            response = requests.get(url + asset, headers={"Accept-Encoding": accepted},
+                                    timeout=10, stream=True)
+            assert response.status_code == 200, asset
+            assert response.headers.get("Content-Encoding") == encoding, (asset, accepted)
+            assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+            assert "Accept-Encoding" in response.headers.get("Vary", ""), asset
+            response.close()
+    icon = requests.get(f"{url}/favicon.ico", timeout=10)
+    assert icon.status_code == 200 and icon.content[:4] == b"\x00\x00\x01\x00"

@@ -107,6 +107,27 @@ def spec() -> dict[str, Any]:
         "/api/v1/sessions/{slug}/questions/mine": {"get": {
             "summary": "The visitor's own questions with their status", "parameters": [SLUG],
             "security": VISITOR, "responses": {"200": _ok("questions", OBJ), **_errors(404)}}},
+        "/api/v1/sessions/{slug}/questions/{question_id}": {
+            "patch": {
+                "summary": "The asker changes the wording of their own question while it waits "
+                           "for review",
+                "parameters": [SLUG, {"name": "question_id", "in": "path", "required": True,
+                                      "schema": {"type": "integer"}}],
+                "security": VISITOR, "requestBody": _body({
+                    "type": "object", "required": ["text"],
+                    "properties": {"text": {"type": "string", "minLength": 5,
+                                            "maxLength": 500}}}),
+                "responses": {"200": _ok("the question as its asker sees it", OBJ),
+                              **_errors(400, 403, 404, 409, 415)}},
+            "delete": {
+                "summary": "The asker withdraws their own question while it waits for review; "
+                           "it counts nowhere afterwards",
+                "parameters": [SLUG, {"name": "question_id", "in": "path", "required": True,
+                                      "schema": {"type": "integer"}}],
+                "security": VISITOR,
+                "responses": {"200": _ok("{id, withdrawn: true}", OBJ),
+                              **_errors(403, 404, 409, 415)}},
+        },
         "/api/v1/sessions/{slug}/questions/{question_id}/vote": {"post": {
             "summary": "Upvote a published question (once per visitor)",
             "parameters": [SLUG, {"name": "question_id", "in": "path", "required": True,

@@ -2,8 +2,8 @@
 staff, with personal API tokens (Authorization: Bearer …) or the staff login cookie + CSRF.
 
 docs/api.md and the OpenAPI document at /api/v1/openapi.json describe every endpoint. The
-routes are in citizens.py, staff.py, followups.py, departments_api.py, records_api.py and
-stats_api.py, on the blueprint of common.py.
+routes are in citizens.py, own_questions.py, staff.py, followups.py, departments_api.py,
+records_api.py and stats_api.py, on the blueprint of common.py.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from qa_live.api import (  # noqa: F401 - their routes join bp
     citizens,
     departments_api,
     followups,
+    own_questions,
     records_api,
     staff,
     stats_api,

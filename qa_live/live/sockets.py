@@ -21,6 +21,7 @@ from qa_live.live import (
     counters,
     events,
     intake,
+    own_question_views,
     realtime,
     serialize,
     summaries,
@@ -185,6 +186,16 @@ class CitizenNamespace(GuardedNamespace):
         votes_seen.remember(question_id, visitor)
         summaries.mark_vote(session_id, question_id)
         return ok(question_id=question_id, upvotes=count)
+
+    @guarded
+    def on_edit(self, data: Any = None) -> dict[str, Any]:
+        """Change the wording of one's own question while it waits for review."""
+        return own_question_views.socket_edit(self._state()["visitor"], data)
+
+    @guarded
+    def on_withdraw(self, data: Any = None) -> dict[str, Any]:
+        """Withdraw one's own question while it waits for review."""
+        return own_question_views.socket_withdraw(self._state()["visitor"], data)
 
     @guarded
     def on_mine(self, data: Any = None) -> dict[str, Any]:

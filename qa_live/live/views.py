@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
@@ -23,7 +24,9 @@ from qa_live.extensions import db, limiter
 from qa_live.live import events, intake
 from qa_live.live import services as live_services
 from qa_live.live.models import QuestionSource, Vote
+from qa_live.live.page_strings import page_strings
 from qa_live.live.snapshots import snapshot
+from qa_live.live.stream_filter import StreamFilter, show_labels
 from qa_live.live.validation import PHONE_RE, InvalidInput, parse_question
 from qa_live.planning import services as planning
 from qa_live.planning.access import get_public_session_or_404
@@ -83,6 +86,7 @@ def _socket_config(session: LiveSession, snap: dict[str, Any]) -> dict[str, Any]
         "namespace": events.PUBLIC_NS,
         "socket_path": "/socket.io",
         "timezone": current_app.config["QA_LIVE_TIMEZONE"],
+        "lang": str(get_locale()),  # the socket speaks the page's language (?lang= included)
         "ack_timeout_ms": 10000,
         "states": state_labels(),
         "snapshot": snap,
@@ -166,6 +170,7 @@ def render_live_page(session: LiveSession, form: AdvanceQuestionForm | None = No
     is_live = session.state == SessionState.LIVE
     questions = sort_questions(snap["questions"], order)
     unanswered = [q for q in questions if q["status"] == "approved"]
+    filters = StreamFilter.from_args(request.args)
     url = public_url("planning.session_page", slug=session.slug)
     config = _socket_config(session, snap)
     config.update({
@@ -175,14 +180,17 @@ def render_live_page(session: LiveSession, form: AdvanceQuestionForm | None = No
         "question_max": current_app.config["QUESTION_MAX_LENGTH"],
         "nickname_max": current_app.config["NICKNAME_MAX_LENGTH"],
         "phone_pattern": PHONE_RE.pattern,
-        "t": live_strings(),
+        "t": {**live_strings(), **page_strings()},
+        "filter": {"q": filters.text, "show": filters.show},
     })
     body = render_template(
         "live/live.html",
         session=session,
         snap=snap,
         is_live=is_live,
-        questions=questions,
+        questions=filters.apply(questions),
+        filters=filters,
+        show_labels=show_labels(),
         posts=sort_posts(snap["posts"]),
         unanswered=unanswered,
         voted=set(config["voted"]),
@@ -247,6 +255,8 @@ def screen_strings() -> dict[str, str]:
         "follow_up_answer": _("Second reply"),
         "cancelled": _("This session was cancelled."),
         "starts_at": _("Starts at %(time)s"),
+        "policy": _("Policy explanation"),
+        "notice": _("Notice"),
     }
 
 
@@ -269,6 +279,7 @@ def screen(slug: str) -> ResponseReturnValue:
         snap=snap,
         latest=latest,
         top=top[:SCREEN_TOP],
+        posts=sort_posts(snap["posts"]),
         config=config,
         state_label=planning.state_label,
         local_time=local_time,

@@ -2,7 +2,7 @@
 
 Every worker process has a random id and a row in ``workers`` whose ``last_seen_at`` it moves
 every HEARTBEAT_INTERVAL_S (and with every batch of visits it writes). The pages it holds are
-counted per visit in ``visit_connections`` (qa_live/live/presence.py writes them with the
+counted per visit in ``visit_connections`` (qa_live/live/visits.py writes them with the
 visits). A worker killed with ``kill -9``, or on a machine that died, runs no shutdown code: its
 pages are gone, but its visits would stay open for ever ("online now" too high, a wrong peak).
 

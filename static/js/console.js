@@ -274,6 +274,7 @@
     const mine = state.me.departments;
     if (mine && data.department_id !== null && !mine.includes(data.department_id)) removeQuestion(data.id);
   });
+  on("question.withdrawn", (data) => removeQuestion(data.id)); // its asker took it back
   on("session", (info) => { state.session = info; renderSession(); renderAllCards(); renderPosts(); renderBulkBar(); });
   on("post", (post) => { state.posts.set(post.id, post); renderPosts(); });
   on("post.removed", (data) => { state.posts.delete(data.id); state.postForms.delete(data.id); renderPosts(); });

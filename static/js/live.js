@@ -4,6 +4,10 @@
 // Questions asked while the connection is down wait in localStorage and are sent again, with
 // the same client_id, once the page has re-joined: the server returns the stored question
 // instead of making a second one.
+//
+// Without the socket script (it failed to load) or without a connection that ever worked, the
+// page keeps its plain forms: asking, changing and withdrawing post as they would with no
+// script at all, and votes go through the JSON API.
 
 import {
   QaStream, bdi, el, format, readConfig, reloadButton, sortQuestions, timeFormatter, userText,
@@ -16,6 +20,11 @@ const when = timeFormatter(config.timezone);
 const PENDING_KEY = `qa_live:pending:${config.slug}`;
 const VOTED_KEY = `qa_live:voted:${config.slug}`;
 const $ = (id) => document.getElementById(id);
+const ANSWERED_KEY = "qa_live:answered-seen";
+// The socket script did not load (blocked, failed on a bad line): keep the plain forms.
+const plain = typeof window.io !== "function";
+const csrfInput = document.querySelector("#ask-form input[name=csrf_token]");
+const csrfToken = csrfInput ? csrfInput.value : "";
 
 // Storage that may be missing (private browsing) ---------------------------------------------
 
@@ -55,6 +64,10 @@ function newClientId() {
 // State ----------------------------------------------------------------------------------------
 
 let order = config.sort === "votes" ? "votes" : "newest";
+const filter = {
+  text: (config.filter && config.filter.q) || "",
+  show: (config.filter && config.filter.show) || "all",
+};
 const voted = new Set([...(config.voted || []), ...load(VOTED_KEY, [])]);
 let pending = load(PENDING_KEY, []).filter((q) => q && typeof q.client_id === "string");
 const sending = new Set();
@@ -64,6 +77,7 @@ const stream = new QaStream(config, {
   onChange: render,
   onStatus: showConnection,
   onJoined: sendPending,
+  onMine: noticeAnswer,
 });
 window.qaStream = stream;  // a handle for the browser console and the browser tests
 
@@ -113,6 +127,7 @@ function buildQuestion(q, live) {
     const button = el("button", "vote");
     button.type = "button";
     button.dataset.vote = String(q.id);
+    button.dataset.focus = "vote";
     button.setAttribute("aria-pressed", mine ? "true" : "false");
     button.append(el("span", "vote-label", mine ? t.upvoted : t.upvote), " ",
       el("span", "vote-count", q.upvotes));
@@ -147,6 +162,10 @@ function buildMine(q) {
     item.append(hint);
   }
   if (q.answers && q.answers.length) item.append(buildAnswers(q.answers));
+  if (q.status === "pending" && stream.session.state === "live" && typeof q.link === "string"
+      && q.link.startsWith("/q/")) {
+    item.append(buildOwnControls(q));
+  }
   if (typeof q.link === "string" && q.link.startsWith("/q/")) {
     const line = el("p", "mine-link");
     const link = el("a", "", t.follow_link);
@@ -155,6 +174,59 @@ function buildMine(q) {
     item.append(line);
   }
   return item;
+}
+
+/** The same plain forms the server renders (live/_items.html): they work without the socket. */
+function buildOwnControls(q) {
+  const back = encodeURIComponent(`${window.location.pathname}${window.location.search}#mine`);
+  const box = el("div", "mine-actions");
+  const csrf = () => {
+    const input = el("input");
+    input.type = "hidden";
+    input.name = "csrf_token";
+    input.value = csrfToken;
+    return input;
+  };
+  const edit = el("details", "mine-edit");
+  const editSummary = el("summary", "button small", t.change);
+  editSummary.dataset.focus = "edit";
+  const editForm = el("form", "edit-form");
+  editForm.method = "post";
+  editForm.action = `${q.link}/edit?next=${back}`;
+  editForm.noValidate = true;
+  editForm.dataset.question = String(q.id);
+  const label = el("label", "", t.your_question);
+  label.htmlFor = `edit-${q.id}`;
+  const area = el("textarea");
+  area.id = `edit-${q.id}`;
+  area.name = "text";
+  area.rows = 3;
+  area.maxLength = config.question_max;
+  area.value = q.original_text;
+  const editError = el("p", "error");
+  editError.setAttribute("role", "alert");
+  editError.hidden = true;
+  const save = el("button", "button small primary", t.save_change);
+  save.type = "submit";
+  editForm.append(csrf(), label, area, editError, save);
+  edit.append(editSummary, editForm);
+
+  const withdraw = el("details", "mine-withdraw");
+  const withdrawSummary = el("summary", "button small danger", t.withdraw);
+  withdrawSummary.dataset.focus = "withdraw";
+  const withdrawForm = el("form", "withdraw-form");
+  withdrawForm.method = "post";
+  withdrawForm.action = `${q.link}/withdraw?next=${back}`;
+  withdrawForm.dataset.question = String(q.id);
+  const withdrawError = el("p", "error");
+  withdrawError.setAttribute("role", "alert");
+  withdrawError.hidden = true;
+  const yes = el("button", "button small danger", t.withdraw_yes);
+  yes.type = "submit";
+  withdrawForm.append(csrf(), el("p", "", t.withdraw_confirm), withdrawError, yes);
+  withdraw.append(withdrawSummary, withdrawForm);
+  box.append(edit, withdraw);
+  return box;
 }
 
 function buildPending(q) {
@@ -172,6 +244,14 @@ function buildUnanswered(q) {
   return item;
 }
 
+/** What to focus in a rebuilt item: the data-focus name of the focused element inside it. */
+function focusKeyIn(node) {
+  const active = document.activeElement;
+  if (!active || active === document.body || !node.contains(active)) return null;
+  const marked = active.closest("[data-focus]");
+  return marked && node.contains(marked) ? marked.dataset.focus : null;
+}
+
 /** Put the items in the list in order, rebuilding only those whose data changed. */
 function renderKeyed(list, cache, items, idOf, keyOf, build) {
   const seen = new Set();
@@ -183,7 +263,25 @@ function renderKeyed(list, cache, items, idOf, keyOf, build) {
     let entry = cache.get(id);
     if (!entry || entry.key !== key) {
       const node = build(item);
-      if (entry) entry.node.replaceWith(node);
+      if (entry) {
+        // Keep the keyboard where it was: a rebuilt item gets its focus back (the vote button
+        // that was just pressed, an open form), and an open <details> stays open.
+        const focus = focusKeyIn(entry.node);
+        const open = [...entry.node.querySelectorAll("details[open]")].map((d) => d.className);
+        const typed = [...entry.node.querySelectorAll("textarea")].map((a) => a.value);
+        entry.node.replaceWith(node);
+        for (const name of open) {
+          const details = node.querySelector(`details.${name.split(" ")[0]}`);
+          if (details) details.open = true;
+        }
+        node.querySelectorAll("textarea").forEach((area, i) => {
+          if (typed[i] !== undefined && open.length) area.value = typed[i];
+        });
+        if (focus) {
+          const target = node.querySelector(`[data-focus="${focus}"]`);
+          if (target) target.focus();
+        }
+      }
       entry = { key, node };
       cache.set(id, entry);
     }
@@ -225,8 +323,14 @@ function render() {
     buildPost);
 
   const questions = sortQuestions([...stream.questions.values()], order);
+  const shown = questions.filter(matchesFilter);
+  const filtering = Boolean(filter.text) || filter.show !== "all";
   $("stream-empty").hidden = questions.length > 0;
-  renderKeyed($("question-list"), caches.questions, questions, (q) => q.id,
+  $("filter-empty").hidden = !(questions.length > 0 && shown.length === 0);
+  const count = $("filter-count");
+  count.hidden = !filtering;
+  count.textContent = filtering ? format(t.filter_count, { n: shown.length, total: questions.length }) : "";
+  renderKeyed($("question-list"), caches.questions, shown, (q) => q.id,
     (q) => `${live}|${voted.has(q.id)}|${JSON.stringify(q)}`, (q) => buildQuestion(q, live));
 
   const unanswered = questions.filter((q) => q.status === "approved");
@@ -244,8 +348,9 @@ function render() {
   $("mine").hidden = items.length === 0;
   renderKeyed($("my-list"), caches.mine, items,
     (x) => (x.pending ? `c:${x.q.client_id}` : `q:${x.q.id}`),
-    (x) => (x.pending ? `p|${sending.has(x.q.client_id)}` : JSON.stringify(x.q)),
+    (x) => (x.pending ? `p|${sending.has(x.q.client_id)}` : `${live}|${JSON.stringify(x.q)}`),
     (x) => (x.pending ? buildPending(x.q) : buildMine(x.q)));
+  showNotifyOffer();
 }
 
 // Connection banner ----------------------------------------------------------------------------
@@ -307,30 +412,60 @@ for (const link of document.querySelectorAll(".sort [data-sort]")) {
 
 // Voting ---------------------------------------------------------------------------------------
 
+const voting = new Set();
+
+function applyVote(id, ack) {
+  if (ack.ok || ack.error === "already_voted") {
+    voted.add(id);
+    save(VOTED_KEY, [...voted]);
+    const question = stream.questions.get(id);
+    if (question && ack.ok) question.upvotes = ack.upvotes;
+  }
+  if (!ack.ok && ack.error !== "already_voted") toast(ack.message || t.failed);
+  render();
+}
+
+/** A vote without the socket: the JSON API, which takes the same visitor cookie. */
+function voteByApi(id) {
+  return fetch(`/api/v1/sessions/${encodeURIComponent(config.slug)}/questions/${id}/vote`, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    body: "{}",
+  }).then((response) => response.json().then((body) => (
+    response.ok ? { ok: true, upvotes: body.upvotes } : { ok: false, ...body })));
+}
+
 $("question-list").addEventListener("click", (event) => {
   const button = event.target.closest("button[data-vote]");
   if (!button) return;
   const id = Number(button.dataset.vote);
-  if (voted.has(id) || button.disabled) return;
+  // Not `disabled`: a disabled button drops the keyboard focus (aria-disabled keeps it).
+  if (voted.has(id) || voting.has(id)) return;
+  const done = () => {
+    voting.delete(id);
+    button.removeAttribute("aria-disabled");
+  };
+  if (plain || stream.unreachable) {
+    voting.add(id);
+    button.setAttribute("aria-disabled", "true");
+    voteByApi(id).then((ack) => { done(); applyVote(id, ack); })
+      .catch(() => { done(); toast(t.failed); });
+    return;
+  }
   if (!stream.ready) {
     toast(t.reconnecting);
     return;
   }
-  button.disabled = true;
+  voting.add(id);
+  button.setAttribute("aria-disabled", "true");
   stream.emit("vote", { question_id: id }, (error, ack) => {
-    button.disabled = false;
+    done();
     if (error) {
       toast(t.failed);
       return;
     }
-    if (ack.ok || ack.error === "already_voted") {
-      voted.add(id);
-      save(VOTED_KEY, [...voted]);
-      const question = stream.questions.get(id);
-      if (question && ack.ok) question.upvotes = ack.upvotes;
-    }
-    if (!ack.ok && ack.error !== "already_voted") toast(ack.message || t.failed);
-    render();
+    applyVote(id, ack);
   });
 });
 
@@ -469,6 +604,8 @@ function sendPending() {
 
 if (form) {
   form.addEventListener("submit", (event) => {
+    // No socket script, or a connection that never worked: the form posts as it is.
+    if (plain || stream.unreachable) return;
     event.preventDefault();
     clearErrors();
     say("");
@@ -498,8 +635,137 @@ if (form) {
 
 // Start ----------------------------------------------------------------------------------------
 
+// Changing and withdrawing one's own question -------------------------------------------------
+
+function formError(formNode, message) {
+  const box = formNode.querySelector(".error");
+  box.textContent = message || "";
+  box.hidden = !message;
+}
+
+$("my-list").addEventListener("submit", (event) => {
+  const formNode = event.target.closest("form.edit-form, form.withdraw-form");
+  // Without a live connection the form posts as it is (the same operation, by its private link).
+  if (!formNode || !stream.ready) return;
+  event.preventDefault();
+  const id = Number(formNode.dataset.question);
+  const editing = formNode.classList.contains("edit-form");
+  const data = { question_id: id };
+  if (editing) data.text = cleanText(formNode.elements.namedItem("text").value);
+  formError(formNode, "");
+  stream.emit(editing ? "edit" : "withdraw", data, (error, ack) => {
+    if (error) {
+      formError(formNode, t.failed);
+      return;
+    }
+    if (!ack.ok) {
+      formError(formNode, (ack.fields && ack.fields.text) || ack.message || t.failed);
+      return;
+    }
+    if (editing) {
+      stream.upsertMine(ack.question);
+      formNode.closest("details").open = false;
+      toast(t.changed);
+    } else {
+      stream.mine.delete(id);
+      toast(t.withdrawn);
+    }
+    render();
+  });
+});
+
+// Search and filter ------------------------------------------------------------------------------
+
+function matchesFilter(q) {
+  if (filter.show === "answered" && q.status !== "answered") return false;
+  if (filter.show === "waiting" && q.status === "answered") return false;
+  if (!filter.text) return true;
+  const haystack = [q.text, q.nickname || "", q.department || "",
+    ...(q.answers || []).map((a) => a.body)].join(" ").toLowerCase();
+  return filter.text.toLowerCase().split(/\s+/).every((word) => haystack.includes(word));
+}
+
+function readFilter() {
+  filter.text = $("stream-q").value.trim().replace(/\s+/g, " ").slice(0, 100);
+  filter.show = $("stream-show").value;
+  const url = new URL(window.location.href);
+  if (filter.text) url.searchParams.set("q", filter.text);
+  else url.searchParams.delete("q");
+  if (filter.show !== "all") url.searchParams.set("show", filter.show);
+  else url.searchParams.delete("show");
+  window.history.replaceState(null, "", url);
+  render();
+}
+
+$("stream-q").addEventListener("input", readFilter);
+$("stream-show").addEventListener("change", readFilter);
+$("stream-filter").addEventListener("submit", (event) => {
+  event.preventDefault();
+  readFilter();
+});
+
+// Told when one's question is answered ------------------------------------------------------------
+
+const seenAnswered = new Set(load(ANSWERED_KEY, []));
+for (const q of stream.mine.values()) if (q.status === "answered") seenAnswered.add(q.id);
+save(ANSWERED_KEY, [...seenAnswered].slice(-200));
+
+function noticeAnswer(question, before) {
+  if (!question || question.status !== "answered" || seenAnswered.has(question.id)) return;
+  if (before && before.status === "answered") return;
+  seenAnswered.add(question.id);
+  save(ANSWERED_KEY, [...seenAnswered].slice(-200));
+  const here = before !== undefined;  // a question of this page's session (else another one)
+  $("answered-text").textContent = `${t.answered_notice} ${question.original_text || question.text}`;
+  const link = $("answered-link");
+  link.textContent = t.show_answer;
+  link.href = here ? `#mine-${question.id}` : question.link;
+  $("answered-banner").hidden = false;
+  if ("Notification" in window && window.Notification.permission === "granted") {
+    try {
+      const note = new window.Notification(t.answered_title, {
+        body: question.original_text || question.text, tag: `qa-answer-${question.id}`,
+      });
+      note.onclick = () => { window.focus(); window.location.href = question.link; };
+    } catch (_error) {
+      // Some phones only notify from a service worker: the banner on the page remains.
+    }
+  }
+}
+
+function showNotifyOffer() {
+  const line = $("notify-line");
+  const waiting = [...stream.mine.values()].some((q) => q.status === "pending" || q.status === "approved")
+    || pending.length > 0;
+  if (!("Notification" in window) || plain || !waiting) {
+    line.hidden = true;
+    return;
+  }
+  const permission = window.Notification.permission;
+  const button = $("notify-button");
+  button.textContent = t.notify_me;
+  button.hidden = permission !== "default";
+  $("notify-state").textContent = permission === "granted" ? t.notify_on
+    : permission === "denied" ? t.notify_denied : "";
+  line.hidden = false;
+}
+
+$("notify-button").addEventListener("click", () => {
+  const asked = window.Notification.requestPermission();
+  if (asked && typeof asked.then === "function") asked.then(showNotifyOffer);
+});
+
+// Start ----------------------------------------------------------------------------------------
+
+if (plain) {
+  // No live updates: the page shows the snapshot it came with; asking, changing and
+  // withdrawing post their forms, votes use the API, search works.
+  $("conn-banner").textContent = t.plain_mode;
+  $("conn-banner").dataset.kind = "warn";
+  $("conn-banner").hidden = false;
+}
 for (const id of ["post-list", "question-list", "unanswered-list", "my-list"]) {
   $(id).replaceChildren();  // the script draws from here on, from the same snapshot
 }
 render();
-stream.connect();
+if (!plain) stream.connect();

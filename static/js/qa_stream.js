@@ -86,7 +86,9 @@ const UNAVAILABLE_RETRY_MS = 3000;  // a join the server could not serve just no
 export class QaStream {
   /**
    * @param config the page's config: slug, namespace, socket_path, ack_timeout_ms, snapshot
-   * @param handlers onChange(), onStatus(status, message), onJoined(), onMine(question);
+   * @param handlers onChange(), onStatus(status, message), onJoined(), onWithdrawn(id),
+   *   onMine(question, before): one of the visitor's questions changed, in any session
+   *   (before: what this page knew of it, or undefined);
    *   status is "connected", "reconnecting", "wait" (refused for a while: it tries again),
    *   "reload" (refused: only a reload helps) or "error" (a join was refused)
    */
@@ -101,6 +103,8 @@ export class QaStream {
     this.lastSeq = 0;
     this.latest = 0;        // the highest seq the server said the session has reached
     this.joined = false;
+    this.everJoined = false;
+    this.failures = 0;      // connection attempts that failed before the first join
     this.joining = false;
     this.buffer = [];       // envelopes that arrive while a join is on its way
     this.ahead = new Map(); // seq -> envelope received before the ones in front of it
@@ -117,8 +121,19 @@ export class QaStream {
       this.status("reload");
       return;
     }
-    const socket = window.io(this.config.namespace, { path: this.config.socket_path });
+    const socket = window.io(this.config.namespace, {
+      path: this.config.socket_path,
+      // The socket speaks the page's language, also when it came from ?lang= (no cookie).
+      query: this.config.lang ? { lang: this.config.lang } : {},
+      // Straight to a WebSocket: on a slow line the long-polling start and its upgrade cost
+      // several round trips before the join. Where WebSockets are blocked, long polling.
+      transports: ["websocket", "polling"],
+      tryAllTransports: true,
+    });
     this.socket = socket;
+    socket.io.on("error", () => {
+      if (!this.everJoined) this.failures += 1;
+    });
     socket.on("connect", () => this.join());
     socket.on("disconnect", (reason) => {
       this.joined = false;
@@ -166,7 +181,12 @@ export class QaStream {
         this.changed();
       }
     });
+    socket.on("mine.withdrawn", (data) => {
+      if (data && this.mine.delete(data.id)) this.changed();
+      if (data && this.handlers.onWithdrawn) this.handlers.onWithdrawn(data.id);
+    });
     socket.on("mine", (question) => {
+      if (question && this.handlers.onMine) this.handlers.onMine(question, this.mine.get(question.id));
       // The visitor's room hears about their questions in every session: take updates of
       // questions this page knows, and ask the joined session for the list otherwise.
       if (question && this.mine.has(question.id)) {
@@ -176,6 +196,12 @@ export class QaStream {
         this.refreshMine();
       }
     });
+  }
+
+  /** Whether the connection has failed again and again without ever joining (a proxy, a
+   *  firewall): the page then falls back to its plain forms. */
+  get unreachable() {
+    return !this.everJoined && this.failures >= 2;
   }
 
   /** Whether events can be sent right now. */
@@ -228,6 +254,7 @@ export class QaStream {
       this.buffer = [];
       this.joined = true;
       this.drainAhead();  // what was held before the replay is applied now, or covered by it
+      this.everJoined = true;
       for (const envelope of buffered) this.receive(envelope);
       this.status("connected");
       this.changed();

@@ -75,6 +75,17 @@ function renderTop(questions) {
   $("top-empty").hidden = items.length > 0;
 }
 
+/** The host's latest post (a pinned one first), as citizens see it on their page. */
+function renderPost(posts) {
+  const post = posts.sort((a, b) => Number(b.pinned) - Number(a.pinned) || b.id - a.id)[0];
+  $("screen-post").hidden = !post;
+  if (!post) return;
+  const time = el("time", "", when(post.created_at));
+  time.dateTime = post.created_at || "";
+  $("screen-post-meta").replaceChildren(`${post.kind === "policy" ? t.policy : t.notice} · `, time);
+  $("screen-post-body").textContent = post.body;
+}
+
 function render() {
   const state = stream.session.state;
   const screen = $("screen");
@@ -109,6 +120,7 @@ function render() {
   const top = questions.filter((q) => q !== latest).sort((a, b) =>
     b.upvotes - a.upvotes || ((b.published_at || "") > (a.published_at || "") ? 1 : -1));
   renderTop(top.slice(0, config.top));
+  renderPost([...stream.posts.values()]);
 }
 
 function showConnection(status, message) {
