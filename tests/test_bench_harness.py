@@ -63,7 +63,8 @@ def test_bench_quick_code_path_writes_sane_records(tmp_path):
     result = json.loads(out.read_text())
     assert result["machine"]["cpus"] >= 1
     runs = result["runs"]
-    assert not [r for r in runs if "skipped" in r], runs
+    skipped = [r for r in runs if "skipped" in r]
+    assert not skipped, [(r["scenario"], r.get("config"), r["skipped"]) for r in skipped]
 
     def one(scenario: str, server: str, **match: object) -> dict:
         found = [r for r in runs if r["scenario"] == scenario and r["server"] == server
