@@ -45,8 +45,8 @@ def _not_claimed_by_another(user: User, session: LiveSession, item: dict[str, An
     """Refuse a question someone else holds a live claim on (claims.holder)."""
     current = claims.holder(question_in(item, session))
     if current is not None and current.id != user.id:
-        raise EventError("claimed", _("%(name)s is answering this question; reject it on its "
-                                      "own if you must.", name=current.display_name))
+        raise EventError("claimed", _("%(name)s is answering this question; reject it on "
+                                      "its own to stop them.", name=current.display_name))
 
 
 def run_each(name: str, user: User, session: LiveSession, ids: list[int],
