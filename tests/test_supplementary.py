@@ -37,10 +37,12 @@ def story(app, make_user):
     world.go_live(session)
     q1 = world.ask(session, start + timedelta(minutes=3))
     q2 = world.ask(session, start + timedelta(minutes=4))
+    q3 = world.ask(session, start + timedelta(minutes=5), text="外贸企业的出口退税多久能到账？")
+    world.moderation.approve(q2, actor, now=start + timedelta(minutes=5))
     world.answer(q1, actor, start + timedelta(minutes=6))
     world.end(session)
     world.commit()
-    return {"session": session, "q1": q1, "q2": q2, "start": start,
+    return {"session": session, "q1": q1, "q2": q2, "q3": q3, "start": start,
             "answerer": make_user("ans-trade", roles=[Role.ANSWERER], departments=[trade],
                                   name="王处长"),
             "other": make_user("ans-market", roles=[Role.ANSWERER], departments=[market])}
@@ -57,6 +59,7 @@ def test_an_answerer_records_an_oral_answer_and_the_transcript_marks_it(client, 
     assert response.status_code == 302
     db.session.expire_all()
     answer = q2.answers[0]
+    assert story["q3"].text not in page.get_data(as_text=True)  # never approved: not theirs
     assert answer.kind == AnswerKind.ORAL and answer.author_id == story["answerer"].id
     assert answer.given_at == start + timedelta(minutes=40)  # 10:10 Beijing time
     assert q2.status == QuestionStatus.ANSWERED and q2.answered_at == answer.given_at
@@ -64,10 +67,10 @@ def test_an_answerer_records_an_oral_answer_and_the_transcript_marks_it(client, 
     assert "补录" in html and "王处长" in html and "可以，线上申请即可。" in html
     (entry,) = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "answer_oral"))
     assert entry.login == "ans-trade" and entry.target_id == q2.id
-    # It counts as answered during the session: the live answer rate is 2 of 2.
+    # It counts as answered during the session: 2 of the 3 valid questions (q3 still waits).
     counts = queries.summarize(queries.Scope.year(YEAR)).counts
     assert (counts.answered, counts.answered_live, counts.second_replies) == (2, 2, 0)
-    assert counts.live_answer_rate.percent() == "100%"
+    assert counts.live_answer_rate.percent() == "66.6%"
 
 
 def test_a_report_before_the_recording_does_not_include_it(any_db_app, make_user):
@@ -112,6 +115,9 @@ def test_the_api_records_one_with_the_same_checks(client, story):
     other = client.post(url.format(q2.id), headers=bearer(story["other"]),
                         json={"body": "可以。", "given_at": given})
     assert other.status_code == 403
+    unreviewed = story["q3"]  # no moderator published it: its answerer cannot, the office can
+    assert post(unreviewed.id, body="可以。", given_at=given).status_code == 403
+    assert db.session.get(type(unreviewed), unreviewed.id).answers == []
     made = post(q2.id, body="可以。", given_at=given)
     assert made.status_code == 201
     assert made.get_json()["answer"]["kind"] == "oral"

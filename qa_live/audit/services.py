@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # audit sits below auth: every layer above records into it
 
 #: Payload fields worth keeping in an entry's detail (never full answers or phone numbers).
 DETAIL_FIELDS = ("question_id", "into_id", "answer_id", "post_id", "department_id", "reason",
-                 "pinned", "needed", "kind", "removed", "value", "status")
+                 "pinned", "needed", "kind", "removed", "value", "status", "take_over")
 
 
 def client_ip() -> str:

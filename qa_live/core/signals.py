@@ -29,5 +29,6 @@ follow_up_needed = _signals.signal("follow-up-needed")
 
 #: A staff account lost access (logout, deactivation, password reset, role change): sent by
 #: auth (services.update_user, services.reset_password, the logout view).
-#: Sender: the user's id (an int). live listens (live/receivers.py): it closes their consoles.
+#: Sender: the user's id (an int). live listens (live/receivers.py): it closes their consoles
+#: and releases the claims they may no longer hold.
 staff_access_revoked = _signals.signal("staff-access-revoked")

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from qa_live.auth.models import User
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
-from qa_live.live import serialize
+from qa_live.live import claims, serialize
 from qa_live.live.models import Answer, AnswerKind, AnswerRevision, Question, QuestionStatus
 from qa_live.live.services import QuestionRefused, announce, set_question_status
 from qa_live.live.validation import clean_text
@@ -36,19 +36,26 @@ def answer_text(body: object) -> str:
 
 def publish_answer(question: Question, actor: User, body: object, *,
                    kind: AnswerKind = AnswerKind.LIVE, department_id: int | None = None,
-                   now: datetime | None = None, given_at: datetime | None = None) -> Answer:
+                   take_over: bool = False, now: datetime | None = None,
+                   given_at: datetime | None = None) -> Answer:
     """Publish an answer under a question; a pending question is published with it.
 
-    The question becomes answered (its first answer stamps answered_at), any claim on it ends,
-    and the change goes out to staff, the public and the asker after the commit. The caller
-    checks who may answer and when (a live answer needs the session open; a second reply
-    comes after it), and names the answering unit (department_id). ``given_at``: when an
-    answer recorded later (补录) was given; the question counts as answered from then.
+    The rules of claims.py hold here, for the console, the socket, the API and second replies
+    alike: only a host or the office publishes a pending question by answering it, and nobody
+    answers past a colleague's live claim unless a host or the office takes it over
+    (take_over, recorded). The question becomes answered (its first answer stamps
+    answered_at), any claim on it ends, and the change goes out to staff, the public and the
+    asker after the commit. The caller checks the department rule and when (a live answer
+    needs the session open; a second reply comes after it), and names the answering unit.
+    ``given_at``: when an answer recorded later (补录) was given; the question counts as
+    answered from then.
     """
     now = now or utcnow()
     text = answer_text(body)
     if question.status == QuestionStatus.REJECTED:
         raise QuestionRefused(_("A rejected question cannot be answered."), "bad_transition")
+    claims.require_reviewed(question, actor)
+    claims.require_free(question, actor, take_over, now)
     was_public = serialize.is_public(question)
     if question.status == QuestionStatus.PENDING:
         set_question_status(question, QuestionStatus.APPROVED, now)
@@ -57,8 +64,7 @@ def publish_answer(question: Question, actor: User, body: object, *,
     db.session.add(reply)
     if question.status == QuestionStatus.APPROVED:
         set_question_status(question, QuestionStatus.ANSWERED, given_at or now)
-    question.claimed_by_id = None
-    question.claim_expires_at = None
+    claims.clear(question)
     db.session.flush()
     db.session.refresh(question, ["answers"])
     announce(question, was_public, now)

@@ -5,10 +5,14 @@ checks, the same operation, the same events) inside a savepoint of the one trans
 its own audit entry. A question that cannot be done (another moderator rejected it meanwhile,
 it is no longer in the session…) is rolled back to its savepoint alone, its queued events are
 dropped, and the reply says why, question by question; the others commit together.
+
+A bulk rejection leaves alone a question a colleague is answering (`claimed`): sweeping it
+away with others would end their work unseen; rejecting it on its own stays possible.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask_babel import gettext as _
@@ -16,8 +20,8 @@ from flask_babel import gettext as _
 from qa_live.audit import services as audit
 from qa_live.auth.models import User
 from qa_live.extensions import db
-from qa_live.live import events
-from qa_live.live.commands import COMMANDS, command, require_moderator
+from qa_live.live import claims, events
+from qa_live.live.commands import COMMANDS, command, question_in, require_moderator
 from qa_live.live.models import RejectReason
 from qa_live.live.services import QuestionRefused
 from qa_live.live.socket_common import EventError
@@ -37,9 +41,19 @@ def question_ids(data: dict[str, Any]) -> list[int]:
     return list(dict.fromkeys(value))
 
 
+def _not_claimed_by_another(user: User, session: LiveSession, item: dict[str, Any]) -> None:
+    """Refuse a question someone else holds a live claim on (claims.holder)."""
+    current = claims.holder(question_in(item, session))
+    if current is not None and current.id != user.id:
+        raise EventError("claimed", _("%(name)s is answering this question; reject it on "
+                                      "its own to stop them.", name=current.display_name))
+
+
 def run_each(name: str, user: User, session: LiveSession, ids: list[int],
-             extra: dict[str, Any]) -> dict[str, Any]:
-    """Run the single-question command `name` on each id; report each outcome."""
+             extra: dict[str, Any],
+             guard: Callable[[User, LiveSession, dict[str, Any]], None] | None = None,
+             ) -> dict[str, Any]:
+    """Run the single-question command `name` on each id (after `guard`); report each outcome."""
     single = COMMANDS[name]
     outbox: list[Any] = db.session.info.setdefault(events.OUTBOX, [])
     results: list[dict[str, Any]] = []
@@ -48,6 +62,8 @@ def run_each(name: str, user: User, session: LiveSession, ids: list[int],
         queued = len(outbox)
         try:
             with db.session.begin_nested():
+                if guard is not None:
+                    guard(user, session, item)
                 single(user, session, item)
                 audit.record(name, user=user, target_type="question", target_id=question_id,
                              session_id=session.id,
@@ -80,4 +96,4 @@ def bulk_reject(user: User, session: LiveSession, data: dict[str, Any]) -> dict[
     if not isinstance(reason, str) or reason not in {r.value for r in RejectReason}:
         raise EventError("invalid", _("Choose a reason for rejecting."),
                          {"reason": ", ".join(r.value for r in RejectReason)})
-    return run_each("reject", user, session, ids, {"reason": reason})
+    return run_each("reject", user, session, ids, {"reason": reason}, _not_claimed_by_another)

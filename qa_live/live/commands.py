@@ -157,24 +157,26 @@ def reveal_phone(user: User, session: LiveSession, data: dict[str, Any]) -> dict
 
 @command("claim")
 def claim(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
-    """Take a question to answer it."""
-    question = moderation.claim(answerable(user, session, data), user)
+    """Take a question to answer it (`take_over`: a host or the office takes a colleague's)."""
+    question = moderation.claim(answerable(user, session, data), user,
+                                take_over=bool_field(data, "take_over", False))
     return {"question_id": question.id,
             "claim_expires_at": serialize.iso(question.claim_expires_at)}
 
 
 @command("release")
 def release(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
-    """Give a claimed question back."""
+    """Give back a question one holds."""
     question = moderation.release(answerable(user, session, data), user)
     return {"question_id": question.id}
 
 
 @command("answer")
 def answer(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
-    """Publish an answer to a question."""
+    """Publish an answer to a question (`take_over`: past a colleague's claim, host or office)."""
     question = answerable(user, session, data)
-    reply = moderation.answer(question, user, _long_text(data, "body", "ANSWER_MAX_LENGTH"))
+    reply = moderation.answer(question, user, _long_text(data, "body", "ANSWER_MAX_LENGTH"),
+                              take_over=bool_field(data, "take_over", False))
     return {"question_id": question.id, "answer_id": reply.id}
 
 

@@ -112,6 +112,9 @@ class Question(Model):
     # Staff only: read by serialize.staff_question and nothing a citizen sees (live/notes.py).
     note: Mapped[StaffNote | None] = relationship(lazy="select", uselist=False,
                                                   cascade="all, delete-orphan")
+    # Staff only, like the note: hosts taking over a colleague's claim (live/claims.py).
+    takeovers: Mapped[list[ClaimTakeover]] = relationship(
+        lazy="select", order_by="ClaimTakeover.id", cascade="all, delete-orphan")
 
     @property
     def flagged(self) -> bool:
@@ -312,6 +315,19 @@ class StaffNote(Model):
     body: Mapped[str] = mapped_column(Text)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ClaimTakeover(Model):
+    """A host or the office took over a question a colleague had claimed (live/claims.py)."""
+
+    __tablename__ = "claim_takeovers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), index=True)
+    from_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class QuestionRevision(Model):

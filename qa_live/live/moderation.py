@@ -19,7 +19,7 @@ from qa_live.auth.models import User
 from qa_live.core import signals
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
-from qa_live.live import answers, events, serialize, summaries, visits, workers
+from qa_live.live import answers, claims, events, serialize, summaries, visits, workers
 from qa_live.live.models import (
     Answer,
     AnswerKind,
@@ -71,7 +71,7 @@ def reject(question: Question, actor: User, reason: RejectReason,
     was_public = serialize.is_public(question)
     set_question_status(question, QuestionStatus.REJECTED, now)
     question.reject_reason = reason
-    question.claimed_by_id = None
+    claims.clear(question)  # a deliberate decision: whoever was answering stops
     announce(question, was_public)
     return question
 
@@ -143,7 +143,7 @@ def assign(question: Question, actor: User, department: Department | None) -> Qu
         raise QuestionRefused(_("That department is not online in this session."), "bad_target")
     old = question.department_id
     question.department_id = department.id if department else None
-    question.claimed_by_id = None
+    claims.clear(question)  # the new department's staff answer it
     db.session.flush()
     if old != question.department_id:  # the old department's room loses it
         events.tell_staff(question.session_id, "question.moved",
@@ -153,16 +153,20 @@ def assign(question: Question, actor: User, department: Department | None) -> Qu
     return question
 
 
-def claim(question: Question, actor: User, now: datetime | None = None) -> Question:
-    """Take a question to answer; others see who holds it until the claim expires."""
+def claim(question: Question, actor: User, now: datetime | None = None, *,
+          take_over: bool = False) -> Question:
+    """Take a question to answer; others see who holds it until the claim expires.
+
+    The holder renews it by claiming again. The rules are claims.py's: answerers claim
+    published questions only, and someone else's live claim is refused unless a host or the
+    office takes it over (take_over), which the question and the audit log keep.
+    """
     now = now or utcnow()
     _require_open(question)
     if question.status not in (QuestionStatus.PENDING, QuestionStatus.APPROVED):
         raise QuestionRefused(_("This question does not need an answer now."), "bad_transition")
-    held = (question.claimed_by_id not in (None, actor.id) and question.claim_expires_at
-            and question.claim_expires_at > now)
-    if held:
-        raise QuestionRefused(_("Someone else is answering this question."), "claimed")
+    claims.require_reviewed(question, actor)
+    claims.require_free(question, actor, take_over, now)
     question.claimed_by_id = actor.id
     question.claim_expires_at = now + claim_window()
     db.session.flush()
@@ -171,19 +175,26 @@ def claim(question: Question, actor: User, now: datetime | None = None) -> Quest
     return question
 
 
-def release(question: Question, actor: User) -> Question:
-    """Give a claimed question back."""
-    if question.claimed_by_id == actor.id:
-        question.claimed_by_id = None
-        question.claim_expires_at = None
-        db.session.flush()
-        events.tell_staff(question.session_id, "question",
-                          serialize.staff_question(question, utcnow()),
-                          department_id=question.department_id)
+def release(question: Question, actor: User, now: datetime | None = None) -> Question:
+    """Give back a question one holds; another's claim is `forbidden`, none `bad_transition`."""
+    now = now or utcnow()
+    if question.claimed_by_id != actor.id:
+        current = claims.holder(question, now)
+        if current is not None:
+            raise QuestionRefused(
+                _("%(name)s is answering this question: only they can release it.",
+                  name=current.display_name), "forbidden")
+        raise QuestionRefused(_("Nobody is answering this question: there is no claim to "
+                                "release."), "bad_transition")
+    claims.clear(question)  # one's own claim, even one that has just run out
+    db.session.flush()
+    events.tell_staff(question.session_id, "question", serialize.staff_question(question, now),
+                      department_id=question.department_id)
     return question
 
 
-def answer(question: Question, actor: User, body: str, now: datetime | None = None) -> Answer:
+def answer(question: Question, actor: User, body: str, now: datetime | None = None, *,
+           take_over: bool = False) -> Answer:
     """Publish a live answer while the session is open (answers.publish_answer)."""
     _require_open(question)
     department_id = question.department_id
@@ -192,7 +203,7 @@ def answer(question: Question, actor: User, body: str, now: datetime | None = No
         mine = [d.id for d in actor.departments if d.id in session_depts]
         department_id = mine[0] if mine else None
     return answers.publish_answer(question, actor, body, kind=AnswerKind.LIVE,
-                                  department_id=department_id, now=now)
+                                  department_id=department_id, take_over=take_over, now=now)
 
 
 def flag_follow_up(question: Question, actor: User, needed: bool) -> Question:

@@ -91,6 +91,7 @@ def staff_question(question: Question, now: datetime) -> dict[str, Any]:
         "claimed_by": question.claimed_by_id if claimed else None,
         "claimed_by_name": _claimer_name(question) if claimed else None,
         "claim_expires_at": iso(question.claim_expires_at) if claimed else None,
+        "takeovers": _takeovers(question),
         "rejected_at": iso(question.rejected_at),
     })
     for answer_data, answer in zip(data["answers"], question.answers, strict=True):
@@ -117,10 +118,21 @@ def _note(question: Question) -> dict[str, Any] | None:
 
 
 def _claimer_name(question: Question) -> str | None:
+    return _user_name(question.claimed_by_id)
+
+
+def _user_name(user_id: int | None) -> str | None:
     from qa_live.extensions import db
 
-    user = db.session.get(User, question.claimed_by_id) if question.claimed_by_id else None
+    user = db.session.get(User, user_id) if user_id else None
     return user.display_name if user else None
+
+
+def _takeovers(question: Question) -> list[dict[str, Any]]:
+    """Who took the question over from whom (live/claims.py), oldest first; staff only."""
+    return [{"from": row.from_user_id, "from_name": _user_name(row.from_user_id),
+             "by": row.by_user_id, "by_name": _user_name(row.by_user_id),
+             "at": iso(row.taken_at)} for row in question.takeovers]
 
 
 def post(post_: HostPost) -> dict[str, Any]:

@@ -174,7 +174,8 @@ def console_snapshot(session: LiveSession, user: User) -> dict[str, Any]:
         real = [d for d in departments if d]
         query = query.where(Question.department_id.in_(real) | Question.department_id.is_(None))
     questions = db.session.scalars(query.order_by(Question.created_at, Question.id)
-                                   .options(selectinload(Question.note))).all()
+                                   .options(selectinload(Question.note),
+                                            selectinload(Question.takeovers))).all()
     posts = db.session.scalars(
         select(HostPost).where(HostPost.session_id == session.id, HostPost.removed.is_(False))
         .order_by(HostPost.id)

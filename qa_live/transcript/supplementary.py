@@ -19,7 +19,7 @@ from qa_live.audit import services as audit
 from qa_live.auth.models import User
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
-from qa_live.live import access
+from qa_live.live import access, claims
 from qa_live.live.answers import answer_text, publish_answer
 from qa_live.live.models import Answer, AnswerKind, Question, QuestionStatus
 from qa_live.live.services import QuestionRefused
@@ -30,8 +30,9 @@ OVER = (SessionState.ENDED, SessionState.ARCHIVED)
 
 
 def can_record(user: User, question: Question) -> bool:
-    """Who may record an oral answer: whoever may answer the question (docs/transcript.md)."""
-    return access.can_answer(user, question)
+    """Who may record an oral answer: whoever may answer the question (docs/transcript.md); a
+    question no moderator published, only a host or the office (live/claims.py's rule)."""
+    return access.can_answer(user, question) and claims.may_publish(question, user)
 
 
 def unanswered_questions(session: LiveSession) -> list[Question]:

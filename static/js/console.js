@@ -323,6 +323,7 @@
   const isHighlighted = (q) => Boolean(state.session) && state.session.highlighted_question_id === q.id;
   const heldByMe = (q) => claimActive(q) && q.claimed_by === state.me.id;
   const heldByOther = (q) => claimActive(q) && q.claimed_by !== state.me.id;
+  const takeOverLabel = (q) => fmt(T.take_over, {name: iso(q.claimed_by_name || "?")});
 
   function rebuild(snapshot) {
     state.session = snapshot.session;
@@ -348,6 +349,11 @@
     state.questions.set(q.id, q);
     const fresh = !before;
     renderCard(q);
+    if (live && before && heldByMe(before) && heldByOther(q)) {
+      const message = fmt(T.taken_from_you, {name: iso(q.claimed_by_name || "?")});
+      cardError(q.id, message);
+      announce(message);
+    }
     if (fresh && live) {
       const card = state.cards.get(q.id);
       card.classList.add("is-new");
@@ -560,6 +566,11 @@
         heldByMe(q) ? fmt(T.claimed_by_you, {time: until})
           : fmt(T.claimed_by, {name: iso(q.claimed_by_name || "?"), time: until})));
     }
+    const takeover = (q.takeovers || []).slice(-1)[0];
+    if (takeover) {
+      parts.push(el("p", {class: "q-takeover"}, fmt(T.taken_over, {
+        by: iso(takeover.by_name || "?"), from: iso(takeover.from_name || "?"), time: showTime(takeover.at)})));
+    }
     if (q.status === "rejected") {
       parts.push(el("p", {class: "q-rejected"}, q.merged_into_id
         ? fmt(T.merged_into, {id: q.merged_into_id})
@@ -605,13 +616,17 @@
         add("merge", T.merge);
         add("assign", T.assign);
       }
-      if (mod && open && answerable && !heldByOther(q)) {
-        if (heldByMe(q)) add("answer", T.answer, "", "claim");
+      if (mod && open && answerable) {
+        if (heldByOther(q)) add("take_over", takeOverLabel(q), "", "take_over");
+        else if (heldByMe(q)) add("answer", T.answer, "", "claim");
         else add("claim", T.claim, "", "claim");
       }
     } else if (q.status === "approved") {
-      if (open && answerable && !heldByOther(q)) {
-        if (heldByMe(q)) { add("answer", T.answer, "primary", "claim"); add("release", T.release); }
+      if (open && answerable) {
+        // A colleague's claim: the host or the office may take it over (asked to confirm);
+        // answerers wait, and the server refuses them anyway (docs/realtime.md, claims).
+        if (heldByOther(q)) { if (mod) add("take_over", takeOverLabel(q), "primary", "take_over"); }
+        else if (heldByMe(q)) { add("answer", T.answer, "primary", "claim"); add("release", T.release); }
         else add("claim", T.claim, "primary", "claim");
       }
       if (answerable) add("follow_up", q.needs_follow_up ? T.follow_up_off : T.follow_up_on, "", "follow_up");
@@ -845,6 +860,7 @@
     const cancel = button(T.cancel, {class: "button small", data: {formCancel: "1"}});
     let first = null;
     if (form.kind === "reject") {
+      if (heldByOther(q)) node.append(el("p", {class: "form-warning"}, fmt(T.reject_claimed, {name: iso(q.claimed_by_name || "?")})));
       const group = el("fieldset", {}, [el("legend", {}, T.reject_why)]);
       for (const [value, label] of Object.entries(cfg.reasons)) {
         const b = button(label, {class: "button small danger", data: {reason: value}});
@@ -930,6 +946,19 @@
         if (ack.ok) { closeForm(id); const c = state.cards.get(id); if (c && !c.hidden) c.focus(); }
       });
       first = area;
+    } else if (form.kind === "take_over") {
+      // The host or the office takes a colleague's claim only after saying yes here; the
+      // colleague's console and the question's record then show who took it over from whom.
+      const go = button(T.take_over_yes, {class: "button small primary", data: {confirm: "take_over"}});
+      go.addEventListener("click", async () => {
+        const ack = await act(id, "claim", {take_over: true}, go);
+        if (ack.ok) openForm(id, {kind: "answer", text: ""});
+      });
+      const warning = heldByOther(q)
+        ? fmt(T.take_over_confirm, {name: iso(q.claimed_by_name || "?"), time: showTime(q.claim_expires_at)})
+        : T.take_over_lapsed;
+      node.append(el("p", {class: "form-warning"}, warning), formButtons([go, cancel]));
+      first = go;
     } else if (form.kind === "note") {
       const [label, area] = textArea(id, fmt(T.note_label, {id}), form.text, cfg.note_max, (v) => { form.text = v; });
       const save = el("button", {type: "submit", class: "button small primary"}, T.save_note);
@@ -1008,6 +1037,7 @@
       if (ack.ok) openForm(q.id, Object.assign({text: ""}, keepDraft(q.id, "answer"), {kind: "answer"}));
     },
     answer: (q) => openForm(q.id, Object.assign({text: ""}, keepDraft(q.id, "answer"), {kind: "answer"})),
+    take_over: (q) => openForm(q.id, {kind: "take_over"}),
     add_answer: (q) => openForm(q.id, Object.assign({text: ""}, keepDraft(q.id, "answer"), {kind: "answer"})),
     reject: (q) => openForm(q.id, {kind: "reject"}),
     merge: (q) => openForm(q.id, {kind: "merge"}),
