@@ -2,7 +2,8 @@
 staff, with personal API tokens (Authorization: Bearer …) or the staff login cookie + CSRF.
 
 docs/api.md and the OpenAPI document at /api/v1/openapi.json describe every endpoint. The
-routes are in citizens.py, staff.py and followups.py, on the blueprint of common.py.
+routes are in citizens.py, staff.py, approvals.py and followups.py, on the blueprint of
+common.py.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from flask import jsonify
 from flask.typing import ResponseReturnValue
 
-from qa_live.api import citizens, followups, staff  # noqa: F401 - their routes join bp
+from qa_live.api import approvals, citizens, followups, staff  # noqa: F401 - routes join bp
 from qa_live.api.common import bp
 
 __all__ = ["bp"]
