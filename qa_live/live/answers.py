@@ -15,10 +15,11 @@ from flask_babel import gettext as _
 from qa_live.auth.models import User
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
-from qa_live.live import serialize
+from qa_live.live import access, serialize
 from qa_live.live.models import Answer, AnswerKind, AnswerRevision, Question, QuestionStatus
 from qa_live.live.services import QuestionRefused, announce, set_question_status
 from qa_live.live.validation import clean_text
+from qa_live.planning.models import SessionState
 
 
 def answer_text(body: object) -> str:
@@ -35,13 +36,14 @@ def answer_text(body: object) -> str:
 
 def publish_answer(question: Question, actor: User, body: object, *,
                    kind: AnswerKind = AnswerKind.LIVE, department_id: int | None = None,
-                   now: datetime | None = None) -> Answer:
+                   guest: tuple[str, str] | None = None, now: datetime | None = None) -> Answer:
     """Publish an answer under a question; a pending question is published with it.
 
     The question becomes answered (its first answer stamps answered_at), any claim on it ends,
     and the change goes out to staff, the public and the asker after the commit. The caller
     checks who may answer and when (a live answer needs the session open; a second reply
-    comes after it), and names the answering unit (department_id).
+    comes after it), and names the answering unit (department_id) and, for an answer a text
+    editor typed, the guest (name, title) who gave it; `actor` stays its author.
     """
     now = now or utcnow()
     text = answer_text(body)
@@ -52,6 +54,8 @@ def publish_answer(question: Question, actor: User, body: object, *,
         set_question_status(question, QuestionStatus.APPROVED, now)
     reply = Answer(question_id=question.id, author_id=actor.id, department_id=department_id,
                    kind=kind, body=text, created_at=now)
+    if guest is not None:
+        reply.guest_name, reply.guest_title = guest
     db.session.add(reply)
     if question.status == QuestionStatus.APPROVED:
         set_question_status(question, QuestionStatus.ANSWERED, now)
@@ -64,10 +68,18 @@ def publish_answer(question: Question, actor: User, body: object, *,
 
 
 def edit_answer(reply: Answer, actor: User, body: str) -> Answer:
-    """Reword an answer; the earlier wording is kept as a revision."""
+    """Reword an answer; the earlier wording is kept as a revision.
+
+    While a reviewed session is open, only a reviewer rewords what was published.
+    """
     text = answer_text(body)
     if text == reply.body:
         return reply
+    session = reply.question.session
+    if (session.reviewed and session.state in (SessionState.LIVE, SessionState.ANNOUNCED)
+            and not access.can_review(actor, session)):
+        raise QuestionRefused(_("This session is reviewed: only a reviewer may change a "
+                                "published answer."), "review_required")
     reply.revisions.append(AnswerRevision(body=reply.body, edited_by_id=actor.id))
     reply.body = text
     reply.updated_at = utcnow()
