@@ -583,7 +583,8 @@
         const meta = el("p", {class: "a-meta"}, [
           a.kind === "follow_up" ? badge(T.follow_up_answer, "badge-follow") : null,
           a.guest ? el("span", {class: "a-guest"}, fmt(T.guest_said, {name: iso(a.guest.name), title: iso(a.guest.title || "")}) + " · ") : null,
-          fmt(T.answer_by, {department: iso(a.department || ""), time: showTime(a.created_at)}),
+          a.department ? fmt(T.answer_by, {department: iso(a.department), time: showTime(a.created_at)})
+            : showTime(a.created_at),
           a.author_name ? " · " + fmt(T.typed_by, {name: iso(a.author_name)}) : null,
           a.updated_at || a.revisions ? " · " + T.answer_edited : null,
         ]);
