@@ -94,10 +94,24 @@ def test_approval_by_anyone_but_the_office_is_refused(app, bureau):
             assert refused.get_json() == {"error": "forbidden",
                                           "message": "只有局办公室可以批准专场。"}
     assert db.session.get(LiveSession, sid).approval == ApprovalState.SUBMITTED
-    # The page is for the office only.
+    # The pages are for the office only: the queue, and the approve and return forms, even
+    # with a valid form token (the planner's own, from the session's page).
     http = app.test_client()
     http.post("/login", data={"login": "planner_trade", "password": "correct-horse-42"})
     assert http.get("/office/approvals").status_code == 403
+    page = http.get(f"/office/sessions/{sid}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    assert http.post(f"/office/sessions/{sid}/approve",
+                     data={"csrf_token": token}).status_code == 403
+    assert http.post(f"/office/sessions/{sid}/return",
+                     data={"csrf_token": token, "reason": "不行"}).status_code == 403
+    # Nothing stored: still waiting, the history only the sending, nothing audited as decided.
+    db.session.expire_all()
+    assert db.session.get(LiveSession, sid).approval == ApprovalState.SUBMITTED
+    history = _api(app, "get", f"/sessions/{sid}/approval", "office1").get_json()["history"]
+    assert [h["action"] for h in history] == ["submitted"]
+    assert audit_of("session_approved") == [] and audit_of("session_returned") == []
+    assert _api(app, "post", f"/sessions/{sid}/announce", "office1").status_code == 409
 
 
 def test_a_planner_drafts_only_for_their_own_department(app, bureau):
