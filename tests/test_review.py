@@ -9,13 +9,16 @@ import json
 from sqlalchemy import select
 
 from qa_live.extensions import db
+from qa_live.followup.models import FollowUp, FollowUpStatus
 from qa_live.live.models import Answer, HostPost, SessionEvent
 from qa_live.live.review_models import ReviewItem, ReviewState
+from qa_live.planning.models import SessionState
 from tests.studio_helpers import (  # noqa: F401 - studio is a fixture
     GUEST,
     act,
     api_act,
     audit_of,
+    bearer,
     citizen,
     public,
     published_question,
@@ -46,6 +49,7 @@ def test_publishing_without_review_is_refused_through_the_socket_and_the_api(app
     ):
         ack = act(staff(app, login, session), event, **data)
         assert ack["ok"] is False and ack["error"] == "review_required", (login, ack)
+        assert ack["message"] == "本场需要审核：请提交审核，审核通过后发布。"
         response = api_act(app, session, login, event, data)
         assert response.status_code == 409 and response.get_json()["error"] == "review_required"
     assert db.session.query(Answer).count() == 0 and db.session.query(HostPost).count() == 0
@@ -54,6 +58,35 @@ def test_publishing_without_review_is_refused_through_the_socket_and_the_api(app
     open_q = published_question(studio, "open", "同样的问题？", "v-rv-000000002")
     assert act(staff(app, "ans1", studio["open"]), "answer", question_id=open_q.id,
                body="可以。")["ok"]
+
+
+def test_a_second_reply_does_not_bypass_the_review_while_the_session_is_open(app, studio):
+    """A follow-up's second reply is published like an answer: not past the reviewer."""
+    session = studio["reviewed"]
+    q = published_question(studio, "reviewed", "外贸企业的退税多久到账？", "v-rv-000000009")
+    http = app.test_client()
+    headers = bearer("ans1")
+    made = http.post("/api/v1/staff/follow-ups", json={"question_id": q.id}, headers=headers)
+    assert made.status_code == 201, made.get_json()
+    follow_up_id = made.get_json()["follow_up"]["id"]
+    phone = citizen(app, session)
+    phone.get_received("/qa")
+    refused = http.post(f"/api/v1/staff/follow-ups/{follow_up_id}/close", headers=headers,
+                        json={"status": "done", "reply": "一般十个工作日内到账。"})
+    assert refused.status_code == 409, refused.get_json()
+    assert refused.get_json()["error"] == "review_required"
+    assert "审核" in refused.get_json()["message"]
+    # Nothing stored and nothing public: no answer, the follow-up still open.
+    db.session.expire_all()
+    assert db.session.query(Answer).count() == 0 and public(phone) == []
+    assert db.session.get(FollowUp, follow_up_id).status == FollowUpStatus.OPEN
+    # Once the session is over the review no longer applies: the second reply goes out.
+    session.state = SessionState.ENDED
+    db.session.commit()
+    done = http.post(f"/api/v1/staff/follow-ups/{follow_up_id}/close", headers=headers,
+                     json={"status": "done", "reply": "一般十个工作日内到账。"})
+    assert done.status_code == 200, done.get_json()
+    assert db.session.query(Answer).count() == 1
 
 
 def test_an_editors_answer_waits_for_the_reviewer_then_reaches_citizens(app, studio):
