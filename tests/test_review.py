@@ -13,6 +13,7 @@ from qa_live.followup.models import FollowUp, FollowUpStatus
 from qa_live.live.models import Answer, HostPost, SessionEvent
 from qa_live.live.review_models import ReviewItem, ReviewState
 from qa_live.planning.models import SessionState
+from tests.conftest import PASSWORD
 from tests.studio_helpers import (  # noqa: F401 - studio is a fixture
     GUEST,
     act,
@@ -80,6 +81,15 @@ def test_a_second_reply_does_not_bypass_the_review_while_the_session_is_open(app
     db.session.expire_all()
     assert db.session.query(Answer).count() == 0 and public(phone) == []
     assert db.session.get(FollowUp, follow_up_id).status == FollowUpStatus.OPEN
+    # The follow-up's page says so next to the reply, and keeps what was typed.
+    page = app.test_client()
+    page.post("/login", data={"login": "ans1", "password": PASSWORD})
+    form = page.post(f"/follow-ups/{follow_up_id}/close", data={"reply": "十个工作日内到账。"})
+    assert form.status_code == 400
+    html = form.get_data(as_text=True)
+    assert "本场需要审核且尚未结束" in html and "十个工作日内到账。" in html
+    db.session.expire_all()
+    assert db.session.query(Answer).count() == 0
     # Once the session is over the review no longer applies: the second reply goes out.
     session.state = SessionState.ENDED
     db.session.commit()
