@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from qa_live.audit import services as audit
 from qa_live.auth.models import User
@@ -127,17 +127,30 @@ def _decide(item: ReviewItem, reviewer: User) -> tuple[LiveSession, ReviewKind]:
     return session, _kind(item.kind)
 
 
+def _take(item: ReviewItem, state: ReviewState, reviewer: User, now: datetime) -> None:
+    """Decide a pending item once. Several reviewers work at the same time, each request in its
+    own transaction: the decision is a conditional UPDATE (still pending?), so of two at the
+    same moment the database lets one through and the other finds the item decided."""
+    result = db.session.execute(
+        update(ReviewItem)
+        .where(ReviewItem.id == item.id, ReviewItem.state == ReviewState.PENDING)
+        .values(state=state, reviewer_id=reviewer.id, decided_at=now)
+        .execution_options(synchronize_session=False))
+    if not getattr(result, "rowcount", 0):
+        raise QuestionRefused(_("This item is not waiting for review."), "bad_transition")
+    item.state, item.reviewer_id, item.decided_at = state, reviewer.id, now
+
+
 def approve(item: ReviewItem, reviewer: User, body: object = None,
             now: datetime | None = None) -> ReviewItem:
     """Approve an item (with the reviewer's wording, if given): its kind publishes it now."""
     _session, kind = _decide(item, reviewer)
-    if body is not None:
-        item.body = kind.clean(body)
+    text = kind.clean(body) if body is not None else None
+    _take(item, ReviewState.APPROVED, reviewer, now or utcnow())
+    if text is not None:
+        item.body = text
     author = db.session.get(User, item.author_id) if item.author_id else None
     item.target_id = kind.publish(item, author or reviewer)
-    item.state = ReviewState.APPROVED
-    item.reviewer_id = reviewer.id
-    item.decided_at = now or utcnow()
     db.session.flush()
     _record("review_approve", reviewer, item, edited=item.body != item.original_body)
     _tell(item)
@@ -154,10 +167,8 @@ def send_back(item: ReviewItem, reviewer: User, reason: object,
     if len(text) > REASON_MAX:
         raise QuestionRefused(_("A reason may have at most %(n)d characters.", n=REASON_MAX),
                               "invalid")
-    item.state = ReviewState.RETURNED
+    _take(item, ReviewState.RETURNED, reviewer, now or utcnow())
     item.reason = text
-    item.reviewer_id = reviewer.id
-    item.decided_at = now or utcnow()
     db.session.flush()
     _record("review_return", reviewer, item, reason=text)
     _tell(item)
