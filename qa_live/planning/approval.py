@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from qa_live.audit import services as audit
 from qa_live.auth.models import Role, User
@@ -96,29 +96,47 @@ def _step(session: LiveSession, action: str, actor: User, reason: str,
     return step
 
 
+def _move(session: LiveSession, before: Iterable[ApprovalState], after: ApprovalState,
+          refusal: str) -> None:
+    """Change the approval state once: a conditional UPDATE (still in one of `before`?), so of
+    two people acting on the same session at the same moment (two office staff, one approving
+    and one sending back) the database lets one through and the other is refused."""
+    result = db.session.execute(
+        update(LiveSession)
+        .where(LiveSession.id == session.id, LiveSession.state == SessionState.DRAFT,
+               LiveSession.approval.in_(list(before)))
+        .values(approval=after)
+        .execution_options(synchronize_session=False))
+    if not getattr(result, "rowcount", 0):
+        raise PlanningError(refusal, code="bad_transition")
+    session.approval = after
+
+
 def submit(session: LiveSession, actor: User, now: datetime | None = None) -> LiveSession:
     """Send a department's draft to the office for approval."""
     check_planner_edit(session, actor)
+    refusal = _("Only a draft that is not waiting for approval can be sent.")
     if session.state != SessionState.DRAFT or session.approval not in SENDABLE:
-        raise PlanningError(_("Only a draft that is not waiting for approval can be sent."),
-                            code="bad_transition")
-    session.approval = ApprovalState.SUBMITTED
+        raise PlanningError(refusal, code="bad_transition")
+    _move(session, SENDABLE, ApprovalState.SUBMITTED, refusal)
     _step(session, "submitted", actor, "", now or utcnow())
     return session
 
 
-def _office_decides(session: LiveSession, actor: User) -> None:
+def _office_decides(session: LiveSession, actor: User) -> str:
+    """Refuse anyone but the office, and a session not waiting; the refusal's text if it was."""
     if not actor.has_role(Role.OFFICE):
         raise PlanningError(_("Only the office approves sessions."), code="forbidden")
+    refusal = _("Only a session sent for approval can be approved or sent back.")
     if session.state != SessionState.DRAFT or session.approval != ApprovalState.SUBMITTED:
-        raise PlanningError(_("Only a session sent for approval can be approved or sent back."),
-                            code="bad_transition")
+        raise PlanningError(refusal, code="bad_transition")
+    return refusal
 
 
 def approve(session: LiveSession, actor: User, now: datetime | None = None) -> LiveSession:
     """The office approves a department's session: it may now be announced."""
-    _office_decides(session, actor)
-    session.approval = ApprovalState.APPROVED
+    refusal = _office_decides(session, actor)
+    _move(session, [ApprovalState.SUBMITTED], ApprovalState.APPROVED, refusal)
     _step(session, "approved", actor, "", now or utcnow())
     return session
 
@@ -126,14 +144,14 @@ def approve(session: LiveSession, actor: User, now: datetime | None = None) -> L
 def send_back(session: LiveSession, actor: User, reason: object,
               now: datetime | None = None) -> LiveSession:
     """The office sends a department's session back, saying what to change."""
-    _office_decides(session, actor)
+    refusal = _office_decides(session, actor)
     text = reason.strip() if isinstance(reason, str) else ""
     if not text:
         raise PlanningError(_("Say what the department should change."), "reason")
     if len(text) > REASON_MAX:
         raise PlanningError(_("A reason may have at most %(n)d characters.", n=REASON_MAX),
                             "reason")
-    session.approval = ApprovalState.RETURNED
+    _move(session, [ApprovalState.SUBMITTED], ApprovalState.RETURNED, refusal)
     _step(session, "returned", actor, text, now or utcnow())
     return session
 
