@@ -66,6 +66,7 @@ def create_app(config_class: type = Config) -> Flask:
     from qa_live.auth.views import bp as auth_bp
     from qa_live.core.visitor import remember_visitor
     from qa_live.demo import demo_cli
+    from qa_live.planning import approval_views  # noqa: F401 - its pages join office_bp
     from qa_live.planning.office_views import bp as office_bp
     from qa_live.public import bp as planning_bp
 
@@ -79,6 +80,7 @@ def create_app(config_class: type = Config) -> Flask:
     from qa_live.api.views import bp as api_bp
     from qa_live.audit import models as _audit_models  # noqa: F401 - tables for migrations
     from qa_live.followup import models as _followup_models  # noqa: F401
+    from qa_live.live import review_models as _review_models  # noqa: F401
     from qa_live.live.console_views import bp as console_bp
     from qa_live.live.views import bp as live_bp
     from qa_live.stats import models as _stats_models  # noqa: F401
@@ -133,12 +135,12 @@ def _connect_receivers() -> None:
 
     Each package that listens has a receivers.py; connecting twice changes nothing. Console
     commands kept in modules of their own (followup's, the transcript's lookup, live's bulk,
-    highlight, nickname and note commands) are registered here too, before the sockets attach
-    every command.
+    nickname and note commands, the studio's review and projector commands) are registered
+    here too, before the sockets attach every command.
     """
     from qa_live.followup import commands as _followup_commands  # noqa: F401 - registers it
     from qa_live.followup import receivers as followup_receivers
-    from qa_live.live import bulk, highlight, nicknames, notes  # noqa: F401 - their commands
+    from qa_live.live import bulk, nicknames, notes, studio_commands  # noqa: F401 - commands
     from qa_live.live import receivers as live_receivers
     from qa_live.transcript import similar  # noqa: F401 - the "similar" lookup command
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import click
@@ -17,10 +18,10 @@ from qa_live.core import signals
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
 from qa_live.followup.demo import settle_follow_ups
-from qa_live.live import intake, moderation
+from qa_live.live import intake, moderation, review, screen, studio  # noqa: F401 - kinds
 from qa_live.live.models import PostKind, QuestionSource, RejectReason, Visit
 from qa_live.live.validation import QuestionInput
-from qa_live.planning import services
+from qa_live.planning import approval, services
 from qa_live.planning.models import Department, LiveSession, ModerationMode, SessionState
 
 demo_cli = AppGroup("demo", help="Demonstration data.")
@@ -47,7 +48,22 @@ THEMES = [
     ("商务领域安全生产", ["综合处", "市场秩序处"]),
     ("政府信息公开与政务服务", ["办公室"]),
     ("跨境电商综合试验区建设", ["电子商务处", "对外贸易处"]),
-    ("年终岁末市场供应保障", ["消费促进处", "市场秩序处"]),
+    ("年终岁末市场供应保障", ["消费促进处"]),  # drafted by 消费促进处's planner, awaiting approval
+]
+
+# The live interview (在线访谈) beside the year's thirteen sessions: guests in the studio, a text
+# editor typing their answers, a reviewer approving them, a director choosing the projector.
+INTERVIEW = ("民生在线：稳外贸稳外资在线访谈", ["对外贸易处", "外商投资管理处"])
+INTERVIEW_GUESTS = [("张卫东", "市商务局副局长"), ("王建国", "对外贸易处处长")]
+# (question, guest who answers, the answer; None: still waiting)
+INTERVIEW_QA: list[tuple[str, int, str | None]] = [
+    ("今年稳外贸有哪些新举措？", 0,
+     "今年重点支持企业参加境外展会，扩大出口信用保险覆盖面，并与海关一道优化通关服务。"),
+    ("外资企业在本市设立研发中心，有哪些扶持政策？", 1,
+     "对符合条件的外资研发中心，在用地、人才引进和研发投入方面给予支持，具体可咨询外商投资管理处。"),
+    ("小微外贸企业怎样申请出口信用保险保费补贴？", 1,
+     "企业投保后，在申报期内通过政务服务网提交保单和缴费凭证即可，补贴按实缴保费的一定比例拨付。"),
+    ("跨境电商海外仓建设有没有专项支持？", 0, None),
 ]
 
 QUESTIONS = [
@@ -109,6 +125,10 @@ def load() -> None:
         name: staff(f"answerer{i + 1:02d}", f"{short}值班员", [Role.ANSWERER], [name])
         for i, (name, short) in enumerate(DEPARTMENTS)
     }
+    crew = {"editor": staff("editor", "文字编辑 张晓雨", [Role.EDITOR], ["办公室"]),
+            "reviewer": staff("reviewer", "审核 赵立新", [Role.REVIEWER], ["办公室"]),
+            "director": staff("director", "导播 孙浩", [Role.DIRECTOR], ["办公室"])}
+    planner = staff("planner", "消费处计划员 周敏", [Role.PLANNER], ["消费促进处"])
 
     # Thirteen sessions over the twelve months to today: ten held (roughly monthly, the latest
     # a few days ago), one live now, two ahead (the second still a draft).
@@ -139,10 +159,12 @@ def load() -> None:
             precollect_closes_at=start,
             slug=slug,
         )
+        if index == 12:  # a department's draft, sent to the office for approval
+            approval.submit(services.create_session(draft, planner), planner)
+            created += 1
+            continue
         session = services.create_session(draft, office)
         created += 1
-        if index == 12:
-            continue  # stays a draft: the office is still preparing it
         announced_at = start - timedelta(days=7)
         services.announce_session(session, announced_at)
         if offset > 0:
@@ -163,31 +185,83 @@ def load() -> None:
             signals.session_ended.send(session, actor=host)  # as moderation.end_session does
             if current_app.config["FOLLOW_UP_AUTO"]:  # the demo year's follow-ups worked through
                 settle_follow_ups(session, office, [answerers[n] for n in dept_names], now)
+    if not db.session.scalar(select(LiveSession).where(LiveSession.slug == "demo-14")):
+        _interview(now, depts, office, host, [answerers[n] for n in INTERVIEW[1]], crew)
+        created += 1
     db.session.commit()
     click.echo(f"demo data: {len(depts)} departments, {created} new sessions")
     _print_logins()
 
 
-def _demo_stream(session: LiveSession, host: User, answerers: list[User], index: int,
-                 until: datetime, live_now: bool = False) -> None:
-    """What happened in a session that went live: visits, questions, answers, a host post."""
-    start = session.started_at or session.scheduled_start
+def _interview(now: datetime, depts: dict[str, Department], office: User, host: User,
+               answerers: list[User], crew: dict[str, User]) -> None:
+    """The live interview: reviewed, guests' answers typed by the editor and approved by the
+    reviewer (one still waiting), a host post approved, the director's question on screen."""
+    start = now - timedelta(minutes=20)
+    session = services.create_session(services.SessionDraft(
+        title=INTERVIEW[0], slug="demo-14", scheduled_start=start,
+        scheduled_end=start + timedelta(hours=1, minutes=30),
+        description="市商务局负责同志做客访谈间，与网民在线交流稳外贸稳外资政策。",
+        department_ids=[depts[n].id for n in INTERVIEW[1]], host_ids=[host.id],
+        answerer_ids=[u.id for u in answerers], editor_ids=[crew["editor"].id],
+        reviewer_ids=[crew["reviewer"].id], director_ids=[crew["director"].id],
+        guests=INTERVIEW_GUESTS, reviewed=True, moderation_mode=ModerationMode.PRE,
+        precollect_opens_at=start - timedelta(days=7), precollect_closes_at=start,
+    ), office)
+    services.announce_session(session, start - timedelta(days=7))
+    services.change_state(session, SessionState.LIVE, start)
+    at = _visits(session, 120, start, now)
+    guests = {g.name: g.id for g in session.guests}
+    post = review.submit(session, host, "post", {"body": HOST_POST, "pinned": True})
+    review.approve(post, crew["reviewer"])
+    waiting = None
+    for n, (text, guest, reply) in enumerate(INTERVIEW_QA):
+        question, _created = intake.submit_question(
+            session, f"demo-demo-14-v{n}",
+            QuestionInput(text=text, nickname="网友" + str(2000 + 41 * n), phone=None,
+                          client_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"demo-14/{n}"))),
+            QuestionSource.LIVE, at(0.1 + n * 0.15))
+        moderation.approve(question, host, now=at(0.12 + n * 0.15))
+        if reply is None:
+            waiting = question
+            continue
+        item = review.submit(session, crew["editor"], "answer", {
+            "question_id": question.id, "body": reply,
+            "guest_id": guests[INTERVIEW_GUESTS[guest][0]]})
+        if n < 2:  # the last answer still waits for the reviewer
+            review.approve(item, crew["reviewer"])
+    if waiting is not None:  # the director shows the question being answered now
+        screen.choose(session, "question", waiting.id)
+
+
+def _visits(session: LiveSession, count: int, start: datetime,
+            until: datetime) -> Callable[[float], datetime]:
+    """Participant-visits spread over the session so far, and the session's peak online; the
+    returned function gives the moment at a share of that span."""
     span = (until - start).total_seconds()
 
     def at(share: float) -> datetime:
         return start + timedelta(seconds=span * share)
 
     edges: list[tuple[datetime, int]] = []
-    for n in range(40 + 17 * index):  # participant-visits, each a distinct citizen
+    for n in range(count):  # participant-visits, each a distinct citizen
         visit = Visit(session_id=session.id, visitor_id=f"demo-{session.slug}-v{n}",
-                      started_at=at(n / (60 + 17 * index)),
-                      ended_at=at(min(1.0, n / (60 + 17 * index) + 0.2)), connections=0)
+                      started_at=at(n / (count + 20)),
+                      ended_at=at(min(1.0, n / (count + 20) + 0.2)), connections=0)
         db.session.add(visit)
         edges += [(visit.started_at, 1), (visit.ended_at or until, -1)]
     online = 0
     for _moment, step in sorted(edges):  # ends sort before starts at the same moment
         online += step
         session.peak_online = max(session.peak_online or 0, online)
+    return at
+
+
+def _demo_stream(session: LiveSession, host: User, answerers: list[User], index: int,
+                 until: datetime, live_now: bool = False) -> None:
+    """What happened in a session that went live: visits, questions, answers, a host post."""
+    start = session.started_at or session.scheduled_start
+    at = _visits(session, 40 + 17 * index, start, until)
     moderation.create_post(session, host, PostKind.POLICY, HOST_POST, pinned=True)
     count = len(LIVE_QUESTIONS) - (index + 1) % 2  # alternate sessions skip the spam
     for n, (text, reply, reason) in enumerate(LIVE_QUESTIONS[:count]):
@@ -230,3 +304,7 @@ def _print_logins() -> None:
     click.echo("  office                 局办公室: plans the year, manages staff, reads statistics")
     click.echo("  host                   主持人: runs sessions and moderates")
     click.echo("  answerer01…answerer12  值班人员: on-duty staff, one per department")
+    click.echo("  editor                 文字编辑: types the guests' answers (interview demo-14)")
+    click.echo("  reviewer               审核: approves answers and posts of the interview")
+    click.echo("  director               导播: chooses what the interview's projector shows")
+    click.echo("  planner                处室计划员 (消费促进处): drafts the department's sessions")

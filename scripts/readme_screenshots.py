@@ -66,10 +66,31 @@ def main() -> None:
             page.goto(server.url + "/s/demo-11/screen")
             page.wait_for_timeout(1500)
             page.screenshot(path=OUT / "projector.png")
+
+            # The interview studio (demo-14): the reviewer's queue on a phone, the projector
+            # showing the question the director chose.
+            page = browser.new_context(**PHONE).new_page()
+            _log_in(page, server.url, "reviewer")
+            page.goto(server.url + "/console/demo-14")
+            page.locator("#review-list .review-item").first.wait_for()
+            page.locator("#review-card").scroll_into_view_if_needed()
+            page.screenshot(path=OUT / "studio-reviewer-phone.png")
+            page = room.new_page()
+            page.goto(server.url + "/s/demo-14/screen")
+            page.wait_for_timeout(1500)
+            page.screenshot(path=OUT / "studio-projector.png")
             browser.close()
     finally:
         server.stop()
     print("wrote", ", ".join(sorted(p.name for p in OUT.glob("*.png"))))
+
+
+def _log_in(page, url: str, login: str) -> None:
+    page.goto(url + "/login")
+    page.get_by_label("登录名").fill(login)
+    page.get_by_label("密码").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url("**/office/**")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,27 @@ from tests.live_server import browser  # noqa: F401 - one Chromium for every bro
 PASSWORD = "correct-horse-42"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _password_hashes_once() -> Iterator[None]:
+    """Hash and check each test password once per run, with the app's own scrypt.
+
+    A scrypt hash or check costs about half a second on the test machines; the role matrix
+    alone makes nine accounts and logs in once per case. The outcome is the same (the hash is
+    werkzeug's, the check compares as werkzeug does), only not repeated.
+    """
+    from functools import lru_cache
+
+    from qa_live.auth import models
+
+    hashed = lru_cache(maxsize=64)(models.generate_password_hash)
+    checked = lru_cache(maxsize=256)(models.check_password_hash)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(models, "generate_password_hash", lambda password, method="scrypt":
+                      hashed(password, method=method))
+        patch.setattr(models, "check_password_hash", checked)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fresh_realtime_state() -> None:
     """Each test starts with no socket, mark or cache of an earlier test (live/realtime.py)."""

@@ -338,11 +338,12 @@ def test_highlighting_a_question_reaches_the_projector_and_clears_on_answer(app,
     host.get_received("/moderation")
     ack = act(host, "highlight", question_id=q.id)
     assert ack == {"ok": True, "question_id": q.id}
-    assert [e["data"] for e in public(screen, "highlight")] == [{"question_id": q.id}]
-    assert received(host, "session")[-1]["highlighted_question_id"] == q.id
+    # The highlight is the director's choice of that question (qa_live/live/screen.py).
+    assert [e["data"] for e in public(screen, "screen")] == [{"kind": "question", "id": q.id}]
+    assert received(host, "session")[-1]["screen"] == {"kind": "question", "id": q.id}
     # A projector that opens now gets it in the snapshot (and the page renders it).
     snap = app.test_client().get(f"/api/v1/sessions/{session.slug}/stream").get_json()
-    assert snap["snapshot"]["session"]["highlighted_question_id"] == q.id
+    assert snap["snapshot"]["session"]["screen"] == {"kind": "question", "id": q.id}
     page = app.test_client().get(f"/s/{session.slug}/screen").get_data(as_text=True)
     shown = re.search(r'<section[^>]*id="highlight-panel"([^>]*)>(.*?)</section>', page, re.S)
     assert shown and "hidden" not in shown.group(1)
@@ -351,7 +352,8 @@ def test_highlighting_a_question_reaches_the_projector_and_clears_on_answer(app,
     assert act(host, "answer", question_id=q.id, body="有补贴。")["ok"]
     events = public(screen)
     types = [e["type"] for e in events]
-    assert types[-2:] == ["question", "highlight"] and events[-1]["data"] == {"question_id": None}
+    assert types[-2:] == ["question", "screen"]
+    assert events[-1]["data"] == {"kind": "latest", "id": None}
     assert db.session.get(LiveSession, session.id).highlighted_question_id is None
     assert len(audit_of("highlight")) == 1
 
@@ -365,11 +367,11 @@ def test_highlight_through_the_api_and_cleared_by_command_or_rejection(app, worl
     assert api_act(app, session, "office1", "highlight", {"question_id": q.id}).status_code == 200
     cleared = api_act(app, session, "office1", "highlight", {"question_id": None})
     assert cleared.status_code == 200 and cleared.get_json()["question_id"] is None
-    assert [e["data"]["question_id"] for e in public(screen, "highlight")] == [q.id, None]
+    assert [e["data"]["id"] for e in public(screen, "screen")] == [q.id, None]
     assert api_act(app, session, "office1", "highlight", {"question_id": q.id}).status_code == 200
     assert api_act(app, session, "host1", "reject",
                    {"question_id": q.id, "reason": "off_topic"}).status_code == 200
-    assert [e["data"]["question_id"] for e in public(screen, "highlight")] == [q.id, None]
+    assert [e["data"]["id"] for e in public(screen, "screen")] == [q.id, None]
     assert db.session.get(LiveSession, session.id).highlighted_question_id is None
 
 

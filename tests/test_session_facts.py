@@ -112,7 +112,7 @@ def test_an_updated_announced_session_reaches_the_projector_and_new_joins(
     facts = event["data"]
     assert facts["title"] == "稳外贸稳外资政策解读"
     assert names(facts["departments"]) == ["对外贸易处", "市场秩序处"]
-    assert facts["guests"] == [{"name": "赵局长", "title": "副局长"}]
+    assert [(g["name"], g["title"]) for g in facts["guests"]] == [("赵局长", "副局长")]
     assert facts["on_duty"] == [{"name": "主持人李明", "duty": "host"}]
     assert facts["scheduled_start"] == start.isoformat()
     # A page joining through the first app gets the new facts, not its kept snapshot.

@@ -19,7 +19,7 @@ from qa_live.followup.services import FollowUpError
 from qa_live.live import services as live
 from qa_live.live.socket_common import EventError
 from qa_live.live.validation import InvalidInput
-from qa_live.planning import services as planning
+from qa_live.planning.errors import PlanningError
 from qa_live.planning.models import LiveSession
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -59,10 +59,10 @@ def _refused(exc: live.QuestionRefused) -> ResponseReturnValue:
     return api_error(exc.code, str(exc))
 
 
-@bp.errorhandler(planning.PlanningError)
-def _planning(exc: planning.PlanningError) -> ResponseReturnValue:
+@bp.errorhandler(PlanningError)
+def _planning(exc: PlanningError) -> ResponseReturnValue:
     db.session.rollback()
-    return api_error("invalid", str(exc), {exc.field: str(exc)} if exc.field else None)
+    return api_error(exc.code, str(exc), {exc.field: str(exc)} if exc.field else None)
 
 
 @bp.errorhandler(FollowUpError)

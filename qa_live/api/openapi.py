@@ -63,6 +63,14 @@ def spec() -> dict[str, Any]:
             "department_ids": {"type": "array", "items": {"type": "integer"}},
             "host_ids": {"type": "array", "items": {"type": "integer"}},
             "answerer_ids": {"type": "array", "items": {"type": "integer"}},
+            "editor_ids": {"type": "array", "items": {"type": "integer"},
+                           "description": "text editors on duty (role editor)"},
+            "reviewer_ids": {"type": "array", "items": {"type": "integer"},
+                             "description": "reviewers on duty (role reviewer)"},
+            "director_ids": {"type": "array", "items": {"type": "integer"},
+                             "description": "directors on duty (role director)"},
+            "reviewed": {"type": "boolean", "description": "answers and host posts wait for "
+                         "a reviewer; needs a reviewer on duty"},
             "guests": {"type": "array", "items": {
                 "type": "object", "properties": {"name": {"type": "string"},
                                                  "title": {"type": "string"}}}},
@@ -153,14 +161,16 @@ def spec() -> dict[str, Any]:
             "summary": "All departments", "security": STAFF,
             "responses": {"200": _ok("departments", OBJ), **_errors(401)}}},
         "/api/v1/staff/sessions": {"post": {
-            "summary": "Plan a session (office)", "security": STAFF,
+            "summary": "Plan a session (office; a department's planner for their own "
+                       "departments, to be approved by the office)", "security": STAFF,
             "requestBody": _body(session_in),
             "responses": {"201": _ok("planned", OBJ), **_errors(400, 401, 403, 415)}}},
         "/api/v1/staff/sessions/{session_id}": {
             "get": {"summary": "Every question the caller may see (console snapshot)",
                     "parameters": [SESSION_ID], "security": STAFF,
                     "responses": {"200": _ok("snapshot", OBJ), **_errors(401, 403, 404)}},
-            "patch": {"summary": "Change a planned session (office)",
+            "patch": {"summary": "Change a planned session (office; a planner their "
+                                 "departments' drafts)",
                       "parameters": [SESSION_ID], "security": STAFF,
                       "requestBody": _body(session_in),
                       "responses": {"200": _ok("saved", OBJ),
@@ -188,6 +198,7 @@ def spec() -> dict[str, Any]:
     from qa_live.api.openapi_figures import figures_paths, merge_paths
 
     merge_paths(paths, figures_paths())
+    paths.update(_approval_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "qa_live API", "version": "1",
@@ -209,6 +220,34 @@ def spec() -> dict[str, Any]:
                             "description": "or the qa_visitor cookie"},
             },
         },
+    }
+
+
+def _approval_paths() -> dict[str, Any]:
+    """The office's approval of sessions planned by a department (planning/approval.py)."""
+    def post(summary: str, body: dict[str, Any] = EMPTY_OK) -> dict[str, Any]:
+        return {"post": {"summary": summary, "parameters": [SESSION_ID], "security": STAFF,
+                         "requestBody": body,
+                         "responses": {"200": _ok("session and approval", OBJ),
+                                       **_errors(400, 401, 403, 404, 409, 415)}}}
+
+    return {
+        "/api/v1/staff/approvals": {"get": {
+            "summary": "Sessions sent for approval, the longest waiting first, with their "
+                       "history (office)", "security": STAFF,
+            "responses": {"200": _ok("queue", OBJ), **_errors(401, 403)}}},
+        "/api/v1/staff/sessions/{session_id}/approval": {"get": {
+            "summary": "A session's approval state and history (office, or a planner of it)",
+            "parameters": [SESSION_ID], "security": STAFF,
+            "responses": {"200": _ok("approval", OBJ), **_errors(401, 403, 404)}}},
+        "/api/v1/staff/sessions/{session_id}/submit": post(
+            "Send a department's draft to the office for approval (its planner)"),
+        "/api/v1/staff/sessions/{session_id}/approve": post(
+            "Approve a session sent for approval (office only)"),
+        "/api/v1/staff/sessions/{session_id}/return": post(
+            "Send a session back to its department with a reason (office only)",
+            _body({"type": "object", "required": ["reason"],
+                   "properties": {"reason": {"type": "string", "maxLength": 500}}})),
     }
 
 

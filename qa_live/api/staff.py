@@ -13,6 +13,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from qa_live.api.approvals import approval_json
 from qa_live.api.common import bp, get_session_or_404, json_body, staff_user, time_field
 from qa_live.auth.models import Role
 from qa_live.extensions import db
@@ -75,12 +76,18 @@ def _draft(data: dict[str, Any]) -> planning.SessionDraft:
     slug = data.get("slug", "")
     if not isinstance(slug, str):
         raise EventError("invalid", _("%(name)s must be text.", name="slug"), {"slug": "str"})
+    reviewed = data.get("reviewed", False)
+    if not isinstance(reviewed, bool):
+        raise EventError("invalid", _("%(name)s must be true or false.", name="reviewed"),
+                         {"reviewed": "bool"})
     return planning.SessionDraft(
         title=title, description=description,
         scheduled_start=time_field(data, "scheduled_start"),  # type: ignore[arg-type]
         scheduled_end=time_field(data, "scheduled_end"),  # type: ignore[arg-type]
         department_ids=_ids(data, "department_ids"), host_ids=_ids(data, "host_ids"),
-        answerer_ids=_ids(data, "answerer_ids"),
+        answerer_ids=_ids(data, "answerer_ids"), editor_ids=_ids(data, "editor_ids"),
+        reviewer_ids=_ids(data, "reviewer_ids"), director_ids=_ids(data, "director_ids"),
+        reviewed=reviewed,
         guests=[(g_["name"][:64], g_.get("title", "")[:120]) for g_ in guests],
         moderation_mode=ModerationMode(mode),
         precollect_opens_at=time_field(data, "precollect_opens_at", required=False),
@@ -91,11 +98,11 @@ def _draft(data: dict[str, Any]) -> planning.SessionDraft:
 
 @bp.post("/staff/sessions")
 def create_session() -> ResponseReturnValue:
-    """Plan a session (office)."""
-    user = staff_user(Role.OFFICE)
+    """Plan a session (office; a department's planner for their departments, to be approved)."""
+    user = staff_user(Role.OFFICE, Role.PLANNER)
     session = planning.create_session(_draft(json_body()), user)
     db.session.commit()
-    return jsonify(session=serialize.session_info(session)), 201
+    return jsonify(session=serialize.session_info(session), approval=approval_json(session)), 201
 
 
 @bp.get("/staff/sessions/<int:session_id>")
@@ -110,12 +117,12 @@ def staff_session(session_id: int) -> ResponseReturnValue:
 
 @bp.patch("/staff/sessions/<int:session_id>")
 def update_session(session_id: int) -> ResponseReturnValue:
-    """Change a planned session (office; before it goes live)."""
-    user = staff_user(Role.OFFICE)
+    """Change a planned session (office before it goes live; a planner their drafts)."""
+    user = staff_user(Role.OFFICE, Role.PLANNER)
     session = get_session_or_404(session_id)
     planning.update_session(session, _draft(json_body()), actor=user)
     db.session.commit()
-    return jsonify(session=serialize.session_info(session))
+    return jsonify(session=serialize.session_info(session), approval=approval_json(session))
 
 
 @bp.post("/staff/sessions/<int:session_id>/announce")

@@ -2,8 +2,8 @@
 staff, with personal API tokens (Authorization: Bearer …) or the staff login cookie + CSRF.
 
 docs/api.md and the OpenAPI document at /api/v1/openapi.json describe every endpoint. The
-routes are in citizens.py, own_questions.py, staff.py, followups.py, departments_api.py,
-records_api.py and stats_api.py, on the blueprint of common.py.
+routes are in citizens.py, own_questions.py, staff.py, approvals.py, followups.py,
+departments_api.py, records_api.py and stats_api.py, on the blueprint of common.py.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from flask import jsonify
 from flask.typing import ResponseReturnValue
 
 from qa_live.api import (  # noqa: F401 - their routes join bp
+    approvals,
     citizens,
     departments_api,
     followups,

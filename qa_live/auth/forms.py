@@ -31,6 +31,15 @@ def role_choices() -> list[SelectChoice]:
         SelectChoice(Role.OFFICE.value, str(_l("Office (plans sessions, reads statistics)"))),
         SelectChoice(Role.HOST.value, str(_l("Host (runs sessions, moderates)"))),
         SelectChoice(Role.ANSWERER.value, str(_l("Answerer (answers questions)"))),
+        SelectChoice(Role.EDITOR.value,
+                     str(_l("Text editor (types guests' answers and publishes them in their "
+                            "name)"))),
+        SelectChoice(Role.REVIEWER.value,
+                     str(_l("Reviewer (approves answers and posts of reviewed sessions)"))),
+        SelectChoice(Role.DIRECTOR.value, str(_l("Director (chooses what the projector shows)"))),
+        SelectChoice(Role.PLANNER.value,
+                     str(_l("Department planner (drafts their department's sessions for "
+                            "approval)"))),
     ]
 
 

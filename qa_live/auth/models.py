@@ -20,6 +20,10 @@ class Role(enum.StrEnum):
     OFFICE = "office"  # 局办公室: plans the year, manages staff, reads statistics
     HOST = "host"  # 主持人: runs a session, moderates, posts policy explanations
     ANSWERER = "answerer"  # 值班人员/嘉宾: answers questions for their departments
+    EDITOR = "editor"  # 文字编辑: types a guest's spoken answer and publishes it in their name
+    REVIEWER = "reviewer"  # 审核: approves answers and posts of a reviewed session
+    DIRECTOR = "director"  # 导播: decides what the room's projector shows
+    PLANNER = "planner"  # 处室计划员: drafts sessions of their own departments for approval
 
 
 class Department(Model):

@@ -32,7 +32,7 @@ from qa_live.followup.models import (
     NotifyState,
 )
 from qa_live.followup.notify import notify_citizen
-from qa_live.live import access, answers
+from qa_live.live import access, answers, review
 from qa_live.live.models import Answer, AnswerKind, Question, QuestionStatus
 from qa_live.live.services import QuestionRefused
 from qa_live.live.validation import clean_text
@@ -275,11 +275,17 @@ def close_done(follow_up: FollowUp, actor: User, reply: str, outcome: str = "",
     """Close as done and publish the second reply (二次答复) under the question.
 
     The reply is published like a live answer (live.answers.publish_answer: the same checks,
-    status moves and events), whatever state the session is in; an unanswered question becomes
+    status moves and events), whatever state the session is in, except while a reviewed session
+    is open (its answers go through the reviewer, live/review.py); an unanswered question becomes
     answered. A citizen who left a phone number is put on the "to notify" list.
     """
     now = now or utcnow()
     _check_transition(follow_up, FollowUpStatus.DONE)
+    session = follow_up.question.session
+    if session.reviewed and session.state in review.OPEN_STATES:
+        raise FollowUpError(_("This session is reviewed and still open: answer the question "
+                              "in the console to send the answer for review, or publish the "
+                              "second reply after the session."), "review_required", "reply")
     outcome_text = _text(outcome, "outcome")
     try:
         answer = answers.publish_answer(follow_up.question, actor, reply,

@@ -16,10 +16,11 @@ from flask_babel import gettext as _
 from qa_live.auth.models import User
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
-from qa_live.live import claims, serialize
+from qa_live.live import access, claims, serialize
 from qa_live.live.models import Answer, AnswerKind, AnswerRevision, Question, QuestionStatus
 from qa_live.live.services import QuestionRefused, announce, set_question_status
 from qa_live.live.validation import clean_text
+from qa_live.planning.models import SessionState
 
 
 def answer_text(body: object) -> str:
@@ -36,8 +37,8 @@ def answer_text(body: object) -> str:
 
 def publish_answer(question: Question, actor: User, body: object, *,
                    kind: AnswerKind = AnswerKind.LIVE, department_id: int | None = None,
-                   take_over: bool = False, now: datetime | None = None,
-                   given_at: datetime | None = None) -> Answer:
+                   take_over: bool = False, guest: tuple[str, str] | None = None,
+                   now: datetime | None = None, given_at: datetime | None = None) -> Answer:
     """Publish an answer under a question; a pending question is published with it.
 
     The rules of claims.py hold here, for the console, the socket, the API and second replies
@@ -49,6 +50,8 @@ def publish_answer(question: Question, actor: User, body: object, *,
     needs the session open; a second reply comes after it), and names the answering unit.
     ``given_at``: when an answer recorded later (补录) was given; the question counts as
     answered from then.
+    For an answer a text editor typed, ``guest`` (name, title) names who gave it; `actor`
+    stays its author.
     """
     now = now or utcnow()
     text = answer_text(body)
@@ -61,6 +64,8 @@ def publish_answer(question: Question, actor: User, body: object, *,
         set_question_status(question, QuestionStatus.APPROVED, now)
     reply = Answer(question_id=question.id, author_id=actor.id, department_id=department_id,
                    kind=kind, body=text, created_at=now, given_at=given_at)
+    if guest is not None:
+        reply.guest_name, reply.guest_title = guest
     db.session.add(reply)
     if question.status == QuestionStatus.APPROVED:
         set_question_status(question, QuestionStatus.ANSWERED, given_at or now)
@@ -72,10 +77,18 @@ def publish_answer(question: Question, actor: User, body: object, *,
 
 
 def edit_answer(reply: Answer, actor: User, body: str) -> Answer:
-    """Reword an answer; the earlier wording is kept as a revision."""
+    """Reword an answer; the earlier wording is kept as a revision.
+
+    While a reviewed session is open, only a reviewer rewords what was published.
+    """
     text = answer_text(body)
     if text == reply.body:
         return reply
+    session = reply.question.session
+    if (session.reviewed and session.state in (SessionState.LIVE, SessionState.ANNOUNCED)
+            and not access.can_review(actor, session)):
+        raise QuestionRefused(_("This session is reviewed: only a reviewer may change a "
+                                "published answer."), "review_required")
     reply.revisions.append(AnswerRevision(body=reply.body, edited_by_id=actor.id))
     reply.body = text
     reply.updated_at = utcnow()

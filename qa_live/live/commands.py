@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from qa_live.audit import services as audit
 from qa_live.auth.models import User
 from qa_live.extensions import db
-from qa_live.live import access, answers, moderation, serialize
+from qa_live.live import access, answers, moderation, serialize, studio
 from qa_live.live.models import Answer, HostPost, PostKind, Question, RejectReason
 from qa_live.live.socket_common import EventError, bool_field, int_field, str_field
 from qa_live.planning.models import Department, LiveSession
@@ -173,10 +173,13 @@ def release(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str,
 
 @command("answer")
 def answer(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
-    """Publish an answer to a question (`take_over`: past a colleague's claim, host or office)."""
-    question = answerable(user, session, data)
+    """Publish an answer to a question (`take_over`: past a colleague's claim, host or office;
+    `guest_id`: in that guest's name, as a text editor)."""
+    question = question_in(data, session)
+    guest = studio.guest_of(session, data.get("guest_id"))
+    studio.check_answerer(user, question, guest)
     reply = moderation.answer(question, user, _long_text(data, "body", "ANSWER_MAX_LENGTH"),
-                              take_over=bool_field(data, "take_over", False))
+                              guest=guest, take_over=bool_field(data, "take_over", False))
     return {"question_id": question.id, "answer_id": reply.id}
 
 
@@ -186,7 +189,8 @@ def edit_answer(user: User, session: LiveSession, data: dict[str, Any]) -> dict[
     reply = db.session.get(Answer, int_field(data, "answer_id"))
     if reply is None or reply.question.session_id != session.id:
         raise EventError("not_found", _("There is no such answer in this session."))
-    if not (access.can_moderate(user, session) or reply.author_id == user.id):
+    if not (access.can_moderate(user, session) or reply.author_id == user.id
+            or (session.reviewed and access.can_review(user, session))):
         raise EventError("forbidden",
                          _("Only its author, the host or the office may edit this answer."))
     answers.edit_answer(reply, user, _long_text(data, "body", "ANSWER_MAX_LENGTH"))

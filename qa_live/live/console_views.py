@@ -178,6 +178,47 @@ def console_strings() -> dict[str, str]:
         "save": _("Save"),
         "post_text": _("Post text"),
         "posted": _("Published."),
+        # the studio: guests' answers, review, projector (static/js/studio.js)
+        "guest_said": _("%(name)s %(title)s"),
+        "typed_by": _("typed by %(name)s"),
+        "in_the_name_of": _("In the name of"),
+        "own_name": _("My department (in my own name)"),
+        "choose_guest": _("Choose the guest who answered"),
+        "send_for_review": _("Send for review"),
+        "sent_for_review": _("Sent for review: it is published once a reviewer approves it."),
+        "review_waiting": _("An answer by %(name)s is waiting for review."),
+        "review_returned": _("An answer by %(name)s was sent back: %(reason)s"),
+        **studio_strings(),
+    }
+
+
+def studio_strings() -> dict[str, str]:
+    """The texts of the studio's panels: the review queue and the projector's choice."""
+    return {
+        "review_none": _("Nothing is waiting for review."),
+        "review_hint_reviewer": _("Approve to publish; edit first if needed, or send it back "
+                                  "with a reason."),
+        "review_hint_author": _("What you send waits here until a reviewer approves it."),
+        "review_state_pending": _("Waiting for review"),
+        "review_state_returned": _("Sent back: %(reason)s"),
+        "review_by": _("by %(name)s, %(time)s"),
+        "review_for_question": _("Answer to No. %(id)s"),
+        "review_guest": _("In the name of %(name)s %(title)s"),
+        "review_post_kind": _("Host post (%(kind)s)"),
+        "review_edited_from": _("Changed by the reviewer. Sent as:"),
+        "review_approve": _("Approve and publish"),
+        "review_edit": _("Edit and approve"),
+        "review_return": _("Send back"),
+        "review_reason": _("Why is it sent back?"),
+        "review_resubmit": _("Change and send again"),
+        "review_text": _("Text"),
+        "review_own": _("Someone else reviews what you wrote."),
+        "screen_now": _("On the projector: %(what)s"),
+        "screen_latest": _("the latest answer"),
+        "screen_qr": _("the QR code to ask from a phone"),
+        "screen_question": _("question No. %(id)s"),
+        "screen_post": _("a host post: %(text)s"),
+        "screen_other": _("%(kind)s No. %(id)s"),
     }
 
 

@@ -177,6 +177,10 @@ class Answer(Model):
         db.Enum(AnswerKind, native_enum=False, length=10), default=AnswerKind.LIVE
     )
     body: Mapped[str] = mapped_column(Text)
+    # The guest (嘉宾) who gave it, when a text editor typed it in their name: kept as published,
+    # whatever later becomes of the session's list of guests. author_id keeps who typed it.
+    guest_name: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    guest_title: Mapped[str] = mapped_column(String(120), default="", server_default="")
     # When the answer was recorded in qa_live (for a supplementary record, 补录: after the session).
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

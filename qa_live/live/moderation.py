@@ -19,7 +19,17 @@ from qa_live.auth.models import User
 from qa_live.core import signals
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
-from qa_live.live import answers, claims, events, serialize, summaries, visits, workers
+from qa_live.live import (
+    access,
+    answers,
+    claims,
+    events,
+    screen,
+    serialize,
+    summaries,
+    visits,
+    workers,
+)
 from qa_live.live.models import (
     Answer,
     AnswerKind,
@@ -48,6 +58,19 @@ OPEN_STATES = (SessionState.LIVE, SessionState.ANNOUNCED)
 def _require_open(question: Question) -> None:
     if question.session.state not in OPEN_STATES:
         raise QuestionRefused(_("The session is over; use follow-up to reply."), "not_live")
+
+
+def require_unreviewed(session: LiveSession, actor: User | None = None) -> None:
+    """In a reviewed session nothing is published without a reviewer (qa_live/live/review.py).
+
+    With an actor, for a change to what is published already: a reviewer may make it.
+    """
+    if not session.reviewed or session.state not in OPEN_STATES:
+        return
+    if actor is not None and access.can_review(actor, session):
+        return
+    raise QuestionRefused(_("This session is reviewed: send it for review. It is published "
+                            "once a reviewer approves it."), "review_required")
 
 
 def approve(question: Question, actor: User, text: str | None = None,
@@ -193,17 +216,41 @@ def release(question: Question, actor: User, now: datetime | None = None) -> Que
     return question
 
 
-def answer(question: Question, actor: User, body: str, now: datetime | None = None, *,
-           take_over: bool = False) -> Answer:
-    """Publish a live answer while the session is open (answers.publish_answer)."""
+def answer(question: Question, actor: User, body: str, now: datetime | None = None,
+           guest: tuple[str, str] | None = None, *, take_over: bool = False) -> Answer:
+    """Publish a live answer while the session is open (answers.publish_answer).
+
+    A guest (name, title) names who gave it when a text editor typed it; ``take_over``: past a
+    colleague's claim, as host or office (claims.py). In a reviewed session it is refused: the
+    answer goes to review (review.py) and is published from there.
+    """
     _require_open(question)
-    department_id = question.department_id
-    if department_id is None and actor.departments:
-        session_depts = {d.id for d in question.session.departments}
-        mine = [d.id for d in actor.departments if d.id in session_depts]
-        department_id = mine[0] if mine else None
+    require_unreviewed(question.session)
+    return publish_live_answer(question, actor, body, now, guest, take_over=take_over)
+
+
+def publish_live_answer(question: Question, actor: User, body: str,
+                        now: datetime | None = None,
+                        guest: tuple[str, str] | None = None, *,
+                        take_over: bool = False) -> Answer:
+    """Publish a live answer, its review done or not required, under its answering unit."""
+    _require_open(question)
     return answers.publish_answer(question, actor, body, kind=AnswerKind.LIVE,
-                                  department_id=department_id, take_over=take_over, now=now)
+                                  department_id=answering_unit(question, actor, guest),
+                                  guest=guest, take_over=take_over, now=now)
+
+
+def answering_unit(question: Question, actor: User,
+                   guest: tuple[str, str] | None = None) -> int | None:
+    """The department an answer is given for: the question's, else the answerer's online; a
+    guest's answer (typed by an editor of no department) the session's only one."""
+    if question.department_id is not None:
+        return question.department_id
+    session_depts = [d.id for d in question.session.departments]
+    mine = [d.id for d in actor.departments if d.id in session_depts]
+    if mine:
+        return mine[0]
+    return session_depts[0] if guest is not None and len(session_depts) == 1 else None
 
 
 def flag_follow_up(question: Question, actor: User, needed: bool) -> Question:
@@ -219,7 +266,8 @@ def flag_follow_up(question: Question, actor: User, needed: bool) -> Question:
     return question
 
 
-def _post_body(body: object) -> str:
+def post_body(body: object) -> str:
+    """A post's text, cleaned; refused when empty or longer than POST_MAX_LENGTH."""
     text = clean_text(body)
     if not text:
         raise QuestionRefused(_("Write the post first."), "invalid")
@@ -232,11 +280,18 @@ def _post_body(body: object) -> str:
 
 def create_post(session: LiveSession, actor: User, kind: PostKind, body: str,
                 pinned: bool = False) -> HostPost:
-    """Publish a policy explanation or notice in the session."""
+    """Publish a policy explanation or notice in the session (refused if it is reviewed)."""
+    require_unreviewed(session)
+    return publish_post(session, actor, kind, body, pinned)
+
+
+def publish_post(session: LiveSession, actor: User, kind: PostKind, body: str,
+                 pinned: bool = False) -> HostPost:
+    """Publish a host post, its review done or not required."""
     if session.state not in OPEN_STATES:
         raise QuestionRefused(_("The session is over."), "not_live")
     item = HostPost(session_id=session.id, author_id=actor.id, kind=kind,
-                    body=_post_body(body), pinned=pinned, created_at=utcnow())
+                    body=post_body(body), pinned=pinned, created_at=utcnow())
     db.session.add(item)
     db.session.flush()
     events.publish(session, "post", serialize.post(item))
@@ -246,7 +301,7 @@ def create_post(session: LiveSession, actor: User, kind: PostKind, body: str,
 
 def set_post_body(item: HostPost, actor: User | None, body: str) -> bool:
     """Check and set a post's wording, keeping the earlier one as a revision; say if it changed."""
-    text = _post_body(body)
+    text = post_body(body)
     if text == item.body:
         return False
     now = utcnow()
@@ -259,8 +314,10 @@ def set_post_body(item: HostPost, actor: User | None, body: str) -> bool:
 
 def update_post(item: HostPost, session: LiveSession, actor: User, body: str | None = None,
                 pinned: bool | None = None, removed: bool = False) -> HostPost:
-    """Edit, pin or remove a host post."""
+    """Edit, pin or remove a host post (in a reviewed session only a reviewer rewords it)."""
     if body is not None:
+        if body != item.body:
+            require_unreviewed(session, actor)
         set_post_body(item, actor, body)
     if pinned is not None:
         item.pinned = pinned
@@ -270,6 +327,7 @@ def update_post(item: HostPost, session: LiveSession, actor: User, body: str | N
     if item.removed:
         events.publish(session, "post.removed", {"id": item.id})
         events.tell_staff(session.id, "post.removed", {"id": item.id})
+        screen.withdraw(session, "post", item.id)
     else:
         events.publish(session, "post", serialize.post(item))
         events.tell_staff(session.id, "post", serialize.post(item))

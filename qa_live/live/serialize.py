@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from qa_live.auth.models import User
 from qa_live.live.models import Answer, HostPost, Question, QuestionStatus
-from qa_live.planning.models import LiveSession
+from qa_live.planning.models import PUBLIC_DUTIES, LiveSession
 
 
 def iso(value: datetime | None) -> str | None:
@@ -18,13 +18,16 @@ def iso(value: datetime | None) -> str | None:
 
 
 def public_answer(answer: Answer) -> dict[str, Any]:
-    """An answer as every citizen sees it: the answering unit, not the person."""
+    """An answer as every citizen sees it: the answering unit (and the guest who gave it, when a
+    text editor typed it in their name), never the staff member who typed it."""
     return {
         "id": answer.id,
         "question_id": answer.question_id,
         "kind": answer.kind.value,
         "body": answer.body,
         "department": answer.department.name if answer.department else None,
+        "guest": ({"name": answer.guest_name, "title": answer.guest_title}
+                  if answer.guest_name else None),
         "created_at": iso(answer.created_at),
         "updated_at": iso(answer.updated_at),
     }
@@ -96,6 +99,7 @@ def staff_question(question: Question, now: datetime) -> dict[str, Any]:
     })
     for answer_data, answer in zip(data["answers"], question.answers, strict=True):
         answer_data["author_id"] = answer.author_id
+        answer_data["author_name"] = _user_name(answer.author_id)  # who typed it
         answer_data["revisions"] = len(answer.revisions)
     return data
 
@@ -122,6 +126,7 @@ def _claimer_name(question: Question) -> str | None:
 
 
 def _user_name(user_id: int | None) -> str | None:
+    """A staff member's display name (from the session's identity map after the first)."""
     from qa_live.extensions import db
 
     user = db.session.get(User, user_id) if user_id else None
@@ -156,14 +161,17 @@ def session_info(session: LiveSession) -> dict[str, Any]:
         "description": session.description,
         "state": session.state.value,
         "moderation_mode": session.moderation_mode.value,
+        "reviewed": session.reviewed,
         "scheduled_start": iso(session.scheduled_start),
         "scheduled_end": iso(session.scheduled_end),
         "started_at": iso(session.started_at),
         "ended_at": iso(session.ended_at),
-        "highlighted_question_id": session.highlighted_question_id,
+        # What the projector shows (qa_live/live/screen.py): {"kind", "id"}.
+        "screen": {"kind": session.screen_kind, "id": session.screen_ref},
         "departments": [{"id": d.id, "name": d.name} for d in session.departments],
-        "guests": [{"name": g.name, "title": g.title} for g in session.guests],
+        "guests": [{"id": g.id, "name": g.name, "title": g.title} for g in session.guests],
         "on_duty": [
             {"name": row.user.display_name, "duty": row.duty.value} for row in session.staff
+            if row.duty in PUBLIC_DUTIES
         ],
     }

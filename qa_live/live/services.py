@@ -49,7 +49,7 @@ def announce(question: Question, was_public: bool, now: datetime | None = None) 
     events.tell_visitor(question.visitor_id, "mine",
                         serialize.own_question(question, status_label(question)))
     if question.session.highlighted_question_id == question.id:  # answered: off the projector
-        from qa_live.live.highlight import after_change
+        from qa_live.live.screen import after_change
 
         after_change(question)
     # Review and answers move the pending, answered and median-time counters.

@@ -12,15 +12,15 @@ from flask_babel import gettext as _
 from sqlalchemy import Row, Table, bindparam, or_, select
 from sqlalchemy.orm import selectinload
 
-from qa_live.auth.models import User
+from qa_live.auth.models import Role, User
 from qa_live.core.i18n import select_locale
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
-from qa_live.live import access, counters, realtime, serialize
+from qa_live.live import access, counters, realtime, review, serialize
 from qa_live.live import services as live
 from qa_live.live.models import HostPost, Question, QuestionStatus
 from qa_live.live.socket_common import EventError
-from qa_live.planning.models import LiveSession, SessionState
+from qa_live.planning.models import Duty, LiveSession, SessionState
 from qa_live.transport.packets import Plain, Prepared
 
 
@@ -185,4 +185,22 @@ def console_snapshot(session: LiveSession, user: User) -> dict[str, Any]:
         "questions": [serialize.staff_question(q, now) for q in questions],
         "posts": [serialize.post(p) for p in posts],
         "counts": counters.counts(session.id, staff=True),
+        # Answers and posts of a reviewed session waiting for a reviewer, or sent back.
+        "review_items": review.open_items(session),
+    }
+
+
+def console_rights(user: User, session: LiveSession) -> dict[str, Any]:
+    """What the console offers the user in this session (the server checks each act again)."""
+    return {
+        "can_moderate": access.can_moderate(user, session),
+        "can_answer": access.sees_all(user) or user.has_role(Role.ANSWERER)
+        or access.works_as(user, session, Duty.EDITOR),
+        "can_type_for_guests": access.can_type_for_guests(user, session),
+        # A text editor (not an answerer, host or office) answers only in a guest's name.
+        "guest_required": access.works_as(user, session, Duty.EDITOR)
+        and not (access.sees_all(user) or user.has_role(Role.ANSWERER)),
+        "can_review": access.can_review(user, session),
+        "can_direct": access.can_direct(user, session),
+        "duties": sorted({row.duty.value for row in session.staff if row.user_id == user.id}),
     }

@@ -140,9 +140,8 @@ class StaffNamespace(GuardedNamespace):
                           "reply": True},
              to=events.staff_all_room(session.id), namespace=events.STAFF_NS)
         return ok(snapshot=snapshots.console_snapshot(session, user), me={
-            "id": user.id, "name": user.display_name,
-            "can_moderate": access.can_moderate(user, session),
-            "departments": departments,
+            "id": user.id, "name": user.display_name, "departments": departments,
+            **snapshots.console_rights(user, session),
         })
 
     @guarded

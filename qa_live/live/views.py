@@ -260,6 +260,23 @@ def screen_strings() -> dict[str, str]:
     }
 
 
+def screen_shown(session: LiveSession, snap: dict[str, Any]) -> dict[str, Any]:
+    """What the projector shows now by the director's choice (qa_live/live/screen.py): its kind
+    and item; the latest answer when the choice names nothing this page can show (screen.js
+    makes the same decision when the choice changes)."""
+    choice = snap["session"]["screen"]
+    kind, ref = choice["kind"], choice["id"]
+    if session.state == SessionState.LIVE:
+        if kind == "qr":
+            return {"kind": "qr", "item": None}
+        items = {"question": [q for q in snap["questions"] if q["status"] == "approved"],
+                 "post": snap["posts"]}.get(kind, [])
+        item = next((i for i in items if i["id"] == ref), None)
+        if item is not None:
+            return {"kind": kind, "item": item}
+    return {"kind": "latest", "item": None}
+
+
 @bp.get("/s/<slug>/screen")
 def screen(slug: str) -> ResponseReturnValue:
     """The projector view: large type for the room's big screen, kept live like the page."""
@@ -277,6 +294,7 @@ def screen(slug: str) -> ResponseReturnValue:
         "live/screen.html",
         session=session,
         snap=snap,
+        shown=screen_shown(session, snap),
         latest=latest,
         top=top[:SCREEN_TOP],
         posts=sort_posts(snap["posts"]),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateTimeLocalField,
     HiddenField,
     RadioField,
@@ -67,6 +68,11 @@ class SessionForm(FlaskForm):
     departments = MultiCheckboxField(_l("Departments going online"), coerce=int, choices=[])
     hosts = MultiCheckboxField(_l("Hosts"), coerce=int, choices=[])
     answerers = MultiCheckboxField(_l("Answerers on duty"), coerce=int, choices=[])
+    editors = MultiCheckboxField(_l("Text editors (type the guests' answers)"), coerce=int,
+                                 choices=[])
+    reviewers = MultiCheckboxField(_l("Reviewers"), coerce=int, choices=[])
+    directors = MultiCheckboxField(_l("Directors (choose what the projector shows)"), coerce=int,
+                                   choices=[])
     guests = TextAreaField(
         _l("Guests (one per line: name | title)"), validators=[Optional(), Length(max=2000)]
     )
@@ -79,6 +85,8 @@ class SessionForm(FlaskForm):
         ],
         default=ModerationMode.PRE.value,
     )
+    reviewed = BooleanField(
+        _l("Reviewed: answers and host posts are published only once a reviewer approves them"))
     precollect_opens_at = DateTimeLocalField(
         _l("Questions in advance open"), format=DATETIME_FORMATS, validators=[Optional()]
     )
@@ -100,6 +108,14 @@ class CancelForm(FlaskForm):
 
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=200)])
     submit = SubmitField(_l("Cancel the session"))
+
+
+class ReturnForm(FlaskForm):
+    """Send a department's session back, saying what to change."""
+
+    reason = TextAreaField(_l("What should the department change?"),
+                           validators=[DataRequired(), Length(max=500)])
+    submit = SubmitField(_l("Send back"))
 
 
 class ActionForm(FlaskForm):

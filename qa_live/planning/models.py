@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, String, Table, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 # Departments belong with the staff who work in them (auth); planning links them to sessions.
@@ -14,8 +14,9 @@ from qa_live.core.timeutil import UTCDateTime, utcnow
 from qa_live.extensions import Model, db
 
 __all__ = [
-    "SESSION_TRANSITIONS", "AnnualPlan", "Department", "Duty", "LiveSession", "ModerationMode",
-    "SessionGuest", "SessionStaff", "SessionState", "session_departments",
+    "ANNOUNCEABLE", "PUBLIC_DUTIES", "SESSION_TRANSITIONS", "AnnualPlan", "ApprovalState",
+    "ApprovalStep", "Department", "Duty", "LiveSession", "ModerationMode", "SessionGuest",
+    "SessionStaff", "SessionState", "session_departments",
 ]
 
 
@@ -49,10 +50,31 @@ class ModerationMode(enum.StrEnum):
 
 
 class Duty(enum.StrEnum):
-    """What a staff member does in one session."""
+    """What a staff member does in one session; each duty needs the role of the same name."""
 
     HOST = "host"
     ANSWERER = "answerer"
+    EDITOR = "editor"  # 文字编辑
+    REVIEWER = "reviewer"  # 审核
+    DIRECTOR = "director"  # 导播
+
+
+#: Duties citizens see on the session's page (the studio's staff work behind the scenes).
+PUBLIC_DUTIES = frozenset({Duty.HOST, Duty.ANSWERER})
+
+
+class ApprovalState(enum.StrEnum):
+    """Whether a session may be announced: the office approves what a department planned."""
+
+    NOT_REQUIRED = "not_required"  # planned by the office itself
+    DRAFT = "draft"  # a department's planner is still preparing it
+    SUBMITTED = "submitted"  # waiting in the office's queue
+    APPROVED = "approved"
+    RETURNED = "returned"  # sent back to the department with a reason
+
+
+#: Approval states in which a session may be announced.
+ANNOUNCEABLE = frozenset({ApprovalState.NOT_REQUIRED, ApprovalState.APPROVED})
 
 
 session_departments = Table(
@@ -146,12 +168,21 @@ class LiveSession(Model):
     stats_version: Mapped[int] = mapped_column(default=0, server_default="0")
     # The same, for changes to its visits only (distinct visitors over a period).
     visits_version: Mapped[int] = mapped_column(default=0, server_default="0")
-    # The question the projector shows as being answered now (qa_live/live/highlight.py); an id
-    # without a foreign key, as questions point at sessions already.
-    highlighted_question_id: Mapped[int | None] = mapped_column()
     # Imported with its 人次 and unique visitors stated as totals, not as visit rows
     # (docs/imports.md: those figures are given, not counted).
     participants_given: Mapped[bool] = mapped_column(default=False, server_default="0")
+    # Answers and host posts wait for a reviewer's approval (qa_live/live/review.py).
+    reviewed: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # What the director puts on the room's projector (qa_live/live/screen.py): a kind, and the
+    # id of the item of that kind when it has one (no foreign key: kinds live in many tables).
+    screen_kind: Mapped[str] = mapped_column(String(20), default="latest",
+                                             server_default="latest")
+    screen_ref: Mapped[int | None] = mapped_column()
+    # The office's approval of a department's plan (qa_live/planning/approval.py).
+    approval: Mapped[ApprovalState] = mapped_column(
+        db.Enum(ApprovalState, native_enum=False, length=20),
+        default=ApprovalState.NOT_REQUIRED, server_default=ApprovalState.NOT_REQUIRED.name,
+    )
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -181,6 +212,11 @@ class LiveSession(Model):
         return self.staff_with(Duty.ANSWERER)
 
     @property
+    def highlighted_question_id(self) -> int | None:
+        """The question the projector shows as being answered now, if that is its choice."""
+        return self.screen_ref if self.screen_kind == "question" else None
+
+    @property
     def is_public(self) -> bool:
         """Citizens can see the session (anything past draft)."""
         return self.state != SessionState.DRAFT
@@ -195,3 +231,20 @@ class LiveSession(Model):
 
     def __repr__(self) -> str:
         return f"<LiveSession {self.id} {self.slug} {self.state}>"
+
+
+class ApprovalStep(Model):
+    """One step of a session's approval: submitted, approved, returned (with a reason), reopened."""
+
+    __tablename__ = "session_approval_steps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("live_sessions.id", ondelete="CASCADE"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    actor: Mapped[User | None] = relationship(lazy="joined")

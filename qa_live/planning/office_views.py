@@ -16,16 +16,19 @@ from qa_live.auth.access import role_required, staff_required
 from qa_live.auth.models import Role, User
 from qa_live.core.timeutil import from_local, local_year, to_local, utcnow
 from qa_live.extensions import db
-from qa_live.planning import services
+from qa_live.planning import approval, services
 from qa_live.planning.forms import (
     ActionForm,
     CancelForm,
     DepartmentForm,
+    ReturnForm,
     SessionForm,
     parse_guests,
 )
 from qa_live.planning.models import (
+    ANNOUNCEABLE,
     AnnualPlan,
+    ApprovalState,
     Department,
     Duty,
     LiveSession,
@@ -52,7 +55,11 @@ def dashboard() -> ResponseReturnValue:
             .distinct()
         )
     )
-    return render_template("office/dashboard.html", mine=mine, year=local_year(utcnow()))
+    drafts = (approval.departments_drafts(current_user)
+              if current_user.has_role(Role.PLANNER) else [])
+    waiting = len(approval.awaiting()) if current_user.has_role(Role.OFFICE) else 0
+    return render_template("office/dashboard.html", mine=mine, year=local_year(utcnow()),
+                           drafts=drafts, waiting=waiting, approval_label=approval.state_label)
 
 
 # Departments ---------------------------------------------------------------------------------
@@ -158,15 +165,20 @@ def get_session_or_404(session_id: int) -> LiveSession:
 
 def _fill_choices(form: SessionForm, session: LiveSession | None = None) -> None:
     current = set(session.departments if session else [])
+    # A department's planner plans for their own departments only (planning/approval.py).
+    own = None if current_user.has_role(Role.OFFICE) else current_user.department_ids
     form.departments.choices = [
         SelectChoice(d.id, d.name)
         for d in db.session.scalars(select(Department).order_by(Department.name))
-        if d.active or d in current
+        if (d.active or d in current) and (own is None or d.id in own)
     ]
+    if own is not None:  # the same words as the planning rule, for another department's id
+        form.departments.invalid_choice_message = _(
+            "You may plan sessions only for your own department.")
     users = db.session.scalars(select(User).where(User.active).order_by(User.display_name)).all()
-    form.hosts.choices = [
-        SelectChoice(u.id, u.display_name) for u in users if u.has_role(Role.HOST)
-    ]
+    for field, role in ((form.hosts, Role.HOST), (form.editors, Role.EDITOR),
+                        (form.reviewers, Role.REVIEWER), (form.directors, Role.DIRECTOR)):
+        field.choices = [SelectChoice(u.id, u.display_name) for u in users if u.has_role(role)]
     form.answerers.choices = [
         SelectChoice(u.id, _staff_label(u)) for u in users if u.has_role(Role.ANSWERER)
     ]
@@ -189,8 +201,12 @@ def _draft_from(form: SessionForm) -> services.SessionDraft:
         department_ids=form.departments.data or [],
         host_ids=form.hosts.data or [],
         answerer_ids=form.answerers.data or [],
+        editor_ids=form.editors.data or [],
+        reviewer_ids=form.reviewers.data or [],
+        director_ids=form.directors.data or [],
         guests=parse_guests(form.guests.data or ""),
         moderation_mode=ModerationMode(form.moderation_mode.data),
+        reviewed=bool(form.reviewed.data),
         precollect_opens_at=utc(form.precollect_opens_at.data),
         precollect_closes_at=utc(form.precollect_closes_at.data),
         slug=form.slug.data or "",
@@ -215,25 +231,30 @@ def _save(form: SessionForm, session: LiveSession | None) -> LiveSession | None:
 
 
 @bp.route("/sessions/new", methods=["GET", "POST"])
-@role_required(Role.OFFICE)
+@role_required(Role.OFFICE, Role.PLANNER)
 def session_new() -> ResponseReturnValue:
-    """Plan a new session."""
+    """Plan a new session (a department's planner: a draft for the office's approval)."""
     form = SessionForm()
     _fill_choices(form)
     saved = _save(form, None)
     if saved is not None:
         db.session.commit()
-        flash(_("Session planned. Announce it when it is ready."), "success")
+        flash(_("Session planned. Announce it when it is ready.")
+              if saved.approval == ApprovalState.NOT_REQUIRED
+              else _("Draft saved. Send it to the office for approval when it is ready."),
+              "success")
         return redirect(url_for("office.session_detail", session_id=saved.id))
     status = 400 if request.method == "POST" else 200
     return render_template("office/session_form.html", form=form, session=None), status
 
 
 @bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])
-@role_required(Role.OFFICE)
+@role_required(Role.OFFICE, Role.PLANNER)
 def session_edit(session_id: int) -> ResponseReturnValue:
-    """Edit a session that has not gone live yet."""
+    """Edit a session that has not gone live yet (a planner: their departments' drafts)."""
     session = get_session_or_404(session_id)
+    if not current_user.has_role(Role.OFFICE) and not approval.may_edit(current_user, session):
+        abort(403)
     if session.state not in services.EDITABLE_STATES:
         flash(_("A session can be edited only before it goes live."), "error")
         return redirect(url_for("office.session_detail", session_id=session.id))
@@ -247,6 +268,10 @@ def session_edit(session_id: int) -> ResponseReturnValue:
         form.departments.data = [d.id for d in session.departments]
         form.hosts.data = [u.id for u in session.hosts]
         form.answerers.data = [u.id for u in session.answerers]
+        form.editors.data = [u.id for u in session.staff_with(Duty.EDITOR)]
+        form.reviewers.data = [u.id for u in session.staff_with(Duty.REVIEWER)]
+        form.directors.data = [u.id for u in session.staff_with(Duty.DIRECTOR)]
+        form.reviewed.data = session.reviewed
         form.guests.data = "\n".join(f"{g.name} | {g.title}" if g.title else g.name
                                      for g in session.guests)
         form.moderation_mode.data = session.moderation_mode.value
@@ -265,14 +290,22 @@ def _naive_local(value):
 
 
 @bp.get("/sessions/<int:session_id>")
-@role_required(Role.OFFICE, Role.HOST, Role.ANSWERER)
+@staff_required
 def session_detail(session_id: int) -> ResponseReturnValue:
     """A session's plan as staff see it, with the actions its state allows."""
     session = get_session_or_404(session_id)
+    if (current_user.roles == {Role.PLANNER}
+            and not approval.may_view(current_user, session)):
+        abort(403)  # a planner alone sees their departments' sessions
     return render_template(
         "office/session_detail.html", session=session, action_form=ActionForm(),
-        cancel_form=CancelForm(), state_label=services.state_label,
+        cancel_form=CancelForm(), return_form=ReturnForm(), state_label=services.state_label,
         Duty=Duty, can_plan=current_user.has_role(Role.OFFICE),
+        can_edit=approval.may_edit(current_user, session),
+        can_submit=(session.state == SessionState.DRAFT and session.approval in approval.SENDABLE
+                    and approval.may_edit(current_user, session)),
+        approval_label=approval.state_label, action_label=approval.action_label,
+        history=approval.history(session), ANNOUNCEABLE=ANNOUNCEABLE,
     )
 
 

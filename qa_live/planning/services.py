@@ -20,9 +20,13 @@ from qa_live.auth.models import Role, User
 from qa_live.core.signals import session_facts_changed
 from qa_live.core.timeutil import local_year, utcnow
 from qa_live.extensions import db
+from qa_live.planning.approval import check_planner, check_planner_edit, reopen_after_edit
+from qa_live.planning.errors import PlanningError
 from qa_live.planning.models import (
+    ANNOUNCEABLE,
     SESSION_TRANSITIONS,
     AnnualPlan,
+    ApprovalState,
     Department,
     Duty,
     LiveSession,
@@ -41,14 +45,6 @@ DESCRIPTION_MAX = 4000
 #: A session's own address (/s/<slug>): lower-case letters, digits and '-', not first.
 SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")
 SLUG_LENGTH = (3, 64)
-
-
-class PlanningError(ValueError):
-    """A planning change that cannot be made; `field` names the form field it concerns."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 # Departments ---------------------------------------------------------------------------------
@@ -126,7 +122,7 @@ def set_department_active(department: Department, active: bool,
 
 @dataclass
 class SessionDraft:
-    """What the office types in to plan a session."""
+    """What the office (or a department's planner) types in to plan a session."""
 
     title: str
     description: str
@@ -135,8 +131,13 @@ class SessionDraft:
     department_ids: Sequence[int]
     host_ids: Sequence[int] = ()
     answerer_ids: Sequence[int] = ()
+    editor_ids: Sequence[int] = ()
+    reviewer_ids: Sequence[int] = ()
+    director_ids: Sequence[int] = ()
     guests: Sequence[tuple[str, str]] = ()
     moderation_mode: ModerationMode = ModerationMode.PRE
+    # Answers and host posts wait for a reviewer (审核) before they are published.
+    reviewed: bool = False
     precollect_opens_at: datetime | None = None
     precollect_closes_at: datetime | None = None
     slug: str = ""
@@ -165,8 +166,18 @@ def _check_text(draft: SessionDraft) -> None:
                                   low=low, high=high), "slug")
 
 
-def _check(draft: SessionDraft, session: LiveSession | None) -> tuple[list[Department], list[User],
-                                                                       list[User]]:
+#: Each duty, the draft's field naming who does it, and the form field its errors go to.
+DUTY_FIELDS: tuple[tuple[Duty, str, str], ...] = (
+    (Duty.HOST, "host_ids", "hosts"), (Duty.ANSWERER, "answerer_ids", "answerers"),
+    (Duty.EDITOR, "editor_ids", "editors"), (Duty.REVIEWER, "reviewer_ids", "reviewers"),
+    (Duty.DIRECTOR, "director_ids", "directors"),
+)
+
+Staffing = dict[Duty, list[User]]
+
+
+def _check(draft: SessionDraft, session: LiveSession | None,
+           actor: User | None) -> tuple[list[Department], Staffing]:
     _check_text(draft)
     if draft.scheduled_end <= draft.scheduled_start:
         raise PlanningError(_("The end must be after the start."), "scheduled_end")
@@ -203,9 +214,13 @@ def _check(draft: SessionDraft, session: LiveSession | None) -> tuple[list[Depar
     departments = list(db.session.scalars(select(Department).where(Department.id.in_(dept_ids))))
     if len(departments) != len(dept_ids):
         raise PlanningError(_("Unknown department."), "departments")
-    hosts = _staff(draft.host_ids, Role.HOST, "hosts")
-    answerers = _staff(draft.answerer_ids, Role.ANSWERER, "answerers")
-    return departments, hosts, answerers
+    check_planner(actor, dept_ids)
+    staffing = {duty: _staff(getattr(draft, name), Role(duty.value), field)
+                for duty, name, field in DUTY_FIELDS}
+    if draft.reviewed and not staffing[Duty.REVIEWER]:
+        raise PlanningError(_("A reviewed session needs at least one reviewer on duty."),
+                            "reviewers")
+    return departments, staffing
 
 
 def _staff(ids: Iterable[int], role: Role, field_name: str) -> list[User]:
@@ -219,21 +234,21 @@ def _staff(ids: Iterable[int], role: Role, field_name: str) -> list[User]:
 
 
 def _apply(session: LiveSession, draft: SessionDraft, departments: list[Department],
-           hosts: list[User], answerers: list[User]) -> None:
+           staffing: Staffing) -> None:
     session.title = draft.title.strip()
     session.description = draft.description.strip()
     session.scheduled_start = draft.scheduled_start
     session.scheduled_end = draft.scheduled_end
     session.plan_year = local_year(draft.scheduled_start)
     session.moderation_mode = draft.moderation_mode
+    session.reviewed = draft.reviewed
     session.precollect_opens_at = draft.precollect_opens_at
     session.precollect_closes_at = draft.precollect_closes_at
     if draft.slug:
         session.slug = draft.slug
     session.departments = departments
-    session.staff = [SessionStaff(user_id=u.id, duty=Duty.HOST) for u in hosts] + [
-        SessionStaff(user_id=u.id, duty=Duty.ANSWERER) for u in answerers
-    ]
+    session.staff = [SessionStaff(user_id=u.id, duty=duty)
+                     for duty, _name, _field in DUTY_FIELDS for u in staffing[duty]]
     session.guests = [
         SessionGuest(position=i, name=name.strip(), title=title.strip())
         for i, (name, title) in enumerate(draft.guests)
@@ -242,11 +257,17 @@ def _apply(session: LiveSession, draft: SessionDraft, departments: list[Departme
 
 
 def create_session(draft: SessionDraft, actor: User | None) -> LiveSession:
-    """Plan a new session (state draft) in the year its start falls in."""
-    departments, hosts, answerers = _check(draft, None)
+    """Plan a new session (state draft) in the year its start falls in.
+
+    A department's planner drafts it for the office's approval (planning/approval.py); the
+    office's own sessions need none.
+    """
+    departments, staffing = _check(draft, None, actor)
     session = LiveSession(slug=draft.slug or new_slug(draft.scheduled_start),
                           created_by_id=actor.id if actor else None)
-    _apply(session, draft, departments, hosts, answerers)
+    _apply(session, draft, departments, staffing)
+    session.approval = (ApprovalState.NOT_REQUIRED if actor is None or actor.has_role(Role.OFFICE)
+                        else ApprovalState.DRAFT)
     ensure_plan(session.plan_year)
     db.session.add(session)
     db.session.flush()
@@ -260,12 +281,18 @@ EDITABLE_STATES = frozenset({SessionState.DRAFT, SessionState.ANNOUNCED})
 
 def update_session(session: LiveSession, draft: SessionDraft,
                    actor: User | None = None) -> LiveSession:
-    """Change a planned session (only before it goes live)."""
+    """Change a planned session (only before it goes live).
+
+    A planner changes only their departments' drafts; a change to one sent for approval or
+    approved takes it back to draft, to be sent again.
+    """
     if session.state not in EDITABLE_STATES:
         raise PlanningError(_("A session can be edited only before it goes live."))
-    departments, hosts, answerers = _check(draft, session)
-    _apply(session, draft, departments, hosts, answerers)
+    check_planner_edit(session, actor)
+    departments, staffing = _check(draft, session, actor)
+    _apply(session, draft, departments, staffing)
     ensure_plan(session.plan_year)
+    reopen_after_edit(session, actor)
     db.session.flush()
     audit.record("session_update", user=actor, target_type="session", target_id=session.id,
                  session_id=session.id, detail={"title": session.title})
@@ -299,6 +326,9 @@ def announce_session(session: LiveSession, now: datetime | None = None,
                      actor: User | None = None) -> LiveSession:
     """Publish a planned session to citizens; its start must still be ahead."""
     now = now or utcnow()
+    if session.state == SessionState.DRAFT and session.approval not in ANNOUNCEABLE:
+        raise PlanningError(_("The office must approve this session before it is announced."),
+                            code="bad_transition")
     if session.state == SessionState.DRAFT and session.scheduled_start <= now:
         raise PlanningError(_("The start time has passed; change it before announcing."))
     change_state(session, SessionState.ANNOUNCED, now)

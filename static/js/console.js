@@ -38,6 +38,7 @@
     reclaimAt: new Map(), // question id -> ms of the last automatic re-claim
     selected: new Set(), // question ids ticked for a bulk action
     similar: new Map(), // question id -> answered questions close to it (the answer form's hint)
+    reviews: new Map(), // review item id -> item (a reviewed session's queue, studio.js shows it)
   };
 
   // -- small helpers ----------------------------------------------------------------------
@@ -128,7 +129,9 @@
   // -- connection and requests ------------------------------------------------------------
 
   const socket = window.io(cfg.namespace, {path: cfg.socket_path});
-  window.qaConsole = {socket}; // a handle for the browser console and the browser tests
+  // A handle for the browser tests, and for the studio's panels (studio.js), which listen to
+  // the "console:joined", "console:session" and "console:reviews" events on #console.
+  window.qaConsole = {socket, state, request, el, fmt, iso, button, showTime, announce};
 
   function setBanner(text, kind, link) {
     const banner = $("conn-banner");
@@ -179,6 +182,7 @@
       }
       state.me = ack.me;
       state.presence.set(ack.me.id, ack.me.name);
+      root.classList.toggle("studio-first", Boolean(ack.me.can_review || ack.me.can_direct) && !ack.me.can_answer);
       rebuild(ack.snapshot);
       state.joining = false;
       const buffered = state.buffer;
@@ -275,7 +279,13 @@
     if (mine && data.department_id !== null && !mine.includes(data.department_id)) removeQuestion(data.id);
   });
   on("question.withdrawn", (data) => removeQuestion(data.id)); // its asker took it back
-  on("session", (info) => { state.session = info; renderSession(); renderAllCards(); renderPosts(); renderBulkBar(); });
+  on("session", (info) => { state.session = info; renderSession(); renderAllCards(); renderPosts(); renderBulkBar(); tell("session"); });
+  on("review", (item) => {
+    if (item.state === "approved") state.reviews.delete(item.id);
+    else state.reviews.set(item.id, item);
+    if (item.question_id !== null) { const q = state.questions.get(item.question_id); if (q) renderCard(q); }
+    tell("reviews", item);
+  });
   on("post", (post) => { state.posts.set(post.id, post); renderPosts(); });
   on("post.removed", (data) => { state.posts.delete(data.id); state.postForms.delete(data.id); renderPosts(); });
   on("counts", renderCounts);
@@ -309,8 +319,16 @@
   }
 
   function canModerate() { return Boolean(state.me && state.me.can_moderate); }
+  function canDirect() { return Boolean(state.me && state.me.can_direct); }
+  function reviewed() { return Boolean(state.session && state.session.reviewed); }
+
+  /** Tell the studio panels (studio.js) that something they show changed. */
+  function tell(what, detail) {
+    root.dispatchEvent(new CustomEvent("console:" + what, {detail: detail === undefined ? null : detail}));
+  }
 
   function canAnswer(q) {
+    if (!state.me || !state.me.can_answer) return false;
     const mine = state.me && state.me.departments;
     if (!mine) return Boolean(state.me);
     if (q.department_id !== null) return mine.includes(q.department_id);
@@ -320,7 +338,8 @@
   function claimActive(q) {
     return q.claimed_by !== null && q.claimed_by !== undefined && stamp(q.claim_expires_at) > Date.now();
   }
-  const isHighlighted = (q) => Boolean(state.session) && state.session.highlighted_question_id === q.id;
+  const isHighlighted = (q) => Boolean(state.session && state.session.screen) &&
+    state.session.screen.kind === "question" && state.session.screen.id === q.id;
   const heldByMe = (q) => claimActive(q) && q.claimed_by === state.me.id;
   const heldByOther = (q) => claimActive(q) && q.claimed_by !== state.me.id;
   const takeOverLabel = (q) => fmt(T.take_over, {name: iso(q.claimed_by_name || "?")});
@@ -333,6 +352,8 @@
     for (const p of snapshot.posts) state.posts.set(p.id, p);
     for (const id of [...state.forms.keys()]) if (!state.questions.has(id)) state.forms.delete(id);
     for (const id of [...state.postForms.keys()]) if (!state.posts.has(id)) state.postForms.delete(id);
+    state.reviews.clear();
+    for (const item of snapshot.review_items || []) state.reviews.set(item.id, item);
     for (const card of state.cards.values()) card.remove();
     state.cards.clear();
     renderSession();
@@ -342,6 +363,7 @@
     renderCounts(snapshot.counts);
     renderPresence();
     renderBulkBar();
+    tell("joined");
   }
 
   function upsertQuestion(q, live) {
@@ -406,6 +428,8 @@
       : ({draft: T.session_draft, cancelled: T.session_cancelled}[s.state] || T.session_closed);
     const composer = $("post-composer");
     if (composer) composer.hidden = !sessionOpen();
+    const postSubmit = $("post-submit");
+    if (postSubmit) postSubmit.textContent = reviewed() ? T.send_for_review : postSubmit.dataset.label;
   }
 
   function renderCounts(counts) {
@@ -582,12 +606,22 @@
         el("p", {class: "q-note-meta"}, fmt(T.note_by, {name: q.note.updated_by || "?", time: showTime(q.note.updated_at)})),
         el("p", {class: "q-note-body"}, q.note.body)]));
     }
+    for (const item of state.reviews.values()) {
+      if (item.question_id !== q.id) continue;
+      const who = item.fields && item.fields.guest ? item.fields.guest.name : item.author_name || "?";
+      parts.push(el("p", {class: "q-review q-review-" + item.state, data: {reviewItem: String(item.id)}},
+        item.state === "returned" ? fmt(T.review_returned, {name: iso(who), reason: iso(item.reason)})
+          : fmt(T.review_waiting, {name: iso(who)})));
+    }
     if (q.answers && q.answers.length) {
       const list = el("ol", {class: "q-answers"});
       for (const a of q.answers) {
         const meta = el("p", {class: "a-meta"}, [
           a.kind === "follow_up" ? badge(T.follow_up_answer, "badge-follow") : null,
-          fmt(T.answer_by, {department: iso(a.department || ""), time: showTime(a.created_at)}),
+          a.guest ? el("span", {class: "a-guest"}, fmt(T.guest_said, {name: iso(a.guest.name), title: iso(a.guest.title || "")}) + " · ") : null,
+          a.department ? fmt(T.answer_by, {department: iso(a.department), time: showTime(a.created_at)})
+            : showTime(a.created_at),
+          a.author_name ? " · " + fmt(T.typed_by, {name: iso(a.author_name)}) : null,
           a.updated_at || a.revisions ? " · " + T.answer_edited : null,
         ]);
         const item = el("li", {class: "a-item", data: {answerId: String(a.id)}}, [meta, el("p", {class: "a-body", dir: "auto"}, a.body)]);
@@ -646,7 +680,7 @@
     } else if (mod && open) {
       add("restore", T.restore);
     }
-    if (mod && q.status === "approved" && state.session && state.session.state === "live") {
+    if (canDirect() && q.status === "approved" && state.session && state.session.state === "live") {
       if (isHighlighted(q)) add("unhighlight", T.stop_screen, "", "highlight");
       else add("highlight", T.show_on_screen, "", "highlight");
     }
@@ -934,18 +968,32 @@
       });
       first = select;
     } else if (form.kind === "answer") {
+      const guests = guestSelect(id, form);
       const [label, area] = textArea(id, fmt(T.answer_label, {id}), form.text, cfg.answer_max, (v) => {
         form.text = v;
         keepClaim(id);
       });
-      const submit = el("button", {type: "submit", class: "button small primary"}, T.publish_answer);
+      // In a reviewed session the answer goes to the reviewer; it is published on approval.
+      const submit = el("button", {type: "submit", class: "button small primary"},
+        reviewed() ? T.send_for_review : T.publish_answer);
+      if (guests) node.append(...guests);
       node.append(label, area, formButtons([submit, cancel]), similarBox(id));
       node.addEventListener("submit", async (event) => {
         event.preventDefault();
-        const ack = await act(id, "answer", {body: area.value}, submit);
-        if (ack.ok) { closeForm(id); const c = state.cards.get(id); if (c && !c.hidden) c.focus(); }
+        const guestId = form.guest ? Number(form.guest) : null;
+        if (state.me.guest_required && guestId === null) { cardError(id, T.choose_guest); return; }
+        const data = {body: area.value};
+        if (guestId !== null) data.guest_id = guestId;
+        const ack = reviewed()
+          ? await act(id, "submit_review", Object.assign({kind: "answer"}, data), submit)
+          : await act(id, "answer", data, submit);
+        if (ack.ok) {
+          closeForm(id);
+          if (reviewed()) announce(T.sent_for_review);
+          const c = state.cards.get(id); if (c && !c.hidden) c.focus();
+        }
       });
-      first = area;
+      first = guests ? guests[1] : area;
     } else if (form.kind === "take_over") {
       // The host or the office takes a colleague's claim only after saying yes here; the
       // colleague's console and the question's record then show who took it over from whom.
@@ -999,6 +1047,22 @@
     if (focus && first) first.focus();
   }
 
+  /** The guest the answer is given in the name of (text editors; hosts and office may). */
+  function guestSelect(id, form) {
+    const guests = (state.session && state.session.guests) || [];
+    if (!state.me.can_type_for_guests || !guests.length) return null;
+    const selectId = "guest-" + id;
+    const select = el("select", {id: selectId, class: "guest-select"});
+    select.append(el("option", {value: ""}, state.me.guest_required ? T.choose_guest : T.own_name));
+    for (const g of guests) {
+      select.append(el("option", {value: String(g.id)}, g.title ? g.name + " · " + g.title : g.name));
+    }
+    if (form.guest === undefined && state.me.guest_required && guests.length === 1) form.guest = String(guests[0].id);
+    select.value = form.guest || "";
+    select.addEventListener("change", () => { form.guest = select.value; });
+    return [el("label", {for: selectId}, T.in_the_name_of), select];
+  }
+
   function compareTime(a, b) {
     return stamp(a.created_at) - stamp(b.created_at) || a.id - b.id;
   }
@@ -1038,6 +1102,7 @@
     },
     answer: (q) => openForm(q.id, Object.assign({text: ""}, keepDraft(q.id, "answer"), {kind: "answer"})),
     take_over: (q) => openForm(q.id, {kind: "take_over"}),
+    submit_review: (q) => openForm(q.id, Object.assign({text: ""}, keepDraft(q.id, "answer"), {kind: "answer"})),
     add_answer: (q) => openForm(q.id, Object.assign({text: ""}, keepDraft(q.id, "answer"), {kind: "answer"})),
     reject: (q) => openForm(q.id, {kind: "reject"}),
     merge: (q) => openForm(q.id, {kind: "merge"}),
@@ -1051,7 +1116,7 @@
 
   function keepDraft(id, kind) {
     const open = state.forms.get(id);
-    return open && open.kind === kind ? {text: open.text} : {};
+    return open && open.kind === kind ? {text: open.text, guest: open.guest} : {};
   }
 
   $("console").addEventListener("click", (event) => {
@@ -1131,8 +1196,12 @@
             button(T.edit_post, {data: {postAction: "edit", postId: String(p.id), focusKey: "edit:" + p.id}}),
             button(p.pinned ? T.unpin : T.pin, {data: {postAction: "pin", postId: String(p.id), focusKey: "pin:" + p.id}}),
             button(T.remove, {class: "button small danger", data: {postAction: "remove", postId: String(p.id), focusKey: "remove:" + p.id}}),
+            screenButton(p),
           ]));
         }
+        item.append(el("p", {class: "action-error", role: "alert", id: "post-error-" + p.id}));
+      } else if (canDirect()) {
+        item.append(el("div", {class: "q-actions"}, [screenButton(p)]));
         item.append(el("p", {class: "action-error", role: "alert", id: "post-error-" + p.id}));
       }
       list.append(item);
@@ -1141,6 +1210,14 @@
       const again = list.querySelector(`[data-focus-key="${CSS.escape(focusKey)}"]`);
       if (again) again.focus();
     }
+  }
+
+  /** The director's "show on projector" for a post (null when the session is not live). */
+  function screenButton(p) {
+    if (!canDirect() || !state.session || state.session.state !== "live") return null;
+    const shown = state.session.screen && state.session.screen.kind === "post" && state.session.screen.id === p.id;
+    return button(shown ? T.stop_screen : T.show_on_screen,
+      {data: {postAction: shown ? "unscreen" : "screen", postId: String(p.id), focusKey: "screen:" + p.id}});
   }
 
   function postForm(p, form) {
@@ -1207,6 +1284,15 @@
       if (!p) return;
       const action = trigger.dataset.postAction;
       if (action === "pin") { updatePost(id, {pinned: !p.pinned}, trigger); return; }
+      if (action === "screen" || action === "unscreen") {
+        trigger.disabled = true;
+        request("screen", action === "screen" ? {kind: "post", id} : {kind: "latest"}).then((ack) => {
+          trigger.disabled = false;
+          const error = $("post-error-" + id);
+          if (error) error.textContent = ack.ok ? "" : ack.message;
+        });
+        return;
+      }
       state.postForms.set(id, action === "edit" ? {kind: "edit", text: p.body} : {kind: "remove"});
       renderPosts();
       const form = $("post-" + id).querySelector(".post-form");
@@ -1226,14 +1312,16 @@
       const submit = $("post-submit");
       submit.disabled = true;
       const kind = composer.querySelector("input[name=kind]:checked");
-      const ack = await request("post", {
-        kind: kind ? kind.value : "policy", body: body.value, pinned: $("post-pinned").checked});
+      const fields = {body: body.value, pinned: $("post-pinned").checked};
+      const ack = reviewed()
+        ? await request("submit_review", Object.assign({kind: "post", post_kind: kind ? kind.value : "policy"}, fields))
+        : await request("post", Object.assign({kind: kind ? kind.value : "policy"}, fields));
       submit.disabled = false;
       if (!ack.ok) { error.textContent = ack.message; return; }
       body.value = "";
       $("post-pinned").checked = false;
       error.dataset.kind = "ok";
-      error.textContent = T.posted;
+      error.textContent = reviewed() ? T.sent_for_review : T.posted;
       window.setTimeout(() => { if (error.dataset.kind === "ok") { error.textContent = ""; error.dataset.kind = ""; } }, 3000);
     });
     body.addEventListener("keydown", (event) => {

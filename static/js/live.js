@@ -100,6 +100,13 @@ function buildAnswers(answers) {
     const item = el("li", `answer kind-${a.kind}`);
     const meta = el("p", "a-meta");
     meta.append(el("strong", "", a.kind === "follow_up" ? t.follow_up_answer : t.answer));
+    if (a.guest) {
+      // A guest's answer typed by a text editor: the guest's name and title, as on the page.
+      const guest = el("span", "a-guest");
+      guest.append(el("bdi", "a-guest-name", a.guest.name));
+      if (a.guest.title) guest.append(" ", el("bdi", "a-guest-title", a.guest.title));
+      meta.append(" ", guest);
+    }
     if (a.department) meta.append(" ", userText("span", "a-dept", a.department));
     meta.append(" ", timeNode(a.created_at, a.kind === "follow_up"));
     item.append(meta, userText("p", "a-body", a.body));

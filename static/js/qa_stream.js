@@ -316,7 +316,7 @@ export class QaStream {
       case "post": this.posts.set(data.id, data); break;
       case "post.removed": this.posts.delete(data.id); break;
       case "session": this.setSession(data); break;
-      case "highlight": this.session = { ...this.session, highlighted_question_id: data.question_id }; break;
+      case "screen": this.session = { ...this.session, screen: data }; break;
       default: break;  // a type this page does not know: skip it, keep the numbering
     }
     this.lastSeq = envelope.seq;

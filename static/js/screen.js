@@ -1,5 +1,6 @@
-// The projector view: the latest answer, the most upvoted questions and the counters, kept
-// live over /qa with the same join/replay logic as the citizen's page (qa_stream.js).
+// The projector view: what the director chose (the latest answer by default), the most upvoted
+// questions and the counters, kept live over /qa with the same join/replay logic as the
+// citizen's page (qa_stream.js).
 
 import {
   QaStream, bdi, el, format, readConfig, reloadButton, timeFormatter, userText,
@@ -40,6 +41,11 @@ function renderFeatured(question) {
   if (question.department) meta.append(" · ", bdi(question.department));
   const answerMeta = el("p", "a-meta");
   if (reply.kind === "follow_up") answerMeta.append(`${t.follow_up_answer} · `);
+  if (reply.guest) {
+    answerMeta.append(bdi(reply.guest.name));
+    if (reply.guest.title) answerMeta.append(" ", bdi(reply.guest.title));
+    answerMeta.append(" · ");
+  }
   if (reply.department) answerMeta.append(bdi(reply.department), " ");
   const time = el("time", "", when(reply.created_at));
   time.dateTime = reply.created_at || "";
@@ -49,18 +55,40 @@ function renderFeatured(question) {
   body.replaceChildren(userText("p", "featured-question", question.text), meta, answer);
 }
 
-/** The question the host marked as being answered now, shown instead of the latest answer. */
-function renderHighlight(question) {
-  const panel = $("highlight-panel");
-  panel.hidden = !question;
-  $("featured-panel").hidden = Boolean(question);
-  if (!question) {
-    $("highlight-body").replaceChildren();
-    return;
+// What the director put on the projector (docs/realtime.md, the `screen` event): one panel
+// per kind. A renderer draws its item and says whether it could; a choice this page cannot show
+// (its item gone, a kind it does not know) shows the latest answer. Modules that add a kind on
+// the server (qa_live/live/screen.py) add a panel to screen.html and a renderer here.
+const RENDERERS = {
+  question(id) {
+    const question = stream.questions.get(id);
+    if (!question || question.status !== "approved") return false;
+    const meta = el("p", "featured-meta");
+    meta.append(bdi(question.nickname || t.citizen));
+    if (question.department) meta.append(" · ", bdi(question.department));
+    $("highlight-body").replaceChildren(userText("p", "highlight-question", question.text), meta);
+    return true;
+  },
+  post(id) {
+    const post = stream.posts.get(id);
+    if (!post) return false;
+    $("chosen-post-title").textContent = post.kind === "notice" ? t.notice : t.policy;
+    $("post-body").replaceChildren(userText("p", "screen-post-text", post.body));
+    return true;
+  },
+  qr() {
+    return true;  // the page's own QR code, drawn by the server
+  },
+};
+
+function renderChoice(live) {
+  const choice = (live && stream.session.screen) || { kind: "latest", id: null };
+  const render = RENDERERS[choice.kind];
+  const shown = render && render(choice.id) ? choice.kind : "latest";
+  $("screen-main").dataset.shown = shown;
+  for (const panel of document.querySelectorAll("[data-screen-kind]")) {
+    panel.hidden = panel.dataset.screenKind !== shown;
   }
-  const meta = el("p", "featured-meta", question.nickname || t.citizen);
-  if (question.department) meta.append(` · ${question.department}`);
-  $("highlight-body").replaceChildren(el("p", "highlight-question", question.text), meta);
 }
 
 function renderTop(questions) {
@@ -115,8 +143,7 @@ function render() {
   const questions = [...stream.questions.values()];
   const latest = latestAnswered(questions);
   renderFeatured(latest);
-  const highlighted = state === "live" ? stream.questions.get(stream.session.highlighted_question_id) : null;
-  renderHighlight(highlighted && highlighted.status === "approved" ? highlighted : null);
+  renderChoice(state === "live");
   const top = questions.filter((q) => q !== latest).sort((a, b) =>
     b.upvotes - a.upvotes || ((b.published_at || "") > (a.published_at || "") ? 1 : -1));
   renderTop(top.slice(0, config.top));
