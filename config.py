@@ -139,6 +139,17 @@ class Config:
         "SENSITIVE_WORDS_FILE", str(BASE_DIR / "data" / "sensitive_words.txt")
     )
 
+    # Photo live, recordings and materials (docs/deployment.md, "Media storage"). Files go to
+    # the instance folder by default; s3://bucket/prefix?endpoint=https://… for object storage.
+    MEDIA_STORAGE_URL = os.environ.get("MEDIA_STORAGE_URL", "")
+    MEDIA_DIR = os.environ.get("MEDIA_DIR", str(INSTANCE_DIR / "media"))
+    PHOTO_MAX_BYTES = int(os.environ.get("PHOTO_MAX_BYTES", str(20 * 1024 * 1024)))
+    # Width × height of an upload; larger is refused before it is decoded (decompression bombs).
+    PHOTO_MAX_PIXELS = int(os.environ.get("PHOTO_MAX_PIXELS", str(50_000_000)))
+    CAPTION_MAX_LENGTH = 500
+    PDF_MAX_BYTES = int(os.environ.get("PDF_MAX_BYTES", str(20 * 1024 * 1024)))
+    RECORDING_MAX_BYTES = int(os.environ.get("RECORDING_MAX_BYTES", str(1024 * 1024 * 1024)))
+
 
 class TestingConfig(Config):
     """Settings for the test suite: threading mode, a throw-away database, no CSRF in unit forms."""

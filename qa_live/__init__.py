@@ -25,7 +25,7 @@ def create_app(config_class: type = Config) -> Flask:
 
     from qa_live import extensions
     from qa_live.auth import login as auth_login
-    from qa_live.core import db_setup, errors, i18n, security, templating
+    from qa_live.core import db_setup, errors, i18n, security, storage, templating, uploads
 
     extensions.db.init_app(app)
     db_setup.configure(app)
@@ -34,6 +34,8 @@ def create_app(config_class: type = Config) -> Flask:
         compare_type=True,
     )
     extensions.csrf.init_app(app)
+    uploads.init_app(app)  # after CSRFProtect: its check then runs after the upload limit
+    storage.init_app(app)
     extensions.limiter.init_app(app)
     i18n.init_app(app)
     auth_login.init_app(app)
@@ -98,6 +100,9 @@ def create_app(config_class: type = Config) -> Flask:
 
     app.register_blueprint(wordlist_bp)
     app.cli.add_command(words_cli)
+    from qa_live.live.media.views import bp as media_bp
+
+    app.register_blueprint(media_bp)
     return app
 
 
@@ -113,6 +118,7 @@ def _connect_receivers() -> None:
     from qa_live.followup import receivers as followup_receivers
     from qa_live.live import bulk, highlight, nicknames, notes  # noqa: F401 - their commands
     from qa_live.live import receivers as live_receivers
+    from qa_live.live.media import commands as _media_commands  # noqa: F401 - photos, materials
     from qa_live.transcript import similar  # noqa: F401 - the "similar" lookup command
 
     live_receivers.connect()

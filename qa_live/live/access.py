@@ -98,3 +98,18 @@ def staff_departments(user: User, session: LiveSession) -> list[int] | None:
 def can_see_figures(user: User, session: LiveSession) -> bool:
     """A session's statistics: office and hosts; answerers of a department that went online."""
     return in_session(user, session)
+
+
+# Photo live and materials -----------------------------------------------------------------------
+
+#: States in which photos may be posted: announced (before the start), live, and ended
+#: (补录: photos added to the record afterwards).
+MEDIA_STATES = (SessionState.ANNOUNCED, SessionState.LIVE, SessionState.ENDED)
+
+
+def can_post_media(user: User, session: LiveSession) -> bool:
+    """Post photos, edit their captions, remove them, and keep the session's materials.
+
+    The editors of a session: today hosts and the office (the one place to add an editor role).
+    """
+    return can_moderate(user, session)
