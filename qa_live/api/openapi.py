@@ -68,6 +68,8 @@ def spec() -> dict[str, Any]:
             "precollect_opens_at": {"type": "string", "format": "date-time"},
             "precollect_closes_at": {"type": "string", "format": "date-time"},
             "slug": {"type": "string", "pattern": "^[a-z0-9-]*$"},
+            "stream_url": {"type": "string", "maxLength": 500,
+                           "description": "video/audio live: an http(s) HLS playlist (.m3u8)"},
         },
     }
     commands_doc = "; ".join(

@@ -91,6 +91,10 @@ def _draft(data: dict[str, Any]) -> planning.SessionDraft:
     slug = data.get("slug", "")
     if not isinstance(slug, str):
         raise EventError("invalid", _("%(name)s must be text.", name="slug"), {"slug": "str"})
+    stream_url = data.get("stream_url") or ""
+    if not isinstance(stream_url, str):
+        raise EventError("invalid", _("%(name)s must be text.", name="stream_url"),
+                         {"stream_url": "str"})
     return planning.SessionDraft(
         title=title, description=description,
         scheduled_start=_time(data, "scheduled_start"),  # type: ignore[arg-type]
@@ -101,7 +105,7 @@ def _draft(data: dict[str, Any]) -> planning.SessionDraft:
         moderation_mode=ModerationMode(mode),
         precollect_opens_at=_time(data, "precollect_opens_at", required=False),
         precollect_closes_at=_time(data, "precollect_closes_at", required=False),
-        slug=slug,
+        slug=slug, stream_url=stream_url,
     )
 
 

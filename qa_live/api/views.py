@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import jsonify
 from flask.typing import ResponseReturnValue
 
-from qa_live.api import citizens, followups, staff  # noqa: F401 - their routes join bp
+from qa_live.api import citizens, followups, media, staff  # noqa: F401 - their routes join bp
 from qa_live.api.common import bp
 
 __all__ = ["bp"]

@@ -28,7 +28,7 @@ EXTENSIONS = {"image/webp": "webp", "image/jpeg": "jpg", "application/pdf": "pdf
 
 def new_key(session_id: int, content_type: str) -> str:
     """A fresh, unguessable key: s<session>/<random>.<ext>."""
-    return f"s{session_id}/{secrets.token_urlsafe(18)}.{EXTENSIONS[content_type]}"
+    return f"s{session_id}/{secrets.token_hex(16)}.{EXTENSIONS[content_type]}"
 
 
 def store(session_id: int, data: bytes | IO[bytes], content_type: str, size: int,

@@ -57,18 +57,19 @@ def stream_size(data: IO[bytes]) -> int:
     return size
 
 
-def open_image(data: IO[bytes], max_bytes: int, max_pixels: int) -> Image.Image:
+def open_image(data: IO[bytes], max_bytes: int, max_pixels: int,
+               field: str = "photo") -> Image.Image:
     """Check an upload and decode it fully; MediaRefused with the reason otherwise."""
     size = stream_size(data)
     if size == 0:
-        raise MediaRefused(_("Choose a photo to upload."))
+        raise MediaRefused(_("Choose a photo to upload."), field)
     if size > max_bytes:
         raise MediaRefused(_("The photo is larger than %(mb)d MB.", mb=max_bytes // 2**20),
-                           code="too_large")
+                           field, code="too_large")
     kind = sniff(data.read(16))
     data.seek(0)
     if kind is None:
-        raise MediaRefused(_("This file is not a photo (JPEG, PNG, WebP or GIF)."))
+        raise MediaRefused(_("This file is not a photo (JPEG, PNG, WebP or GIF)."), field)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -77,15 +78,15 @@ def open_image(data: IO[bytes], max_bytes: int, max_pixels: int) -> Image.Image:
             if width < 1 or height < 1 or width * height > max_pixels:
                 raise MediaRefused(_("The photo is %(w)d × %(h)d pixels; at most %(n)d million "
                                      "pixels are accepted.", w=width, h=height,
-                                     n=max_pixels // 1_000_000), code="too_large")
+                                     n=max_pixels // 1_000_000), field, code="too_large")
             image.load()  # the real decode: a truncated or forged file fails here
     except MediaRefused:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise MediaRefused(_("The photo has too many pixels."), code="too_large") from exc
+        raise MediaRefused(_("The photo has too many pixels."), field, code="too_large") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
         raise MediaRefused(_("The photo could not be read: the file is damaged or not a "
-                             "photo.")) from exc
+                             "photo."), field) from exc
     return image
 
 

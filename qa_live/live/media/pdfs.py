@@ -15,17 +15,17 @@ from qa_live.live.media.images import MediaRefused, stream_size
 HEADER_WINDOW = 1024
 
 
-def check_pdf(data: IO[bytes], max_bytes: int) -> int:
+def check_pdf(data: IO[bytes], max_bytes: int, field: str = "document") -> int:
     """The document's page count, or MediaRefused saying why it is not taken."""
     size = stream_size(data)
     if size == 0:
-        raise MediaRefused(_("Choose a PDF document to upload."))
+        raise MediaRefused(_("Choose a PDF document to upload."), field)
     if size > max_bytes:
         raise MediaRefused(_("The document is larger than %(mb)d MB.", mb=max_bytes // 2**20),
-                           code="too_large")
+                           field, code="too_large")
     if b"%PDF-" not in data.read(HEADER_WINDOW):
         data.seek(0)
-        raise MediaRefused(_("This file is not a PDF document."))
+        raise MediaRefused(_("This file is not a PDF document."), field)
     data.seek(0)
     quiet = logging.getLogger("pypdf")
     level = quiet.level
@@ -36,15 +36,15 @@ def check_pdf(data: IO[bytes], max_bytes: int) -> int:
             reader = PdfReader(data, strict=False)
             if reader.is_encrypted:
                 raise MediaRefused(_("The PDF is protected with a password; upload one "
-                                     "everybody can open."))
+                                     "everybody can open."), field)
             pages = len(reader.pages)
     except MediaRefused:
         raise
     except Exception as exc:  # pypdf raises many kinds on a damaged file
-        raise MediaRefused(_("The PDF could not be read: the file is damaged.")) from exc
+        raise MediaRefused(_("The PDF could not be read: the file is damaged."), field) from exc
     finally:
         quiet.setLevel(level)
         data.seek(0)
     if pages < 1:
-        raise MediaRefused(_("The PDF has no pages."))
+        raise MediaRefused(_("The PDF has no pages."), field)
     return pages

@@ -8,6 +8,7 @@ photos to the same route with fetch and gets JSON back.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import IO, Any
 
 from flask import (
@@ -29,7 +30,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from qa_live.auth.access import staff_required
 from qa_live.core.errors import wants_json
-from qa_live.core.storage import storage
+from qa_live.core.storage import FileStorage, storage
+from qa_live.core.timeutil import to_local
 from qa_live.core.uploads import upload_limit
 from qa_live.extensions import db
 from qa_live.live import access, commands, events
@@ -49,11 +51,20 @@ YEAR = 365 * 24 * 3600
 def media_file(key: str) -> ResponseReturnValue:
     """A stored file: our record's type, cached for ever, documents as downloads."""
     row = db.session.scalar(select(MediaFile).where(MediaFile.key == key[:200]))
-    stream = storage().open(row.key) if row is not None else None
-    if row is None or stream is None:
+    if row is None:
         abort(404)
+    store = storage()
+    source: Any
+    if isinstance(store, FileStorage):  # a path: sendfile, ranges, and nothing left open
+        source = store.path(row.key)
+        if not source.is_file():
+            abort(404)
+    else:
+        source = store.open(row.key)
+        if source is None:
+            abort(404)
     download = row.variant == "pdf"
-    response = send_file(stream, mimetype=row.content_type, conditional=True,
+    response = send_file(source, mimetype=row.content_type, conditional=True,
                          etag=row.key, max_age=YEAR, as_attachment=download,
                          download_name=row.filename or row.key.rsplit("/", 1)[-1])
     response.headers["Cache-Control"] = f"public, max-age={YEAR}, immutable"
@@ -241,6 +252,21 @@ def recording_set(slug: str) -> ResponseReturnValue:
     return _done(session, _("The recording is saved."))
 
 
+def media_strings() -> dict[str, Any]:
+    """The texts static/js/media.js shows, for a page's config.t."""
+    return {
+        "photo": _("Photo from the session"),
+        "download_pdf": _("Download the PDF"),
+        "pdf_size": _("%(pages)d pages, %(kb)d KB"),
+        "kinds": {kind.value: materials.kind_label(kind.value) for kind in MaterialKind},
+    }
+
+
+def player_config() -> dict[str, Any]:
+    """What a page's script needs for media: the texts, and where hls.js is (loaded on need)."""
+    return {"hls_src": url_for("static", filename="vendor/hls.light.min.js")}
+
+
 # For templates: what the announcement, live, transcript and print pages show -----------------
 
 
@@ -254,6 +280,21 @@ def session_photos(session: LiveSession) -> list[dict[str, Any]]:
 def session_materials(session: LiveSession) -> list[tuple[str, list[dict[str, Any]]]]:
     """A session's materials as (kind, items) groups in the pages' order."""
     return payloads.grouped(payloads.public_materials(session.id))
+
+
+@bp.app_template_global()
+def media_time(value: str | None) -> str:
+    """A photo's time (ISO 8601 in a payload) as people read it: 14:05 in the local zone."""
+    if not value:
+        return ""
+    local = to_local(datetime.fromisoformat(value))
+    return local.strftime("%H:%M") if local else ""
+
+
+@bp.app_template_filter("group_materials")
+def group_materials(materials: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Materials from a snapshot as (kind, items) groups in the pages' order."""
+    return payloads.grouped(list(materials))
 
 
 @bp.app_template_global()
