@@ -21,8 +21,8 @@ from qa_live.core.urls import public_url
 from qa_live.core.visitor import visitor_id
 from qa_live.extensions import db, limiter
 from qa_live.live import events, intake
-from qa_live.live.media import views as media_views
 from qa_live.live import services as live_services
+from qa_live.live.media import views as media_views
 from qa_live.live.models import QuestionSource, Vote
 from qa_live.live.snapshots import snapshot
 from qa_live.live.validation import PHONE_RE, InvalidInput, parse_question
