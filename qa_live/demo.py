@@ -10,6 +10,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from qa_live import demo_studio
 from qa_live.auth import services as auth_services
 from qa_live.auth.models import Role, User
 from qa_live.core import signals
@@ -157,6 +158,10 @@ def load() -> None:
         if offset < 0:
             services.change_state(session, SessionState.ENDED, end)
             signals.session_ended.send(session, actor=host)  # as moderation.end_session does
+    interview = demo_studio.load_interview(
+        [depts["对外贸易处"], depts["外商投资管理处"]], office, host,
+        [answerers["对外贸易处"], answerers["外商投资管理处"]], now)
+    created += interview is not None
     db.session.commit()
     click.echo(f"demo data: {len(depts)} departments, {created} new sessions")
     _print_logins()

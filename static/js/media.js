@@ -5,7 +5,9 @@
 
 import { bdi, el, userText } from "./qa_stream.js";
 
-export const PHOTO_SIZES = "(max-width: 640px) calc(100vw - 2rem), 600px";
+// The weight budget (templates/media/_media.html): phones are told 240 px, so a density-2
+// phone takes the 480-wide size; a tap opens the full size.
+export const PHOTO_SIZES = "(max-width: 640px) 240px, 600px";
 
 /** A <picture> with WebP and JPEG sizes; the browser takes the smallest that fits. */
 export function buildPicture(p, alt, sizes = PHOTO_SIZES) {
@@ -38,7 +40,12 @@ export function buildPhoto(p, when, t) {
   item.id = `photo-${p.id}`;
   item.dataset.id = String(p.id);
   const figure = el("figure");
-  if (p.src) figure.append(buildPicture(p, p.caption || t.photo));
+  if (p.src) {
+    const link = el("a", "photo-full");
+    link.href = p.full || p.src;
+    link.append(buildPicture(p, p.caption || t.photo));
+    figure.append(link);
+  }
   const caption = el("figcaption");
   const time = el("time", "", when(p.created_at));
   if (p.created_at) time.dateTime = p.created_at;
@@ -105,6 +112,7 @@ export function renderMaterials(materials, t) {
 
 let hls = null;
 let loading = null;
+let started = false;
 
 function loadHls(src) {
   if (window.Hls) return Promise.resolve(window.Hls);
@@ -120,18 +128,44 @@ function loadHls(src) {
   return loading;
 }
 
+function attach(video, url, kind, hlsSrc) {
+  if (kind !== "hls" || video.canPlayType("application/vnd.apple.mpegurl")) {
+    video.src = url;  // a file, or HLS played by the browser itself (Safari, iOS)
+    video.play().catch(() => {});
+    return;
+  }
+  loadHls(hlsSrc).then((Hls) => {
+    if (!Hls || !Hls.isSupported() || video.dataset.playing !== url) return;
+    // No worker: the CSP allows no blob: scripts.
+    hls = new Hls({ enableWorker: false });
+    hls.loadSource(url);
+    hls.attachMedia(video);
+    video.play().catch(() => {});
+  }).catch(() => { /* the link under the player still opens the stream */ });
+}
+
 /**
- * Play `url` in the page's player (#stream-player): Safari plays HLS itself; elsewhere
- * hls.js (loaded only when a stream needs it) feeds the <video> through Media Source
- * Extensions. An empty url hides the player.
+ * Show `url` in the page's player (#stream-player). Nothing is fetched until the viewer
+ * presses play (#stream-start): then Safari plays HLS itself, and elsewhere hls.js (loaded
+ * only now) feeds the <video> through Media Source Extensions. An empty url hides the player.
  */
 export function setStream(url, kind, hlsSrc) {
   const section = document.getElementById("player");
   const video = document.getElementById("stream-player");
+  const button = document.getElementById("stream-start");
   if (!section || !video) return;
+  if (button && !button.dataset.bound) {
+    button.dataset.bound = "1";
+    button.addEventListener("click", () => {
+      started = true;
+      button.hidden = true;
+      attach(video, video.dataset.playing, video.dataset.kind || "hls", hlsSrc);
+    });
+  }
   if (video.dataset.playing === (url || "")) return;
   video.dataset.playing = url || "";
   video.dataset.src = url || "";
+  video.dataset.kind = kind;
   if (hls) {
     hls.destroy();
     hls = null;
@@ -143,19 +177,5 @@ export function setStream(url, kind, hlsSrc) {
     video.removeAttribute("src");
     return;
   }
-  if (kind !== "hls" || video.canPlayType("application/vnd.apple.mpegurl")) {
-    video.src = url;
-    return;
-  }
-  loadHls(hlsSrc).then((Hls) => {
-    if (!Hls || !Hls.isSupported() || video.dataset.playing !== url) return;
-    // No worker: the CSP allows no blob: scripts. Segments load once the viewer presses play,
-    // so a phone that only reads the page spends nothing on video.
-    hls = new Hls({ enableWorker: false, autoStartLoad: false });
-    hls.loadSource(url);
-    hls.attachMedia(video);
-    const player = hls;
-    video.addEventListener("play", () => { if (hls === player) player.startLoad(); },
-      { once: true });
-  }).catch(() => { /* the link under the player still opens the stream */ });
+  if (started) attach(video, url, kind, hlsSrc);
 }

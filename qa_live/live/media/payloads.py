@@ -49,6 +49,7 @@ def _picture(files: list[MediaFile]) -> dict[str, Any] | None:
     largest = max(sizes, key=lambda s: s["width"])
     return {
         "src": smallest["url"],  # a browser without srcset loads the small JPEG
+        "full": max(jpeg or sizes, key=lambda s: s["width"])["url"],
         "width": largest["width"], "height": largest["height"],
         "srcset_webp": srcset(sizes, "image/webp"),
         "srcset_jpeg": srcset(sizes, "image/jpeg"),
