@@ -66,9 +66,7 @@ def add_material(session_id: int) -> ResponseReturnValue:
     user = staff_user()
     session = get_session_or_404(session_id)
     if request.is_json:
-        from qa_live.live.media.commands import material_input
-
-        data, document, photo = material_input(json_body()), None, None
+        data, document, photo = materials.material_input(json_body()), None, None
     else:
         data = materials.MaterialInput(_form("kind"), _form("title"), _form("subtitle"),
                                        _form("body"))

@@ -7,7 +7,7 @@ list (it is short), which pages apply by replacing theirs.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -23,6 +23,7 @@ from qa_live.live.media.images import MediaRefused
 from qa_live.live.media.models import Material, MaterialKind
 from qa_live.live.media.payloads import public_materials
 from qa_live.live.media.photos import require_editor
+from qa_live.live.socket_common import EventError, int_field, str_field
 from qa_live.planning.models import LiveSession, SessionState
 
 TITLE_MAX = 120
@@ -66,6 +67,31 @@ def _checked(data: MaterialInput) -> tuple[MaterialKind, str, str, str]:
         raise MediaRefused(_("The text may have at most %(n)d characters.", n=BODY_MAX),
                            field="body")
     return MaterialKind(data.kind), title, subtitle, body
+
+
+def material_in(data: dict[str, Any], session: LiveSession) -> Material:
+    """The payload's material, which must be in this session."""
+    material = db.session.get(Material, int_field(data, "material_id"))
+    if material is None or material.session_id != session.id:
+        raise EventError("not_found", _("There is no such material in this session."))
+    return material
+
+
+def text_field(data: dict[str, Any], name: str, limit: int, default: str = "") -> str:
+    """A text field of a JSON payload (absent: the default), capped at twice the limit."""
+    if data.get(name) is None:
+        return default
+    # Twice the limit here; the operation gives the exact message at the exact limit.
+    return str_field(data, name, limit * 2)
+
+
+def material_input(data: dict[str, Any], kind: str = "") -> MaterialInput:
+    """A material's texts from a JSON payload."""
+    return MaterialInput(
+        kind=kind or text_field(data, "kind", 20),
+        title=text_field(data, "title", TITLE_MAX),
+        subtitle=text_field(data, "subtitle", SUBTITLE_MAX),
+        body=text_field(data, "body", BODY_MAX))
 
 
 def _open_for_changes(session: LiveSession, user: User) -> None:

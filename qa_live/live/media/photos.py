@@ -7,7 +7,7 @@ hear the same. They flush; the caller commits with events.commit_and_send().
 
 from __future__ import annotations
 
-from typing import IO
+from typing import IO, Any
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -21,6 +21,7 @@ from qa_live.live.media import files, images
 from qa_live.live.media.images import MediaRefused
 from qa_live.live.media.models import Photo
 from qa_live.live.media.payloads import public_photo
+from qa_live.live.socket_common import EventError, int_field
 from qa_live.planning.models import LiveSession
 
 
@@ -29,6 +30,14 @@ def require_editor(user: User, session: LiveSession) -> None:
     if not access.can_post_media(user, session):
         raise MediaRefused(_("Only the session's editors (the host or the office) may post "
                              "photos and materials."), code="forbidden", field="session")
+
+
+def photo_in(data: dict[str, Any], session: LiveSession) -> Photo:
+    """The payload's photo, which must be in this session and not removed."""
+    photo = db.session.get(Photo, int_field(data, "photo_id"))
+    if photo is None or photo.session_id != session.id or photo.removed:
+        raise EventError("not_found", _("There is no such photo in this session."))
+    return photo
 
 
 def check_caption(caption: str) -> str:

@@ -35,7 +35,6 @@ from qa_live.core.timeutil import to_local
 from qa_live.core.uploads import upload_limit
 from qa_live.extensions import db
 from qa_live.live import access, commands, events
-from qa_live.live.media import commands as media_commands
 from qa_live.live.media import materials, payloads, photos, recording
 from qa_live.live.media.images import MediaRefused
 from qa_live.live.media.models import MaterialKind, MediaFile
@@ -208,7 +207,7 @@ def material_update(slug: str, material_id: int) -> ResponseReturnValue:
     """Change a material's texts, or replace its PDF or photo."""
     session = get_studio_session_or_404(slug)
     try:
-        item = media_commands.material_in({"material_id": material_id}, session)
+        item = materials.material_in({"material_id": material_id}, session)
         data = materials.MaterialInput(item.kind.value, _field("title"), _field("subtitle"),
                                        _field("body"))
         materials.update_material(item, current_user, data, _file("document"), _file("photo"))
