@@ -6,6 +6,7 @@ Every upload is checked by content; every refusal says why and stores nothing (n
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from qa_live import create_app
 from qa_live.audit.models import AuditEntry
 from qa_live.auth import tokens
 from qa_live.auth.models import Role
+from qa_live.core.storage import FileStorage, storage_from_url
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db, socketio
 from qa_live.live.media.models import Material, MediaFile, Photo
@@ -444,3 +446,52 @@ def test_a_recording_waits_for_the_end(app, client, live, people):
                            headers=bearer(people["host"]),
                            json={"url": "https://v.example.cn/a.mp4"})
     assert response.status_code == 409
+
+
+def test_the_live_page_renders_photos_small_first_and_lazy(app, client, live, people):
+    upload(client, live, bearer(people["host"]), photo(2000, 1500), caption="现场图片说明")
+    page = client.get(f"/s/{live.slug}").get_data(as_text=True)
+    item = page[page.index('id="photo-list"'):]
+    assert "现场图片说明" in item
+    assert 'loading="lazy"' in item and 'type="image/webp"' in item
+    assert re.search(r'srcset="/media/\S+\.webp 480w, /media/\S+\.webp 960w, '
+                     r'/media/\S+\.webp 1920w"', item)
+    assert 'sizes="(max-width: 640px) 240px, 600px"' in item
+
+
+def test_the_office_form_refuses_a_stream_address_that_is_not_hls(app, client, auth,
+                                                                 make_session, people):
+    session = make_session(state=SessionState.ANNOUNCED, departments=[people["dept"]])
+    auth.login(people["office"])
+    form = {"title": session.title, "scheduled_start": "2031-05-20T09:30",
+            "scheduled_end": "2031-05-20T11:30", "departments": [people["dept"].id],
+            "moderation_mode": "pre", "stream_url": "https://v.example.cn/live.flv"}
+    response = client.post(f"/office/sessions/{session.id}/edit", data=form)
+    assert response.status_code == 400
+    assert "m3u8" in response.get_data(as_text=True)
+    form["stream_url"] = "https://v.example.cn/live/index.m3u8"
+    assert client.post(f"/office/sessions/{session.id}/edit", data=form).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(type(session), session.id).stream_url == form["stream_url"]
+
+
+def test_the_store_keeps_keys_inside_its_folder(tmp_path):
+    store = FileStorage(tmp_path)
+    for key in ("../etc/passwd", "/abs", "a/../../b", "A/Upper.jpg", "", "a b.jpg"):
+        with pytest.raises(ValueError):
+            store.path(key)
+    store.put("s1/abc.jpg", io.BytesIO(b"data"), "image/jpeg")
+    assert (tmp_path / "s1" / "abc.jpg").read_bytes() == b"data"
+    with store.open("s1/abc.jpg") as stream:
+        assert stream.read() == b"data"
+    store.delete("s1/abc.jpg")
+    assert store.open("s1/abc.jpg") is None
+    store.delete("s1/abc.jpg")  # twice is fine
+
+
+def test_the_storage_setting_is_checked_at_start(tmp_path):
+    assert isinstance(storage_from_url("", tmp_path), FileStorage)
+    assert storage_from_url(f"file://{tmp_path}/x", tmp_path).root == tmp_path / "x"
+    for url in ("ftp://host/media", "s3://key:secret@bucket/prefix", "s3:///prefix"):
+        with pytest.raises(ValueError):
+            storage_from_url(url, tmp_path)
