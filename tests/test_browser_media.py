@@ -66,14 +66,23 @@ def test_a_phone_sees_a_photo_arrive_live_and_downloads_the_small_size(browser, 
         log_in(console, demo_server, "host")
         console.goto(f"/console/{SLUG}")
         console.locator("#console[data-ready='true']").wait_for()
+        # Not a photo, whatever its name says: refused, in Chinese, with nothing published.
+        console.set_input_files("#console-photo-file", files=[{
+            "name": "studio.jpg", "mimeType": "image/jpeg", "buffer": b"%PDF-1.4 not a photo"}])
+        console.click("#photo-submit")
+        expect(console.locator("#photo-error")).to_contain_text("不是图片")
+        desk_watch.expect_console_error(r"400")
         console.set_input_files("#console-photo-file", files=[{
             "name": "studio.jpg", "mimeType": "image/jpeg", "buffer": photo(2400, 1600)}])
         console.fill("#console-photo-caption", "直播现场：嘉宾回答网民提问")
         console.click("#photo-submit")
-        expect(console.locator("#console-photo-list li").first).to_contain_text("嘉宾回答网民提问")
+        # Checked and sized on the server (a second or two for a 4-megapixel photo).
+        expect(console.locator("#console-photo-list li").first).to_contain_text(
+            "嘉宾回答网民提问", timeout=20_000)
+        expect(console.locator("#photo-error")).to_have_text("")
 
         newest = phone.locator("#photo-list > li.photo").first
-        expect(newest).to_contain_text("直播现场：嘉宾回答网民提问")
+        expect(newest).to_contain_text("直播现场：嘉宾回答网民提问", timeout=20_000)
         expect(shown).to_have_count(4)
         newest.scroll_into_view_if_needed()
         image = newest.locator("img")

@@ -74,7 +74,8 @@ def spec() -> dict[str, Any]:
         },
     }
     commands_doc = "; ".join(
-        f"`{name}`: {(fn.__doc__ or '').strip()}" for name, fn in COMMANDS.items()
+        # By name: the registry's order follows whichever module was imported first.
+        f"`{name}`: {(fn.__doc__ or '').strip()}" for name, fn in sorted(COMMANDS.items())
     )
     paths: dict[str, Any] = {
         "/api/v1/openapi.json": {"get": {

@@ -18,6 +18,7 @@ from typing import IO
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from qa_live.core.offload import run_blocking
 from qa_live.live.socket_common import EventError
 
 #: Widths made for every photo, and the most bytes each may weigh (phones load the first).
@@ -79,6 +80,8 @@ def open_image(data: IO[bytes], max_bytes: int, max_pixels: int,
                 raise MediaRefused(_("The photo is %(w)d × %(h)d pixels; at most %(n)d million "
                                      "pixels are accepted.", w=width, h=height,
                                      n=max_pixels // 1_000_000), field, code="too_large")
+            if kind == "JPEG":
+                _decode_smaller(image, width, height)
             image.load()  # the real decode: a truncated or forged file fails here
     except MediaRefused:
         raise
@@ -88,6 +91,21 @@ def open_image(data: IO[bytes], max_bytes: int, max_pixels: int,
         raise MediaRefused(_("The photo could not be read: the file is damaged or not a "
                              "photo."), field) from exc
     return image
+
+
+def _decode_smaller(image: Image.Image, width: int, height: int) -> None:
+    """Let the JPEG decoder scale down (1/2, 1/4, 1/8) while keeping the largest size sharp.
+
+    A 12-megapixel photo then decodes at a quarter of the pixels, several times faster; the
+    size asked for counts the camera's rotation, which is applied after the decode.
+    """
+    turned = image.getexif().get(0x0112) in (5, 6, 7, 8)
+    upright_w, upright_h = (height, width) if turned else (width, height)
+    if upright_w <= WIDTHS[-1]:
+        return
+    need_w = WIDTHS[-1]
+    need_h = -(-upright_h * need_w // upright_w)
+    image.draft("RGB", (need_h, need_w) if turned else (need_w, need_h))
 
 
 def clean(image: Image.Image) -> Image.Image:
@@ -133,17 +151,30 @@ def _encode(image: Image.Image, fmt: str, budget: int) -> bytes:
         quality -= QUALITY_STEP
 
 
+def prepare(data: IO[bytes], max_bytes: int, max_pixels: int, field: str = "photo",
+            widths: tuple[int, ...] = WIDTHS) -> list[Rendition]:
+    """Check, clean and size an upload, off the event loop (core/offload.py)."""
+    def work() -> list[Rendition]:
+        made = renditions(clean(open_image(data, max_bytes, max_pixels, field)))
+        return [r for r in made if r.width <= max(widths)] or made[:2]
+
+    return run_blocking(work)
+
+
 def renditions(image: Image.Image) -> list[Rendition]:
     """The sizes pages use: each width up to the photo's own (never enlarged), two formats."""
     widths = [w for w in WIDTHS if w <= image.width] or [image.width]
     if image.width < WIDTHS[-1] and image.width not in widths and image.width > widths[-1]:
         widths.append(image.width)  # keep the photo's full width as its largest size
     made = []
-    for width in widths:
+    source = image
+    for width in sorted(widths, reverse=True):  # each size from the one above it: faster
         height = max(1, round(image.height * width / image.width))
-        sized = image if width == image.width else image.resize((width, height),
-                                                                Image.Resampling.LANCZOS)
+        if width != source.width:
+            source = source.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
         budget = BUDGETS.get(width, BUDGETS[WIDTHS[-1]])
         for content_type, fmt in FORMATS:
-            made.append(Rendition(width, height, content_type, _encode(sized, fmt, budget)))
+            made.append(Rendition(width, height, content_type, _encode(source, fmt, budget)))
+    made.sort(key=lambda r: (r.width, FORMATS.index(next(f for f in FORMATS
+                                                        if f[0] == r.content_type))))
     return made

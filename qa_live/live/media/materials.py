@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from qa_live.audit import services as audit
 from qa_live.auth.models import User
+from qa_live.core.offload import run_blocking
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
 from qa_live.live import events
@@ -115,7 +116,7 @@ def _attach_files(material: Material, session: LiveSession, document: IO[bytes] 
     if document is not None:
         if material.kind != MaterialKind.POLICY:
             raise MediaRefused(_("Only policy documents carry a PDF."), field="document")
-        pages = pdfs.check_pdf(document, config["PDF_MAX_BYTES"])
+        pages = run_blocking(pdfs.check_pdf, document, config["PDF_MAX_BYTES"])
         size = images.stream_size(document)
         old = [f for f in material.files if f.variant == "pdf"]
         row = files.store(session.id, document, "application/pdf", size, "pdf",
@@ -126,10 +127,9 @@ def _attach_files(material: Material, session: LiveSession, document: IO[bytes] 
     if photo is not None:
         if material.kind != MaterialKind.GUEST:
             raise MediaRefused(_("Only guest profiles carry a photo."), field="photo")
-        picture = images.clean(images.open_image(photo, config["PHOTO_MAX_BYTES"],
-                                                 config["PHOTO_MAX_PIXELS"]))
         # A portrait in a list: the two smaller widths are enough.
-        made = [r for r in images.renditions(picture) if r.width <= images.WIDTHS[1]]
+        made = images.prepare(photo, config["PHOTO_MAX_BYTES"], config["PHOTO_MAX_PIXELS"],
+                              widths=images.WIDTHS[:2])
         old = [f for f in material.files if f.variant == "image"]
         rows = [files.store(session.id, r.data, r.content_type, len(r.data), "image",
                             r.width, r.height) for r in made]

@@ -65,9 +65,7 @@ def post_photo(session: LiveSession, user: User, upload: IO[bytes], caption: str
                              "it is archived."), code="conflict", field="session")
     caption = check_caption(caption)
     config = current_app.config
-    picture = images.clean(images.open_image(upload, config["PHOTO_MAX_BYTES"],
-                                             config["PHOTO_MAX_PIXELS"]))
-    made = images.renditions(picture)
+    made = images.prepare(upload, config["PHOTO_MAX_BYTES"], config["PHOTO_MAX_PIXELS"])
     photo = Photo(session_id=session.id, author_id=user.id, caption=caption,
                   width=max(r.width for r in made),
                   height=max(r.height for r in made), created_at=utcnow())
