@@ -361,12 +361,20 @@ def test_a_pdf_over_the_limit_is_refused(app, client, live, people, media_dir):
     assert not stored_files(media_dir)
 
 
-def test_materials_show_before_during_and_after(app, client, make_session, people, make_user):
-    session = make_session(state=SessionState.ANNOUNCED, departments=[people["dept"]])
+@pytest.mark.parametrize("state", [SessionState.ANNOUNCED, SessionState.LIVE,
+                                   SessionState.ENDED])
+def test_materials_show_before_during_and_after(app, client, make_session, people, state):
+    start = utcnow() - timedelta(hours=3) if state == SessionState.ENDED else None
+    session = make_session(state=state, departments=[people["dept"]], start=start)
     headers = bearer(people["office"])
-    client.post(f"/api/v1/staff/sessions/{session.id}/materials", headers=headers,
-                json={"kind": "highlight", "title": "看点一", "body": "出口退税提速"})
-    assert "出口退税提速" in client.get(f"/s/{session.slug}").get_data(as_text=True)
+    added = client.post(f"/api/v1/staff/sessions/{session.id}/materials", headers=headers,
+                        json={"kind": "highlight", "title": "看点一", "body": "出口退税提速"})
+    assert added.status_code == 201, added.get_json()
+    page = client.get(f"/s/{session.slug}").get_data(as_text=True)
+    assert "看点一" in page and "出口退税提速" in page
+    if state == SessionState.ENDED:
+        printed = client.get(f"/s/{session.slug}/print").get_data(as_text=True)
+        assert "出口退税提速" in printed
 
 
 # The stream address and the recording --------------------------------------------------------
