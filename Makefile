@@ -43,6 +43,7 @@ $(VENDOR)/.stamp: node_modules/.stamp
 	mkdir -p $(VENDOR)
 	cp node_modules/socket.io-client/dist/socket.io.min.js $(VENDOR)/
 	cp node_modules/chart.js/dist/chart.umd.min.js $(VENDOR)/
+	cp node_modules/hls.js/dist/hls.light.min.js $(VENDOR)/
 	touch $@
 
 # Fingerprinted, pre-compressed copies of static/ in static/build/ (qa_live/core/assets.py; the

@@ -62,10 +62,13 @@ class Config:
     # its headers arrive within HTTP_HEADER_TIMEOUT_S, its body within HTTP_BODY_TIMEOUT_S,
     # and no single read or write may wait longer than HTTP_IO_TIMEOUT_S.
     HTTP_MAX_BODY_BYTES = int(os.environ.get("HTTP_MAX_BODY_BYTES", "65536"))
-    # Files arrive on these paths (full-match patterns) and may be larger: the import of past
-    # sessions (docs/imports.md). deploy/nginx.conf allows the same on the same paths.
+    # Routes marked @upload_limit (qa_live/core/uploads.py) take files up to their own setting
+    # (photos, PDFs, recordings, the import of past sessions, the word list); deploy/nginx.conf
+    # allows the same on the same paths. Such a body may take HTTP_BODY_TIMEOUT_S plus its
+    # length at this rate (a 20 MB photo: 10 more minutes).
     IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(8 * 1024 * 1024)))
-    HTTP_UPLOAD_PATHS = [(r"/api/v1/staff/imports", IMPORT_MAX_BYTES)]
+    WORDLIST_MAX_BYTES = int(os.environ.get("WORDLIST_MAX_BYTES", str(1024 * 1024)))
+    HTTP_UPLOAD_MIN_RATE_BPS = int(os.environ.get("HTTP_UPLOAD_MIN_RATE_BPS", "32768"))
     HTTP_IDLE_TIMEOUT_S = float(os.environ.get("HTTP_IDLE_TIMEOUT_S", "75"))
     HTTP_HEADER_TIMEOUT_S = float(os.environ.get("HTTP_HEADER_TIMEOUT_S", "10"))
     HTTP_BODY_TIMEOUT_S = float(os.environ.get("HTTP_BODY_TIMEOUT_S", "30"))
@@ -167,6 +170,17 @@ class Config:
     SENSITIVE_WORDS_FILE = os.environ.get(
         "SENSITIVE_WORDS_FILE", str(BASE_DIR / "data" / "sensitive_words.txt")
     )
+
+    # Photo live, recordings and materials (docs/deployment.md, "Media storage"). Files go to
+    # the instance folder by default; s3://bucket/prefix?endpoint=https://… for object storage.
+    MEDIA_STORAGE_URL = os.environ.get("MEDIA_STORAGE_URL", "")
+    MEDIA_DIR = os.environ.get("MEDIA_DIR", str(INSTANCE_DIR / "media"))
+    PHOTO_MAX_BYTES = int(os.environ.get("PHOTO_MAX_BYTES", str(20 * 1024 * 1024)))
+    # Width × height of an upload; larger is refused before it is decoded (decompression bombs).
+    PHOTO_MAX_PIXELS = int(os.environ.get("PHOTO_MAX_PIXELS", str(50_000_000)))
+    CAPTION_MAX_LENGTH = 500
+    PDF_MAX_BYTES = int(os.environ.get("PDF_MAX_BYTES", str(20 * 1024 * 1024)))
+    RECORDING_MAX_BYTES = int(os.environ.get("RECORDING_MAX_BYTES", str(1024 * 1024 * 1024)))
 
 
 class TestingConfig(Config):

@@ -33,7 +33,9 @@ def create_app(config_class: type = Config) -> Flask:
         errors,
         i18n,
         security,
+        storage,
         templating,
+        uploads,
     )
 
     extensions.db.init_app(app)
@@ -43,6 +45,8 @@ def create_app(config_class: type = Config) -> Flask:
         compare_type=True,
     )
     extensions.csrf.init_app(app)
+    uploads.init_app(app)  # after CSRFProtect: its check then runs after the upload limit
+    storage.init_app(app)
     extensions.limiter.init_app(app)
     i18n.init_app(app)
     display.init_app(app)
@@ -127,6 +131,9 @@ def create_app(config_class: type = Config) -> Flask:
 
     app.register_blueprint(wordlist_bp)
     app.cli.add_command(words_cli)
+    from qa_live.live.media.views import bp as media_bp
+
+    app.register_blueprint(media_bp)
     return app
 
 
@@ -142,6 +149,7 @@ def _connect_receivers() -> None:
     from qa_live.followup import receivers as followup_receivers
     from qa_live.live import bulk, nicknames, notes, studio_commands  # noqa: F401 - commands
     from qa_live.live import receivers as live_receivers
+    from qa_live.live.media import commands as _media_commands  # noqa: F401 - photos, materials
     from qa_live.transcript import similar  # noqa: F401 - the "similar" lookup command
 
     live_receivers.connect()
@@ -180,7 +188,7 @@ def _init_socketio(app: Flask) -> None:
 
 def _init_edge(app: Flask) -> None:
     """The outermost WSGI layer: request bodies read under limits, refusals answered and closed."""
-    from qa_live.core import textcheck
+    from qa_live.core import textcheck, uploads
     from qa_live.core.errors import render_refusal
     from qa_live.extensions import socketio
     from qa_live.transport import frames, refusal_log
@@ -195,7 +203,8 @@ def _init_edge(app: Flask) -> None:
         app.wsgi_app, render=lambda environ, code: render_refusal(app, environ, code),
         socketio_limit=app.config["SOCKETIO_MAX_PAYLOAD_BYTES"],
         body_limit=app.config["HTTP_MAX_BODY_BYTES"], end_session=eio.disconnect,
-        path_limits=app.config["HTTP_UPLOAD_PATHS"],
+        upload_limit=lambda environ: uploads.route_limit(app, environ),
+        upload_rate=app.config["HTTP_UPLOAD_MIN_RATE_BPS"],
     )
 
 

@@ -12,6 +12,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from qa_live import demo_studio
 from qa_live.auth import services as auth_services
 from qa_live.auth.models import Role, User
 from qa_live.core import signals
@@ -188,6 +189,10 @@ def load() -> None:
     if not db.session.scalar(select(LiveSession).where(LiveSession.slug == "demo-14")):
         _interview(now, depts, office, host, [answerers[n] for n in INTERVIEW[1]], crew)
         created += 1
+    interview = demo_studio.load_interview(
+        [depts["对外贸易处"], depts["外商投资管理处"]], office, host,
+        [answerers["对外贸易处"], answerers["外商投资管理处"]], now)
+    created += interview is not None
     db.session.commit()
     click.echo(f"demo data: {len(depts)} departments, {created} new sessions")
     _print_logins()

@@ -82,6 +82,30 @@ def _review_item(world, state="pending"):
     return item
 
 
+def _media_payload(event, session):
+    """A photo or a material of the session, made by its host through the operations."""
+    import io
+
+    from qa_live.auth.services import find_user_by_login
+    from qa_live.live import events
+    from qa_live.live.media import materials, photos
+    from tests.media_files import photo
+
+    host = find_user_by_login("host1")
+    if event.startswith("photo"):
+        made = photos.post_photo(session, host, io.BytesIO(photo(400, 300)), "现场图片")
+        events.commit_and_send()
+        return {"photo_id": made.id, "caption": "新的图片说明"} if event == "photo_caption" \
+            else {"photo_id": made.id}
+    material = materials.add_material(session, host, materials.MaterialInput("background", "背景"))
+    events.commit_and_send()
+    if event == "material_update":
+        return {"material_id": material.id, "title": "新的标题"}
+    if event == "material_move":
+        return {"material_id": material.id, "direction": "up"}
+    return {"material_id": material.id}
+
+
 def _payload(entry, world, login):
     """A valid payload for the event, on fresh objects, so only the role decides."""
     event = entry
@@ -96,6 +120,11 @@ def _payload(entry, world, login):
 
         moderation.approve(q, find_user_by_login("host1"))
         events.commit_and_send()
+    if event in ("photo_caption", "photo_remove", "material_update", "material_move",
+                 "material_remove"):
+        return _media_payload(event, session)
+    if event == "material_add":
+        return {"kind": "highlight", "title": f"看点：{login}"}
     guest_id = session.guests[0].id
     if entry == "answer:guest":
         return {**ids, "guest_id": guest_id, "body": "嘉宾的答复。"}
@@ -164,12 +193,17 @@ EVENTS = {
     "submit_review": ANSWER, "submit_review:guest": IN_GUESTS_NAME,
     "submit_review:post": MODERATE, "review_approve": REVIEW, "review_return": REVIEW,
     "review_resubmit": ("ans_own",),  # its author only
+    "photo_caption": IN_GUESTS_NAME, "photo_remove": IN_GUESTS_NAME,  # the session's editors
+    "material_add": IN_GUESTS_NAME, "material_update": IN_GUESTS_NAME,
+    "material_move": IN_GUESTS_NAME, "material_remove": IN_GUESTS_NAME,
 }
 #: Commands outside the matrix, and why: each is tested on its own.
 NOT_IN_MATRIX = {
     "release": "a no-op unless the caller holds the claim (test_live_sockets.py)",
     "start": "needs an announced session; the matrix's is live (test_live_sockets.py)",
     "follow_up_create": "after the session, by the department rule (test_followup.py)",
+    "recording_url": "once the session has ended; the matrix's is live (test_media.py)",
+    "recording_clear": "once the session has ended; the matrix's is live (test_media.py)",
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -27,7 +27,7 @@ csrf.exempt(bp)
 
 STATUS = {
     "invalid": 400, "unauthorized": 401, "forbidden": 403, "not_found": 404,
-    "rate_limited": 429, "too_fast": 429, "too_many_questions": 429,
+    "rate_limited": 429, "too_fast": 429, "too_many_questions": 429, "too_large": 413,
 }
 WRITE_METHODS = {"POST", "PATCH", "PUT", "DELETE"}
 
@@ -91,10 +91,18 @@ def _authenticate() -> ResponseReturnValue | None:
         if request.method in WRITE_METHODS:
             csrf.protect()
     # No body at all reads as {} (announce, vote, start: the docs define none); a body is JSON.
-    if request.method in WRITE_METHODS and not request.is_json and _has_body():
+    if (request.method in WRITE_METHODS and not request.is_json and _has_body()
+            and not _takes_files()):
         return api_error("invalid", _("Send a JSON body (Content-Type: application/json)."),
                          status=415)
     return None
+
+
+def _takes_files() -> bool:
+    """The route takes multipart uploads (core.uploads.upload_limit marks it)."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "upload_limit_keys", None)) and (
+        request.mimetype == "multipart/form-data")
 
 
 def _has_body() -> bool:

@@ -19,7 +19,8 @@ def _ok(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any
 def _errors(*codes: int) -> dict[str, Any]:
     names = {400: "Bad input", 401: "Not logged in / bad token", 403: "Role or department not "
              "allowed", 404: "Unknown session, question or id", 409: "Not possible in the "
-             "current state", 415: "A body that is not JSON",
+             "current state", 413: "A file over its size limit (or too many pixels)",
+             415: "A body that is not JSON",
              429: "Too many requests or asking too fast",
              503: "unavailable: the database or Redis is briefly unreachable; nothing was done, "
              "try again after Retry-After seconds"}
@@ -78,6 +79,8 @@ def spec() -> dict[str, Any]:
             "precollect_opens_at": {"type": "string", "format": "date-time"},
             "precollect_closes_at": {"type": "string", "format": "date-time"},
             "slug": {"type": "string", "pattern": "^[a-z0-9-]*$"},
+            "stream_url": {"type": "string", "maxLength": 500,
+                           "description": "video/audio live: an http(s) HLS playlist (.m3u8)"},
         },
     }
     commands_doc = "; ".join(
@@ -199,6 +202,7 @@ def spec() -> dict[str, Any]:
 
     merge_paths(paths, figures_paths())
     paths.update(_approval_paths())
+    paths.update(_media_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "qa_live API", "version": "1",
@@ -299,4 +303,55 @@ def _follow_up_paths() -> dict[str, Any]:
             "summary": "Close: done with a published second reply, or impossible with a reason",
             "parameters": [follow_up_id], "security": STAFF, "requestBody": _body(close_in),
             "responses": {"200": _ok("closed", OBJ), **_errors(400, 401, 403, 404, 409, 415)}}},
+    }
+
+
+def _multipart(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {"type": "object", "required": required, "properties": properties}
+
+
+def _media_paths() -> dict[str, Any]:
+    """Photo live, materials and the recording (docs/api.md, "Media")."""
+    binary = {"type": "string", "format": "binary"}
+    material = {"kind": {"enum": ["highlight", "guest", "background", "policy"]},
+                "title": {"type": "string", "maxLength": 120},
+                "subtitle": {"type": "string", "maxLength": 120,
+                             "description": "a guest's position"},
+                "body": {"type": "string", "maxLength": 10000}}
+    return {
+        "/api/v1/sessions/{slug}/media": {"get": {
+            "summary": "A public session's photos, materials, stream address and recording",
+            "parameters": [SLUG], "security": [{}],
+            "responses": {"200": _ok("media", OBJ), **_errors(404)}}},
+        "/api/v1/staff/sessions/{session_id}/photos": {"post": {
+            "summary": "Post a photo with a caption into the session's stream (editors)",
+            "description": "JPEG, PNG, WebP or GIF, checked by content; EXIF and location "
+                           "removed; sizes 480/960/1920 wide in WebP and JPEG.",
+            "parameters": [SESSION_ID], "security": STAFF,
+            "requestBody": {"required": True, "content": {"multipart/form-data": {
+                "schema": _multipart({"photo": binary,
+                                      "caption": {"type": "string", "maxLength": 500}},
+                                     ["photo"])}}},
+            "responses": {"201": _ok("published", OBJ),
+                          **_errors(400, 401, 403, 404, 409, 413, 415)}}},
+        "/api/v1/staff/sessions/{session_id}/materials": {"post": {
+            "summary": "Add a material (editors): JSON, or multipart with its PDF or photo",
+            "parameters": [SESSION_ID], "security": STAFF,
+            "requestBody": {"required": True, "content": {
+                "application/json": {"schema": _multipart(material, ["kind", "title"])},
+                "multipart/form-data": {"schema": _multipart(
+                    {**material, "document": binary, "photo": binary}, ["kind", "title"])}}},
+            "responses": {"201": _ok("added", OBJ),
+                          **_errors(400, 401, 403, 404, 409, 413, 415)}}},
+        "/api/v1/staff/sessions/{session_id}/recording": {"post": {
+            "summary": "Attach the recording after the session: an address or a file",
+            "parameters": [SESSION_ID], "security": STAFF,
+            "requestBody": {"required": True, "content": {
+                "application/json": {"schema": _multipart(
+                    {"url": {"type": "string", "description": "http(s) .m3u8, .mp4, .m4a "
+                                                              "or .mp3"}}, ["url"])},
+                "multipart/form-data": {"schema": _multipart({"recording": binary},
+                                                             ["recording"])}}},
+            "responses": {"200": _ok("attached", OBJ),
+                          **_errors(400, 401, 403, 404, 409, 413, 415)}}},
     }

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 
 from qa_live.api.common import bp, get_session_or_404, json_body, staff_user, time_field
 from qa_live.auth.models import Role
+from qa_live.core.uploads import upload_limit
 from qa_live.extensions import db
 from qa_live.imports.store import import_sessions
 from qa_live.live import events
@@ -46,6 +47,7 @@ def record_oral_answer(session_id: int, question_id: int) -> ResponseReturnValue
 
 
 @bp.post("/staff/imports")
+@upload_limit("IMPORT_MAX_BYTES")
 def import_file() -> ResponseReturnValue:
     """Import past sessions (office): the body is the import file (docs/imports.md).
 

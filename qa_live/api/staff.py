@@ -80,6 +80,10 @@ def _draft(data: dict[str, Any]) -> planning.SessionDraft:
     if not isinstance(reviewed, bool):
         raise EventError("invalid", _("%(name)s must be true or false.", name="reviewed"),
                          {"reviewed": "bool"})
+    stream_url = data.get("stream_url") or ""
+    if not isinstance(stream_url, str):
+        raise EventError("invalid", _("%(name)s must be text.", name="stream_url"),
+                         {"stream_url": "str"})
     return planning.SessionDraft(
         title=title, description=description,
         scheduled_start=time_field(data, "scheduled_start"),  # type: ignore[arg-type]
@@ -92,7 +96,7 @@ def _draft(data: dict[str, Any]) -> planning.SessionDraft:
         moderation_mode=ModerationMode(mode),
         precollect_opens_at=time_field(data, "precollect_opens_at", required=False),
         precollect_closes_at=time_field(data, "precollect_closes_at", required=False),
-        slug=slug,
+        slug=slug, stream_url=stream_url,
     )
 
 

@@ -16,6 +16,7 @@ from qa_live.api import (  # noqa: F401 - their routes join bp
     citizens,
     departments_api,
     followups,
+    media,
     own_questions,
     records_api,
     staff,

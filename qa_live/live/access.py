@@ -152,3 +152,18 @@ def staff_departments(user: User, session: LiveSession) -> list[int] | None:
 def can_see_figures(user: User, session: LiveSession) -> bool:
     """A session's statistics: office and hosts; answerers of a department that went online."""
     return in_session(user, session)
+
+
+# Photo live and materials -----------------------------------------------------------------------
+
+#: States in which photos may be posted: announced (before the start), live, and ended
+#: (补录: photos added to the record afterwards).
+MEDIA_STATES = (SessionState.ANNOUNCED, SessionState.LIVE, SessionState.ENDED)
+
+
+def can_post_media(user: User, session: LiveSession) -> bool:
+    """Post photos, edit their captions, remove them, and keep the session's materials.
+
+    The editors of a session: its text editors on duty (文字编辑), hosts and the office.
+    """
+    return can_type_for_guests(user, session)

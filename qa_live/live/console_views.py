@@ -236,6 +236,7 @@ def console_config(session: LiveSession) -> dict[str, Any]:
         "post_max": current_app.config["POST_MAX_LENGTH"],
         "question_max": current_app.config["QUESTION_MAX_LENGTH"],
         "note_max": NOTE_MAX,
+        "caption_max": current_app.config["CAPTION_MAX_LENGTH"],
         "reasons": reject_reason_labels(),
         "states": state_labels(),
         "t": console_strings(),

@@ -8,6 +8,7 @@ from typing import Any
 from flask_babel import gettext as _
 
 from qa_live.auth.models import User
+from qa_live.live.media.payloads import recording
 from qa_live.live.models import Answer, HostPost, Question, QuestionStatus
 from qa_live.planning.models import PUBLIC_DUTIES, LiveSession
 
@@ -174,4 +175,7 @@ def session_info(session: LiveSession) -> dict[str, Any]:
             {"name": row.user.display_name, "duty": row.duty.value} for row in session.staff
             if row.duty in PUBLIC_DUTIES
         ],
+        # Video or audio live, and the recording once held (qa_live/live/media).
+        "stream_url": session.stream_url or None,
+        "recording": recording(session),
     }

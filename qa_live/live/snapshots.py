@@ -18,6 +18,7 @@ from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
 from qa_live.live import access, counters, realtime, review, serialize
 from qa_live.live import services as live
+from qa_live.live.media import payloads as media
 from qa_live.live.models import HostPost, Question, QuestionStatus
 from qa_live.live.socket_common import EventError
 from qa_live.planning.models import Duty, LiveSession, SessionState
@@ -98,6 +99,8 @@ def _public_part(session_id: int, seq: int) -> dict[str, Any]:
         "session": Prepared(serialize.session_info(session)),
         "questions": [Prepared(serialize.public_question(q)) for q in questions],
         "posts": [Prepared(serialize.post(p)) for p in posts],
+        "photos": [Prepared(p) for p in media.public_photos(session_id)],
+        "materials": [Prepared(m) for m in media.public_materials(session_id)],
     }
     with kept.public_parts_lock:
         kept.public_parts[key] = part
@@ -126,6 +129,8 @@ def snapshot_at(session_id: int, seq: int, visitor_id: str | None,
         "session": part["session"],
         "questions": questions,
         "posts": part["posts"],
+        "photos": part["photos"],
+        "materials": part["materials"],
         "counts": counts,
     }
     if visitor_id is not None:
@@ -184,6 +189,8 @@ def console_snapshot(session: LiveSession, user: User) -> dict[str, Any]:
         "session": serialize.session_info(session),
         "questions": [serialize.staff_question(q, now) for q in questions],
         "posts": [serialize.post(p) for p in posts],
+        "photos": media.public_photos(session.id),
+        "materials": media.public_materials(session.id),
         "counts": counters.counts(session.id, staff=True),
         # Answers and posts of a reviewed session waiting for a reviewer, or sent back.
         "review_items": review.open_items(session),

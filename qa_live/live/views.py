@@ -23,6 +23,7 @@ from qa_live.core.visitor import visitor_id
 from qa_live.extensions import db, limiter
 from qa_live.live import events, intake
 from qa_live.live import services as live_services
+from qa_live.live.media import views as media_views
 from qa_live.live.models import QuestionSource, Vote
 from qa_live.live.page_strings import page_strings
 from qa_live.live.snapshots import snapshot
@@ -180,8 +181,9 @@ def render_live_page(session: LiveSession, form: AdvanceQuestionForm | None = No
         "question_max": current_app.config["QUESTION_MAX_LENGTH"],
         "nickname_max": current_app.config["NICKNAME_MAX_LENGTH"],
         "phone_pattern": PHONE_RE.pattern,
-        "t": {**live_strings(), **page_strings()},
+        "t": {**live_strings(), **page_strings(), **media_views.media_strings()},
         "filter": {"q": filters.text, "show": filters.show},
+        **media_views.player_config(),
     })
     body = render_template(
         "live/live.html",
@@ -288,7 +290,8 @@ def screen(slug: str) -> ResponseReturnValue:
     top = sort_questions([q for q in snap["questions"] if q is not latest], "votes")
     top.sort(key=lambda q: q["upvotes"], reverse=True)  # the room sees votes, not pins
     config = _socket_config(session, snap)
-    config.update({"top": SCREEN_TOP, "t": screen_strings(), "screen": True})
+    config.update({"top": SCREEN_TOP, "t": screen_strings(), "screen": True,
+                   **media_views.player_config()})
     url = public_url("planning.session_page", slug=session.slug)
     return render_template(
         "live/screen.html",

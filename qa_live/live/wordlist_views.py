@@ -21,13 +21,14 @@ from wtforms.validators import DataRequired, Length
 
 from qa_live.auth.access import role_required
 from qa_live.auth.models import Role
+from qa_live.core.uploads import upload_limit
 from qa_live.extensions import db
 from qa_live.live import wordlist
 
 bp = Blueprint("wordlist", __name__, url_prefix="/office/sensitive-words")
 
 #: The largest list file accepted by the import form.
-IMPORT_MAX_BYTES = 1024 * 1024
+IMPORT_MAX_BYTES = 1024 * 1024  # as config.py's WORDLIST_MAX_BYTES, the edge's limit for this route
 
 
 class AddWordsForm(FlaskForm):
@@ -97,6 +98,7 @@ def add() -> ResponseReturnValue:
 
 @bp.post("/import")
 @role_required(Role.OFFICE)
+@upload_limit("WORDLIST_MAX_BYTES")
 def import_file() -> ResponseReturnValue:
     """Add the words of an uploaded list file."""
     form = ImportWordsForm()

@@ -19,6 +19,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from qa_live.auth.forms import MultiCheckboxField
 from qa_live.planning.models import ModerationMode
 from qa_live.planning.services import DESCRIPTION_MAX, SLUG_LENGTH, TITLE_LENGTH
+from qa_live.planning.streams import URL_MAX
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
 
@@ -95,6 +96,9 @@ class SessionForm(FlaskForm):
     )
     slug = StringField(_l("Address (optional)"), validators=[Optional()],
                        render_kw={"maxlength": SLUG_LENGTH[1]})
+    # Checked by planning/streams.py (the API's rule too); the error comes back beside it.
+    stream_url = StringField(_l("Live stream address (optional)"), validators=[Optional()],
+                             render_kw={"maxlength": URL_MAX, "inputmode": "url"})
     submit = SubmitField(_l("Save"))
 
     def validate_departments(self, field: MultiCheckboxField) -> None:

@@ -183,6 +183,10 @@ class LiveSession(Model):
         db.Enum(ApprovalState, native_enum=False, length=20),
         default=ApprovalState.NOT_REQUIRED, server_default=ApprovalState.NOT_REQUIRED.name,
     )
+    # Video or audio live (视频直播): an HLS address (planning/streams.py); and the recording's
+    # address once the session has been held (an uploaded recording is a media file instead).
+    stream_url: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    recording_url: Mapped[str] = mapped_column(String(500), default="", server_default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -210,6 +210,7 @@ def _draft_from(form: SessionForm) -> services.SessionDraft:
         precollect_opens_at=utc(form.precollect_opens_at.data),
         precollect_closes_at=utc(form.precollect_closes_at.data),
         slug=form.slug.data or "",
+        stream_url=form.stream_url.data or "",
     )
 
 

@@ -20,6 +20,7 @@ from qa_live.auth.models import Role, User
 from qa_live.core.signals import session_facts_changed
 from qa_live.core.timeutil import local_year, utcnow
 from qa_live.extensions import db
+from qa_live.planning import streams
 from qa_live.planning.approval import check_planner, check_planner_edit, reopen_after_edit
 from qa_live.planning.errors import PlanningError
 from qa_live.planning.models import (
@@ -141,6 +142,7 @@ class SessionDraft:
     precollect_opens_at: datetime | None = None
     precollect_closes_at: datetime | None = None
     slug: str = ""
+    stream_url: str = ""
 
 
 def new_slug(start: datetime) -> str:
@@ -164,6 +166,10 @@ def _check_text(draft: SessionDraft) -> None:
         if not low <= len(draft.slug) <= high:
             raise PlanningError(_("The address needs %(low)d to %(high)d characters.",
                                   low=low, high=high), "slug")
+    try:
+        draft.stream_url = streams.check_stream_url(draft.stream_url)
+    except streams.StreamAddressError as exc:
+        raise PlanningError(str(exc), "stream_url") from exc
 
 
 #: Each duty, the draft's field naming who does it, and the form field its errors go to.
@@ -246,6 +252,7 @@ def _apply(session: LiveSession, draft: SessionDraft, departments: list[Departme
     session.precollect_closes_at = draft.precollect_closes_at
     if draft.slug:
         session.slug = draft.slug
+    session.stream_url = draft.stream_url
     session.departments = departments
     session.staff = [SessionStaff(user_id=u.id, duty=duty)
                      for duty, _name, _field in DUTY_FIELDS for u in staffing[duty]]

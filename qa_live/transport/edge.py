@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import io
 import logging
-import re
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
@@ -83,26 +82,22 @@ class EdgeGuard:
     def __init__(self, app: Callable[..., Iterable[bytes]], render: Render,
                  socketio_limit: int, body_limit: int,
                  end_session: Callable[[str], None] | None = None,
-                 path_limits: Iterable[tuple[str, int]] = ()) -> None:
+                 upload_limit: Callable[[dict[str, Any]], int | None] | None = None,
+                 upload_rate: int = 32768) -> None:
         self.app = app
         self.render = render
         self.socketio_limit = socketio_limit
         self.body_limit = body_limit
         self.end_session = end_session
-        #: (full-match pattern, limit): the few upload paths allowed a larger body.
-        self.path_limits = [(re.compile(pattern), limit) for pattern, limit in path_limits]
-
-    def limit_for(self, path: str) -> int:
-        """The body limit of `path`: its upload limit when it has one, else HTTP_MAX_BODY_BYTES."""
-        for pattern, limit in self.path_limits:
-            if pattern.fullmatch(path):
-                return limit
-        return self.body_limit
+        #: environ -> the byte limit of an upload route (files), None for every other request.
+        self.upload_limit = upload_limit
+        #: An upload's body may take HTTP_BODY_TIMEOUT_S plus its length at this many bytes/s.
+        self.upload_rate = max(1, upload_rate)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         socketio = path == SOCKETIO_PREFIX or path.startswith(SOCKETIO_PREFIX + "/")
-        limit = self.socketio_limit if socketio else self.limit_for(path)
+        limit = self.socketio_limit if socketio else self.body_limit
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
         try:
             length = _declared_length(environ)
@@ -110,6 +105,9 @@ class EdgeGuard:
             return self.refuse(environ, start_response, 400, "malformed Content-Length")
         if length is None and not chunked:
             return self.app(environ, start_response)  # no body (GET, a websocket upgrade)
+        upload = None if socketio or self.upload_limit is None else self.upload_limit(environ)
+        if upload is not None:
+            return self.pass_upload(environ, start_response, upload, length)
         if length is not None and length > limit:
             return self.refuse(environ, start_response, 413,
                                f"body of {length} bytes over {limit}", socketio)
@@ -129,6 +127,20 @@ class EdgeGuard:
         environ["CONTENT_LENGTH"] = str(len(body))
         environ.pop("HTTP_TRANSFER_ENCODING", None)
         environ["wsgi.input_terminated"] = True
+        return self.app(environ, start_response)
+
+    def pass_upload(self, environ: dict[str, Any], start_response: StartResponse, limit: int,
+                    length: int | None) -> Iterable[bytes]:
+        """A file upload route: the body goes to the app as it arrives, not held in memory
+        here. Its declared length is checked now; Werkzeug holds a chunked one to the same
+        limit while reading (core/uploads.py), and the body's deadline grows with its size."""
+        if length is not None and length > limit:
+            return self.refuse(environ, start_response, 413,
+                               f"upload of {length} bytes over {limit}")
+        stream = environ["wsgi.input"]
+        extend = getattr(stream, "extend_deadline", None)
+        if extend is not None:
+            extend((length if length is not None else limit) / self.upload_rate)
         return self.app(environ, start_response)
 
     def refuse(self, environ: dict[str, Any], start_response: StartResponse, code: int,

@@ -75,6 +75,10 @@ class DeadlineInput:
         finally:
             timer.close() if hasattr(timer, "close") else timer.cancel()
 
+    def extend_deadline(self, seconds: float) -> None:
+        """Give the body this much longer (an upload: edge.py grows it with the file's size)."""
+        self._deadline += max(0.0, seconds)
+
     def read(self, *args: Any) -> bytes:
         data: bytes = self._call(self._inner.read, *args)
         return data

@@ -13,6 +13,7 @@ import {
   QaStream, bdi, el, format, readConfig, reloadButton, sortQuestions, timeFormatter, userText,
 } from "./qa_stream.js";
 import { renderFactsList, renderTitle } from "./session_facts.js";
+import { buildPhoto, renderMaterials, setStream } from "./media.js";
 
 const config = readConfig("live-config");
 const t = config.t;
@@ -71,7 +72,9 @@ const filter = {
 const voted = new Set([...(config.voted || []), ...load(VOTED_KEY, [])]);
 let pending = load(PENDING_KEY, []).filter((q) => q && typeof q.client_id === "string");
 const sending = new Set();
-const caches = { questions: new Map(), posts: new Map(), mine: new Map(), unanswered: new Map() };
+const caches = {
+  questions: new Map(), posts: new Map(), mine: new Map(), unanswered: new Map(), photos: new Map(),
+};
 
 const stream = new QaStream(config, {
   onChange: render,
@@ -317,6 +320,14 @@ function render() {
   if (ask) ask.hidden = !live;
   renderTitle(session);
   renderFactsList(session, t);
+  setStream(live ? session.stream_url : null, "hls", config.hls_src);
+
+  const photos = [...stream.photos.values()].sort((a, b) => b.id - a.id);
+  $("photos").hidden = photos.length === 0 && !live;
+  $("photos-empty").hidden = photos.length > 0;
+  renderKeyed($("photo-list"), caches.photos, photos, (p) => p.id, (p) => JSON.stringify(p),
+    (p) => buildPhoto(p, when, t));
+  renderMaterials(stream.materials, t);
 
   for (const name of ["online", "participant_visits", "questions", "answered"]) {
     const value = stream.counts[name];
@@ -771,7 +782,7 @@ if (plain) {
   $("conn-banner").dataset.kind = "warn";
   $("conn-banner").hidden = false;
 }
-for (const id of ["post-list", "question-list", "unanswered-list", "my-list"]) {
+for (const id of ["post-list", "question-list", "unanswered-list", "my-list", "photo-list"]) {
   $(id).replaceChildren();  // the script draws from here on, from the same snapshot
 }
 render();

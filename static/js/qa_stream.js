@@ -97,6 +97,8 @@ export class QaStream {
     this.handlers = handlers;
     this.questions = new Map();
     this.posts = new Map();
+    this.photos = new Map();
+    this.materials = [];
     this.mine = new Map();
     this.counts = {};
     this.session = {};
@@ -315,6 +317,9 @@ export class QaStream {
       case "question.removed": this.questions.delete(data.id); break;
       case "post": this.posts.set(data.id, data); break;
       case "post.removed": this.posts.delete(data.id); break;
+      case "photo": this.photos.set(data.id, data); break;
+      case "photo.removed": this.photos.delete(data.id); break;
+      case "materials": this.materials = data.materials || []; break;
       case "session": this.setSession(data); break;
       case "screen": this.session = { ...this.session, screen: data }; break;
       default: break;  // a type this page does not know: skip it, keep the numbering
@@ -326,6 +331,8 @@ export class QaStream {
     if (!snapshot) return;
     this.questions = new Map(snapshot.questions.map((q) => [q.id, q]));
     this.posts = new Map(snapshot.posts.map((p) => [p.id, p]));
+    this.photos = new Map((snapshot.photos || []).map((p) => [p.id, p]));
+    this.materials = snapshot.materials || [];
     this.session = snapshot.session;
     this.counts = snapshot.counts || {};
     this.lastSeq = snapshot.seq || 0;

@@ -6,6 +6,7 @@ import {
   QaStream, bdi, el, format, readConfig, reloadButton, timeFormatter, userText,
 } from "./qa_stream.js";
 import { renderDepartmentsLine, renderTitle } from "./session_facts.js";
+import { setStream } from "./media.js";
 
 const config = readConfig("screen-config");
 const t = config.t;
@@ -125,6 +126,8 @@ function render() {
   $("screen-waiting").hidden = !waiting;
   renderTitle(stream.session);
   renderDepartmentsLine(stream.session);
+  const playing = ["announced", "live"].includes(stream.session.state);
+  setStream(playing ? stream.session.stream_url : null, "hls", config.hls_src);
   const note = $("waiting-note");
   if (state === "cancelled") {
     note.textContent = t.cancelled;
