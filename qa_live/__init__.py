@@ -98,6 +98,13 @@ def create_app(config_class: type = Config) -> Flask:
 
     app.register_blueprint(wordlist_bp)
     app.cli.add_command(words_cli)
+    from qa_live.live.poll_views import bp as live_polls_bp
+    from qa_live.votes.office_views import bp as office_votes_bp
+    from qa_live.votes.views import bp as votes_bp
+
+    app.register_blueprint(live_polls_bp)
+    app.register_blueprint(votes_bp)
+    app.register_blueprint(office_votes_bp)
     return app
 
 
@@ -106,12 +113,18 @@ def _connect_receivers() -> None:
 
     Each package that listens has a receivers.py; connecting twice changes nothing. Console
     commands kept in modules of their own (followup's, the transcript's lookup, live's bulk,
-    highlight, nickname and note commands) are registered here too, before the sockets attach
-    every command.
+    highlight, nickname, note and poll commands) are registered here too, before the sockets
+    attach every command.
     """
     from qa_live.followup import commands as _followup_commands  # noqa: F401 - registers it
     from qa_live.followup import receivers as followup_receivers
-    from qa_live.live import bulk, highlight, nicknames, notes  # noqa: F401 - their commands
+    from qa_live.live import (  # noqa: F401 - their commands
+        bulk,
+        highlight,
+        nicknames,
+        notes,
+        poll_commands,
+    )
     from qa_live.live import receivers as live_receivers
     from qa_live.transcript import similar  # noqa: F401 - the "similar" lookup command
 

@@ -2,7 +2,8 @@
 staff, with personal API tokens (Authorization: Bearer …) or the staff login cookie + CSRF.
 
 docs/api.md and the OpenAPI document at /api/v1/openapi.json describe every endpoint. The
-routes are in citizens.py, staff.py and followups.py, on the blueprint of common.py.
+routes are in citizens.py, staff.py, followups.py, polls.py (live polls and public votes)
+and staff_votes.py, on the blueprint of common.py.
 """
 
 from __future__ import annotations
@@ -10,7 +11,13 @@ from __future__ import annotations
 from flask import jsonify
 from flask.typing import ResponseReturnValue
 
-from qa_live.api import citizens, followups, staff  # noqa: F401 - their routes join bp
+from qa_live.api import (  # noqa: F401 - their routes join bp
+    citizens,
+    followups,
+    polls,
+    staff,
+    staff_votes,
+)
 from qa_live.api.common import bp
 
 __all__ = ["bp"]

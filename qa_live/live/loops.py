@@ -1,4 +1,4 @@
-"""This process's background loops: counters summaries, and writing visits in batches."""
+"""This process's background loops: counters and poll summaries, writing visits in batches."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from flask import Flask
 
 from qa_live.extensions import socketio
 from qa_live.live import realtime
+from qa_live.live.poll_results import flush_poll_results
 from qa_live.live.summaries import flush_summaries
 from qa_live.live.visits import flush_visits
 
@@ -32,5 +33,6 @@ def start_loops(app: Flask) -> None:
 
     if app.config["SUMMARY_INTERVAL_S"] > 0:
         every(app.config["SUMMARY_INTERVAL_S"], flush_summaries, "summary flush")
+        every(app.config["SUMMARY_INTERVAL_S"], flush_poll_results, "poll results")
     if app.config["VISIT_FLUSH_INTERVAL_S"] > 0:
         every(app.config["VISIT_FLUSH_INTERVAL_S"], flush_visits, "writing visits")

@@ -19,7 +19,7 @@ from qa_live.auth.models import User
 from qa_live.core import signals
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
-from qa_live.live import answers, events, serialize, summaries, visits
+from qa_live.live import answers, events, polls, serialize, summaries, visits
 from qa_live.live.models import (
     Answer,
     AnswerKind,
@@ -284,6 +284,7 @@ def end_session(session: LiveSession, actor: User, now: datetime | None = None) 
     except planning.PlanningError as exc:
         raise QuestionRefused(str(exc), "bad_transition") from exc
     visits.close_all_visits(session, now)
+    polls.close_open_polls(session, actor, now)
     events.after_commit(lambda: summaries.mark_counts(session.id))
     db.session.execute(
         update(Question).where(Question.session_id == session.id)

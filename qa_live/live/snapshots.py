@@ -16,12 +16,14 @@ from qa_live.auth.models import User
 from qa_live.core.i18n import select_locale
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
-from qa_live.live import access, counters, realtime, serialize
+from qa_live.live import access, counters, polls, realtime, serialize
 from qa_live.live import services as live
 from qa_live.live.models import HostPost, Question, QuestionStatus
+from qa_live.live.poll_results import recent_results
 from qa_live.live.socket_common import EventError
 from qa_live.planning.models import LiveSession, SessionState
 from qa_live.transport.packets import Plain, Prepared
+from qa_live.votes.models import PollState
 
 
 def get_live_session_or_error(slug: object) -> LiveSession:
@@ -98,6 +100,8 @@ def _public_part(session_id: int, seq: int) -> dict[str, Any]:
         "session": Prepared(serialize.session_info(session)),
         "questions": [Prepared(serialize.public_question(q)) for q in questions],
         "posts": [Prepared(serialize.post(p)) for p in posts],
+        # Definitions, and final results once closed; live results are laid over on use.
+        "polls": [Prepared(p) for p in polls.public_polls(session_id)],
     }
     with kept.public_parts_lock:
         kept.public_parts[key] = part
@@ -126,11 +130,32 @@ def snapshot_at(session_id: int, seq: int, visitor_id: str | None,
         "session": part["session"],
         "questions": questions,
         "posts": part["posts"],
+        "polls": _with_results(part),
         "counts": counts,
     }
     if visitor_id is not None:
         data["mine"] = my_questions_by_id(session_id, visitor_id) if has_own else []
     return data
+
+
+def _with_results(part: dict[str, Any]) -> list[dict[str, Any]]:
+    """The part's polls, the open ones shown live with their results of the last moment."""
+    if not any(p["state"] == PollState.OPEN.value for p in part["polls"]):
+        return part["polls"]
+    found = recent_results(part["polls"])
+    return [Plain(p, results=found[p["id"]]) if p["id"] in found else p for p in part["polls"]]
+
+
+def open_poll_results(session_id: int, seq: int) -> list[dict[str, Any]]:
+    """The counts of the session's open polls shown live, for a page replaying from a seq.
+
+    A replay brings the polls' events but not their counts (those travel as summaries); read
+    from the kept public part, this costs nothing when no poll is open.
+    """
+    part = _public_part(session_id, seq)
+    if not any(p["state"] == PollState.OPEN.value for p in part["polls"]):
+        return []
+    return list(recent_results(part["polls"]).values())
 
 
 def my_questions(session: LiveSession, visitor_id: str) -> list[dict[str, Any]]:
@@ -183,5 +208,6 @@ def console_snapshot(session: LiveSession, user: User) -> dict[str, Any]:
         "session": serialize.session_info(session),
         "questions": [serialize.staff_question(q, now) for q in questions],
         "posts": [serialize.post(p) for p in posts],
+        "polls": polls.staff_polls(session.id),
         "counts": counters.counts(session.id, staff=True),
     }

@@ -17,13 +17,23 @@ from sqlalchemy.orm import lazyload
 from qa_live.core.timeutil import utcnow
 from qa_live.core.visitor import COOKIE, read_visitor_id
 from qa_live.extensions import db, socketio
-from qa_live.live import counters, events, intake, realtime, serialize, summaries, visits
+from qa_live.live import (
+    counters,
+    events,
+    intake,
+    poll_commands,
+    realtime,
+    serialize,
+    summaries,
+    visits,
+)
 from qa_live.live import services as live
 from qa_live.live.loops import start_loops
 from qa_live.live.models import Question, QuestionSource
 from qa_live.live.snapshots import (
     my_questions,
     my_questions_by_id,
+    open_poll_results,
     session_head,
     snapshot_at,
     upvotes_and_own,
@@ -122,6 +132,7 @@ class CitizenNamespace(Namespace):
             return ok(mode="replay", events=replay,
                       seq=replay[-1]["seq"] if replay else since,
                       counts=counts,
+                      poll_results=open_poll_results(session_id, head.last_seq or 0),
                       mine=my_questions_by_id(session_id, state["visitor"]) if has_own else [],
                       upvotes={str(i): n for i, n in votes.items()})
         return ok(mode="snapshot",
@@ -162,6 +173,17 @@ class CitizenNamespace(Namespace):
         db.session.commit()
         summaries.mark_vote(session.id, question.id)
         return ok(question_id=question.id, upvotes=count)
+
+    @guarded
+    def on_poll_answer(self, data: Any = None) -> dict[str, Any]:
+        """Answer a live poll: {poll_id, option_ids}; one answer per visitor (poll_commands)."""
+        state = self._state()
+        if state["session_id"] is None:
+            raise EventError("not_joined", _("Join a session first."))
+        data = payload(data)
+        return ok(**poll_commands.answer(
+            state["session_id"], data.get("poll_id"), state["visitor"], data.get("option_ids"),
+            client_address(), counted=state["visit"] is not None))
 
     @guarded
     def on_mine(self, data: Any = None) -> dict[str, Any]:

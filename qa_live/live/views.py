@@ -20,7 +20,7 @@ from qa_live.core.timeutil import to_local
 from qa_live.core.urls import public_url
 from qa_live.core.visitor import visitor_id
 from qa_live.extensions import db, limiter
-from qa_live.live import events, intake
+from qa_live.live import events, intake, polls
 from qa_live.live import services as live_services
 from qa_live.live.models import QuestionSource, Vote
 from qa_live.live.snapshots import snapshot
@@ -30,6 +30,7 @@ from qa_live.planning.access import get_public_session_or_404
 from qa_live.planning.forms import AdvanceQuestionForm
 from qa_live.planning.models import Duty, LiveSession, SessionState
 from qa_live.planning.qr import qr_svg
+from qa_live.votes import ballots
 
 bp = Blueprint("live", __name__)
 
@@ -162,6 +163,7 @@ def render_live_page(session: LiveSession, form: AdvanceQuestionForm | None = No
     if order not in SORTS:
         order = "newest"
     is_live = session.state == SessionState.LIVE
+    my_polls = ballots.choices_of([p["id"] for p in snap["polls"]], visitor)
     questions = sort_questions(snap["questions"], order)
     unanswered = [q for q in questions if q["status"] == "approved"]
     url = public_url("planning.session_page", slug=session.slug)
@@ -174,6 +176,8 @@ def render_live_page(session: LiveSession, form: AdvanceQuestionForm | None = No
         "nickname_max": current_app.config["NICKNAME_MAX_LENGTH"],
         "phone_pattern": PHONE_RE.pattern,
         "t": live_strings(),
+        "my_polls": {str(k): v for k, v in my_polls.items()},
+        "poll_t": polls.poll_strings(),
     })
     body = render_template(
         "live/live.html",
@@ -184,6 +188,7 @@ def render_live_page(session: LiveSession, form: AdvanceQuestionForm | None = No
         posts=sort_posts(snap["posts"]),
         unanswered=unanswered,
         voted=set(config["voted"]),
+        my_polls=my_polls,
         order=order,
         form=form or _ask_form(),
         config=config,
@@ -259,7 +264,8 @@ def screen(slug: str) -> ResponseReturnValue:
     top = sort_questions([q for q in snap["questions"] if q is not latest], "votes")
     top.sort(key=lambda q: q["upvotes"], reverse=True)  # the room sees votes, not pins
     config = _socket_config(session, snap)
-    config.update({"top": SCREEN_TOP, "t": screen_strings(), "screen": True})
+    config.update({"top": SCREEN_TOP, "t": screen_strings(), "screen": True,
+                   "poll_t": polls.poll_strings()})
     url = public_url("planning.session_page", slug=session.slug)
     return render_template(
         "live/screen.html",

@@ -180,6 +180,8 @@
       state.me = ack.me;
       state.presence.set(ack.me.id, ack.me.name);
       rebuild(ack.snapshot);
+      // Panels kept in scripts of their own (console_polls.js) start from the same snapshot.
+      root.dispatchEvent(new CustomEvent("qa:joined", {detail: ack.snapshot}));
       state.joining = false;
       const buffered = state.buffer;
       state.buffer = [];

@@ -8,6 +8,7 @@
 import {
   QaStream, bdi, el, format, readConfig, reloadButton, sortQuestions, timeFormatter, userText,
 } from "./qa_stream.js";
+import { PollsView } from "./polls.js";
 import { renderFactsList, renderTitle } from "./session_facts.js";
 
 const config = readConfig("live-config");
@@ -66,6 +67,10 @@ const stream = new QaStream(config, {
   onJoined: sendPending,
 });
 window.qaStream = stream;  // a handle for the browser console and the browser tests
+const polls = new PollsView(stream, {
+  list: $("poll-list"), section: $("polls"), t: config.poll_t, mine: config.my_polls,
+  answerable: true,
+});
 
 // Drop what the server already has (it was acknowledged just before the page was left).
 const known = new Set([...stream.mine.values()].map((q) => q.client_id));
@@ -212,6 +217,7 @@ function render() {
   if (ask) ask.hidden = !live;
   renderTitle(session);
   renderFactsList(session, t);
+  polls.render();
 
   for (const name of ["online", "participant_visits", "questions", "answered"]) {
     const value = stream.counts[name];

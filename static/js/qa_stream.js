@@ -91,6 +91,7 @@ export class QaStream {
     this.handlers = handlers;
     this.questions = new Map();
     this.posts = new Map();
+    this.polls = new Map();  // live polls by id; `results` null until citizens may see them
     this.mine = new Map();
     this.counts = {};
     this.session = {};
@@ -155,6 +156,12 @@ export class QaStream {
         this.changed();
       }
     });
+    socket.on("poll_results", (data) => {
+      if (data && data.session_id === this.session.id) {
+        this.applyPollResults(data.results);
+        this.changed();
+      }
+    });
     socket.on("mine", (question) => {
       // The visitor's room hears about their questions in every session: take updates of
       // questions this page knows, and ask the joined session for the list otherwise.
@@ -203,6 +210,7 @@ export class QaStream {
         this.lastSeq = Math.max(this.lastSeq, ack.seq);
         if (ack.counts) this.counts = ack.counts;
         if (ack.upvotes) this.applyUpvotes(ack.upvotes);
+        if (ack.poll_results) this.applyPollResults(ack.poll_results);
         if (ack.mine) this.setMine(ack.mine);
       }
       const buffered = this.buffer;
@@ -252,6 +260,12 @@ export class QaStream {
       case "post": this.posts.set(data.id, data); break;
       case "post.removed": this.posts.delete(data.id); break;
       case "session": this.setSession(data); break;
+      case "poll": {
+        // Open polls' counts travel as poll_results summaries: keep the ones held until then.
+        const held = this.polls.get(data.id);
+        this.polls.set(data.id, data.results || !held ? data : { ...data, results: held.results });
+        break;
+      }
       case "highlight": this.session = { ...this.session, highlighted_question_id: data.question_id }; break;
       default: break;  // a type this page does not know: skip it, keep the numbering
     }
@@ -262,6 +276,7 @@ export class QaStream {
     if (!snapshot) return;
     this.questions = new Map(snapshot.questions.map((q) => [q.id, q]));
     this.posts = new Map(snapshot.posts.map((p) => [p.id, p]));
+    this.polls = new Map((snapshot.polls || []).map((p) => [p.id, p]));
     this.session = snapshot.session;
     this.counts = snapshot.counts || {};
     this.lastSeq = snapshot.seq || 0;
@@ -295,6 +310,14 @@ export class QaStream {
     for (const [id, count] of Object.entries(upvotes || {})) {
       const question = this.questions.get(Number(id));
       if (question) question.upvotes = count;
+    }
+  }
+
+  /** Counts of open polls shown live (a `poll_results` summary, or a replay's). */
+  applyPollResults(results) {
+    for (const result of results || []) {
+      const poll = this.polls.get(result.poll_id);
+      if (poll && poll.state === "open") poll.results = result;
     }
   }
 

@@ -4,6 +4,7 @@
 import {
   QaStream, bdi, el, format, readConfig, reloadButton, timeFormatter, userText,
 } from "./qa_stream.js";
+import { PollsView } from "./polls.js";
 import { renderDepartmentsLine, renderTitle } from "./session_facts.js";
 
 const config = readConfig("screen-config");
@@ -86,6 +87,7 @@ function render() {
   $("screen-waiting").hidden = !waiting;
   renderTitle(stream.session);
   renderDepartmentsLine(stream.session);
+  polls.render();
   const note = $("waiting-note");
   if (state === "cancelled") {
     note.textContent = t.cancelled;
@@ -123,5 +125,9 @@ function showConnection(status, message) {
 }
 
 const stream = new QaStream(config, { onChange: render, onStatus: showConnection });
+// The latest poll, with its results once citizens may see them (the host's choice).
+const polls = new PollsView(stream, {
+  list: $("poll-list"), section: $("polls"), t: config.poll_t, latestOnly: true,
+});
 window.qaStream = stream;  // a handle for the browser console and the browser tests
 stream.connect();
