@@ -154,7 +154,8 @@ def test_results_after_closing_stay_hidden_from_citizens_until_the_poll_closes(a
     # A page joining now gets the poll without counts, in the snapshot and on the page.
     late = app.test_client()
     page = late.get(f"/s/{session.slug}").get_data(as_text=True)
-    assert "您支持延长政策期限吗？" in page and "关闭后公布结果" in page or "closes" in page
+    assert "您支持延长政策期限吗？" in page and "投票结束后公布结果" in page
+    assert 'class="poll-count"' not in page
     assert polls.poll_results_payload(db.session.get(Poll, poll_id)) is None
 
     closed = act(host, "poll_close", poll_id=poll_id)
