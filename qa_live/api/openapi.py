@@ -162,6 +162,9 @@ def spec() -> dict[str, Any]:
             "responses": {"200": _ok("done", OBJ), **_errors(400, 401, 403, 404, 409, 415)}}},
     }
     paths.update(_follow_up_paths())
+    from qa_live.api.openapi_polls import poll_paths
+
+    paths.update(poll_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "qa_live API", "version": "1",
