@@ -4,6 +4,8 @@ transcript after. Through the /moderation and /qa sockets, the page's plain form
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -266,6 +268,20 @@ def test_a_phone_without_the_script_answers_with_the_plain_form(app, world):
     assert refused.status_code == 400
     assert "只能选择一项" in refused.get_data(as_text=True)
     assert db.session.scalars(select(PollChoice.option_id)).all() == [yes]
+
+
+def test_the_console_page_offers_hosts_the_poll_panel(app, world):
+    session = world["session"]
+    host = app.test_client()
+    host.post("/login", data={"login": "host1", "password": PASSWORD})
+    page = host.get(f"/console/{session.slug}").get_data(as_text=True)
+    assert 'id="poll-composer"' in page and "console-polls-config" in page
+    strings = json.loads(re.search(r'id="console-polls-config">(.*?)</script>', page).group(1))
+    assert strings["close"] == "结束投票"  # the panel's texts, translated
+    answerer = app.test_client()
+    answerer.post("/login", data={"login": "ans1", "password": PASSWORD})
+    page = answerer.get(f"/console/{session.slug}").get_data(as_text=True)
+    assert 'id="console-polls"' in page and 'id="poll-composer"' not in page
 
 
 # -- participation (人次) -------------------------------------------------------------------------

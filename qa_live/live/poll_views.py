@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from qa_live.core.visitor import visitor_id
-from qa_live.live import poll_commands
+from qa_live.live import poll_commands, polls
 from qa_live.live.socket_common import EventError, client_address
 from qa_live.live.views import render_live_page
 from qa_live.planning.access import get_public_session_or_404
@@ -21,6 +21,12 @@ bp = Blueprint("live_polls", __name__)
 
 #: HTTP status of each refusal (anything else: 409, not possible now).
 STATUS = {"invalid": 400, "not_found": 404, "rate_limited": 429}
+
+
+@bp.app_template_global()
+def poll_strings() -> dict[str, str]:
+    """The poll texts of the scripts, for templates (the console's poll panel)."""
+    return polls.poll_strings()
 
 
 @bp.post("/s/<slug>/polls/<int:poll_id>")

@@ -134,6 +134,12 @@ def poll_strings() -> dict[str, str]:
         "answered_one": _("1 person answered"),
         "failed": _("That did not work. Please try again."),
         "offline": _("Connection lost. Reconnecting…"),
+        # the console's poll panel (static/js/console_polls.js)
+        "open": _("open"),
+        "close": _("Close the poll"),
+        "shown_live": _("Citizens see the results live"),
+        "shown_closed": _("Citizens see the results once it closes"),
+        "no_reply": _("The server did not answer. Please try again."),
     }
 
 

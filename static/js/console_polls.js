@@ -61,7 +61,7 @@
     const meta = el("p", "poll-meta");
     meta.append(el("span", "badge", p.state === "open" ? T.open : T.closed), " ",
       el("span", "muted", p.results_shown === "live" ? T.shown_live : T.shown_closed));
-    if (p.multiple) meta.append(" ", el("span", "muted", fmt(T.multiple, {n: p.max_choices})));
+    if (p.multiple) meta.append(" ", el("span", "muted", fmt(T.choose_up_to, {n: p.max_choices})));
     const question = el("h3", "poll-question", p.question);
     question.dir = "auto";
     item.append(meta, question);
