@@ -17,11 +17,14 @@ from qa_live.auth.models import Role
 from qa_live.auth.services import find_user_by_login
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db, socketio
-from qa_live.live import counters, moderation, poll_results, polls
+from qa_live import create_app
+from qa_live.live import counters, moderation, poll_results, polls, visits
 from qa_live.live.models import Visit
 from qa_live.planning.models import SessionState
+from qa_live.stats import queries, stored
+from qa_live.stats.models import StatsSession
 from qa_live.votes.models import Poll, PollChoice, PollResponse
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, config_for
 
 
 @pytest.fixture
@@ -312,6 +315,34 @@ def test_an_answer_from_a_joined_page_adds_no_participant_visit(app, world):
     visits = db.session.scalar(select(func.count()).select_from(Visit))
     assert answer(phone, poll_id, [yes])["ok"]
     assert db.session.scalar(select(func.count()).select_from(Visit)) == visits
+
+
+def test_another_workers_poll_only_participant_reaches_stored_statistics(app, world, db_url,
+                                                                        monkeypatch):
+    """A poll answer's visit that another worker writes after the session ended and its
+    figures were stored: the visits triggers make the statistics count it at once."""
+    session = world["session"]
+    host = staff(app, "host1", session)
+    poll_id, (yes, _no, _maybe) = open_poll(host)
+    citizen(app, session)  # one participant with the page open
+    other = create_app(config_for(db_url, VISIT_FLUSH_INTERVAL_S=3600.0))  # a second worker
+    with other.app_context():
+        phone = other.test_client()
+        phone.get(f"/s/{session.slug}")
+        assert phone.post(f"/s/{session.slug}/polls/{poll_id}",
+                          data={"option": [str(yes)]}).status_code == 303
+        assert visits.pending_visits(other) == 2  # its join and leave, not yet written
+    moderation.end_session(session, find_user_by_login("host1"))
+    db.session.commit()
+    monkeypatch.setattr(stored, "SETTLE", timedelta(0))
+    assert queries.session_report(session).session.participant_visits == 1
+    assert db.session.get(StatsSession, session.id).participant_visits == 1  # stored
+    with other.app_context():
+        visits.flush_visits()
+    db.session.expire_all()
+    report = queries.session_report(session)
+    assert report.session.participant_visits == 2 and report.session.unique_visitors == 2
+    assert db.session.get(StatsSession, session.id).participant_visits == 2
 
 
 def test_a_poll_answer_after_the_end_changes_stored_figures_never(app, world):
