@@ -9,15 +9,17 @@ import re
 from datetime import timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import event, func, select
 
+from qa_live import create_app
 from qa_live.audit.models import AuditEntry
 from qa_live.auth import tokens
 from qa_live.auth.models import Role
 from qa_live.auth.services import find_user_by_login
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db, socketio
-from qa_live import create_app
 from qa_live.live import counters, moderation, poll_results, polls, visits
 from qa_live.live.models import Visit
 from qa_live.planning.models import SessionState
@@ -462,3 +464,38 @@ def test_answering_many_times_quickly_is_refused_before_the_database(app, world)
     assert all(r["ok"] is False and r["error"] == "rate_limited" for r in refused)
     assert statements == []  # refused cheaply: not one query
     assert stored_answers() == 1
+
+
+_ids = st.integers(min_value=-2, max_value=12)
+_values = st.one_of(st.none(), st.booleans(), _ids, st.text(max_size=5), st.floats(),
+                    st.lists(_ids, max_size=12), st.lists(st.text(max_size=3), max_size=3),
+                    st.dictionaries(st.text(max_size=3), _ids, max_size=2))
+
+
+@settings(max_examples=120, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.one_of(_values, st.dictionaries(
+    st.sampled_from(["poll_id", "option_ids", "extra"]), _values, max_size=3)))
+def test_random_poll_answers_get_an_ack_and_store_only_whole_answers(app, world, data):
+    app.config.update(SOCKET_EVENT_RATE_LIMIT="100000/second",
+                      SOCKET_IP_EVENT_RATE_LIMIT="100000/second",
+                      POLL_ANSWER_RATE_LIMIT="100000/second")
+    session = world["session"]
+    if not polls.session_polls(session.id):  # two polls: option ids 1-3 and 4-5
+        host = staff(app, "host1", session)
+        open_poll(host, multiple=True)
+        open_poll(host, options=("是", "否"))
+    phone = citizen(app, session)
+    ack = phone.emit("poll_answer", data, namespace="/qa", callback=True)
+    assert isinstance(ack, dict) and isinstance(ack.get("ok"), bool)
+    if not ack["ok"]:
+        assert ack["error"] != "server_error", ack
+        assert isinstance(ack["message"], str) and ack["message"]
+    phone.disconnect(namespace="/qa")
+    for poll in polls.session_polls(session.id):
+        options = {o.id for o in poll.options}
+        for response in db.session.scalars(select(PollResponse).where(
+                PollResponse.poll_id == poll.id)):
+            chosen = db.session.scalars(select(PollChoice.option_id).where(
+                PollChoice.response_id == response.id)).all()
+            assert 1 <= len(chosen) <= poll.max_choices and set(chosen) <= options

@@ -101,6 +101,17 @@ def _payload(event, world, login):
 
         moderation.approve(q, find_user_by_login("host1"))
         events.commit_and_send()
+    if event == "poll_open":
+        return {"question": "您支持这项政策吗？", "options": ["支持", "不支持"]}
+    if event == "poll_close":
+        from qa_live.auth.services import find_user_by_login
+        from qa_live.live import events, polls
+        from qa_live.votes.models import ResultsShown
+
+        poll = polls.open_poll(session, find_user_by_login("host1"), f"投票：{login}",
+                               ["是", "否"], False, ResultsShown.LIVE)
+        events.commit_and_send()
+        return {"poll_id": poll.id}
     return ids
 
 
@@ -111,6 +122,7 @@ EVENTS = {
     "edit_answer": MODERATE, "end": MODERATE,
     "bulk_approve": MODERATE, "bulk_reject": MODERATE, "clear_nickname": MODERATE,
     "highlight": MODERATE, "note": ANSWER, "similar": ANSWER,
+    "poll_open": MODERATE, "poll_close": MODERATE,
 }
 
 

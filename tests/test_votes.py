@@ -242,7 +242,7 @@ def test_the_office_drafts_next_years_plan_from_the_results(app, world):
         LiveSession.plan_year == NEXT_YEAR)) == 2
 
 
-# -- a session's theme ------------------------------------------------------------------------------
+# -- a session's theme -------------------------------------------------------------------------
 
 
 def test_a_department_proposes_themes_and_citizens_vote_on_the_session_page(app, world):
@@ -272,8 +272,8 @@ def test_a_department_proposes_themes_and_citizens_vote_on_the_session_page(app,
 def test_the_office_applies_the_winning_theme_to_the_title(app, world):
     session = world["session"]
     office = find_user_by_login("office1")
-    poll = services.create_theme_vote(session, "本场选哪个主题？", ["稳外贸政策解读", "跨境电商新政"],
-                                      office)
+    poll = services.create_theme_vote(session, "本场选哪个主题？",
+                                      ["稳外贸政策解读", "跨境电商新政"], office)
     services.open_vote(poll, office)
     ids = option_ids(poll)
     services.cast_vote(poll, "visitor-0001-abcdefgh", [ids["跨境电商新政"]])
@@ -312,3 +312,34 @@ def test_a_theme_vote_needs_two_to_ten_themes_and_a_session_not_yet_live(app, wo
         "themes": ["主题甲", "主题乙"]})
     assert response.status_code == 403
     assert services.staff_votes() == []
+
+
+def test_one_ballot_per_visitor_and_exact_results_on_both_databases(any_db_app):
+    """The unique key, the savepoint and the grouped counts on SQLite and PostgreSQL."""
+    from qa_live.auth import services as auth_services
+    from qa_live.planning import services as planning
+
+    for name in ("对外贸易处", "外资处", "电子商务处"):
+        planning.create_department(name)
+    office = auth_services.create_user("office1", "办公室", PASSWORD, [Role.OFFICE], [])
+    db.session.commit()
+    poll = services.create_departments_vote(NEXT_YEAR, "明年哪些处室上线？", [], 2, office)
+    services.open_vote(poll, office)
+    db.session.commit()
+    ids = option_ids(poll)
+    for n in range(7):
+        services.cast_vote(poll, f"visitor-{n:04d}-abcdefgh",
+                           [ids["外资处"]] + ([ids["对外贸易处"]] if n % 3 == 0 else []))
+    db.session.commit()
+    with pytest.raises(BallotError) as twice:
+        services.cast_vote(poll, "visitor-0001-abcdefgh", [ids["电子商务处"]])
+    assert twice.value.code == "already_voted"
+    db.session.rollback()
+    from qa_live.votes import ballots as ballot_rules
+
+    found = ballot_rules.results(poll)
+    assert found.respondents == 7
+    assert found.counts == {ids["外资处"]: 7, ids["对外贸易处"]: 3}
+    assert found.share(ids["对外贸易处"]).percent() == "42.8%"  # 3/7, rounded down
+    assert [o.label for o, _n in ballot_rules.ranked(poll, found)] == [
+        "外资处", "对外贸易处", "电子商务处"]
