@@ -131,6 +131,12 @@ class Config:
     QUESTION_MIN_INTERVAL_S = int(os.environ.get("QUESTION_MIN_INTERVAL_S", "10"))
     QUESTION_MAX_PER_VISITOR = int(os.environ.get("QUESTION_MAX_PER_VISITOR", "20"))
     VOTE_RATE_LIMIT = os.environ.get("VOTE_RATE_LIMIT", "30/minute")
+    # Live polls (docs/security.md, "One answer per visitor"): a visitor's answers, and all
+    # answers from one address (a hall behind one NAT address answers together: keep it wide).
+    POLL_ANSWER_RATE_LIMIT = os.environ.get("POLL_ANSWER_RATE_LIMIT", "10/minute")
+    POLL_ADDRESS_RATE_LIMIT = os.environ.get("POLL_ADDRESS_RATE_LIMIT", "1000/10 minutes")
+    # Public votes: ballots accepted from one address in one vote (cookies cleared to vote again).
+    PUBLIC_VOTE_ADDRESS_LIMIT = os.environ.get("PUBLIC_VOTE_ADDRESS_LIMIT", "20 per day")
     # Any socket event, per connection and per address: a flood is cut off, others go on.
     SOCKET_EVENT_RATE_LIMIT = os.environ.get("SOCKET_EVENT_RATE_LIMIT", "30/10 seconds")
     SOCKET_IP_EVENT_RATE_LIMIT = os.environ.get("SOCKET_IP_EVENT_RATE_LIMIT", "600/10 seconds")

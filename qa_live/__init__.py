@@ -134,6 +134,13 @@ def create_app(config_class: type = Config) -> Flask:
     from qa_live.live.media.views import bp as media_bp
 
     app.register_blueprint(media_bp)
+    from qa_live.live.poll_views import bp as live_polls_bp
+    from qa_live.votes.office_views import bp as office_votes_bp
+    from qa_live.votes.views import bp as votes_bp
+
+    app.register_blueprint(live_polls_bp)
+    app.register_blueprint(votes_bp)
+    app.register_blueprint(office_votes_bp)
     return app
 
 
@@ -142,12 +149,18 @@ def _connect_receivers() -> None:
 
     Each package that listens has a receivers.py; connecting twice changes nothing. Console
     commands kept in modules of their own (followup's, the transcript's lookup, live's bulk,
-    nickname and note commands, the studio's review and projector commands) are registered
+    nickname, note and poll commands, the studio's review and projector commands) are registered
     here too, before the sockets attach every command.
     """
     from qa_live.followup import commands as _followup_commands  # noqa: F401 - registers it
     from qa_live.followup import receivers as followup_receivers
-    from qa_live.live import bulk, nicknames, notes, studio_commands  # noqa: F401 - commands
+    from qa_live.live import (  # noqa: F401 - their commands
+        bulk,
+        nicknames,
+        notes,
+        poll_commands,
+        studio_commands,
+    )
     from qa_live.live import receivers as live_receivers
     from qa_live.live.media import commands as _media_commands  # noqa: F401 - photos, materials
     from qa_live.transcript import similar  # noqa: F401 - the "similar" lookup command

@@ -16,14 +16,16 @@ from qa_live import demo_studio
 from qa_live.auth import services as auth_services
 from qa_live.auth.models import Role, User
 from qa_live.core import signals
-from qa_live.core.timeutil import utcnow
+from qa_live.core.timeutil import local_year, utcnow
 from qa_live.extensions import db
 from qa_live.followup.demo import settle_follow_ups
-from qa_live.live import intake, moderation, review, screen, studio  # noqa: F401 - kinds
+from qa_live.live import intake, moderation, polls, review, screen, studio  # noqa: F401 - kinds
 from qa_live.live.models import PostKind, QuestionSource, RejectReason, Visit
 from qa_live.live.validation import QuestionInput
 from qa_live.planning import approval, services
 from qa_live.planning.models import Department, LiveSession, ModerationMode, SessionState
+from qa_live.votes import services as vote_services
+from qa_live.votes.models import Poll, PollKind, ResultsShown
 
 demo_cli = AppGroup("demo", help="Demonstration data.")
 
@@ -169,6 +171,8 @@ def load() -> None:
         announced_at = start - timedelta(days=7)
         services.announce_session(session, announced_at)
         if offset > 0:
+            if index == 11:
+                _demo_theme_vote(session, office, now)
             if not session.precollect_open(now):
                 continue
             intake.submit_question(
@@ -183,6 +187,7 @@ def load() -> None:
                      min(end, now) if offset == 0 else end, live_now=offset == 0)
         if offset < 0:
             services.change_state(session, SessionState.ENDED, end)
+            polls.close_open_polls(session, host, end)  # as moderation.end_session does
             signals.session_ended.send(session, actor=host)  # as moderation.end_session does
             if current_app.config["FOLLOW_UP_AUTO"]:  # the demo year's follow-ups worked through
                 settle_follow_ups(session, office, [answerers[n] for n in dept_names], now)
@@ -193,6 +198,7 @@ def load() -> None:
         [depts["对外贸易处"], depts["外商投资管理处"]], office, host,
         [answerers["对外贸易处"], answerers["外商投资管理处"]], now)
     created += interview is not None
+    _demo_departments_vote(office, now)
     db.session.commit()
     click.echo(f"demo data: {len(depts)} departments, {created} new sessions")
     _print_logins()
@@ -286,6 +292,8 @@ def _demo_stream(session: LiveSession, host: User, answerers: list[User], index:
                               asked + timedelta(minutes=4 + n))
         if n == 2:
             moderation.flag_follow_up(question, answerers[0], True)
+    if session.state == SessionState.LIVE:
+        _demo_polls(session, host, at)
     if live_now:  # questions still waiting for the host's review
         for n, text in enumerate(PENDING_QUESTIONS):
             intake.submit_question(
@@ -295,6 +303,57 @@ def _demo_stream(session: LiveSession, host: User, answerers: list[User], index:
                                                        f"{session.slug}/p{n}"))),
                 QuestionSource.LIVE, at(0.9 + n * 0.03),
             )
+
+
+def _demo_departments_vote(office: User, now: datetime) -> None:
+    """December's vote on next year's departments: closed yesterday, with its results."""
+    year = local_year(now) + 1
+    if db.session.scalar(select(Poll).where(Poll.kind == PollKind.DEPARTMENTS,
+                                            Poll.plan_year == year)):
+        return
+    opened = now - timedelta(days=20)
+    poll = vote_services.create_departments_vote(
+        year, f"{year}年，您希望哪些处室走进“网络在线问政”？", [], 3, office,
+        "每人最多选三个处室；投票结束后公布结果，局办公室据此安排明年的专场。", now=opened)
+    vote_services.open_vote(poll, office, opened)
+    for n in range(240):  # each citizen picks one to three departments, some more often
+        picks = [poll.options[(n * k + k * k) % len(poll.options)].id for k in (1, 3, 7)]
+        chosen = list(dict.fromkeys(picks[: 1 + n % 3]))
+        vote_services.cast_vote(poll, f"demo-vote-{year}-{n}", chosen,
+                                opened + timedelta(hours=n * 1.5))
+    vote_services.close_vote(poll, office, now - timedelta(days=1))
+
+
+def _demo_theme_vote(session: LiveSession, office: User, now: datetime) -> None:
+    """The announced session's theme, voted from the department's candidates (open now)."""
+    poll = vote_services.create_theme_vote(
+        session, "本期专场您最想聊哪个话题？",
+        [session.title, "跨境电商出口退税与海外仓", "直播电商规范发展"], office,
+        "得票最多的话题将作为本期专场的主题。", now=now - timedelta(days=3))
+    vote_services.open_vote(poll, office, now - timedelta(days=3))
+    for n in range(37):
+        option = poll.options[(0, 0, 1, 2, 0, 1, 0)[n % 7]]
+        vote_services.cast_vote(poll, f"demo-theme-{session.slug}-{n}", [option.id],
+                                now - timedelta(hours=60 - n))
+
+
+def _demo_polls(session: LiveSession, host: User,
+                at: Callable[[float], datetime]) -> None:
+    """A session's polls: one closed with its results, one open with live results (a held
+    session's closes when it ends)."""
+    voters = [f"demo-{session.slug}-v{n}" for n in range(60)]
+    first = polls.open_poll(session, host, "您是通过什么渠道知道本场问政的？",
+                            ["政府网站", "微信公众号", "朋友转发", "新闻报道"], True,
+                            ResultsShown.LIVE, at(0.2))
+    for n, visitor in enumerate(voters[:48]):
+        chosen = [first.options[n % 4].id] + ([first.options[0].id] if n % 5 == 0 else [])
+        polls.answer_poll(session, first, visitor, list(dict.fromkeys(chosen)), at(0.21))
+    polls.close_poll(session, first, host, at(0.4))
+    second = polls.open_poll(session, host, "您对本场政策解读的清晰程度是否满意？",
+                             ["满意", "基本满意", "不满意"], False, ResultsShown.LIVE, at(0.8))
+    for n, visitor in enumerate(voters[10:41]):
+        polls.answer_poll(session, second, visitor, [second.options[min(n % 7, 2)].id],
+                          at(0.81))
 
 
 @demo_cli.command("logins")

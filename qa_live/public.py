@@ -9,6 +9,8 @@ dispatches, so no package below it needs another's pages. The blueprint keeps th
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -42,6 +44,9 @@ from qa_live.planning.qr import qr_svg
 from qa_live.transcript import ratings
 from qa_live.transcript.forms import RatingForm
 from qa_live.transcript.views import render_transcript
+from qa_live.votes import ballots
+from qa_live.votes import payloads as vote_payloads
+from qa_live.votes import services as vote_services
 
 bp = Blueprint("planning", __name__)
 
@@ -98,7 +103,18 @@ def _render_session(session: LiveSession, form: AdvanceQuestionForm, status: int
         qr=Markup(qr_svg(url)),  # noqa: S704 - segno's own SVG, no user text in it
         my_questions=mine,
         status_label=live_services.status_label,
+        theme_vote=_theme_vote(session, now),
     ), status
+
+
+def _theme_vote(session: LiveSession, now: datetime) -> dict[str, Any] | None:
+    """The session's theme vote, as its page shows it (with the visitor's choice), if any."""
+    poll = vote_services.theme_vote_of(session)
+    if poll is None:
+        return None
+    mine = ballots.choices_of([poll.id], visitor_id()).get(poll.id, [])
+    return {"vote": vote_payloads.vote_payload(poll, now, mine=mine),
+            "is_open": poll.is_open(now), "poll": poll}
 
 
 def _advance_limit() -> str:

@@ -88,7 +88,8 @@ json_values = st.recursive(
 )
 FIELDS = ["slug", "last_seq", "text", "client_id", "nickname", "phone", "question_id",
           "into_id", "answer_id", "post_id", "department_id", "reason", "body", "kind",
-          "pinned", "needed", "removed", "session_id", "screen"]
+          "pinned", "needed", "removed", "session_id", "screen", "poll_id", "option_ids",
+          "question", "options", "multiple", "results"]
 payloads = st.one_of(
     json_values,
     st.dictionaries(st.sampled_from(FIELDS), json_values, max_size=6),
@@ -97,7 +98,7 @@ payloads = st.one_of(
 
 @settings(max_examples=150, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(event=st.sampled_from(["join", "ask", "vote", "mine"]), data=payloads)
+@given(event=st.sampled_from(["join", "ask", "vote", "mine", "poll_answer"]), data=payloads)
 def test_citizen_events_answer_random_payloads_with_an_ack(app, live, event, data):
     app.config.update(SOCKET_EVENT_RATE_LIMIT="100000/second",
                       SOCKET_IP_EVENT_RATE_LIMIT="100000/second", QUESTION_MIN_INTERVAL_S=0,
@@ -135,6 +136,8 @@ def test_staff_events_answer_random_payloads_with_an_ack(app, live, event, data)
     "/api/v1/sessions/{slug}/questions", "/api/v1/sessions/{slug}/questions/1/vote",
     "/api/v1/staff/sessions", "/api/v1/staff/sessions/{id}/actions/answer",
     "/api/v1/staff/sessions/{id}/actions/reject", "/api/v1/staff/sessions/{id}",
+    "/api/v1/staff/sessions/{id}/actions/poll_open", "/api/v1/sessions/{slug}/polls/1/answer",
+    "/api/v1/votes/1/ballot", "/api/v1/staff/votes",
 ]))
 def test_json_endpoints_answer_random_bodies_with_an_error_object(app, live, data, path):
     app.config.update(QUESTION_MIN_INTERVAL_S=0, QUESTION_MAX_PER_VISITOR=100000)
@@ -662,7 +665,7 @@ def test_every_json_write_endpoint_refuses_unstorable_text_with_400(app, live, m
     token = create_token(host, "fuzz")[1] if host is not None else ""
     db.session.commit()
     url = path.format(slug=live.slug, question_id=1, answer_id=1, follow_up_id=1,
-                      session_id=live.id, name="answer", department_id=1)
+                      session_id=live.id, name="answer", department_id=1, poll_id=1)
     body = {"text": bad, "body": bad, "title": bad, "reason": bad, "value": bad, "name": bad,
             "question_id": 1, "client_id": str(uuid.uuid4())}
     response = app.test_client().open(url, method=method, data=json.dumps(body),

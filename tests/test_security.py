@@ -178,6 +178,17 @@ def _payload(entry, world, login):
         named = world["make_question"](session, f"带昵称的问题：{event} {login}",
                                        visitor=f"visitor-n-{event}-{login}-000", nickname="张三")
         return {"question_id": named.id}
+    if event == "poll_open":
+        return {"question": "您支持这项政策吗？", "options": ["支持", "不支持"]}
+    if event == "poll_close":
+        from qa_live.auth.services import find_user_by_login
+        from qa_live.live import events, polls
+        from qa_live.votes.models import ResultsShown
+
+        poll = polls.open_poll(session, find_user_by_login("host1"), f"投票：{login}",
+                               ["是", "否"], False, ResultsShown.LIVE)
+        events.commit_and_send()
+        return {"poll_id": poll.id}
     return ids
 
 
@@ -196,6 +207,7 @@ EVENTS = {
     "photo_caption": IN_GUESTS_NAME, "photo_remove": IN_GUESTS_NAME,  # the session's editors
     "material_add": IN_GUESTS_NAME, "material_update": IN_GUESTS_NAME,
     "material_move": IN_GUESTS_NAME, "material_remove": IN_GUESTS_NAME,
+    "poll_open": MODERATE, "poll_close": MODERATE,
 }
 #: Commands outside the matrix, and why: each is tested on its own.
 NOT_IN_MATRIX = {

@@ -203,6 +203,9 @@ def spec() -> dict[str, Any]:
     merge_paths(paths, figures_paths())
     paths.update(_approval_paths())
     paths.update(_media_paths())
+    from qa_live.api.openapi_polls import poll_paths
+
+    paths.update(poll_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "qa_live API", "version": "1",

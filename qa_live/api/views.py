@@ -3,7 +3,8 @@ staff, with personal API tokens (Authorization: Bearer …) or the staff login c
 
 docs/api.md and the OpenAPI document at /api/v1/openapi.json describe every endpoint. The
 routes are in citizens.py, own_questions.py, staff.py, approvals.py, followups.py,
-departments_api.py, records_api.py and stats_api.py, on the blueprint of common.py.
+departments_api.py, records_api.py, stats_api.py, media.py, polls.py (live polls and public
+votes) and staff_votes.py, on the blueprint of common.py.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from qa_live.api import (  # noqa: F401 - their routes join bp
     followups,
     media,
     own_questions,
+    polls,
     records_api,
     staff,
+    staff_votes,
     stats_api,
 )
 from qa_live.api.common import bp

@@ -1,4 +1,5 @@
-"""This process's background loops: counters summaries, writing visits in batches, heartbeat."""
+"""This process's background loops: counters and poll summaries, writing visits in batches,
+heartbeat."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from flask import Flask
 from qa_live.core.outages import is_unavailable, troubles
 from qa_live.extensions import socketio
 from qa_live.live import heartbeat, realtime
+from qa_live.live.poll_results import flush_poll_results
 from qa_live.live.summaries import flush_summaries
 from qa_live.live.visits import flush_visits
 
@@ -39,5 +41,6 @@ def start_loops(app: Flask) -> None:
 
     if app.config["SUMMARY_INTERVAL_S"] > 0:
         every(app.config["SUMMARY_INTERVAL_S"], flush_summaries, "summary flush")
+        every(app.config["SUMMARY_INTERVAL_S"], flush_poll_results, "poll results")
     if app.config["VISIT_FLUSH_INTERVAL_S"] > 0:
         every(app.config["VISIT_FLUSH_INTERVAL_S"], flush_visits, "writing visits")

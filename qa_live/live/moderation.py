@@ -24,6 +24,7 @@ from qa_live.live import (
     answers,
     claims,
     events,
+    polls,
     screen,
     serialize,
     summaries,
@@ -354,6 +355,7 @@ def end_session(session: LiveSession, actor: User, now: datetime | None = None) 
     except planning.PlanningError as exc:
         raise QuestionRefused(str(exc), "bad_transition") from exc
     visits.close_all_visits(session, now)
+    polls.close_open_polls(session, actor, now)
     events.after_commit(lambda: summaries.mark_counts(session.id))
     db.session.execute(
         update(Question).where(Question.session_id == session.id)

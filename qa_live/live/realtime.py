@@ -3,9 +3,9 @@
 Two kinds live here, and nowhere else in qa_live:
 
 - **This process's sockets and marks**, at module level: the /qa and /moderation sockets this
-  process holds, open citizen sockets per address, the sessions whose counters or votes changed
-  since the last summary, Redis clients of the staff-socket registry, and the process-lifetime
-  facts (which apps' background loops run, whether the namespaces are attached).
+  process holds, open citizen sockets per address, the sessions whose counters, votes or
+  polls changed since the last summary, Redis clients of the staff-socket registry, and the
+  process-lifetime facts (which apps' background loops run, whether the namespaces are attached).
 - **Per app caches** (one database each), in ``app.extensions[APP_KEY]``: the visits not yet
   written, what each session's audience has not heard yet, the public counters last computed,
   the kept public parts of snapshots, and the socket flood limiter.
@@ -46,6 +46,8 @@ summary_lock = threading.Lock()
 dirty_counts: set[int] = set()
 #: Session -> questions whose votes changed since the last summary.
 dirty_votes: dict[int, set[int]] = {}
+#: Session -> live polls answered since the last poll summary (poll_results.py).
+dirty_polls: dict[int, set[int]] = {}
 
 # Process-lifetime facts (never reset: a started thread cannot be unstarted) ---------------------
 
@@ -81,6 +83,9 @@ class Audiences:
         self.counts_waiting: set[int] = set()
         self.votes_waiting: dict[int, set[int]] = {}
         self.sent_at: dict[int, float] = {}
+        #: Live polls' results not yet heard, and when each session's audience last heard some.
+        self.polls_waiting: dict[int, set[int]] = {}
+        self.polls_sent_at: dict[int, float] = {}
 
 
 @dataclass
@@ -95,6 +100,8 @@ class AppState:
     public_parts: OrderedDict[tuple[int, int, str], dict[str, Any]] = field(
         default_factory=OrderedDict)
     public_parts_lock: threading.Lock = field(default_factory=threading.Lock)
+    #: poll id -> (monotonic time, public results) as counted last (poll_results.py).
+    poll_results: dict[int, tuple[float, dict[str, Any]]] = field(default_factory=dict)
     #: The socket flood limiter (socket_common.SocketEventLimiter), made on first use.
     socket_limiter: Any = None
 
@@ -120,5 +127,6 @@ def reset(app: Flask | None = None) -> None:
     with summary_lock:
         dirty_counts.clear()
         dirty_votes.clear()
+        dirty_polls.clear()
     if app is not None:
         app.extensions.pop(APP_KEY, None)

@@ -16,13 +16,15 @@ from qa_live.auth.models import Role, User
 from qa_live.core.i18n import select_locale
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
-from qa_live.live import access, counters, realtime, review, serialize
+from qa_live.live import access, counters, polls, realtime, review, serialize
 from qa_live.live import services as live
 from qa_live.live.media import payloads as media
 from qa_live.live.models import HostPost, Question, QuestionStatus
+from qa_live.live.poll_results import recent_results
 from qa_live.live.socket_common import EventError
 from qa_live.planning.models import Duty, LiveSession, SessionState
 from qa_live.transport.packets import Plain, Prepared
+from qa_live.votes.models import PollState
 
 
 def get_live_session_or_error(slug: object) -> LiveSession:
@@ -101,6 +103,8 @@ def _public_part(session_id: int, seq: int) -> dict[str, Any]:
         "posts": [Prepared(serialize.post(p)) for p in posts],
         "photos": [Prepared(p) for p in media.public_photos(session_id)],
         "materials": [Prepared(m) for m in media.public_materials(session_id)],
+        # Definitions, and final results once closed; live results are laid over on use.
+        "polls": [Prepared(p) for p in polls.public_polls(session_id)],
     }
     with kept.public_parts_lock:
         kept.public_parts[key] = part
@@ -131,11 +135,32 @@ def snapshot_at(session_id: int, seq: int, visitor_id: str | None,
         "posts": part["posts"],
         "photos": part["photos"],
         "materials": part["materials"],
+        "polls": _with_results(part),
         "counts": counts,
     }
     if visitor_id is not None:
         data["mine"] = my_questions_by_id(session_id, visitor_id) if has_own else []
     return data
+
+
+def _with_results(part: dict[str, Any]) -> list[dict[str, Any]]:
+    """The part's polls, the open ones shown live with their results of the last moment."""
+    if not any(p["state"] == PollState.OPEN.value for p in part["polls"]):
+        return part["polls"]
+    found = recent_results(part["polls"])
+    return [Plain(p, results=found[p["id"]]) if p["id"] in found else p for p in part["polls"]]
+
+
+def open_poll_results(session_id: int, seq: int) -> list[dict[str, Any]]:
+    """The counts of the session's open polls shown live, for a page replaying from a seq.
+
+    A replay brings the polls' events but not their counts (those travel as summaries); read
+    from the kept public part, this costs nothing when no poll is open.
+    """
+    part = _public_part(session_id, seq)
+    if not any(p["state"] == PollState.OPEN.value for p in part["polls"]):
+        return []
+    return list(recent_results(part["polls"]).values())
 
 
 def my_questions(session: LiveSession, visitor_id: str) -> list[dict[str, Any]]:
@@ -191,6 +216,7 @@ def console_snapshot(session: LiveSession, user: User) -> dict[str, Any]:
         "posts": [serialize.post(p) for p in posts],
         "photos": media.public_photos(session.id),
         "materials": media.public_materials(session.id),
+        "polls": polls.staff_polls(session.id),
         "counts": counters.counts(session.id, staff=True),
         # Answers and posts of a reviewed session waiting for a reviewer, or sent back.
         "review_items": review.open_items(session),

@@ -22,6 +22,7 @@ from qa_live.live import (
     events,
     intake,
     own_question_views,
+    poll_commands,
     realtime,
     serialize,
     summaries,
@@ -34,6 +35,7 @@ from qa_live.live.models import Question, QuestionSource
 from qa_live.live.snapshots import (
     my_questions,
     my_questions_by_id,
+    open_poll_results,
     session_head,
     snapshot_at,
     upvotes_and_own,
@@ -133,6 +135,7 @@ class CitizenNamespace(GuardedNamespace):
             return ok(mode="replay", events=replay,
                       seq=replay[-1]["seq"] if replay else since,
                       counts=counts,
+                      poll_results=open_poll_results(session_id, head.last_seq or 0),
                       mine=my_questions_by_id(session_id, state["visitor"]) if has_own else [],
                       upvotes={str(i): n for i, n in votes.items()})
         return ok(mode="snapshot",
@@ -196,6 +199,17 @@ class CitizenNamespace(GuardedNamespace):
     def on_withdraw(self, data: Any = None) -> dict[str, Any]:
         """Withdraw one's own question while it waits for review."""
         return own_question_views.socket_withdraw(self._state()["visitor"], data)
+
+    @guarded
+    def on_poll_answer(self, data: Any = None) -> dict[str, Any]:
+        """Answer a live poll: {poll_id, option_ids}; one answer per visitor (poll_commands)."""
+        state = self._state()
+        if state["session_id"] is None:
+            raise EventError("not_joined", _("Join a session first."))
+        data = payload(data)
+        return ok(**poll_commands.answer(
+            state["session_id"], data.get("poll_id"), state["visitor"], data.get("option_ids"),
+            client_address(), counted=state["visit"] is not None))
 
     @guarded
     def on_mine(self, data: Any = None) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Throttled summaries: the counters and votes that changed go out at most every interval.
 
 A session's audience hears the counters and votes at most every SUMMARY_INTERVAL_S, and less
-often the larger it is (_audience_interval): every summary is a broadcast to every page, and
+often the larger it is (audience_interval): every summary is a broadcast to every page, and
 with 10,000 pages one a second would cost as much as an answer a second. Staff consoles hear
 every summary. What a large audience has not heard yet waits in the app's realtime.Audiences.
 """
@@ -34,7 +34,7 @@ def mark_vote(session_id: int, question_id: int) -> None:
         realtime.dirty_counts.add(session_id)
 
 
-def _audience_interval(session_id: int) -> float:
+def audience_interval(session_id: int) -> float:
     """How long a session's audience waits between summaries: longer for a larger audience."""
     config = current_app.config
     interval = float(config["SUMMARY_INTERVAL_S"])
@@ -75,7 +75,7 @@ def flush_summaries() -> None:
     now = time.monotonic()
     due = {session_id for session_id in public_counts | public_votes.keys()
            if now - audiences.sent_at.get(session_id, float("-inf"))
-           >= _audience_interval(session_id)}
+           >= audience_interval(session_id)}
     figures: dict[int, dict[str, Any]] = {}
     for session_id in sessions:
         staff = counts(session_id, staff=True)

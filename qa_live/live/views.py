@@ -21,7 +21,7 @@ from qa_live.core.timeutil import to_local
 from qa_live.core.urls import public_url
 from qa_live.core.visitor import visitor_id
 from qa_live.extensions import db, limiter
-from qa_live.live import events, intake
+from qa_live.live import events, intake, polls
 from qa_live.live import services as live_services
 from qa_live.live.media import views as media_views
 from qa_live.live.models import QuestionSource, Vote
@@ -34,6 +34,7 @@ from qa_live.planning.access import get_public_session_or_404
 from qa_live.planning.forms import AdvanceQuestionForm
 from qa_live.planning.models import Duty, LiveSession, SessionState
 from qa_live.planning.qr import qr_svg
+from qa_live.votes import ballots
 
 bp = Blueprint("live", __name__)
 
@@ -169,6 +170,7 @@ def render_live_page(session: LiveSession, form: AdvanceQuestionForm | None = No
     if order not in SORTS:
         order = "newest"
     is_live = session.state == SessionState.LIVE
+    my_polls = ballots.choices_of([p["id"] for p in snap["polls"]], visitor)
     questions = sort_questions(snap["questions"], order)
     unanswered = [q for q in questions if q["status"] == "approved"]
     filters = StreamFilter.from_args(request.args)
@@ -184,6 +186,8 @@ def render_live_page(session: LiveSession, form: AdvanceQuestionForm | None = No
         "t": {**live_strings(), **page_strings(), **media_views.media_strings()},
         "filter": {"q": filters.text, "show": filters.show},
         **media_views.player_config(),
+        "my_polls": {str(k): v for k, v in my_polls.items()},
+        "poll_t": polls.poll_strings(),
     })
     body = render_template(
         "live/live.html",
@@ -196,6 +200,7 @@ def render_live_page(session: LiveSession, form: AdvanceQuestionForm | None = No
         posts=sort_posts(snap["posts"]),
         unanswered=unanswered,
         voted=set(config["voted"]),
+        my_polls=my_polls,
         order=order,
         form=form or _ask_form(),
         config=config,
@@ -291,7 +296,8 @@ def screen(slug: str) -> ResponseReturnValue:
     top.sort(key=lambda q: q["upvotes"], reverse=True)  # the room sees votes, not pins
     config = _socket_config(session, snap)
     config.update({"top": SCREEN_TOP, "t": screen_strings(), "screen": True,
-                   **media_views.player_config()})
+                   **media_views.player_config(),
+                   "poll_t": polls.poll_strings()})
     url = public_url("planning.session_page", slug=session.slug)
     return render_template(
         "live/screen.html",

@@ -15,7 +15,7 @@ from qa_live.auth.models import Role
 from qa_live.core.urls import public_url
 from qa_live.core.visitor import visitor_id
 from qa_live.extensions import db
-from qa_live.live import events
+from qa_live.live import events, polls
 from qa_live.live import services as live_services
 from qa_live.live.models import Answer, HostPost, Question
 from qa_live.planning import services as planning
@@ -45,6 +45,7 @@ def render_transcript(session: LiveSession, status: int = 200) -> ResponseReturn
         "transcript/transcript.html",
         session=session,
         transcript=services.build_transcript(session),
+        polls=polls.transcript_polls(session.id),
         mine=live_services.questions_of_visitor(session, visitor),
         status_label=live_services.status_label,
         state_label=planning.state_label,

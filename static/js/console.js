@@ -184,6 +184,8 @@
       state.presence.set(ack.me.id, ack.me.name);
       root.classList.toggle("studio-first", Boolean(ack.me.can_review || ack.me.can_direct) && !ack.me.can_answer);
       rebuild(ack.snapshot);
+      // Panels kept in scripts of their own (console_polls.js) start from the same snapshot.
+      root.dispatchEvent(new CustomEvent("qa:joined", {detail: ack.snapshot}));
       state.joining = false;
       const buffered = state.buffer;
       state.buffer = [];

@@ -12,6 +12,7 @@
 import {
   QaStream, bdi, el, format, readConfig, reloadButton, sortQuestions, timeFormatter, userText,
 } from "./qa_stream.js";
+import { PollsView } from "./polls.js";
 import { renderFactsList, renderTitle } from "./session_facts.js";
 import { buildPhoto, renderMaterials, setStream } from "./media.js";
 
@@ -83,6 +84,10 @@ const stream = new QaStream(config, {
   onMine: noticeAnswer,
 });
 window.qaStream = stream;  // a handle for the browser console and the browser tests
+const polls = new PollsView(stream, {
+  list: $("poll-list"), section: $("polls"), t: config.poll_t, mine: config.my_polls,
+  answerable: true,
+});
 
 // Drop what the server already has (it was acknowledged just before the page was left).
 const known = new Set([...stream.mine.values()].map((q) => q.client_id));
@@ -328,6 +333,7 @@ function render() {
   renderKeyed($("photo-list"), caches.photos, photos, (p) => p.id, (p) => JSON.stringify(p),
     (p) => buildPhoto(p, when, t));
   renderMaterials(stream.materials, t);
+  polls.render();
 
   for (const name of ["online", "participant_visits", "questions", "answered"]) {
     const value = stream.counts[name];

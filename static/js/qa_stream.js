@@ -99,6 +99,7 @@ export class QaStream {
     this.posts = new Map();
     this.photos = new Map();
     this.materials = [];
+    this.polls = new Map();  // live polls by id; `results` null until citizens may see them
     this.mine = new Map();
     this.counts = {};
     this.session = {};
@@ -187,6 +188,12 @@ export class QaStream {
       if (data && this.mine.delete(data.id)) this.changed();
       if (data && this.handlers.onWithdrawn) this.handlers.onWithdrawn(data.id);
     });
+    socket.on("poll_results", (data) => {
+      if (data && data.session_id === this.session.id) {
+        this.applyPollResults(data.results);
+        this.changed();
+      }
+    });
     socket.on("mine", (question) => {
       if (question && this.handlers.onMine) this.handlers.onMine(question, this.mine.get(question.id));
       // The visitor's room hears about their questions in every session: take updates of
@@ -250,6 +257,7 @@ export class QaStream {
         this.lastSeq = Math.max(this.lastSeq, ack.seq);
         if (ack.counts) this.counts = ack.counts;
         if (ack.upvotes) this.applyUpvotes(ack.upvotes);
+        if (ack.poll_results) this.applyPollResults(ack.poll_results);
         if (ack.mine) this.setMine(ack.mine);
       }
       const buffered = this.buffer;
@@ -322,6 +330,12 @@ export class QaStream {
       case "materials": this.materials = data.materials || []; break;
       case "session": this.setSession(data); break;
       case "screen": this.session = { ...this.session, screen: data }; break;
+      case "poll": {
+        // Open polls' counts travel as poll_results summaries: keep the ones held until then.
+        const held = this.polls.get(data.id);
+        this.polls.set(data.id, data.results || !held ? data : { ...data, results: held.results });
+        break;
+      }
       default: break;  // a type this page does not know: skip it, keep the numbering
     }
     this.lastSeq = envelope.seq;
@@ -333,6 +347,7 @@ export class QaStream {
     this.posts = new Map(snapshot.posts.map((p) => [p.id, p]));
     this.photos = new Map((snapshot.photos || []).map((p) => [p.id, p]));
     this.materials = snapshot.materials || [];
+    this.polls = new Map((snapshot.polls || []).map((p) => [p.id, p]));
     this.session = snapshot.session;
     this.counts = snapshot.counts || {};
     this.lastSeq = snapshot.seq || 0;
@@ -366,6 +381,14 @@ export class QaStream {
     for (const [id, count] of Object.entries(upvotes || {})) {
       const question = this.questions.get(Number(id));
       if (question) question.upvotes = count;
+    }
+  }
+
+  /** Counts of open polls shown live (a `poll_results` summary, or a replay's). */
+  applyPollResults(results) {
+    for (const result of results || []) {
+      const poll = this.polls.get(result.poll_id);
+      if (poll && poll.state === "open") poll.results = result;
     }
   }
 

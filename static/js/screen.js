@@ -5,6 +5,7 @@
 import {
   QaStream, bdi, el, format, readConfig, reloadButton, timeFormatter, userText,
 } from "./qa_stream.js";
+import { PollsView } from "./polls.js";
 import { renderDepartmentsLine, renderTitle } from "./session_facts.js";
 import { setStream } from "./media.js";
 
@@ -128,6 +129,7 @@ function render() {
   renderDepartmentsLine(stream.session);
   const playing = ["announced", "live"].includes(stream.session.state);
   setStream(playing ? stream.session.stream_url : null, "hls", config.hls_src);
+  polls.render();
   const note = $("waiting-note");
   if (state === "cancelled") {
     note.textContent = t.cancelled;
@@ -165,5 +167,9 @@ function showConnection(status, message) {
 }
 
 const stream = new QaStream(config, { onChange: render, onStatus: showConnection });
+// The latest poll, with its results once citizens may see them (the host's choice).
+const polls = new PollsView(stream, {
+  list: $("poll-list"), section: $("polls"), t: config.poll_t, latestOnly: true,
+});
 window.qaStream = stream;  // a handle for the browser console and the browser tests
 stream.connect();
