@@ -72,7 +72,12 @@ def certificate(tmp: Path) -> tuple[Path, Path]:
 def nginx_conf(tmp: Path, listen: int, tls_listen: int, ports: list[int],
                cert: Path, key: Path) -> Path:
     """nginx's main configuration around deploy/nginx.conf with the placeholders filled in."""
+    from tests.test_scale_out import brotli_modules
+
     site = (ROOT / "deploy" / "nginx.conf").read_text()
+    brotli = brotli_modules()
+    if not brotli:  # deploy/nginx.conf marks the lines that need the module package
+        site = "\n".join(line for line in site.splitlines() if not line.endswith("# brotli"))
     for placeholder, value in {
         "@WORKER1_PORT@": str(ports[0]), "@WORKER2_PORT@": str(ports[1]),
         "@LISTEN@": f"127.0.0.1:{listen}", "@TLS_LISTEN@": f"127.0.0.1:{tls_listen}",
@@ -86,8 +91,10 @@ def nginx_conf(tmp: Path, listen: int, tls_listen: int, ports: list[int],
         path.mkdir(exist_ok=True)
     user = "user root;\n" if os.geteuid() == 0 else ""
     conf = tmp / "nginx.conf"
+    # As Debian's own nginx.conf does: load the modules packages installed (brotli).
+    modules = "include /etc/nginx/modules-enabled/*.conf;\n" if brotli else ""
     conf.write_text(
-        f"{user}daemon off;\nworker_processes 1;\npid {tmp}/nginx.pid;\n"
+        f"{user}{modules}daemon off;\nworker_processes 1;\npid {tmp}/nginx.pid;\n"
         f"error_log {tmp}/error.log warn;\n"
         "events { worker_connections 1024; }\n"
         "http {\n  access_log off;\n"
