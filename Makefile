@@ -54,8 +54,14 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
+# The OpenID Connect provider the sign-in tests start on loopback (tests/oidc/provider.mjs):
+# panva's oidc-provider from the npm registry, installed here, never committed.
+tests/oidc/node_modules/.stamp: tests/oidc/package.json tests/oidc/package-lock.json
+	npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
+	touch $@
+
 # STRICT=1 (what .ci/run sets) turns "service not available, skipped" into a failure.
-test: install lint
+test: install lint tests/oidc/node_modules/.stamp
 	scripts/test.sh $(if $(filter 1,$(STRICT)),--strict) $(PYTEST_ARGS)
 
 extract-messages: $(STAMP)
@@ -92,4 +98,4 @@ bench-quick: $(STAMP) bench/node/node_modules/.stamp
 		--search-questions 20000 --search-databases sqlite $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) node_modules bench/node/node_modules $(VENDOR) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) node_modules bench/node/node_modules tests/oidc/node_modules $(VENDOR) .pytest_cache .ruff_cache .mypy_cache

@@ -25,6 +25,7 @@ def create_app(config_class: type = Config) -> Flask:
 
     from qa_live import extensions
     from qa_live.auth import login as auth_login
+    from qa_live.auth import oidc
     from qa_live.core import db_setup, errors, i18n, security, templating
 
     extensions.db.init_app(app)
@@ -37,6 +38,7 @@ def create_app(config_class: type = Config) -> Flask:
     extensions.limiter.init_app(app)
     i18n.init_app(app)
     auth_login.init_app(app)
+    oidc.init_app(app)  # citizen sign-in (CITIZEN_SIGN_IN); refuses to start misconfigured
     security.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
@@ -49,6 +51,7 @@ def create_app(config_class: type = Config) -> Flask:
             app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_port=count
         )
 
+    from qa_live.auth.citizen_views import bp as citizen_bp
     from qa_live.auth.cli import staff_cli
     from qa_live.auth.views import bp as auth_bp
     from qa_live.core.visitor import remember_visitor
@@ -58,6 +61,7 @@ def create_app(config_class: type = Config) -> Flask:
 
     app.after_request(remember_visitor)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(citizen_bp)
     app.register_blueprint(planning_bp)
     app.register_blueprint(office_bp)
     from qa_live.api.views import bp as api_bp

@@ -11,6 +11,7 @@ Environment variables read:
 * ``QA_LIVE_TEST_REDIS_URL``: ``redis://127.0.0.1:PORT/0``
 * ``QA_LIVE_CHROMIUM``: the Chromium binary (default ``/usr/bin/chromium``)
 * ``QA_LIVE_NGINX``: the nginx binary (default: ``nginx`` on PATH, then ``/usr/sbin/nginx``)
+* ``QA_LIVE_NODE``: the Node.js binary for the test OIDC provider (default: ``node`` on PATH)
 * ``QA_LIVE_REQUIRE_SERVICES``: ``1`` turns every skip here into a failure
 
 Each check runs once per test session: its outcome (the value, or why it is unavailable) is kept
@@ -125,6 +126,22 @@ def _check_chromium() -> str:
 def _check_nginx() -> str:
     path = os.environ.get("QA_LIVE_NGINX") or shutil.which("nginx") or "/usr/sbin/nginx"
     return _executable(path, "QA_LIVE_NGINX")
+
+
+def _check_oidc_provider() -> str:
+    node = os.environ.get("QA_LIVE_NODE") or shutil.which("node") or "/usr/bin/node"
+    _executable(node, "QA_LIVE_NODE")
+    root = os.path.dirname(os.path.abspath(__file__))
+    package = os.path.join(root, "oidc", "node_modules", "oidc-provider", "package.json")
+    if not os.path.isfile(package):
+        raise _Unavailable("tests/oidc/node_modules is not installed (make test runs "
+                           "npm ci --prefix tests/oidc)")
+    return node
+
+
+def oidc_provider_node() -> str:
+    """Return Node.js once tests/oidc's provider (oidc-provider from npm) is installed."""
+    return _checked("OIDC provider", _check_oidc_provider)
 
 
 def postgres_url() -> str:
