@@ -3,7 +3,8 @@
 ``start_provider(...)`` runs tests/oidc/provider.mjs (panva's oidc-provider from npm, installed
 into tests/oidc/node_modules by ``make test``) on Node.js with the clients and accounts given;
 it signs its ID tokens with its own RSA key and publishes the key at its jwks_uri. A client's
-``fault`` makes it misbehave for that client only ("expired", "foreign": see provider.mjs).
+``fault`` makes it misbehave for that client only ("expired", "foreign", "badsig": see
+provider.mjs).
 
 ``ProviderBrowser`` is a citizen's browser at the provider without a real browser: it follows
 the authorization request through the provider's own login and consent pages with ``requests``
@@ -63,7 +64,8 @@ class Provider:
             self.process.stdout.close()
 
 
-def clients(redirect_uri: str, faults: tuple[str, ...] = ("expired", "foreign")) -> list[dict]:
+def clients(redirect_uri: str,
+            faults: tuple[str, ...] = ("expired", "foreign", "badsig")) -> list[dict]:
     """The app's client "qa-live", plus one faulty client per fault ("qa-live-<fault>")."""
     made = [{"client_id": "qa-live", "client_secret": SECRET, "redirect_uris": [redirect_uri]}]
     made += [{"client_id": f"qa-live-{fault}", "client_secret": SECRET,

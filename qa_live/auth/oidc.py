@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from authlib.common.security import is_secure_transport
@@ -104,7 +105,20 @@ def _metadata() -> dict[str, Any]:
                   metadata.get("issuer"), current_app.config["OIDC_ISSUER"])
         raise SignInFailed("issuer_mismatch", _("Signing in is not set up correctly. Please "
                                                 "ask without signing in."), 503)
+    # The pages' CSP lets forms lead to the issuer's origin only (core/security.py).
+    if _origin(str(metadata.get("authorization_endpoint", ""))) != _origin(
+            current_app.config["OIDC_ISSUER"]):
+        log.error("citizen sign-in: the authorization endpoint %r is not on the issuer's "
+                  "origin, which the pages' Content-Security-Policy allows",
+                  metadata.get("authorization_endpoint"))
+        raise SignInFailed("issuer_mismatch", _("Signing in is not set up correctly. Please "
+                                                "ask without signing in."), 503)
     return metadata
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _scopes(contact_agreed: bool, metadata: dict[str, Any]) -> str:

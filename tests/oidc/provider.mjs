@@ -10,9 +10,11 @@
 // one line of JSON, {"issuer": "http://127.0.0.1:PORT"}, and serves until SIGTERM.
 //
 // A client's "fault" makes the provider misbehave for that client only, the way a real
-// deployment can: "expired" issues ID tokens that expired ten minutes ago (a provider whose clock
-// is behind), "foreign" issues ID tokens addressed to another site ("another-site"), as a
-// token from a shared identity service's other relying party would be.
+// deployment can: "expired" issues ID tokens that expired an hour ago (its clock runs two hours
+// behind while it signs them), "foreign" issues ID tokens addressed to another site ("another-site"), as a
+// token from a shared identity service's other relying party would be, and "badsig" issues ID
+// tokens whose signature does not verify against the provider's published keys (altered on
+// the way).
 //
 // The login and consent pages are ours (oidc-provider's development pages load web fonts from
 // the internet); they need no script.
@@ -102,22 +104,34 @@ server.listen(config.port || 0, '127.0.0.1', () => {
     },
     features: { devInteractions: { enabled: false } },
     interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
-    ttl: {
-      IdToken: (ctx, token, client) => (faults[client.clientId] === 'expired' ? -600 : 3600),
-    },
+    ttl: { IdToken: 3600 },
     async findAccount(ctx, id) {
       if (!Object.hasOwn(accounts, id)) return undefined;
       return { accountId: id, claims: async () => ({ sub: id, ...accounts[id].claims }) };
     },
   });
 
-  // "foreign": the ID token names another audience (everything else, the signature included,
-  // is the provider's own).
+  // "expired": signed by a clock two hours slow; "foreign": the ID token names another
+  // audience (everything else, the signature included, is the provider's own); "badsig": one
+  // character of the signature changed.
   const issue = provider.IdToken.prototype.issue;
-  provider.IdToken.prototype.issue = async function issueMaybeForeign(options) {
-    if (options?.use !== 'idtoken' || faults[this.client?.clientId] !== 'foreign') {
-      return issue.call(this, options);
+  provider.IdToken.prototype.issue = async function issueMaybeFaulty(options) {
+    const fault = options?.use === 'idtoken' ? faults[this.client?.clientId] : undefined;
+    if (fault === 'expired') {
+      const realNow = Date.now;
+      Date.now = () => realNow() - 2 * 3600 * 1000;
+      try {
+        return await issue.call(this, options);
+      } finally {
+        Date.now = realNow;
+      }
     }
+    if (fault === 'badsig') {
+      const token = await issue.call(this, options);
+      const last = token.at(-2) === 'A' ? 'B' : 'A';
+      return `${token.slice(0, -2)}${last}${token.at(-1)}`;
+    }
+    if (fault !== 'foreign') return issue.call(this, options);
     const real = this.client;
     this.client = Object.create(real, { clientId: { value: 'another-site' } });
     try {
@@ -184,6 +198,7 @@ server.listen(config.port || 0, '127.0.0.1', () => {
     return undefined;
   });
 
+  provider.on('server_error', (ctx, err) => console.error('server_error', err));
   server.on('request', provider.callback());
   process.stdout.write(`${JSON.stringify({ issuer })}\n`);
 });
