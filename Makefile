@@ -54,14 +54,10 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
-# The OpenID Connect provider the sign-in tests start on loopback (tests/oidc/provider.mjs):
-# panva's oidc-provider from the npm registry, installed here, never committed.
-tests/oidc/node_modules/.stamp: tests/oidc/package.json tests/oidc/package-lock.json
-	npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
-	touch $@
-
 # STRICT=1 (what .ci/run sets) turns "service not available, skipped" into a failure.
-test: install lint tests/oidc/node_modules/.stamp
+# scripts/test.sh also installs what the tests need from apt and npm (the test OIDC provider in
+# tests/oidc: oidc-provider from the npm registry, never committed).
+test: install lint
 	scripts/test.sh $(if $(filter 1,$(STRICT)),--strict) $(PYTEST_ARGS)
 
 extract-messages: $(STAMP)
