@@ -189,3 +189,27 @@ def test_a_provider_naming_another_issuer_is_refused_before_anyone_leaves(db_url
         assert_refused(response, "issuer_mismatch", 503)
         db.session.remove()
         db.engine.dispose()
+
+
+def test_an_authorization_endpoint_on_another_origin_is_refused_before_anyone_leaves(app,
+                                                                                     client):
+    # The pages' Content-Security-Policy lets the sign-in form lead to the issuer's origin only:
+    # a discovery document sending citizens elsewhere is a setup error, said before the redirect.
+    begin(client, "/s/x")  # the real discovery document, now cached by the client
+    metadata = app.extensions["qa_live.oidc"].server_metadata
+    real = metadata["authorization_endpoint"]
+    metadata["authorization_endpoint"] = "https://id.elsewhere.example/auth"
+    try:
+        response = client.post("/citizen/sign-in", data={"next": "/s/x"})
+        assert_refused(response, "issuer_mismatch", 503)
+    finally:
+        metadata["authorization_endpoint"] = real
+    assert_nothing_stored(client)
+
+
+def test_the_pages_let_the_sign_in_form_lead_to_the_identity_service_only(app, provider,
+                                                                            client):
+    csp = client.get("/").headers["Content-Security-Policy"]
+    form_action = next(part.strip() for part in csp.split(";")
+                       if part.strip().startswith("form-action"))
+    assert form_action.split() == ["form-action", "'self'", provider.issuer]
