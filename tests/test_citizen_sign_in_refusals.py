@@ -164,7 +164,7 @@ def test_a_sign_in_form_without_its_csrf_token_is_refused(app, client):
     assert client.post("/citizen/sign-out", data={"next": "/"}).status_code == 400
 
 
-def test_an_unreachable_provider_is_a_clear_retryable_error(db_url, client):
+def test_an_unreachable_provider_is_a_clear_retryable_error(db_url):
     closed = f"http://127.0.0.1:{free_port()}"
     app = create_app(config_for(db_url, CITIZEN_SIGN_IN="offered", OIDC_ISSUER=closed,
                                 OIDC_CLIENT_ID="qa-live", OIDC_CLIENT_SECRET=SECRET,
