@@ -74,6 +74,8 @@ lint: $(DEV_STAMP)
 	$(BIN)/lint-imports --no-cache
 
 # STRICT=1 (what .ci/run sets) turns "service not available, skipped" into a failure.
+# scripts/test.sh also installs what the tests need from apt and npm (the test OIDC provider in
+# tests/oidc: oidc-provider from the npm registry, never committed).
 test: install-dev lint
 	scripts/test.sh $(if $(filter 1,$(STRICT)),--strict) $(PYTEST_ARGS)
 
@@ -111,4 +113,4 @@ bench-quick: $(DEV_STAMP) bench/node/node_modules/.stamp
 		--search-questions 20000 --search-databases sqlite $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) node_modules bench/node/node_modules $(VENDOR) static/build .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) node_modules bench/node/node_modules tests/oidc/node_modules $(VENDOR) static/build .pytest_cache .ruff_cache .mypy_cache

@@ -167,6 +167,25 @@ class Config:
     CLAIM_MINUTES = int(os.environ.get("CLAIM_MINUTES", "5"))
     # Citizens' phone numbers are erased this many days after their session (flask privacy purge).
     CONTACT_RETENTION_DAYS = int(os.environ.get("CONTACT_RETENTION_DAYS", "180"))
+    # Citizen sign-in through the bureau's identity service over OpenID Connect (docs/security.md,
+    # "Citizen sign-in"): off (citizens stay anonymous), offered, or required to ask (watching
+    # stays open). The provider is found by discovery from OIDC_ISSUER.
+    CITIZEN_SIGN_IN = os.environ.get("CITIZEN_SIGN_IN", "off").strip().lower()
+    CITIZEN_SIGN_IN_DAYS = int(os.environ.get("CITIZEN_SIGN_IN_DAYS", "30"))
+    OIDC_ISSUER = os.environ.get("OIDC_ISSUER", "")
+    OIDC_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID", "")
+    OIDC_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET", "")
+    OIDC_CLIENT_AUTH_METHOD = os.environ.get("OIDC_CLIENT_AUTH_METHOD", "client_secret_basic")
+    OIDC_SCOPES = os.environ.get("OIDC_SCOPES", "openid profile")
+    # Asked for only when the citizen agrees that the bureau may keep a way to reach them.
+    OIDC_CONTACT_SCOPES = os.environ.get("OIDC_CONTACT_SCOPES", "phone email")
+    OIDC_CONTACT_CLAIMS = _list("OIDC_CONTACT_CLAIMS", ["phone_number", "email"])
+    OIDC_SUBJECT_CLAIM = os.environ.get("OIDC_SUBJECT_CLAIM", "sub")
+    OIDC_NAME_CLAIM = os.environ.get("OIDC_NAME_CLAIM", "name")
+    OIDC_PROVIDER_NAME = os.environ.get("OIDC_PROVIDER_NAME", "")
+    OIDC_TIMEOUT_S = float(os.environ.get("OIDC_TIMEOUT_S", "10"))
+    OIDC_LEEWAY_S = int(os.environ.get("OIDC_LEEWAY_S", "60"))
+    CITIZEN_SIGN_IN_RATE_LIMIT = os.environ.get("CITIZEN_SIGN_IN_RATE_LIMIT", "20 per minute")
     # After the session (docs/followups.md): a follow-up for every valid question not answered
     # live, due this many working days after the session.
     FOLLOW_UP_AUTO = _bool("FOLLOW_UP_AUTO", True)

@@ -25,6 +25,7 @@ def create_app(config_class: type = Config) -> Flask:
 
     from qa_live import extensions
     from qa_live.auth import login as auth_login
+    from qa_live.auth import oidc
     from qa_live.core import (
         assets,
         compression,
@@ -51,6 +52,7 @@ def create_app(config_class: type = Config) -> Flask:
     i18n.init_app(app)
     display.init_app(app)
     auth_login.init_app(app)
+    oidc.init_app(app)  # citizen sign-in (CITIZEN_SIGN_IN); refuses to start misconfigured
     security.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
@@ -66,6 +68,7 @@ def create_app(config_class: type = Config) -> Flask:
             app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_port=count
         )
 
+    from qa_live.auth.citizen_views import bp as citizen_bp
     from qa_live.auth.cli import staff_cli
     from qa_live.auth.views import bp as auth_bp
     from qa_live.core.visitor import remember_visitor
@@ -76,6 +79,7 @@ def create_app(config_class: type = Config) -> Flask:
 
     app.after_request(remember_visitor)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(citizen_bp)
     app.register_blueprint(planning_bp)
     from qa_live.planning.ics import bp as ics_bp
 

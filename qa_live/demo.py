@@ -179,7 +179,7 @@ def load() -> None:
                 session, "demo-visitor-" + slug,
                 QuestionInput(text=QUESTIONS[index % len(QUESTIONS)], nickname="市民",
                               phone=None, client_id=str(uuid.uuid5(uuid.NAMESPACE_URL, slug))),
-                QuestionSource.ADVANCE, now,
+                QuestionSource.ADVANCE, now, signed_in=True,  # made-up citizens: any sign-in mode
             )
             continue
         services.change_state(session, SessionState.LIVE, start)
@@ -231,7 +231,7 @@ def _interview(now: datetime, depts: dict[str, Department], office: User, host: 
             session, f"demo-demo-14-v{n}",
             QuestionInput(text=text, nickname="网友" + str(2000 + 41 * n), phone=None,
                           client_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"demo-14/{n}"))),
-            QuestionSource.LIVE, at(0.1 + n * 0.15))
+            QuestionSource.LIVE, at(0.1 + n * 0.15), signed_in=True)  # any sign-in mode
         moderation.approve(question, host, now=at(0.12 + n * 0.15))
         if reply is None:
             waiting = question
@@ -281,7 +281,7 @@ def _demo_stream(session: LiveSession, host: User, answerers: list[User], index:
             session, f"demo-{session.slug}-v{n}",
             QuestionInput(text=text, nickname="网友" + str(1000 + 37 * n + index), phone=None,
                           client_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{session.slug}/{n}"))),
-            QuestionSource.LIVE, asked,
+            QuestionSource.LIVE, asked, signed_in=True,
         )
         if reason is not None:
             moderation.reject(question, host, reason, asked + timedelta(minutes=1))
@@ -301,7 +301,7 @@ def _demo_stream(session: LiveSession, host: User, answerers: list[User], index:
                 QuestionInput(text=text, nickname="", phone="13812341234" if n == 0 else None,
                               client_id=str(uuid.uuid5(uuid.NAMESPACE_URL,
                                                        f"{session.slug}/p{n}"))),
-                QuestionSource.LIVE, at(0.9 + n * 0.03),
+                QuestionSource.LIVE, at(0.9 + n * 0.03), signed_in=True,
             )
 
 

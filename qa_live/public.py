@@ -27,9 +27,10 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from markupsafe import Markup
 
+from qa_live.auth.citizens import sign_in_state
 from qa_live.core.timeutil import local_year, utcnow
 from qa_live.core.urls import public_url
-from qa_live.core.visitor import visitor_id
+from qa_live.core.visitor import current_visitor, visitor_id
 from qa_live.extensions import db, limiter
 from qa_live.live import intake
 from qa_live.live import services as live_services
@@ -104,6 +105,7 @@ def _render_session(session: LiveSession, form: AdvanceQuestionForm, status: int
         my_questions=mine,
         status_label=live_services.status_label,
         theme_vote=_theme_vote(session, now),
+        citizen=sign_in_state(),
     ), status
 
 
@@ -135,7 +137,8 @@ def ask_in_advance(slug: str) -> ResponseReturnValue:
              "phone": form.phone.data, "client_id": form.client_id.data}
         )
         question, _created = intake.submit_question(
-            session, visitor_id(), data, QuestionSource.ADVANCE
+            session, visitor_id(), data, QuestionSource.ADVANCE,
+            signed_in=current_visitor().signed_in,
         )
     except InvalidInput as exc:
         for name, message in exc.errors.items():

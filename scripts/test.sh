@@ -4,8 +4,9 @@
 #   scripts/test.sh [--strict] [pytest args...]
 #
 # 1. As root on Debian, apt-get installs whichever of postgresql, redis-server, chromium,
-#    fonts-noto-cjk, nginx and its brotli modules is missing (a failure there is reported, not
-#    fatal).
+#    fonts-noto-cjk, nginx and its brotli modules, nodejs and npm is missing (a failure there is
+#    reported, not fatal); npm ci installs the test OIDC provider (tests/oidc, oidc-provider from
+#    the npm registry) when its node_modules are missing or older than its lock file (not fatal either).
 # 2. scripts/services.sh starts PostgreSQL and Redis on loopback; they are stopped on exit.
 # 3. pytest runs with QA_LIVE_TEST_POSTGRES_URL, QA_LIVE_TEST_REDIS_URL, QA_LIVE_CHROMIUM and
 #    QA_LIVE_NGINX set for whatever is available.  Tests needing something missing skip, saying
@@ -47,13 +48,15 @@ have_pkg() {  # is what the tests need from Debian package $1 here?
         chromium) [[ -x /usr/bin/chromium ]] ;;
         nginx) command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] ;;
         libnginx-mod-http-brotli-*) [[ -e /etc/nginx/modules-enabled/50-mod-http-${1#libnginx-mod-http-}.conf ]] ;;
+        nodejs) command -v node >/dev/null 2>&1 ;;
+        npm) command -v npm >/dev/null 2>&1 ;;
         *) pkg_installed "$1" ;;
     esac
 }
 
 missing=()
 for pkg in postgresql redis-server chromium fonts-noto-cjk nginx \
-        libnginx-mod-http-brotli-static libnginx-mod-http-brotli-filter; do
+        libnginx-mod-http-brotli-static libnginx-mod-http-brotli-filter nodejs npm; do
     have_pkg "$pkg" || missing+=("$pkg")
 done
 if ((${#missing[@]})); then
@@ -73,6 +76,24 @@ if ((${#missing[@]})); then
         fi
     else
         say "missing ${missing[*]} (not root with apt-get, so not installing them)"
+    fi
+fi
+
+# The OpenID Connect provider the citizen sign-in tests start on loopback (tests/oidc/provider.mjs).
+oidc_stamp=tests/oidc/node_modules/.stamp
+if [[ ! -f $oidc_stamp || tests/oidc/package-lock.json -nt $oidc_stamp
+      || tests/oidc/package.json -nt $oidc_stamp ]]; then
+    if command -v npm >/dev/null 2>&1; then
+        say "installing the test OIDC provider (npm ci --prefix tests/oidc)"
+        if timeout 600 npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error \
+            </dev/null >&2; then
+            touch "$oidc_stamp"
+        else
+            say "npm ci --prefix tests/oidc failed; the citizen sign-in tests will skip" \
+                "(strict: fail) as 'OIDC provider unavailable'"
+        fi
+    else
+        say "no npm: the citizen sign-in tests will skip (strict: fail) as 'OIDC provider unavailable'"
     fi
 fi
 
@@ -115,7 +136,20 @@ chromium_state=$(yes_no "${QA_LIVE_CHROMIUM:-}")
 if [[ -n ${QA_LIVE_CHROMIUM:-} ]] && ! "$PYTHON" -c 'import playwright' >/dev/null 2>&1; then
     chromium_state="yes (but no playwright in .venv)"
 fi
+# The citizen sign-in tests' check itself (tests/services.py): "yes (Node.js v…)" or "NO (why)".
+oidc_state=$("$PYTHON" -c '
+from tests import services
+try:
+    node = services._check_oidc_provider()
+except Exception as exc:
+    print("NO (" + services._describe(exc) + ")")
+else:
+    import subprocess
+    print("yes (Node.js " + subprocess.run([node, "--version"], capture_output=True,
+                                           text=True).stdout.strip() + ")")
+' 2>/dev/null || echo "NO (the check did not run)")
 say "services: postgres=$(yes_no "${QA_LIVE_TEST_POSTGRES_URL:-}")" \
     "redis=$(yes_no "${QA_LIVE_TEST_REDIS_URL:-}") chromium=$chromium_state" \
-    "nginx=$(yes_no "${QA_LIVE_NGINX:-}"); strict=$strict; pytest exit $rc"
+    "nginx=$(yes_no "${QA_LIVE_NGINX:-}") oidc-provider=$oidc_state; strict=$strict;" \
+    "pytest exit $rc"
 exit "$rc"

@@ -11,6 +11,9 @@ Environment variables read:
 * ``QA_LIVE_TEST_REDIS_URL``: ``redis://127.0.0.1:PORT/0``
 * ``QA_LIVE_CHROMIUM``: the Chromium binary (default ``/usr/bin/chromium``)
 * ``QA_LIVE_NGINX``: the nginx binary (default: ``nginx`` on PATH, then ``/usr/sbin/nginx``)
+* ``QA_LIVE_NODE``: the Node.js binary for the test OIDC provider (default: ``node`` on PATH);
+  the sign-in tests (tests/test_*citizen_sign_in*.py) skip as "OIDC provider unavailable"
+  without it, with a Node.js older than oidc-provider needs, or before tests/oidc's npm ci
 * ``QA_LIVE_REQUIRE_SERVICES``: ``1`` turns every skip here into a failure
 
 Each check runs once per test session: its outcome (the value, or why it is unavailable) is kept
@@ -23,6 +26,7 @@ import importlib
 import os
 import re
 import shutil
+import subprocess
 from collections.abc import Callable
 
 import pytest
@@ -125,6 +129,41 @@ def _check_chromium() -> str:
 def _check_nginx() -> str:
     path = os.environ.get("QA_LIVE_NGINX") or shutil.which("nginx") or "/usr/sbin/nginx"
     return _executable(path, "QA_LIVE_NGINX")
+
+
+# What tests/oidc/package.json's "engines" allows (oidc-provider 9): 20.19+, 22.12+, 23 and later.
+_NODE_FOR_OIDC = {20: 19, 22: 12}
+_NODE_FOR_OIDC_TEXT = "^20.19, ^22.12 or 23+"
+
+
+def _node_fits_oidc_provider(version: str) -> bool:
+    """Say whether a ``node --version`` answer (v20.19.2) can run oidc-provider."""
+    match = re.fullmatch(r"v?(\d+)\.(\d+)\.\d+.*", version.strip())
+    if match is None:
+        return False
+    major, minor = int(match.group(1)), int(match.group(2))
+    return major >= 23 or (major in _NODE_FOR_OIDC and minor >= _NODE_FOR_OIDC[major])
+
+
+def _check_oidc_provider() -> str:
+    node = os.environ.get("QA_LIVE_NODE") or shutil.which("node") or "/usr/bin/node"
+    _executable(node, "QA_LIVE_NODE")
+    version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=20,
+                             check=True).stdout.strip()
+    if not _node_fits_oidc_provider(version):
+        raise _Unavailable(f"Node.js {version} at {node} is too old for oidc-provider "
+                           f"(needs {_NODE_FOR_OIDC_TEXT}; set QA_LIVE_NODE)")
+    root = os.path.dirname(os.path.abspath(__file__))
+    package = os.path.join(root, "oidc", "node_modules", "oidc-provider", "package.json")
+    if not os.path.isfile(package):
+        raise _Unavailable("tests/oidc/node_modules is not installed (scripts/test.sh runs "
+                           "npm ci --prefix tests/oidc)")
+    return node
+
+
+def oidc_provider_node() -> str:
+    """Return Node.js once tests/oidc's provider (oidc-provider from npm) is installed."""
+    return _checked("OIDC provider", _check_oidc_provider)
 
 
 def postgres_url() -> str:

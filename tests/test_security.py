@@ -375,6 +375,7 @@ MINIMUM_VERSIONS = {
     "Jinja2": "3.1.6",
     "gevent": "25.4.1",
     "requests": "2.32.4",
+    "Authlib": "1.6.5",
 }
 
 

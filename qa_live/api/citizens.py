@@ -6,7 +6,7 @@ from flask import current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from qa_live.api.common import api_error, bp, json_body, visitor
+from qa_live.api.common import api_error, bp, calling_visitor, json_body, visitor
 from qa_live.core.timeutil import local_year, utcnow
 from qa_live.extensions import db
 from qa_live.live import counters, events, intake, serialize, summaries
@@ -25,10 +25,14 @@ from qa_live.planning.models import SessionState
 
 @bp.get("/visitor")
 def visitor_token() -> ResponseReturnValue:
-    """Issue (or repeat) the visitor token a client without cookies sends as X-Visitor-Token."""
-    from qa_live.core.visitor import _serializer
+    """Issue (or repeat) the visitor token a client without cookies sends as X-Visitor-Token.
 
-    return jsonify(visitor_token=_serializer().dumps(visitor()))
+    It carries what the caller's cookie or token carries: the citizen's sign-in too.
+    """
+    from qa_live.core.visitor import sign_visitor
+
+    caller = calling_visitor()
+    return jsonify(visitor_token=sign_visitor(caller), signed_in=caller.signed_in)
 
 
 @bp.get("/sessions")
@@ -79,7 +83,9 @@ def ask(slug: str) -> ResponseReturnValue:
     # is over answers not_live (not precollect_closed).
     source = (QuestionSource.ADVANCE if session.state == SessionState.ANNOUNCED
               else QuestionSource.LIVE)
-    question, created = intake.submit_question(session, visitor(), data, source)
+    caller = calling_visitor()
+    question, created = intake.submit_question(session, caller.id, data, source,
+                                               signed_in=caller.signed_in)
     events.commit_and_send()
     body = serialize.own_question(question, live.status_label(question))
     return jsonify(question=body, duplicate=not created), 201 if created else 200

@@ -13,7 +13,7 @@ from flask_login import current_user
 from qa_live.auth.models import Role, User
 from qa_live.auth.tokens import user_for_token
 from qa_live.core.access import staff_network_allowed
-from qa_live.core.visitor import read_visitor_id, visitor_id
+from qa_live.core.visitor import Visitor, current_visitor, read_visitor
 from qa_live.extensions import csrf, db
 from qa_live.followup.services import FollowUpError
 from qa_live.live import services as live
@@ -28,6 +28,7 @@ csrf.exempt(bp)
 STATUS = {
     "invalid": 400, "unauthorized": 401, "forbidden": 403, "not_found": 404,
     "rate_limited": 429, "too_fast": 429, "too_many_questions": 429, "too_large": 413,
+    "sign_in_required": 401,
 }
 WRITE_METHODS = {"POST", "PATCH", "PUT", "DELETE"}
 
@@ -130,15 +131,23 @@ def staff_user(*roles: Role) -> User:
     return user
 
 
-def visitor() -> str:
-    """The citizen: X-Visitor-Token header (for clients without cookies), else the cookie."""
+def calling_visitor() -> Visitor:
+    """The citizen: X-Visitor-Token header (for clients without cookies), else the cookie.
+
+    Either carries the citizen's sign-in when they signed in on the site (docs/api.md).
+    """
     header = request.headers.get("X-Visitor-Token")
     if header:
-        found = read_visitor_id(header)
+        found = read_visitor(header)
         if found is None:
             raise EventError("unauthorized", _("The visitor token is not valid."))
         return found
-    return visitor_id()
+    return current_visitor()
+
+
+def visitor() -> str:
+    """The calling citizen's visitor id."""
+    return calling_visitor().id
 
 
 def get_session_or_404(session_id: int) -> LiveSession:

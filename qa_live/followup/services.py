@@ -31,7 +31,7 @@ from qa_live.followup.models import (
     FollowUpStatus,
     NotifyState,
 )
-from qa_live.followup.notify import notify_citizen
+from qa_live.followup.notify import citizen_contact, notify_citizen, reachable
 from qa_live.live import access, answers, review
 from qa_live.live.models import Answer, AnswerKind, Question, QuestionStatus
 from qa_live.live.services import QuestionRefused
@@ -277,7 +277,8 @@ def close_done(follow_up: FollowUp, actor: User, reply: str, outcome: str = "",
     The reply is published like a live answer (live.answers.publish_answer: the same checks,
     status moves and events), whatever state the session is in, except while a reviewed session
     is open (its answers go through the reviewer, live/review.py); an unanswered question becomes
-    answered. A citizen who left a phone number is put on the "to notify" list.
+    answered. A citizen who left a phone number (or a contact when signing in) is put on the
+    "to notify" list.
     """
     now = now or utcnow()
     _check_transition(follow_up, FollowUpStatus.DONE)
@@ -301,7 +302,7 @@ def close_done(follow_up: FollowUp, actor: User, reply: str, outcome: str = "",
     follow_up.outcome = outcome_text
     follow_up.answer_id = answer.id
     follow_up.closed_at = now
-    if follow_up.question.phone:
+    if reachable(follow_up.question):
         follow_up.notify_state = NotifyState.PENDING
     db.session.flush()
     _audit("follow_up_close", follow_up, actor, status=FollowUpStatus.DONE.value,
@@ -347,14 +348,19 @@ def edit_reply(follow_up: FollowUp, actor: User, body: str) -> Answer:
 
 
 def reveal_phone(follow_up: FollowUp, actor: User) -> str:
-    """The citizen's full number for the staff member who will call (the reveal is recorded)."""
-    phone = follow_up.question.phone
+    """The citizen's full number (or signed-in contact) for the staff member who will call.
+
+    The reveal is recorded and audited, saying which of the two was shown.
+    """
+    phone, source = follow_up.question.phone, "question"
+    if not phone and (identity := citizen_contact(follow_up.question)) is not None:
+        phone, source = identity.contact, "sign_in"
     if not phone:
         raise FollowUpError(_("The citizen left no phone number (or it was erased)."),
                             "not_found")
     _record(follow_up, actor, "phone_revealed")
     db.session.flush()
-    _audit("reveal_phone", follow_up, actor, question_id=follow_up.question_id)
+    _audit("reveal_phone", follow_up, actor, question_id=follow_up.question_id, source=source)
     return phone
 
 
@@ -378,7 +384,7 @@ def deliver_notification(follow_up: FollowUp) -> bool:
 
     The caller commits again when this returns True.
     """
-    if follow_up.notify_state != NotifyState.PENDING or not follow_up.question.phone:
+    if follow_up.notify_state != NotifyState.PENDING or not reachable(follow_up.question):
         return False
     try:
         sent = bool(notify_citizen(follow_up))

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from qa_live.auth.access import role_required, staff_required
 from qa_live.auth.models import Role
 from qa_live.extensions import db
-from qa_live.followup import calendar, dates, labels, lists, services
+from qa_live.followup import calendar, dates, labels, lists, notify, services
 from qa_live.followup.forms import (
     CalendarDayForm,
     CloseForm,
@@ -121,8 +121,9 @@ def index() -> ResponseReturnValue:
 @staff_required
 def notify_list() -> ResponseReturnValue:
     """Citizens to tell of a second reply: reveal the number, call, mark done."""
-    return render_template("followup/notify.html", rows=lists.to_notify(current_user),
-                           action_form=ActionForm())
+    rows = lists.to_notify(current_user)
+    return render_template("followup/notify.html", rows=rows, action_form=ActionForm(),
+                           contacts=notify.citizen_contacts([f.question for f in rows]))
 
 
 @bp.get("/session/<int:session_id>")
@@ -204,6 +205,7 @@ def _render_detail(follow_up: FollowUp, status: int = 200, phone: str | None = N
         impossible_form=(forms.get("impossible_form")
                          or ImpossibleForm(formdata=None, prefix="impossible")),
         reply_form=reply_form, action_form=ActionForm(), phone=phone,
+        citizen=notify.citizen_contact(follow_up.question),
         changes=labels.change_labels(), today=calendar.local_today(),
         overdue=dates.is_overdue(follow_up), NotifyState=NotifyState,
     ), status)

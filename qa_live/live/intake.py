@@ -6,8 +6,10 @@ the stored question (or is refused when the id belongs to another visitor); a qu
 advance needs the collection window open; a live one needs the session live and the visitor
 within their pace (QUESTION_MIN_INTERVAL_S, QUESTION_MAX_PER_VISITOR); a session with one
 department gives it to the question; in an open session a clean question is published at once,
-a flagged one (sensitive words) waits for review. The checks are one statement and the insert
-another, in Core SQL: this is the hot path of a busy session.
+a flagged one (sensitive words) waits for review. When the bureau requires citizens to sign in
+(CITIZEN_SIGN_IN=required), a visitor who has not is refused before anything is read. The
+checks are one statement and the insert another, in Core SQL: this is the hot path of a busy
+session.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
 
+from qa_live.auth.citizens import REQUIRED
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
 from qa_live.live import events, serialize
@@ -76,15 +79,19 @@ _INSERT = {
 
 def submit_question(session: LiveSession | int, visitor_id: str, data: QuestionInput,
                     source: QuestionSource, now: datetime | None = None, *,
-                    detached: bool = False) -> tuple[Question, bool]:
+                    detached: bool = False, signed_in: bool = False) -> tuple[Question, bool]:
     """Store a citizen's question and queue what it means; return it and whether it is new.
 
     ``session`` is the session or its id. The question returned is loaded in the database
     session, ready for moderation; with ``detached`` (the /qa socket's hot path) a new one is
     instead a detached copy made from the inserted values (with its department, no answers),
-    for serialising only, which costs no query. The caller commits with
+    for serialising only, which costs no query. ``signed_in`` says the visitor signed in
+    through the identity service (core/visitor.py). The caller commits with
     events.commit_and_send(); the acknowledgement may be written before.
     """
+    if not signed_in and current_app.config["CITIZEN_SIGN_IN"] == REQUIRED:
+        raise QuestionRefused(_("Please sign in to ask. Watching the session needs no account."),
+                              "sign_in_required")
     now = now or utcnow()
     session_id = session if isinstance(session, int) else session.id
     db.session.flush()  # the checks read the database: let them see what the caller changed

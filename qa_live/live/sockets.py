@@ -15,7 +15,7 @@ from flask_socketio import join_room, leave_room
 from sqlalchemy.orm import joinedload, lazyload
 
 from qa_live.core.timeutil import utcnow
-from qa_live.core.visitor import COOKIE, read_visitor_id
+from qa_live.core.visitor import COOKIE, Visitor, read_visitor
 from qa_live.extensions import db, socketio
 from qa_live.live import (
     counters,
@@ -59,8 +59,9 @@ class CitizenNamespace(GuardedNamespace):
     """/qa: watch a session, ask, vote, follow one's own questions."""
 
     def on_connect(self, auth: Any = None) -> None:
-        visitor = read_visitor_id(request.cookies.get(COOKIE))
-        if visitor is None:
+        # The page's own cookie: the visitor id, and the citizen's sign-in when there is one.
+        signed = read_visitor(request.cookies.get(COOKIE))
+        if signed is None:
             raise Refused("no_visitor", _("Please reload the page to join the session."))
         address = client_address()
         limit = current_app.config["CITIZEN_CONNECTIONS_PER_IP"]
@@ -68,8 +69,9 @@ class CitizenNamespace(GuardedNamespace):
             raise Refused("too_many_connections",
                           _("Too many connections from your network. Please try again later."))
         start_loops(current_app._get_current_object())  # type: ignore[attr-defined]
+        visitor = signed.id
         realtime.citizens[current_sid()] = {"visitor": visitor, "session_id": None,
-                                            "visit": None, "ip": address}
+                                            "visit": None, "ip": address, "signed": signed}
         realtime.connections_by_ip[address] = realtime.connections_by_ip.get(address, 0) + 1
         join_room(events.visitor_room(visitor))
 
@@ -154,9 +156,10 @@ class CitizenNamespace(GuardedNamespace):
         if state["session_id"] is None:
             raise EventError("not_joined", _("Join a session first."))
         question_input = parse_question(payload(data))
+        signed: Visitor = state["signed"]
         question, created = intake.submit_question(
             state["session_id"], state["visitor"], question_input, QuestionSource.LIVE,
-            detached=True)
+            detached=True, signed_in=signed.signed_in)
         # Written before the commit, which expires the question: reading it afterwards would
         # load it again with its session and answers. The ack is sent only after the commit.
         ack = ok(question=serialize.own_question(question, live.status_label(question)),

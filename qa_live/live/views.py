@@ -17,9 +17,10 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
 
+from qa_live.auth.citizens import sign_in_state
 from qa_live.core.timeutil import to_local
 from qa_live.core.urls import public_url
-from qa_live.core.visitor import visitor_id
+from qa_live.core.visitor import current_visitor, visitor_id
 from qa_live.extensions import db, limiter
 from qa_live.live import events, intake, polls
 from qa_live.live import services as live_services
@@ -203,6 +204,7 @@ def render_live_page(session: LiveSession, form: AdvanceQuestionForm | None = No
         my_polls=my_polls,
         order=order,
         form=form or _ask_form(),
+        citizen=sign_in_state(),
         config=config,
         state_label=planning.state_label,
         duty_label=duty_label,
@@ -234,7 +236,8 @@ def ask_live(slug: str) -> ResponseReturnValue:
     try:
         data = parse_question({"text": form.text.data, "nickname": form.nickname.data,
                                "phone": form.phone.data, "client_id": form.client_id.data})
-        intake.submit_question(session, visitor_id(), data, QuestionSource.LIVE)
+        intake.submit_question(session, visitor_id(), data, QuestionSource.LIVE,
+                               signed_in=current_visitor().signed_in)
     except InvalidInput as exc:
         for name, message in exc.errors.items():
             getattr(form, name, form.text).errors = [message]
