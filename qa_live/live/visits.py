@@ -149,7 +149,10 @@ def _visits_transaction_ended(session: Session, transaction: Any) -> None:
         if applied.committed:
             for ticket, visit in applied.written:
                 ticket.visit_id = visit.id
-            for session_id in {visit.session_id for _ticket, visit in applied.written}:
+            # Joins and leaves alike change "online now": a batch of leaves alone must send
+            # the counters too (it did not, and pages showed citizens long gone, issue 18).
+            for session_id in {ticket.session_id for _kind, ticket, _at in applied.ops
+                               if ticket.session_id is not None}:
                 mark_counts(session_id)
         else:
             with applied.log.lock:
