@@ -31,7 +31,9 @@ from qa_live.live.snapshots import (
 from qa_live.live.socket_common import (
     EventError,
     client_address,
+    connect_guarded,
     current_sid,
+    disconnect_guarded,
     guarded,
     int_field,
     ok,
@@ -45,6 +47,7 @@ from qa_live.transport.refusal import Refused
 class CitizenNamespace(Namespace):
     """/qa: watch a session, ask, vote, follow one's own questions."""
 
+    @connect_guarded
     def on_connect(self, auth: Any = None) -> None:
         visitor = read_visitor_id(request.cookies.get(COOKIE))
         if visitor is None:
@@ -60,6 +63,7 @@ class CitizenNamespace(Namespace):
         realtime.connections_by_ip[address] = realtime.connections_by_ip.get(address, 0) + 1
         join_room(events.visitor_room(visitor))
 
+    @disconnect_guarded
     def on_disconnect(self, reason: Any = None) -> None:
         state = realtime.citizens.pop(current_sid(), None)
         if state:
