@@ -137,12 +137,15 @@ export class QaStream {
         return;
       }
       const data = (error && error.data) || {};
-      if (data.error === "too_many_connections") {
+      if (data.error === "too_many_connections" || data.error === "unavailable") {
+        // Too many from one network: wait half a minute; the server briefly unavailable (a
+        // database or Redis outage): a few seconds.
+        const pause = data.error === "unavailable" ? UNAVAILABLE_RETRY_MS : REFUSED_RETRY_MS;
         this.status("wait", data.message);
         clearTimeout(this.retryTimer);
         this.retryTimer = setTimeout(() => {
           if (!socket.connected) socket.connect();
-        }, REFUSED_RETRY_MS + Math.random() * REFUSED_RETRY_MS);
+        }, pause + Math.random() * pause);
         return;
       }
       this.status("reload", typeof data.message === "string" ? data.message : "");
