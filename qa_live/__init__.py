@@ -25,8 +25,11 @@ def create_app(config_class: type = Config) -> Flask:
 
     from qa_live import extensions
     from qa_live.auth import login as auth_login
-    from qa_live.core import db_setup, errors, i18n, security, templating
+    from qa_live.core import db_setup, errors, i18n, logs, security, templating
 
+    _check_deployment(app)
+    logs.configure(app)
+    _database_options(app)
     extensions.db.init_app(app)
     db_setup.configure(app)
     extensions.migrate.init_app(
@@ -48,6 +51,13 @@ def create_app(config_class: type = Config) -> Flask:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_port=count
         )
+    from qa_live.ops import metrics as ops_metrics
+    from qa_live.ops.views import bp as ops_bp
+
+    app.register_blueprint(ops_bp)
+    # Outermost: every request, Socket.IO's too, gets an id, is counted, and is logged.
+    app.wsgi_app = logs.RequestLog(  # type: ignore[method-assign]
+        app.wsgi_app, app.config["ACCESS_LOG"], ops_metrics.init_app(app).count_response)
 
     from qa_live.auth.cli import staff_cli
     from qa_live.auth.views import bp as auth_bp
@@ -107,6 +117,33 @@ def create_app(config_class: type = Config) -> Flask:
     app.register_blueprint(wordlist_bp)
     app.cli.add_command(words_cli)
     return app
+
+
+class DeploymentIncomplete(RuntimeError):
+    """QA_LIVE_DEPLOYMENT=1 but a setting every worker and command needs is missing."""
+
+
+def _check_deployment(app: Flask) -> None:
+    """Refuse to start a deployment's app without its database and key (docs/deployment.md).
+
+    Without DATABASE_URL a `flask` command would quietly create and use a SQLite file in
+    instance/, and without SECRET_KEY sign with a key of its own: both look like success.
+    """
+    missing = app.config.get("MISSING_SETTINGS", ())
+    if app.config.get("QA_LIVE_DEPLOYMENT") and missing:
+        raise DeploymentIncomplete(
+            f"QA_LIVE_DEPLOYMENT=1 but {', '.join(missing)} not set. Run `flask` commands from "
+            "the deployment's directory, whose .env holds the workers' settings (a link to "
+            "/etc/qa_live.env), or export them first: docs/deployment.md, step 4.")
+
+
+def _database_options(app: Flask) -> None:
+    """A connect timeout for PostgreSQL (a silent server must not hold requests)."""
+    url = str(app.config["SQLALCHEMY_DATABASE_URI"])
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if url.startswith("postgresql") and "connect_args" not in options:
+        options["connect_args"] = {"connect_timeout": int(app.config["DATABASE_CONNECT_TIMEOUT_S"])}
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def _connect_receivers() -> None:

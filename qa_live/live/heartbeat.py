@@ -232,6 +232,7 @@ def start(app: Flask) -> None:
                     troubles(app).failed("heartbeat", exc)
                 finally:
                     db.session.remove()
+                realtime.of_app(app).rounds["heartbeat"] = (time.monotonic(), interval)
 
     socketio.start_background_task(loop)
 

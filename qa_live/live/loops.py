@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from flask import Flask
@@ -34,6 +35,7 @@ def start_loops(app: Flask) -> None:
                             app.logger.exception("%s failed", what)
                     else:
                         troubles(app).recovered(what)
+                    realtime.of_app(app).rounds[what] = (time.monotonic(), interval)
 
         socketio.start_background_task(loop)
 

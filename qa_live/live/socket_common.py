@@ -44,6 +44,7 @@ def ok(**data: Any) -> dict[str, Any]:
 
 def fail(code: str, message: str, fields: dict[str, str] | None = None) -> dict[str, Any]:
     """A failed acknowledgement: a code for programs and a message for people."""
+    realtime.tally("socket_errors", code=code)
     result: dict[str, Any] = {"ok": False, "error": code, "message": message}
     if fields:
         result["fields"] = fields
