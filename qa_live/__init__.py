@@ -116,6 +116,10 @@ def create_app(config_class: type = Config) -> Flask:
 
     app.register_blueprint(wordlist_bp)
     app.cli.add_command(words_cli)
+    from qa_live.ops.backup import backup_cli, restore_cli
+
+    app.cli.add_command(backup_cli)
+    app.cli.add_command(restore_cli)
     return app
 
 

@@ -304,7 +304,11 @@ export class QaStream {
     this.posts = new Map(snapshot.posts.map((p) => [p.id, p]));
     this.session = snapshot.session;
     this.counts = snapshot.counts || {};
+    const before = this.lastSeq;
     this.lastSeq = snapshot.seq || 0;
+    // A snapshot behind what the page had applied: the server's log went back (the database
+    // was restored from a backup). What the page heard of later numbers no longer holds.
+    if (this.lastSeq < before) this.latest = this.lastSeq;
     this.ahead.clear();
     if (snapshot.mine) this.setMine(snapshot.mine);
   }
