@@ -236,3 +236,32 @@ def test_the_real_client_address_passes_through_nginx_and_a_forged_one_does_not(
                            "ORDER BY id DESC LIMIT 1").fetchone()
     # nginx connects to the worker from 127.0.0.1; the app records the citizen's own address.
     assert row == ("127.0.0.5",)
+
+
+def _sockets_on(worker: LiveServer) -> int:
+    text = requests.get(f"{worker.url}/metrics", timeout=10).text
+    found = re.search(r'^qa_live_sockets\{namespace="/qa"\} (\S+)$', text, re.M)
+    assert found, text[:2000]
+    return int(float(found.group(1)))
+
+
+def test_one_network_is_spread_over_the_workers(nginx_front):
+    """Everyone behind one address (a carrier NAT, an office): sockets and requests still spread.
+
+    With `ip_hash` (IPv4 keyed by its /24) all of them landed on one worker.
+    """
+    url = nginx_front["url"]
+    first, second = nginx_front["workers"]
+    citizens = [_citizen(url, "polling" if n % 3 == 0 else "websocket") for n in range(12)]
+    try:
+        acks = [c.call("join", {"slug": SESSION}, namespace="/qa", timeout=10)
+                for c, _q, _h in citizens]
+        assert all(ack["ok"] for ack in acks)  # long-polling too: its requests stay on one
+        held = (_sockets_on(first), _sockets_on(second))
+        assert sum(held) == 12 and min(held) >= 2, held
+        served = {requests.get(f"{url}/healthz", timeout=10).json()["worker"] for _ in range(6)}
+        assert len(served) == 2, served  # pages and the API: any worker
+        assert requests.get(f"{url}/metrics", timeout=10).status_code == 404  # not from outside
+    finally:
+        for client, _received, _http in citizens:
+            client.disconnect()
