@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 VENDOR := static/vendor
 TRANSLATIONS := qa_live/translations
 
-.PHONY: run install assets translations migrate demo test lint extract-messages bench bench-quick clean
+.PHONY: run scale install assets translations migrate demo test lint extract-messages bench bench-quick clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,9 +48,13 @@ run: install demo
 	@echo "qa_live: serving on http://127.0.0.1:$${PORT:-5000}  (Ctrl-C stops)"
 	$(BIN)/python wsgi.py
 
+# The multi-worker deployment on loopback (PostgreSQL, Redis, two workers, nginx): until Ctrl-C.
+scale: install
+	$(BIN)/python scripts/scale.py
+
 # lint-imports: the packages are layers (pyproject.toml, [tool.importlinter]).
 lint: $(STAMP)
-	$(BIN)/ruff check qa_live tests $(wildcard bench) config.py wsgi.py migrations
+	$(BIN)/ruff check qa_live tests $(wildcard bench) config.py wsgi.py migrations scripts/scale.py
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 

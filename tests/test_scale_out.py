@@ -13,6 +13,7 @@ import queue
 import re
 import secrets
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -252,6 +253,9 @@ def test_one_network_is_spread_over_the_workers(nginx_front):
     """
     url = nginx_front["url"]
     first, second = nginx_front["workers"]
+    for worker in (first, second):  # ready as soon as it serves (its loops just started)
+        ready = requests.get(f"{worker.url}/readyz", timeout=10)
+        assert ready.status_code == 200, ready.text
     citizens = [_citizen(url, "polling" if n % 3 == 0 else "websocket") for n in range(12)]
     try:
         acks = [c.call("join", {"slug": SESSION}, namespace="/qa", timeout=10)
@@ -265,3 +269,12 @@ def test_one_network_is_spread_over_the_workers(nginx_front):
     finally:
         for client, _received, _http in citizens:
             client.disconnect()
+
+
+def test_make_scale_starts_the_stack_ready_and_stops_it():
+    """`make scale` (scripts/scale.py): the deployment on loopback, checked and stopped."""
+    outside.nginx_path()
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "scale.py"), "--check"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("/readyz 200 ready") == 2 and "/healthz 200" in done.stdout

@@ -234,6 +234,7 @@ def start(app: Flask) -> None:
                     db.session.remove()
                 realtime.of_app(app).rounds["heartbeat"] = (time.monotonic(), interval)
 
+    realtime.of_app(app).rounds["heartbeat"] = (time.monotonic(), interval)  # started: on time
     socketio.start_background_task(loop)
 
 

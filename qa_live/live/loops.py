@@ -37,6 +37,8 @@ def start_loops(app: Flask) -> None:
                         troubles(app).recovered(what)
                     realtime.of_app(app).rounds[what] = (time.monotonic(), interval)
 
+        # Started counts as on time (/readyz): the first round ends one interval from now.
+        realtime.of_app(app).rounds[what] = (time.monotonic(), interval)
         socketio.start_background_task(loop)
 
     if app.config["SUMMARY_INTERVAL_S"] > 0:
