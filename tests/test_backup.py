@@ -7,16 +7,27 @@ than the restored log holds loads a snapshot and follows the stream again, witho
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 import subprocess
 import sys
 import time
 from contextlib import closing
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
+import pytest
 import requests
 
-from tests.live_server import ROOT, start_live_server, start_server  # noqa: F401 - the fixture
+from tests import services as outside
+from tests.live_server import (  # noqa: F401 - the fixture
+    ROOT,
+    run_flask,
+    server_env,
+    start_live_server,
+    start_server,
+)
 from tests.sio_client import Citizen
 
 SESSION = "demo-11"  # the demo's live session
@@ -101,3 +112,35 @@ def test_restore_drill_pages_heal_by_snapshot(start_live_server, tmp_path):
             again.stop()
     finally:
         page.hang_up()
+
+
+@pytest.mark.postgres
+def test_postgresql_backup_and_restore_with_pg_dump(tmp_path):
+    """`flask backup` / `flask restore` on PostgreSQL: the dump put back over later changes."""
+    base = outside.postgres_url()
+    name = "qa_live_backup_" + secrets.token_hex(4)
+    admin = urlunsplit(urlsplit(base)._replace(scheme="postgresql"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = urlunsplit(urlsplit(base)._replace(path="/" + name))
+    plain = urlunsplit(urlsplit(url)._replace(scheme="postgresql"))
+    env = server_env(tmp_path, extra={"DATABASE_URL": url, "QA_LIVE_DEPLOYMENT": "1"})
+    try:
+        run_flask(env, "db", "upgrade")
+        run_flask(env, "demo", "load")
+        with psycopg.connect(plain) as conn:
+            questions = conn.execute("SELECT count(*) FROM questions").fetchone()[0]
+        assert questions > 0
+        made = run_flask(env, "backup", "--to", str(tmp_path / "backups"), "--keep", "1")
+        dump = Path(made.stdout.split()[0])
+        assert dump.suffix == ".dump" and dump.stat().st_size > 0
+        with psycopg.connect(plain) as conn:  # after the backup: lost by the restore
+            conn.execute("DELETE FROM answers")
+            conn.execute("DELETE FROM questions")
+        run_flask(env, "restore", str(dump))  # no worker has beaten in this database
+        with psycopg.connect(plain) as conn:
+            assert conn.execute("SELECT count(*) FROM questions").fetchone()[0] == questions
+        assert run_flask(env, "db", "current").stdout.strip()  # the schema's revision came back
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
