@@ -189,3 +189,18 @@ def test_a_deployments_flask_command_refuses_an_incomplete_environment(tmp_path)
     done = _flask(["--env-file", str(whole), "db", "upgrade"], {})
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "db.sqlite3").exists()
+
+
+def test_readyz_is_503_naming_the_database_when_it_cannot_be_reached():
+    """A PostgreSQL that refuses connections: not ready, and the reason; alive all the same."""
+    from tests.live_server import free_port
+
+    app = create_app(config_for(f"postgresql+psycopg://qa:qa@127.0.0.1:{free_port()}/qa"))
+    with app.app_context():
+        reply = app.test_client().get("/readyz")
+        alive = app.test_client().get("/healthz")
+    body = reply.get_json()
+    assert reply.status_code == 503 and body["status"] == "not ready"
+    assert body["checks"]["database"]["ok"] is False
+    assert body["checks"]["database"]["error"].startswith("OperationalError")
+    assert alive.status_code == 200  # alive all the same: restarting it would not help
