@@ -45,6 +45,7 @@ def create_app(config_class: type = Config) -> Flask:
     errors.init_app(app)
     _connect_receivers()
     _init_socketio(app)
+    logs.adopt_library_loggers()  # python-socketio gave its loggers handlers of their own
 
     if app.config["PROXY_FIX_COUNT"]:
         count = app.config["PROXY_FIX_COUNT"]

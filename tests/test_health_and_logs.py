@@ -50,9 +50,11 @@ def test_healthz_answers_and_readyz_says_what_is_ready(client):
 
 
 def test_readyz_is_503_while_a_background_loop_is_late(app, client, monkeypatch):
+    from qa_live.live import sockets
     from qa_live.ops import views
 
-    monkeypatch.setattr(views, "start_loops", lambda _app: None)  # no real threads here
+    for module in (views, sockets):  # no real threads here (the first request starts them)
+        monkeypatch.setattr(module, "start_loops", lambda _app: None)
     app.config.update(HEARTBEAT_INTERVAL_S=2.0)
     late = client.get("/readyz")
     assert late.status_code == 503
@@ -204,3 +206,23 @@ def test_readyz_is_503_naming_the_database_when_it_cannot_be_reached():
     assert body["checks"]["database"]["ok"] is False
     assert body["checks"]["database"]["error"].startswith("OperationalError")
     assert alive.status_code == 200  # alive all the same: restarting it would not help
+
+
+def test_a_socketio_redis_error_is_one_line_with_the_time(tmp_path):
+    """python-socketio gives its logger a bare handler of its own when the server is made (after
+    the logs are set up): in a worker its Redis errors came out twice, once without a time."""
+    script = ("from qa_live import create_app\n"
+              "from qa_live.extensions import socketio\n"
+              "create_app()\n"
+              "socketio.server.logger.error('Cannot receive from redis... retrying in 1 secs')\n"
+              "socketio.server.eio.logger.error('an engine.io error')\n")
+    clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "LOG_FORMAT")}
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, check=False, env={
+                              **clean, "SECRET_KEY": "k" * 32, "SOCKETIO_ASYNC_MODE": "threading",
+                              "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"})
+    assert done.returncode == 0, done.stderr
+    for text in ("Cannot receive from redis", "an engine.io error"):
+        lines = [line for line in done.stderr.splitlines() if text in line]
+        assert len(lines) == 1, done.stderr
+        assert lines[0].startswith("[20") and "ERROR in" in lines[0]

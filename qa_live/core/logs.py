@@ -154,6 +154,16 @@ def configure(app: Flask) -> None:
     root.setLevel(level if isinstance(level, int) else logging.INFO)
     app.logger.removeHandler(default_handler)
     app.logger.setLevel(logging.NOTSET)  # the root's level applies
+    adopt_library_loggers()
+
+
+def adopt_library_loggers() -> None:
+    """Take away the bare handlers python-socketio and python-engineio give their loggers.
+
+    They add one (no time stamp) when a server is made and the logger has no level yet, which
+    is after :func:`configure` in create_app: call this once the Socket.IO server exists, so
+    their lines (a Redis error, a bad packet) come out once, through ours.
+    """
     for name in _OWN_HANDLERS:
         logging.getLogger(name).handlers.clear()
 
