@@ -146,12 +146,19 @@ def test_text_logs_have_the_time_and_repeats_are_held_back(db_url, capfd):
     app = create_app(config_for(db_url, LOG_REPEAT_WINDOW_S=0.5))
     for _ in range(5):
         app.logger.error("the same failure %d", 1)
+    # The same template with other values is another line (the database failing after the
+    # message queue did: both "%s failing since %s: %s").
+    app.logger.warning("%s failing since %s", "message queue", "03:40")
+    app.logger.warning("%s failing since %s", "database", "03:41")
     time.sleep(0.6)
-    app.logger.error("the same failure %d", 2)
-    err = [line for line in capfd.readouterr().err.splitlines() if "the same failure" in line]
+    app.logger.error("the same failure %d", 1)
+    written = capfd.readouterr().err.splitlines()
+    err = [line for line in written if "the same failure" in line]
     assert len(err) == 2, err
     assert err[0].startswith("[20") and "ERROR in" in err[0]
     assert "(4 more like this held back in the last 0.5 s)" in err[1]
+    failing = [line for line in written if "failing since" in line]
+    assert len(failing) == 2, written
 
 
 def test_a_traceback_is_one_json_object(db_url, capfd):

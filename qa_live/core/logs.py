@@ -10,7 +10,7 @@ Alembic's) goes through one handler on the root logger, on stderr (systemd's jou
   ``logger``, ``message``, ``request_id`` and, for the access log, ``method``, ``path``,
   ``status``, ``bytes``, ``duration_ms``, ``remote_addr``; ``exception`` holds a traceback.
 
-A line that repeats (same logger, level and message template) within LOG_REPEAT_WINDOW_S (60 s)
+A line that repeats (same logger, level and text) within LOG_REPEAT_WINDOW_S (60 s)
 is held back and counted; the next one after the window says how many were held back. The
 outages themselves are one line when they start and one when they end (core/outages.py).
 
@@ -75,7 +75,9 @@ class RepeatLimiter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if self.window <= 0 or record.name == ACCESS.name:
             return True
-        key = (record.name, record.levelno, str(record.msg))
+        # The line as written, not its template: "%s failing since %s" of the database must
+        # not be held back because the message queue's said the same a minute ago.
+        key = (record.name, record.levelno, record.getMessage())
         now = time.monotonic()
         with self.lock:
             kept = self.seen.get(key)
