@@ -210,6 +210,7 @@ def test_readyz_is_503_naming_the_database_when_it_cannot_be_reached():
         alive = app.test_client().get("/healthz")
     body = reply.get_json()
     assert reply.status_code == 503 and body["status"] == "not ready"
+    assert reply.headers["Retry-After"] == "5"
     assert body["checks"]["database"]["ok"] is False
     assert body["checks"]["database"]["error"].startswith("OperationalError")
     assert alive.status_code == 200  # alive all the same: restarting it would not help

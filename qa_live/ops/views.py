@@ -108,7 +108,10 @@ def readyz() -> ResponseReturnValue:
     ready = all(check["ok"] for check in checks.values())
     body = jsonify(status="ready" if ready else "not ready", worker=workers.me().id,
                    checks=checks)
-    return body, 200 if ready else 503
+    if ready:
+        return body, 200
+    # 503 as every other "for the moment" answer of the app (tests/test_outage_contract.py).
+    return body, 503, {"Retry-After": "5"}
 
 
 @bp.get("/metrics")
