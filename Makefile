@@ -10,7 +10,7 @@ DEV_STAMP := $(VENV)/.dev-installed-stamp
 VENDOR := static/vendor
 TRANSLATIONS := qa_live/translations
 
-.PHONY: run install install-dev assets translations migrate demo test lint extract-messages bench bench-quick clean
+.PHONY: run scale install install-dev assets translations migrate demo test lint extract-messages bench bench-quick clean
 
 # Serving needs requirements.lock only (what `make run` installs); the test and lint tools come
 # from requirements-dev.lock, installed by `make test`, `make lint` and `make bench`.
@@ -67,9 +67,13 @@ run: install demo
 	@echo "qa_live: serving on http://127.0.0.1:$${PORT:-5000}  (Ctrl-C stops)"
 	$(BIN)/python wsgi.py
 
+# The multi-worker deployment on loopback (PostgreSQL, Redis, two workers, nginx): until Ctrl-C.
+scale: install
+	$(BIN)/python scripts/scale.py
+
 # lint-imports: the packages are layers (pyproject.toml, [tool.importlinter]).
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check qa_live tests $(wildcard bench) config.py wsgi.py migrations
+	$(BIN)/ruff check qa_live tests $(wildcard bench) config.py wsgi.py migrations scripts/scale.py
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 

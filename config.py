@@ -39,14 +39,27 @@ def _secret_key() -> str:
     return path.read_text().strip()
 
 
+#: What a deployment must set (QA_LIVE_DEPLOYMENT=1): without them a `flask` command would
+#: quietly use a SQLite file and a key of its own instead of the workers' database and key.
+DEPLOYMENT_NEEDS = ("DATABASE_URL", "SECRET_KEY")
+
+
 class Config:
     """Production defaults; override any of them with environment variables."""
+
+    # Set in a deployment's environment file (deploy/qa_live.env.example): then a missing
+    # DATABASE_URL or SECRET_KEY stops the app and every `flask` command with a clear error.
+    QA_LIVE_DEPLOYMENT = _bool("QA_LIVE_DEPLOYMENT", False)
+    MISSING_SETTINGS = tuple(name for name in DEPLOYMENT_NEEDS if not os.environ.get(name))
 
     SECRET_KEY = _secret_key()
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'qa_live.sqlite3'}"
     )
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # PostgreSQL: a server that does not answer (a dead machine, a firewall dropping packets)
+    # fails a connection attempt after this many seconds instead of holding the request.
+    DATABASE_CONNECT_TIMEOUT_S = int(os.environ.get("DATABASE_CONNECT_TIMEOUT_S", "5"))
     SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "5000"))
 
     # Realtime: a Redis URL here lets several worker processes share broadcasts.
@@ -120,6 +133,15 @@ class Config:
 
     # Public URL used in QR codes when the app sits behind a proxy with another name.
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
+
+    # Logs (qa_live/core/logs.py): "text" (Flask's format) or "json" (one object per line),
+    # on stderr; a line repeating within LOG_REPEAT_WINDOW_S is held back and counted.
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    LOG_REPEAT_WINDOW_S = float(os.environ.get("LOG_REPEAT_WINDOW_S", "60"))
+    ACCESS_LOG = _bool("ACCESS_LOG", False)
+    # Who may read /metrics (comma-separated CIDRs): Prometheus on this machine by default.
+    METRICS_ALLOWED_NETWORKS = os.environ.get("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
 
     QUESTION_MIN_LENGTH = 5
     QUESTION_MAX_LENGTH = 500
@@ -212,6 +234,7 @@ class TestingConfig(Config):
     """Settings for the test suite: threading mode, a throw-away database, no CSRF in unit forms."""
 
     TESTING = True
+    QA_LIVE_DEPLOYMENT = False
     SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     SOCKETIO_ASYNC_MODE = "threading"

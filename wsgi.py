@@ -9,7 +9,6 @@ import gc
 import logging
 import os
 import signal
-import sys
 
 ASYNC_MODE = os.environ.get("SOCKETIO_ASYNC_MODE", "gevent")
 
@@ -28,8 +27,9 @@ from qa_live.extensions import socketio  # noqa: E402
 
 app = create_app()
 # Operational lines (a dependency failing and back, a worker taking the lead, a dead worker's
-# visits closed) are INFO and WARNING, with the time (Flask's handler), on stderr.
-app.logger.setLevel(logging.INFO)
+# visits closed) are INFO and WARNING, with the time, on stderr: LOG_FORMAT, LOG_LEVEL and the
+# access log (ACCESS_LOG) are set up by create_app (qa_live/core/logs.py).
+log = logging.getLogger("qa_live.server")
 
 # The garbage collector's full collections walk every live object: with 3,000 citizens that
 # was some 400,000 (engine.io sockets, green threads, rooms) and 0.4 s, and by default one runs
@@ -60,7 +60,7 @@ def _shutdown() -> None:
     except Exception as exc:  # the database is down: the other workers close them later
         app.logger.warning("this worker's last visits could not be written: %s", exc)
     heartbeat.stop(app)  # this worker stopped, its visits written; the leader lease let go
-    print(f"qa_live stopped; {Tally.line()}", file=sys.stderr, flush=True)
+    log.info("qa_live stopped; %s", Tally.line())
 
 
 def _stop_on_sigterm() -> None:
@@ -102,38 +102,49 @@ def _stop_on_sigterm() -> None:
 LISTEN_BACKLOG = int(os.environ.get("LISTEN_BACKLOG", "2048"))
 
 
-def _serve_gevent(host: str, port: int, log_output: bool) -> None:
+def _warm_up() -> None:
+    """Start the background loops and the message queue's listener before listening, so the
+    worker is whole (/readyz) by the time nginx sends it anyone."""
+    from qa_live.live.loops import start_loops
+    from qa_live.transport.queue import start_listening
+
+    start_loops(app)
+    if socketio.server is not None:
+        start_listening(socketio.server)
+
+
+def _serve_gevent(host: str, port: int) -> None:
     """Flask-SocketIO's gevent server (pywsgi with gevent-websocket), on our listener, with the
-    edge's time limits (qa_live/transport/servers.py)."""
+    edge's time limits (qa_live/transport/servers.py) and the app's own logging."""
     from qa_live.transport.servers import Limits, serve_gevent
 
     listener = listening_socket(host, port, LISTEN_BACKLOG)
-    server = serve_gevent(listener, app, Limits(app.config), log_output)
+    server = serve_gevent(listener, app, Limits(app.config))
     socketio.wsgi_server = server  # what SIGTERM stops (_stop_on_sigterm)
     server.serve_forever()
 
 
-def _serve_eventlet(host: str, port: int, log_output: bool) -> None:
+def _serve_eventlet(host: str, port: int) -> None:
     """Flask-SocketIO's eventlet server, on our listener, with the edge's time limits."""
     from qa_live.transport.servers import Limits, serve_eventlet
 
     listener = listening_socket(host, port, LISTEN_BACKLOG)
-    serve_eventlet(listener, app, Limits(app.config), log_output, EVENTLET_MAX_CONNECTIONS)
+    serve_eventlet(listener, app, Limits(app.config), EVENTLET_MAX_CONNECTIONS)
 
 
 def main() -> None:
     """Serve the app on HOST:PORT (gevent, eventlet or threads); stop cleanly on SIGTERM."""
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "5000"))
-    log_output = os.environ.get("ACCESS_LOG") == "1"
     _stop_on_sigterm()
+    _warm_up()
     try:
         if socketio.async_mode == "gevent":
-            _serve_gevent(host, port, log_output)
+            _serve_gevent(host, port)
         elif socketio.async_mode == "eventlet":
-            _serve_eventlet(host, port, log_output)
+            _serve_eventlet(host, port)
         else:  # development only: wsgi.py without gevent or eventlet
-            socketio.run(app, host=host, port=port, log_output=log_output,
+            socketio.run(app, host=host, port=port, log_output=False,
                          allow_unsafe_werkzeug=True)
     except KeyboardInterrupt:
         pass

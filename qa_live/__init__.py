@@ -33,12 +33,16 @@ def create_app(config_class: type = Config) -> Flask:
         display,
         errors,
         i18n,
+        logs,
         security,
         storage,
         templating,
         uploads,
     )
 
+    _check_deployment(app)
+    logs.configure(app)
+    _database_options(app)
     extensions.db.init_app(app)
     db_setup.configure(app)
     extensions.migrate.init_app(
@@ -60,6 +64,7 @@ def create_app(config_class: type = Config) -> Flask:
     _connect_receivers()
     _init_socketio(app)
     assets.init_app(app)  # WhiteNoise goes around the Socket.IO middleware
+    logs.adopt_library_loggers()  # python-socketio gave its loggers handlers of their own
 
     _init_edge(app)  # inside ProxyFix: its refusals name the client's address, not nginx's
     if app.config["PROXY_FIX_COUNT"]:
@@ -67,6 +72,13 @@ def create_app(config_class: type = Config) -> Flask:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_port=count
         )
+    from qa_live.ops import metrics as ops_metrics
+    from qa_live.ops.views import bp as ops_bp
+
+    app.register_blueprint(ops_bp)
+    # Outermost: every request, Socket.IO's too, gets an id, is counted, and is logged.
+    app.wsgi_app = logs.RequestLog(  # type: ignore[method-assign]
+        app.wsgi_app, app.config["ACCESS_LOG"], ops_metrics.init_app(app).count_response)
 
     from qa_live.auth.citizen_views import bp as citizen_bp
     from qa_live.auth.cli import staff_cli
@@ -145,7 +157,38 @@ def create_app(config_class: type = Config) -> Flask:
     app.register_blueprint(live_polls_bp)
     app.register_blueprint(votes_bp)
     app.register_blueprint(office_votes_bp)
+    from qa_live.ops.backup import backup_cli, restore_cli
+
+    app.cli.add_command(backup_cli)
+    app.cli.add_command(restore_cli)
     return app
+
+
+class DeploymentIncomplete(RuntimeError):
+    """QA_LIVE_DEPLOYMENT=1 but a setting every worker and command needs is missing."""
+
+
+def _check_deployment(app: Flask) -> None:
+    """Refuse to start a deployment's app without its database and key (docs/deployment.md).
+
+    Without DATABASE_URL a `flask` command would quietly create and use a SQLite file in
+    instance/, and without SECRET_KEY sign with a key of its own: both look like success.
+    """
+    missing = app.config.get("MISSING_SETTINGS", ())
+    if app.config.get("QA_LIVE_DEPLOYMENT") and missing:
+        raise DeploymentIncomplete(
+            f"QA_LIVE_DEPLOYMENT=1 but {', '.join(missing)} not set. Run `flask` commands from "
+            "the deployment's directory, whose .env holds the workers' settings (a link to "
+            "/etc/qa_live.env), or export them first: docs/deployment.md, step 4.")
+
+
+def _database_options(app: Flask) -> None:
+    """A connect timeout for PostgreSQL (a silent server must not hold requests)."""
+    url = str(app.config["SQLALCHEMY_DATABASE_URI"])
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if url.startswith("postgresql") and "connect_args" not in options:
+        options["connect_args"] = {"connect_timeout": int(app.config["DATABASE_CONNECT_TIMEOUT_S"])}
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def _connect_receivers() -> None:

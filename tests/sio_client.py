@@ -186,6 +186,7 @@ class Citizen:
         self.behind_since: float | None = None
         self.healed_after: list[float] = []  # seconds from noticing a hole to closing it
         self.snapshots = 0
+        self.restarts_of_log = 0  # snapshots behind what was applied (a restored database)
         self.drops = 0
         self.connects = 0
         self.pending: dict[str, str] = {}  # client_id -> text not yet acknowledged
@@ -261,6 +262,10 @@ class Citizen:
                 self.snapshots += 1
                 self.questions = {q["id"]: q for q in snap["questions"]}
                 self.posts = {p["id"]: p for p in snap["posts"]}
+                if snap["seq"] < self.last_seq:  # the log went back (a restored backup)
+                    self.heard_ahead = snap["seq"]
+                    self.behind_since = None
+                    self.restarts_of_log += 1
                 self.last_seq = snap["seq"]
                 self.applied.append(snap["seq"])
                 self.ahead.clear()

@@ -355,6 +355,10 @@ def test_postgresql_down_for_10_s_asking_says_try_again_and_works_after(stack: S
                 key = f"{status} {body.get('error')}"
                 api_answers[key] = api_answers.get(key, 0) + 1
             time.sleep(1)
+        # What the operator watches says so on every worker (docs/deployment.md, "Watching it").
+        during = {w.name: requests.get(f"{w.url}/readyz", timeout=10) for w in stack.workers}
+        metrics_during = {w.name: requests.get(f"{w.url}/metrics", timeout=10).text
+                          for w in stack.workers}
         stack.services.up("postgres")
         up_at = time.monotonic()
         # Without restarting anything, each worker takes questions again.
@@ -385,6 +389,13 @@ def test_postgresql_down_for_10_s_asking_says_try_again_and_works_after(stack: S
         assert questions["stored"] == questions["acknowledged"] == socket_answers["unavailable"]
         assert questions["unacknowledged_left"] == 0 and questions["questions_twice"] == 0
         assert "Traceback" not in logs, logs[-4000:]
+        for name, ready in during.items():
+            assert ready.status_code == 503, (name, ready.text)
+            assert ready.json()["checks"]["database"]["ok"] is False
+            assert 'qa_live_failing{what="database"} 1.0' in metrics_during[name]
+        for worker in stack.workers:  # ready again once the database answers
+            assert wait_until(lambda w=worker: requests.get(f"{w.url}/readyz", timeout=10)
+                              .status_code == 200, 15), worker.name
         for worker in stack.workers:  # "back" comes with the worker's next heartbeat
             assert wait_until(lambda w=worker: re.search(r"\d\d:\d\d:\d\d.*database back at",
                                                          w.log()), 15), worker.log()[-3000:]

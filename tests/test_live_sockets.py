@@ -596,3 +596,22 @@ def test_a_client_id_of_another_visitor_is_refused_and_stores_nothing(app, live_
     refused = ask(second, "另一个问题", client_id=client_id)
     assert refused["ok"] is False and refused["error"] == "forbidden"
     assert db.session.scalar(select(func.count(Question.id))) == 1
+
+
+def test_citizens_leaving_lowers_online_now_with_the_next_summary(app, live_session):
+    """Issue 18: "online now" stayed too high after citizens left until something else changed."""
+    host = staff(app, "host1")
+    host.emit("join", {"session_id": live_session.id}, namespace="/moderation", callback=True)
+    pages = [citizen(app, live_session) for _ in range(5)]
+    for page in pages:
+        page.emit("join", {"slug": live_session.slug}, namespace="/qa", callback=True)
+    summaries.flush_summaries()
+    assert events_named(host, "counts", "/moderation")[-1]["online"] == 5
+    for page in pages[:2]:  # two citizens leave; nothing else happens in the session
+        page.disconnect(namespace="/qa")
+    events_named(pages[2], "counts")
+    summaries.flush_summaries()
+    console = events_named(host, "counts", "/moderation")
+    page = events_named(pages[2], "counts")
+    assert console and console[-1]["online"] == 3, console
+    assert page and page[-1]["online"] == 3, page

@@ -13,6 +13,7 @@ import queue
 import re
 import secrets
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -273,3 +274,44 @@ def test_nginx_sends_static_files_precompressed_and_cached_for_a_year(nginx_fron
             response.close()
     icon = requests.get(f"{url}/favicon.ico", timeout=10)
     assert icon.status_code == 200 and icon.content[:4] == b"\x00\x00\x01\x00"
+
+
+def _sockets_on(worker: LiveServer) -> int:
+    text = requests.get(f"{worker.url}/metrics", timeout=10).text
+    found = re.search(r'^qa_live_sockets\{namespace="/qa"\} (\S+)$', text, re.M)
+    assert found, text[:2000]
+    return int(float(found.group(1)))
+
+
+def test_one_network_is_spread_over_the_workers(nginx_front):
+    """Everyone behind one address (a carrier NAT, an office): sockets and requests still spread.
+
+    With `ip_hash` (IPv4 keyed by its /24) all of them landed on one worker.
+    """
+    url = nginx_front["url"]
+    first, second = nginx_front["workers"]
+    for worker in (first, second):  # ready as soon as it serves (its loops just started)
+        ready = requests.get(f"{worker.url}/readyz", timeout=10)
+        assert ready.status_code == 200, ready.text
+    citizens = [_citizen(url, "polling" if n % 3 == 0 else "websocket") for n in range(12)]
+    try:
+        acks = [c.call("join", {"slug": SESSION}, namespace="/qa", timeout=10)
+                for c, _q, _h in citizens]
+        assert all(ack["ok"] for ack in acks)  # long-polling too: its requests stay on one
+        held = (_sockets_on(first), _sockets_on(second))
+        assert sum(held) == 12 and min(held) >= 2, held
+        served = {requests.get(f"{url}/healthz", timeout=10).json()["worker"] for _ in range(6)}
+        assert len(served) == 2, served  # pages and the API: any worker
+        assert requests.get(f"{url}/metrics", timeout=10).status_code == 404  # not from outside
+    finally:
+        for client, _received, _http in citizens:
+            client.disconnect()
+
+
+def test_make_scale_starts_the_stack_ready_and_stops_it():
+    """`make scale` (scripts/scale.py): the deployment on loopback, checked and stopped."""
+    outside.nginx_path()
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "scale.py"), "--check"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("/readyz 200 ready") == 2 and "/healthz 200" in done.stdout

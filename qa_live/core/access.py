@@ -38,3 +38,12 @@ def require_staff_network() -> None:
     """Answer 403 when the request comes from outside the allowed staff networks."""
     if not staff_network_allowed():
         abort(403, description=_("Staff functions are reachable only from the office network."))
+
+
+def address_allowed(spec: str) -> bool:
+    """Whether this request's address is in one of the comma-separated networks (empty: none)."""
+    try:
+        address = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        return False
+    return any(address in network for network in _networks(spec))

@@ -11,9 +11,8 @@ office network; citizens, who need the bytes saved, carry no such secret in thei
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, g, session
 from flask_compress import Compress
-from flask_login import current_user
 
 compress = Compress()
 
@@ -31,8 +30,17 @@ def init_app(app: Flask) -> None:
     app.after_request_funcs.setdefault(None, []).insert(0, _compress)
 
 
+def _staff_signed_in() -> bool:
+    """Whether a staff member is signed in, without loading them: after the response, the
+    database may be the very thing that failed (an outage answered 503 must stay 503)."""
+    user = g.get("_login_user")  # Flask-Login's, when the request loaded the user
+    if user is not None:
+        return bool(getattr(user, "is_authenticated", False))
+    return "_user_id" in session  # Flask-Login's key in a signed-in session
+
+
 def _compress(response: Response) -> Response:
-    if current_user and current_user.is_authenticated:
+    if _staff_signed_in():
         response.vary.add("Cookie")
         return response
     return compress.after_request(response)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db, socketio
+from qa_live.live import realtime
 from qa_live.live.models import SessionEvent
 from qa_live.planning.models import LiveSession
 
@@ -134,6 +135,7 @@ def _send(pending: list[Any]) -> None:
     for item in pending:
         if isinstance(item, Outgoing):
             socketio.emit(item.event, item.data, to=item.room, namespace=item.namespace)
+            realtime.tally("emits", namespace=item.namespace, event=item.event)
         else:
             item()
 

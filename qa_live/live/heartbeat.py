@@ -232,7 +232,9 @@ def start(app: Flask) -> None:
                     troubles(app).failed("heartbeat", exc)
                 finally:
                     db.session.remove()
+                realtime.of_app(app).rounds["heartbeat"] = (time.monotonic(), interval)
 
+    realtime.of_app(app).rounds["heartbeat"] = (time.monotonic(), interval)  # started: on time
     socketio.start_background_task(loop)
 
 

@@ -3,6 +3,7 @@ heartbeat."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from flask import Flask
@@ -36,7 +37,10 @@ def start_loops(app: Flask) -> None:
                             app.logger.exception("%s failed", what)
                     else:
                         troubles(app).recovered(what)
+                    realtime.of_app(app).rounds[what] = (time.monotonic(), interval)
 
+        # Started counts as on time (/readyz): the first round ends one interval from now.
+        realtime.of_app(app).rounds[what] = (time.monotonic(), interval)
         socketio.start_background_task(loop)
 
     if app.config["SUMMARY_INTERVAL_S"] > 0:

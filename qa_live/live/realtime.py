@@ -57,6 +57,17 @@ loops_started: set[int] = set()
 heartbeats_started: set[int] = set()
 #: Whether the /qa and /moderation handlers are attached to the process's SocketIO.
 namespaces_registered: list[bool] = []
+#: What this process has done since it started, for /metrics (qa_live/ops/metrics.py):
+#: (name, ((label, value), ...)) -> count. Never reset: Prometheus counters only grow.
+tallies: dict[tuple[str, tuple[tuple[str, str], ...]], int] = {}
+tally_lock = threading.Lock()
+
+
+def tally(name: str, n: int = 1, **labels: str) -> None:
+    """Count something this process did (an emit, a failed acknowledgement) for /metrics."""
+    key = (name, tuple(sorted(labels.items())))
+    with tally_lock:
+        tallies[key] = tallies.get(key, 0) + n
 
 # Per app ------------------------------------------------------------------------------------------
 
@@ -104,6 +115,8 @@ class AppState:
     poll_results: dict[int, tuple[float, dict[str, Any]]] = field(default_factory=dict)
     #: The socket flood limiter (socket_common.SocketEventLimiter), made on first use.
     socket_limiter: Any = None
+    #: Background loop -> (monotonic time its last round ended, its interval), for /readyz.
+    rounds: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 def of_app(app: Flask | None = None) -> AppState:

@@ -21,6 +21,7 @@ from qa_live.live import realtime
 from qa_live.live.services import QuestionRefused
 from qa_live.live.validation import InvalidInput
 from qa_live.transport import frames
+from qa_live.transport.refusal import Refused
 
 
 def current_sid() -> str:
@@ -46,6 +47,7 @@ def ok(**data: Any) -> dict[str, Any]:
 
 def fail(code: str, message: str, fields: dict[str, str] | None = None) -> dict[str, Any]:
     """A failed acknowledgement: a code for programs and a message for people."""
+    realtime.tally("socket_errors", code=code)
     result: dict[str, Any] = {"ok": False, "error": code, "message": message}
     if fields:
         result["fields"] = fields
@@ -226,3 +228,50 @@ class GuardedNamespace(Namespace):
         else:
             message = _("The message could not be understood.")
         raise EventError("invalid", message)
+
+
+def connect_guarded(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a connect handler: an outage refuses the connect with ``unavailable``.
+
+    The page's socket.io client retries a refused connect by itself; an exception escaping a
+    connect handler would leave the client waiting for an answer that never comes.
+    """
+
+    @functools.wraps(handler)
+    def wrapper(self: Any, auth: Any = None) -> Any:
+        try:
+            return handler(self, auth)
+        except Refused:
+            raise
+        except Exception as exc:
+            _rollback()
+            if not is_unavailable(exc):
+                raise
+            troubles().failed("socket connects", exc)
+            raise Refused(UNAVAILABLE, unavailable_message()) from exc
+
+    return wrapper
+
+
+def disconnect_guarded(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a disconnect handler: an outage while a socket leaves is one log line, no traceback."""
+
+    @functools.wraps(handler)
+    def wrapper(self: Any, reason: Any = None) -> Any:
+        try:
+            return handler(self, reason)
+        except Exception as exc:
+            _rollback()
+            if not is_unavailable(exc):
+                raise
+            troubles().failed("socket disconnects", exc)
+            return None
+
+    return wrapper
+
+
+def _rollback() -> None:
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: S110 - the database may be the very problem
+        pass

@@ -44,7 +44,9 @@ from qa_live.live.socket_common import (
     EventError,
     GuardedNamespace,
     client_address,
+    connect_guarded,
     current_sid,
+    disconnect_guarded,
     guarded,
     int_field,
     ok,
@@ -58,6 +60,7 @@ from qa_live.transport.refusal import Refused
 class CitizenNamespace(GuardedNamespace):
     """/qa: watch a session, ask, vote, follow one's own questions."""
 
+    @connect_guarded
     def on_connect(self, auth: Any = None) -> None:
         # The page's own cookie: the visitor id, and the citizen's sign-in when there is one.
         signed = read_visitor(request.cookies.get(COOKIE))
@@ -75,6 +78,7 @@ class CitizenNamespace(GuardedNamespace):
         realtime.connections_by_ip[address] = realtime.connections_by_ip.get(address, 0) + 1
         join_room(events.visitor_room(visitor))
 
+    @disconnect_guarded
     def on_disconnect(self, reason: Any = None) -> None:
         state = realtime.citizens.pop(current_sid(), None)
         if state:

@@ -4,6 +4,8 @@ role on every event, so a logout, deactivation or removed role takes effect at o
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from flask import current_app, g
@@ -13,12 +15,15 @@ from flask_socketio import disconnect, emit, join_room
 
 from qa_live.auth.models import User
 from qa_live.core.access import staff_network_allowed
+from qa_live.core.outages import is_unavailable, troubles
 from qa_live.extensions import db, socketio
 from qa_live.live import access, commands, events, realtime, snapshots
 from qa_live.live.socket_common import (
     EventError,
     GuardedNamespace,
+    connect_guarded,
     current_sid,
+    disconnect_guarded,
     guarded,
     int_field,
     ok,
@@ -47,14 +52,32 @@ def _registry_key(user_id: int) -> str:
 def _remember_socket(user_id: int, sid: str) -> None:
     registry = _registry()
     if registry is not None:
-        registry.sadd(_registry_key(user_id), sid)
-        registry.expire(_registry_key(user_id), 7 * 24 * 3600)
+        with _tolerating_redis("listing consoles for other workers"):
+            registry.sadd(_registry_key(user_id), sid)
+            registry.expire(_registry_key(user_id), 7 * 24 * 3600)
 
 
 def _forget_socket(user_id: int, sid: str) -> None:
     registry = _registry()
     if registry is not None:
-        registry.srem(_registry_key(user_id), sid)
+        with _tolerating_redis("listing consoles for other workers"):
+            registry.srem(_registry_key(user_id), sid)
+
+
+@contextlib.contextmanager
+def _tolerating_redis(what: str) -> Iterator[None]:
+    """Redis down: the console works on without the registry (one log line per outage).
+
+    So does the queue that would carry other workers' disconnects: while it is down a logout
+    closes this worker's consoles; the others refuse the account's next action once it was
+    deactivated or lost a role (its epoch moved), docs/security.md.
+    """
+    try:
+        yield
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        troubles().failed(what, exc)
 
 
 def disconnect_user(user_id: int) -> None:
@@ -66,8 +89,9 @@ def disconnect_user(user_id: int) -> None:
     sids = {sid for sid, state in realtime.staff.items() if state["user_id"] == user_id}
     registry = _registry()
     if registry is not None:
-        sids |= {raw.decode() for raw in registry.smembers(_registry_key(user_id))}
-        registry.delete(_registry_key(user_id))
+        with _tolerating_redis("closing consoles in other workers"):
+            sids |= {raw.decode() for raw in registry.smembers(_registry_key(user_id))}
+            registry.delete(_registry_key(user_id))
     for sid in sids:
         realtime.staff.pop(sid, None)
         socketio.server.disconnect(sid, namespace=events.STAFF_NS)
@@ -76,6 +100,7 @@ def disconnect_user(user_id: int) -> None:
 class StaffNamespace(GuardedNamespace):
     """/moderation: queues, moderation, answers, posts, start and end."""
 
+    @connect_guarded
     def on_connect(self, auth: Any = None) -> None:
         g.pop("_login_user", None)  # read this handshake's own session cookie
         user = current_user._get_current_object()
@@ -88,6 +113,7 @@ class StaffNamespace(GuardedNamespace):
                                "session_id": None}
         _remember_socket(user.id, current_sid())
 
+    @disconnect_guarded
     def on_disconnect(self, reason: Any = None) -> None:
         state = realtime.staff.pop(current_sid(), None)
         if state:

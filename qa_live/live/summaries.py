@@ -83,6 +83,7 @@ def flush_summaries() -> None:
         remember_counts(session_id, figures[session_id])
         socketio.emit("counts", staff, to=events.staff_all_room(session_id),
                       namespace=events.STAFF_NS)
+        realtime.tally("emits", namespace=events.STAFF_NS, event="counts")
     for session_id in public_counts:
         if session_id not in due:
             continue
@@ -92,6 +93,7 @@ def flush_summaries() -> None:
             remember_counts(session_id, public)
         socketio.emit("counts", public, to=events.session_room(session_id),
                       namespace=events.PUBLIC_NS)
+        realtime.tally("emits", namespace=events.PUBLIC_NS, event="counts")
     for session_id, ids in public_votes.items():
         rows = db.session.execute(
             select(Question.id, Question.upvotes).where(and_(Question.id.in_(ids)))
@@ -103,10 +105,12 @@ def flush_summaries() -> None:
                     "upvotes": {str(i): n for i, n in upvotes.items() if i in changed}}
             socketio.emit("votes", data, to=events.staff_all_room(session_id),
                           namespace=events.STAFF_NS)
+            realtime.tally("emits", namespace=events.STAFF_NS, event="votes")
         if session_id in due:
             data = {"session_id": session_id, "upvotes": {str(i): n for i, n in upvotes.items()}}
             socketio.emit("votes", data, to=events.session_room(session_id),
                           namespace=events.PUBLIC_NS)
+            realtime.tally("emits", namespace=events.PUBLIC_NS, event="votes")
     with realtime.summary_lock:
         for session_id in due:
             audiences.sent_at[session_id] = now

@@ -35,6 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from qa_live.core.outages import is_unavailable, troubles
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
 from qa_live.live import realtime, workers
@@ -82,8 +83,11 @@ def _record(kind: str, ticket: VisitTicket, now: datetime | None) -> None:
     if current_app.config["VISIT_FLUSH_INTERVAL_S"] <= 0:
         try:
             flush_visits()
-        except Exception:  # kept in the log, written with the next join, leave or shutdown
-            current_app.logger.exception("writing visits failed")
+        except Exception as exc:  # kept in the log, written with the next join, leave or shutdown
+            if not is_unavailable(exc):
+                current_app.logger.exception("writing visits failed")
+            else:  # one line when it starts, one when it ends (the heartbeat says "back")
+                troubles().failed("writing visits", exc)
 
 
 def pending_visits(app: Flask | None = None) -> int:
@@ -149,7 +153,10 @@ def _visits_transaction_ended(session: Session, transaction: Any) -> None:
         if applied.committed:
             for ticket, visit in applied.written:
                 ticket.visit_id = visit.id
-            for session_id in {visit.session_id for _ticket, visit in applied.written}:
+            # Joins and leaves alike change "online now": a batch of leaves alone must send
+            # the counters too (it did not, and pages showed citizens long gone, issue 18).
+            for session_id in {ticket.session_id for _kind, ticket, _at in applied.ops
+                               if ticket.session_id is not None}:
                 mark_counts(session_id)
         else:
             with applied.log.lock:

@@ -53,8 +53,10 @@ class PromptResubscribe:
                     manager._redis_connect()
                     manager.pubsub.subscribe(manager.channel)
                     subscribed = True
+                    manager.qa_live_listening = True  # what /readyz reads (listening())
                 yield from manager.pubsub.listen()
             except Exception as exc:  # the same line as the library's (heartbeat.py reads it)
+                manager.qa_live_listening = False
                 manager._get_logger().error(
                     f"Cannot receive from redis... retrying in {RETRY_S:g} secs",
                     extra={"redis_exception": str(exc)})
@@ -67,3 +69,21 @@ def resubscribing(queue_class: type[socketio.Manager]) -> type[socketio.Manager]
     if not issubclass(queue_class, socketio.RedisManager):
         return queue_class
     return type(f"Prompt{queue_class.__name__}", (PromptResubscribe, queue_class), {})
+
+
+def start_listening(server: Any) -> None:
+    """Start the message queue's listener now rather than at the first socket connect.
+
+    python-socketio starts it (``manager.initialize()``) when the first client connects; a
+    worker that is ready before anyone connects is subscribed already (wsgi.py, /readyz).
+    """
+    if getattr(server, "manager_initialized", True):
+        return
+    server.manager_initialized = True
+    server.manager.initialize()
+
+
+def listening(manager: Any) -> bool | None:
+    """Whether this worker is subscribed to the message queue now (None: cannot tell, on
+    python-socketio's own retry loop, or no listener of ours)."""
+    return getattr(manager, "qa_live_listening", None)

@@ -21,6 +21,7 @@ gevent-websocket 0.10.1, eventlet 0.41.3).
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 from collections.abc import Callable
@@ -210,12 +211,21 @@ class _Lingering:
         return getattr(self._inner, name)
 
 
-def serve_gevent(listener: socket.socket, app: Any, limits: Limits, log: bool) -> Any:
-    """gevent's WSGIServer with our handler, on the given listening socket."""
+def serve_gevent(listener: socket.socket, app: Any, limits: Limits) -> Any:
+    """gevent's WSGIServer with our handler, on the given listening socket.
+
+    The access log is the app's own (qa_live/core/logs.py, with request ids); the server's
+    errors go through the same handlers as every other line.
+    """
     from gevent import pywsgi
 
-    return pywsgi.WSGIServer(listener, app, handler_class=gevent_handler(limits),
-                             log="default" if log else None)
+    server = pywsgi.WSGIServer(listener, app, handler_class=gevent_handler(limits), log=None,
+                               error_log=logging.getLogger("gevent.pywsgi"))
+    # gevent-websocket's handler logs through server.logger (it would make one with a plain
+    # handler of its own): ours, and only its warnings (its access lines repeat the app's).
+    server.logger = logging.getLogger("geventwebsocket.handler")
+    server.logger.setLevel(logging.WARNING)
+    return server
 
 
 # -- eventlet ------------------------------------------------------------------------------------
@@ -272,14 +282,14 @@ def eventlet_protocol(limits: Limits) -> type:
     return Protocol
 
 
-def serve_eventlet(listener: socket.socket, app: Any, limits: Limits, log: bool,
-                   max_size: int) -> None:
+def serve_eventlet(listener: socket.socket, app: Any, limits: Limits, max_size: int) -> None:
     """eventlet's WSGI server with our protocol and time limits, on the given socket."""
     import eventlet.wsgi
 
     from qa_live.transport.websockets import speed_up_eventlet
 
     speed_up_eventlet()
-    eventlet.wsgi.server(listener, app, log_output=log, max_size=max_size,
+    eventlet.wsgi.server(listener, app, log=logging.getLogger("eventlet.wsgi"), log_output=False,
+                         max_size=max_size,
                          protocol=eventlet_protocol(limits), socket_timeout=limits.io,
                          keepalive=limits.idle)

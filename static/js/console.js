@@ -35,6 +35,7 @@
     buffer: [],
     unseen: new Set(),
     loginEnded: false,
+    retryTimer: 0, // a connect refused as 'unavailable' goes again after a few seconds
     reclaimAt: new Map(), // question id -> ms of the last automatic re-claim
     selected: new Set(), // question ids ticked for a bulk action
     similar: new Map(), // question id -> answered questions close to it (the answer form's hint)
@@ -236,6 +237,13 @@
       loginEnded();
     } else if (state.loginEnded) {
       return;
+    } else if (data.error === "unavailable") {
+      // The database or Redis is briefly down (docs/realtime.md): say so, try again shortly.
+      setBanner(typeof data.message === "string" ? data.message : T.reconnecting, "warn");
+      clearTimeout(state.retryTimer);
+      state.retryTimer = setTimeout(() => {
+        if (!socket.connected) socket.connect();
+      }, 3000 + Math.random() * 3000);
     } else if (!socket.active) {
       refused(typeof data.message === "string" ? data.message : "");
     } else {

@@ -155,12 +155,15 @@ export class QaStream {
         return;
       }
       const data = (error && error.data) || {};
-      if (data.error === "too_many_connections") {
+      if (data.error === "too_many_connections" || data.error === "unavailable") {
+        // Too many from one network: wait half a minute; the server briefly unavailable (a
+        // database or Redis outage): a few seconds.
+        const pause = data.error === "unavailable" ? UNAVAILABLE_RETRY_MS : REFUSED_RETRY_MS;
         this.status("wait", data.message);
         clearTimeout(this.retryTimer);
         this.retryTimer = setTimeout(() => {
           if (!socket.connected) socket.connect();
-        }, REFUSED_RETRY_MS + Math.random() * REFUSED_RETRY_MS);
+        }, pause + Math.random() * pause);
         return;
       }
       this.status("reload", typeof data.message === "string" ? data.message : "");
@@ -350,7 +353,11 @@ export class QaStream {
     this.polls = new Map((snapshot.polls || []).map((p) => [p.id, p]));
     this.session = snapshot.session;
     this.counts = snapshot.counts || {};
+    const before = this.lastSeq;
     this.lastSeq = snapshot.seq || 0;
+    // A snapshot behind what the page had applied: the server's log went back (the database
+    // was restored from a backup). What the page heard of later numbers no longer holds.
+    if (this.lastSeq < before) this.latest = this.lastSeq;
     this.ahead.clear();
     if (snapshot.mine) this.setMine(snapshot.mine);
   }
