@@ -20,8 +20,9 @@ from qa_live.auth.models import Role
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db, socketio
 from qa_live.live import sensitive, wordlist
-from qa_live.live.models import Question, QuestionStatus, SensitiveWord
+from qa_live.live.models import Question, QuestionStatus
 from qa_live.live.screening import fold, locate
+from qa_live.live.sensitive_models import SensitiveWord
 from qa_live.planning.models import ModerationMode, SessionState
 from tests.conftest import PASSWORD, _isolate_requests, config_for
 

@@ -24,7 +24,8 @@ from qa_live.extensions import db, socketio
 from qa_live.live import counters, events, heartbeat, intake, visits, workers
 from qa_live.live import services as live
 from qa_live.live.lease import Lease
-from qa_live.live.models import Visit, VisitConnection, Worker
+from qa_live.live.models import Visit
+from qa_live.live.worker_models import VisitConnection, Worker
 from qa_live.planning.models import SessionState
 from tests import services as outside
 from tests.conftest import config_for

@@ -20,15 +20,8 @@ from qa_live.core.timeutil import local_year
 from qa_live.extensions import db
 from qa_live.followup.models import FollowUp, FollowUpChange, FollowUpStatus
 from qa_live.imports.models import ImportedSession, SessionImport
-from qa_live.imports.reader import (
-    ImportFile,
-    Refusal,
-    SessionRow,
-    already_imported,
-    decode,
-    read_document,
-    rows_totals,
-)
+from qa_live.imports.reader import already_imported, read_document, rows_totals
+from qa_live.imports.rows import ImportFile, Refusal, SessionRow, decode
 from qa_live.live.models import Answer, AnswerKind, Question, QuestionStatus, Visit
 from qa_live.planning.models import Department, LiveSession, ModerationMode, SessionState
 from qa_live.planning.services import ensure_plan, new_slug

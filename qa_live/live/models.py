@@ -278,36 +278,6 @@ class Visit(Model):
     connections: Mapped[int] = mapped_column(default=0)
 
 
-class SensitiveWord(Model):
-    """A word that flags a question for review (敏感词), kept by the office.
-
-    Stored as the office wrote it; matching folds it (qa_live/live/screening.py).
-    """
-
-    __tablename__ = "sensitive_words"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    word: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    created_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"))
-
-
-class SensitiveListVersion(Model):
-    """One row: moves by one with every change to the word list, in the same transaction.
-
-    Each worker compares it with the version its matcher was built from before screening, so a
-    change made anywhere reaches every worker at its next question (qa_live/live/sensitive.py).
-    0 means the list was never filled: the first use loads SENSITIVE_WORDS_FILE.
-    """
-
-    __tablename__ = "sensitive_list_version"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    version: Mapped[int] = mapped_column(default=0)
-    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
 class StaffNote(Model):
     """An internal note on a question, for staff only: never in public payloads or exports."""
 
@@ -385,36 +355,6 @@ class Rating(Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class Worker(Model):
-    """A worker process serving live sessions, and when it was last seen (its heartbeat).
-
-    A surviving worker closes what one that stopped beating left open (qa_live/live/workers.py).
-    """
-
-    __tablename__ = "workers"
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random per process start
-    host: Mapped[str] = mapped_column(String(255), default="")
-    pid: Mapped[int] = mapped_column(default=0)
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    ended_how: Mapped[str | None] = mapped_column(String(16))  # "stopped" or "swept"
-
-
-class VisitConnection(Model):
-    """One worker's open pages of one visit: what comes off the visit if that worker dies."""
-
-    __tablename__ = "visit_connections"
-    __table_args__ = (Index("ix_visit_connections_worker", "worker_id"),)
-
-    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"),
-                                          primary_key=True)
-    worker_id: Mapped[str] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"),
-                                           primary_key=True)
-    connections: Mapped[int] = mapped_column(default=0)
-
-
 class RatingChange(Model):
     """A rating's earlier value, kept when the asker changes it: figures as of a date read it."""
 
@@ -428,3 +368,8 @@ class RatingChange(Model):
     new_value: Mapped[RatingValue] = mapped_column(
         db.Enum(RatingValue, native_enum=False, length=12))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# Tables of their own modules, registered with these (migrations and create_all see them all).
+from qa_live.live import sensitive_models as _sensitive_models  # noqa: E402, F401
+from qa_live.live import worker_models as _worker_models  # noqa: E402, F401

@@ -19,8 +19,8 @@ from sqlalchemy import Table, bindparam, select, update
 
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
-from qa_live.live.models import SensitiveListVersion, SensitiveWord
 from qa_live.live.screening import Hit, fold, fold_word, hit_at
+from qa_live.live.sensitive_models import SensitiveListVersion, SensitiveWord
 
 _lock = threading.Lock()
 _EXTENSION = "qa_live.sensitive_matcher"

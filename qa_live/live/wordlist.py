@@ -16,9 +16,9 @@ from sqlalchemy import delete, func, select
 from qa_live.audit import services as audit
 from qa_live.auth.models import User
 from qa_live.extensions import db
-from qa_live.live.models import SensitiveWord
 from qa_live.live.screening import fold_word
 from qa_live.live.sensitive import bump_version, ensure_loaded
+from qa_live.live.sensitive_models import SensitiveWord
 
 #: The longest entry (the column's size).
 WORD_MAX = 64

@@ -46,7 +46,8 @@ from qa_live.core.db_setup import dialect_insert
 from qa_live.core.outages import iso
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
-from qa_live.live.models import Visit, VisitConnection, Worker
+from qa_live.live.models import Visit
+from qa_live.live.worker_models import VisitConnection, Worker
 from qa_live.planning.models import LiveSession
 
 _workers: Table = Worker.__table__  # type: ignore[assignment]

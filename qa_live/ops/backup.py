@@ -32,7 +32,7 @@ from sqlalchemy.engine import URL, make_url
 
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
-from qa_live.live.models import Worker
+from qa_live.live.worker_models import Worker
 
 PATTERN = "qa_live-*"
 
