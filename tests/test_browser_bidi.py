@@ -53,6 +53,7 @@ from qa_live.planning.models import ModerationMode, SessionState
 first, second, nickname, slug = sys.argv[1:5]
 with create_app().app_context():
     host = find_user_by_login("host")
+    office = find_user_by_login("office")  # the office plans sessions; the host runs them
     alpha = planning.create_department(first, "")
     bravo = planning.create_department(second, "")
     now = utcnow()
@@ -60,7 +61,7 @@ with create_app().app_context():
         title="双向文字测试", description="", scheduled_start=now + timedelta(minutes=1),
         scheduled_end=now + timedelta(hours=2), department_ids=[alpha.id, bravo.id],
         host_ids=[host.id], guests=[(nickname, "Charlie Director")],
-        moderation_mode=ModerationMode.OPEN, slug=slug), host)
+        moderation_mode=ModerationMode.OPEN, slug=slug), office)
     planning.announce_session(session, now)
     planning.change_state(session, SessionState.LIVE, now)
     question, _ = intake.submit_question(
