@@ -241,6 +241,9 @@ def test_the_studio_page_and_console_form_send_the_photo_for_review(app, studio)
     session = studio["reviewed"]
     http = signed_in(app, "editor1")
     page = http.get(f"/console/{session.slug}/studio").get_data(as_text=True)
+    assert "照片送审" in page  # the button says what will happen
+    assert "照片送审" not in http.get(f"/console/{studio['open'].slug}/studio").get_data(
+        as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page)
     data = {"photo": (io.BytesIO(photo(800, 600)), "p.jpg"), "caption": "现场照片"}
     if token:

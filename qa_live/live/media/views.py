@@ -35,7 +35,7 @@ from qa_live.core.timeutil import to_local
 from qa_live.core.uploads import upload_limit
 from qa_live.extensions import db
 from qa_live.live import access, commands, events, review
-from qa_live.live.media import materials, payloads, photo_review, recording
+from qa_live.live.media import materials, payloads, photo_review, photos, recording
 from qa_live.live.media.images import MediaRefused
 from qa_live.live.media.models import MaterialKind, MediaFile
 from qa_live.live.review_models import ReviewItem
@@ -275,6 +275,12 @@ def player_config() -> dict[str, Any]:
 
 
 # For templates: what the announcement, live, transcript and print pages show -----------------
+
+
+@bp.app_template_global()
+def photos_need_review(session: LiveSession) -> bool:
+    """A reviewed session, announced or live: a photo sent waits for a reviewer."""
+    return photos.needs_review(session)
 
 
 @bp.app_template_global()
