@@ -57,7 +57,8 @@ THEMES = [
 # The live interview (在线访谈) beside the year's thirteen sessions: guests in the studio, a text
 # editor typing their answers, a reviewer approving them, a director choosing the projector.
 INTERVIEW = ("民生在线：稳外贸稳外资在线访谈", ["对外贸易处", "外商投资管理处"])
-INTERVIEW_GUESTS = [("张卫东", "市商务局副局长"), ("王建国", "对外贸易处处长")]
+INTERVIEW_GUESTS = [("张卫东", "市商务局副局长"), ("王建国", "对外贸易处处长"),
+                    ("陈敏", "外商投资管理处处长")]
 # (question, guest who answers, the answer; None: still waiting)
 INTERVIEW_QA: list[tuple[str, int, str | None]] = [
     ("今年稳外贸有哪些新举措？", 0,
@@ -194,10 +195,6 @@ def load() -> None:
     if not db.session.scalar(select(LiveSession).where(LiveSession.slug == "demo-14")):
         _interview(now, depts, office, host, [answerers[n] for n in INTERVIEW[1]], crew)
         created += 1
-    interview = demo_studio.load_interview(
-        [depts["对外贸易处"], depts["外商投资管理处"]], office, host,
-        [answerers["对外贸易处"], answerers["外商投资管理处"]], now)
-    created += interview is not None
     _demo_departments_vote(office, now)
     db.session.commit()
     click.echo(f"demo data: {len(depts)} departments, {created} new sessions")
@@ -207,7 +204,8 @@ def load() -> None:
 def _interview(now: datetime, depts: dict[str, Department], office: User, host: User,
                answerers: list[User], crew: dict[str, User]) -> None:
     """The live interview: reviewed, guests' answers typed by the editor and approved by the
-    reviewer (one still waiting), a host post approved, the director's question on screen."""
+    reviewer (one still waiting), a host post approved, photos, materials, a stream player and
+    a poll (demo_studio.py), the director's question on screen."""
     start = now - timedelta(minutes=20)
     session = services.create_session(services.SessionDraft(
         title=INTERVIEW[0], slug="demo-14", scheduled_start=start,
@@ -217,11 +215,13 @@ def _interview(now: datetime, depts: dict[str, Department], office: User, host: 
         answerer_ids=[u.id for u in answerers], editor_ids=[crew["editor"].id],
         reviewer_ids=[crew["reviewer"].id], director_ids=[crew["director"].id],
         guests=INTERVIEW_GUESTS, reviewed=True, moderation_mode=ModerationMode.PRE,
+        stream_url=demo_studio.STREAM_URL,
         precollect_opens_at=start - timedelta(days=7), precollect_closes_at=start,
     ), office)
     services.announce_session(session, start - timedelta(days=7))
     services.change_state(session, SessionState.LIVE, start)
     at = _visits(session, 120, start, now)
+    demo_studio.dress_interview(session, host, crew["editor"], crew["reviewer"], at)
     guests = {g.name: g.id for g in session.guests}
     post = review.submit(session, host, "post", {"body": HOST_POST, "pinned": True})
     review.approve(post, crew["reviewer"])
@@ -369,6 +369,6 @@ def _print_logins() -> None:
     click.echo("  host                   主持人: runs sessions and moderates")
     click.echo("  answerer01…answerer12  值班人员: on-duty staff, one per department")
     click.echo("  editor                 文字编辑: types the guests' answers (interview demo-14)")
-    click.echo("  reviewer               审核: approves answers and posts of the interview")
+    click.echo("  reviewer               审核: approves answers, posts and photos of the interview")
     click.echo("  director               导播: chooses what the interview's projector shows")
     click.echo("  planner                处室计划员 (消费促进处): drafts the department's sessions")

@@ -1,32 +1,32 @@
-"""The demo year's interview (在线访谈): guests in the studio, photo live, materials and a
-stream address. Photos are drawn with Pillow and the policy PDF is written at load time, so no
-binary file is kept in the repository. Loaded through the same operations the studio uses.
+"""The demo year's interview (在线访谈, `demo-14`) in the studio: photo live, materials, a stream
+address and a poll. Photos are drawn with Pillow and the policy PDF is written at load time, so
+no binary file is kept in the repository. Loaded through the same operations the studio uses:
+the session is reviewed, so the text editor's photos go through the reviewer.
 """
 
 from __future__ import annotations
 
 import io
 import random
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime
 
 from PIL import Image, ImageDraw
 
 from qa_live.auth.models import User
-from qa_live.extensions import db
-from qa_live.live.media import materials, photos
-from qa_live.planning import services
-from qa_live.planning.models import Department, LiveSession, ModerationMode, SessionState
+from qa_live.live import polls, review
+from qa_live.live.media import materials, photo_review
+from qa_live.live.review_models import ReviewItem
+from qa_live.planning.models import LiveSession
+from qa_live.votes.models import ResultsShown
 
-SLUG = "demo-interview"
-TITLE = "在线访谈：稳外贸稳外资，局领导做客直播间"
 #: A placeholder on a reserved example domain: the page shows the player, nothing is fetched
 #: until a viewer presses play (set a real HLS address in the session's form).
 STREAM_URL = "https://stream.example.com/qa-live/interview/index.m3u8"
-GUESTS = [("张华", "市商务局副局长"), ("王强", "对外贸易处处长"), ("陈敏", "外商投资管理处处长")]
 PHOTOS = [
     ("访谈开始前，嘉宾在直播间准备。", (38, 70, 120)),
-    ("张华副局长介绍今年稳外贸稳外资的主要措施。", (120, 52, 40)),
-    ("王强处长解答网民关于出口信用保险的提问。", (40, 110, 80)),
+    ("张卫东副局长介绍今年稳外贸稳外资的主要措施。", (120, 52, 40)),
+    ("王建国处长解答网民关于出口信用保险的提问。", (40, 110, 80)),
 ]
 MATERIALS = [
     ("highlight", "看点一：中小外贸企业境外参展补助", "",
@@ -92,32 +92,19 @@ def policy_pdf(title: str, lines: list[str]) -> bytes:
     return out.getvalue()
 
 
-def load_interview(departments: list[Department], office: User, host: User,
-                   answerers: list[User], now: datetime) -> LiveSession | None:
-    """Plan, announce and start the interview, then post its photos and materials."""
-    if db.session.query(LiveSession.id).filter_by(slug=SLUG).first():
-        return None
-    start = now - timedelta(minutes=20)
-    draft = services.SessionDraft(
-        title=TITLE,
-        description="市商务局负责同志做客直播间，围绕稳外贸稳外资政策与网民在线交流，"
-                    "现场图文直播、视频直播同步进行。",
-        scheduled_start=start, scheduled_end=start + timedelta(hours=1, minutes=30),
-        department_ids=[d.id for d in departments], host_ids=[host.id],
-        answerer_ids=[u.id for u in answerers], guests=GUESTS,
-        moderation_mode=ModerationMode.PRE, slug=SLUG, stream_url=STREAM_URL,
-        precollect_opens_at=start - timedelta(days=7), precollect_closes_at=start,
-    )
-    session = services.create_session(draft, office)
-    services.announce_session(session, start - timedelta(days=7), actor=office)
+def dress_interview(session: LiveSession, host: User, editor: User, reviewer: User,
+                    at: Callable[[float], datetime]) -> None:
+    """The live interview's materials (guests with their portraits, notes, the policy PDF),
+    its photos (typed in by the editor, approved by the reviewer) and a poll with live results."""
     for kind, title, subtitle, body in MATERIALS:
         materials.add_material(session, host, materials.MaterialInput(kind, title, subtitle,
                                                                       body))
-    for n, (name, position) in enumerate(GUESTS):
+    for n, guest in enumerate(session.guests):
         picture = studio_picture((70 + 40 * n, 90, 130), seed=n, size=(600, 800), portrait=True)
         materials.add_material(
             session, host,
-            materials.MaterialInput("guest", name, position, f"{name}，{position}。"),
+            materials.MaterialInput("guest", guest.name, guest.title,
+                                    f"{guest.name}，{guest.title}。"),
             photo=io.BytesIO(picture))
     document = policy_pdf("Measures to stabilise foreign trade and investment (demo)",
                           ["1. Support for trade fairs abroad.", "2. Export credit insurance.",
@@ -125,7 +112,14 @@ def load_interview(departments: list[Department], office: User, host: User,
     materials.add_material(session, host,
                            materials.MaterialInput("policy", "关于稳外贸稳外资的若干措施（示例）"),
                            document=io.BytesIO(document))
-    services.change_state(session, SessionState.LIVE, start)
     for n, (caption, tone) in enumerate(PHOTOS):
-        photos.post_photo(session, host, io.BytesIO(studio_picture(tone, seed=10 + n)), caption)
-    return session
+        sent = photo_review.send_photo(session, editor,
+                                       io.BytesIO(studio_picture(tone, seed=10 + n)), caption)
+        if isinstance(sent, ReviewItem):
+            review.approve(sent, reviewer)
+    poll = polls.open_poll(session, host, "您最关注哪方面的稳外贸政策？",
+                           ["出口信用保险", "境外参展补助", "通关便利", "外资研发中心"], False,
+                           ResultsShown.LIVE, at(0.5))
+    for n in range(37):
+        polls.answer_poll(session, poll, f"demo-{session.slug}-poll-v{n}",
+                          [poll.options[(0, 1, 0, 2, 3, 0, 1)[n % 7]].id], at(0.52))

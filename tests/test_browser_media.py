@@ -1,8 +1,9 @@
 """Photo live, materials and the player in Chromium, on the demo's interview (在线访谈).
 
-``wsgi.py`` runs under gevent on the demo database, where ``demo-interview`` is live with
-guests, photos, materials and a stream address. A phone watches the page while the host posts
-a photo from the console; the phone sees it arrive and downloads only its small size.
+``wsgi.py`` runs under gevent on the demo database, where the interview ``demo-14`` is live
+with guests, photos, materials and a stream address, and reviewed. A phone watches the page
+while the host posts a photo from the console: it waits for the reviewer, and once approved the
+phone sees it arrive and downloads only its small size.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from tests.test_browser_live import _MAKE_TOKEN, Staff, _request
 
 pytestmark = pytest.mark.browser
 
-SLUG = "demo-interview"
+SLUG = "demo-14"
 STREAM = "https://stream.example.com/qa-live/interview/index.m3u8"
 
 
@@ -48,8 +49,18 @@ def media_requests(page) -> list[str]:
     return seen
 
 
+@pytest.fixture(scope="module")
+def reviewer(demo_server: LiveServer) -> Staff:
+    """A personal API token of the demo reviewer (审核)."""
+    result = subprocess.run(
+        [sys.executable, "-c", _MAKE_TOKEN, "reviewer"], cwd=ROOT, env=demo_server.env,
+        capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    return Staff(demo_server, result.stdout.strip().splitlines()[-1])
+
+
 def test_a_phone_sees_a_photo_arrive_live_and_downloads_the_small_size(browser, demo_server,
-                                                                        host):
+                                                                        host, reviewer):
     from playwright.sync_api import expect
 
     phone_context, phone_watch = new_phone_context(browser, demo_server.url)
@@ -76,10 +87,18 @@ def test_a_phone_sees_a_photo_arrive_live_and_downloads_the_small_size(browser, 
             "name": "studio.jpg", "mimeType": "image/jpeg", "buffer": photo(2400, 1600)}])
         console.fill("#console-photo-caption", "直播现场：嘉宾回答网民提问")
         console.click("#photo-submit")
-        # Checked and sized on the server (a second or two for a 4-megapixel photo).
+        # Checked and sized on the server (a second or two for a 4-megapixel photo); the
+        # session is reviewed, so it waits for the reviewer, in the host's review list.
+        expect(console.locator("#photo-error")).to_contain_text("审核", timeout=20_000)
+        waiting = console.locator("#review-list li[data-kind='photo']")
+        expect(waiting).to_contain_text("嘉宾回答网民提问")
+        expect(waiting.locator("img.review-photo")).to_be_visible()
+        phone.wait_for_timeout(500)
+        expect(shown).to_have_count(3)  # nothing public before approval
+        item_id = int(waiting.get_attribute("data-review-id"))
+        reviewer.act(SLUG, "review_approve", item_id=item_id)
         expect(console.locator("#console-photo-list li").first).to_contain_text(
             "嘉宾回答网民提问", timeout=20_000)
-        expect(console.locator("#photo-error")).to_have_text("")
 
         newest = phone.locator("#photo-list > li.photo").first
         expect(newest).to_contain_text("直播现场：嘉宾回答网民提问", timeout=20_000)
@@ -120,7 +139,7 @@ def test_the_materials_section_folds_open_and_follows_changes(browser, demo_serv
         page.locator("#materials-details > summary").click()
         guests = page.locator(".material-group[data-kind='guest'] li.material")
         expect(guests).to_have_count(3)
-        expect(guests.first).to_contain_text("张华")
+        expect(guests.first).to_contain_text("张卫东")
         expect(guests.first.locator("img")).to_be_visible()
         pdf_link = page.locator(".material-group[data-kind='policy'] a[download]")
         expect(pdf_link).to_have_count(1)

@@ -162,6 +162,22 @@ def test_the_director_switches_the_projector_from_a_phone(browser, demo_server):
         assert "第" in panel.locator("#screen-now").inner_text()
         screenshot(director, "studio-director-phone", full_page=False)
 
+        # A photo of the stream (the newest first in the list), then the poll's live results.
+        assert "出口信用保险" in panel.locator("#screen-photo option").first.inner_text()
+        panel.locator("button[data-screen-item='photo']").click()
+        screen.locator("#screen-main[data-shown='photo']").wait_for()
+        assert "出口信用保险" in screen.locator("#photo-panel figcaption").inner_text()
+        screen.wait_for_function("() => { const i = document.querySelector("
+                                 "'#screen-photo-body img'); return i && i.complete "
+                                 "&& i.naturalWidth > 0; }")
+        assert "照片" in panel.locator("#screen-now").inner_text()
+        screenshot(screen, "projector-photo", full_page=False)
+        panel.locator("button[data-screen-item='poll']").click()
+        screen.locator("#screen-main[data-shown='poll']").wait_for()
+        assert "您最关注哪方面的稳外贸政策？" in screen.locator("#poll-panel").inner_text()
+        assert screen.locator("#poll-panel .poll-count").count() == 4
+        screenshot(screen, "projector-poll-results", full_page=False)
+
         panel.get_by_role("button", name="最新答复").click()
         screen.locator("#screen-main[data-shown='latest']").wait_for()
         assert screen.locator("#featured-panel").is_visible()

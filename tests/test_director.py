@@ -87,7 +87,7 @@ def test_a_choice_of_something_not_in_the_session_is_refused(app, studio):
         ({"kind": "question", "id": elsewhere.id}, "not_found"),
         ({"kind": "question", "id": 999999}, "not_found"),
         ({"kind": "post", "id": other_post.id}, "not_found"),
-        ({"kind": "photo", "id": 1}, "invalid"),
+        ({"kind": "video", "id": 1}, "invalid"),
         ({"kind": "question"}, "invalid"),
         ({"kind": "qr", "id": 3}, "invalid"),
         ({}, "invalid"),

@@ -16,9 +16,10 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from qa_live.api.common import bp, get_session_or_404, json_body, staff_user
 from qa_live.core.uploads import upload_limit
-from qa_live.live import events
-from qa_live.live.media import materials, payloads, photos, recording
+from qa_live.live import events, review
+from qa_live.live.media import materials, payloads, photo_review, recording
 from qa_live.live.media.images import MediaRefused
+from qa_live.live.review_models import ReviewItem
 from qa_live.live.snapshots import get_live_session_or_error
 
 
@@ -54,9 +55,11 @@ def post_photo(session_id: int) -> ResponseReturnValue:
     upload = _file("photo")
     if upload is None:
         raise MediaRefused(_("Choose a photo to upload."), field="photo")
-    photo = photos.post_photo(session, user, upload, _form("caption"))
+    sent = photo_review.send_photo(session, user, upload, _form("caption"))
     events.commit_and_send()
-    return jsonify(photo=payloads.public_photo(photo)), 201
+    if isinstance(sent, ReviewItem):  # a reviewed session: published once a reviewer approves
+        return jsonify(photo=None, review=review.item_json(sent)), 202
+    return jsonify(photo=payloads.public_photo(sent)), 201
 
 
 @bp.post("/staff/sessions/<int:session_id>/materials")

@@ -336,6 +336,8 @@ def _media_paths() -> dict[str, Any]:
                                       "caption": {"type": "string", "maxLength": 500}},
                                      ["photo"])}}},
             "responses": {"201": _ok("published", OBJ),
+                          "202": _ok("sent for review (a reviewed session, announced or live): "
+                                     "published once a reviewer approves it", OBJ),
                           **_errors(400, 401, 403, 404, 409, 413, 415)}}},
         "/api/v1/staff/sessions/{session_id}/materials": {"post": {
             "summary": "Add a material (editors): JSON, or multipart with its PDF or photo",

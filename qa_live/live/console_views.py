@@ -219,6 +219,10 @@ def studio_strings() -> dict[str, str]:
         "screen_question": _("question No. %(id)s"),
         "screen_post": _("a host post: %(text)s"),
         "screen_other": _("%(kind)s No. %(id)s"),
+        "screen_photo": _("a photo: %(text)s"),
+        "screen_poll": _("a poll's results: %(text)s"),
+        "screen_photo_option": _("No. %(id)s %(text)s"),
+        "screen_poll_option": _("No. %(id)s %(text)s"),
     }
 
 

@@ -22,7 +22,8 @@ from qa_live.audit import services as audit
 from qa_live.auth.models import User
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
-from qa_live.live import events, serialize
+from qa_live.live import events, screen, serialize
+from qa_live.live.services import QuestionRefused
 from qa_live.planning.models import LiveSession, SessionState
 from qa_live.votes import ballots
 from qa_live.votes.ballots import BallotError, Results
@@ -81,6 +82,16 @@ def poll_results_payload(poll: Poll) -> dict[str, Any] | None:
     data = _definition(poll)
     data["results"] = ballots.results_payload(poll, ballots.results(poll))
     return data
+
+
+@screen.screen_kind("poll")
+def _on_screen(session: LiveSession, ref: int) -> None:
+    """The director may show a poll of the session on the projector: its results as citizens
+    may see them (poll_results_payload), so a poll whose results wait for its closing shows
+    its question until it closes, then its final results."""
+    poll = db.session.get(Poll, ref)
+    if poll is None or poll.kind != PollKind.LIVE or poll.session_id != session.id:
+        raise QuestionRefused(_("There is no such poll in this session."), "not_found")
 
 
 def session_polls(session_id: int) -> list[Poll]:

@@ -2,9 +2,12 @@
 
 A choice is a kind and, for the kinds that need one, the id of an item of the session: the
 latest answer (`latest`, the default), a question being answered now (`question`), the QR code
-to ask from a phone (`qr`), a host post (`post`). Each kind has one validation function,
-registered with `screen_kind`; other modules register theirs the same way (a photo, a poll's
-results) and call `withdraw` when their item leaves the public stream.
+to ask from a phone (`qr`), a host post (`post`), a photo of the stream (`photo`, registered by
+qa_live/live/media/photos.py) and a live poll's results (`poll`, registered by
+qa_live/live/polls.py; shown as citizens may see them, so a poll whose results wait for its
+closing shows only its question until then). Each kind has one validation function,
+registered with `screen_kind`; modules above this one register theirs the same way and call
+`withdraw` when their item leaves the public stream.
 
 The choice is the session's (screen_kind, screen_ref), published as a numbered public `screen`
 event (a reconnecting projector replays it) and carried in the session info of snapshots. When

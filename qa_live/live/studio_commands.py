@@ -67,7 +67,8 @@ def require_director(user: User, session: LiveSession) -> None:
 
 @command("screen")
 def choose_screen(user: User, session: LiveSession, data: dict[str, Any]) -> dict[str, Any]:
-    """Choose what the projector shows: {"kind": "latest"|"question"|"qr"|"post", "id"?}."""
+    """Choose what the projector shows: {"kind": "latest"|"question"|"qr"|"post"|"photo"|
+    "poll", "id"?}."""
     require_director(user, session)
     kind, ref = screen.parse(data)
     screen.choose(session, kind, ref)

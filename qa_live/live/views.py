@@ -280,7 +280,8 @@ def screen_shown(session: LiveSession, snap: dict[str, Any]) -> dict[str, Any]:
         if kind == "qr":
             return {"kind": "qr", "item": None}
         items = {"question": [q for q in snap["questions"] if q["status"] == "approved"],
-                 "post": snap["posts"]}.get(kind, [])
+                 "post": snap["posts"], "photo": snap.get("photos", []),
+                 "poll": snap.get("polls", [])}.get(kind, [])
         item = next((i for i in items if i["id"] == ref), None)
         if item is not None:
             return {"kind": kind, "item": item}

@@ -75,6 +75,8 @@
       .then((data) => {
         if (data.ok) {
           upsert(data.photo);
+          // In a reviewed session the photo waits for a reviewer: say so (the queue lists it).
+          if (!data.photo && data.message) error.textContent = data.message;
           form.reset();
         } else {
           error.textContent = data.message || "";

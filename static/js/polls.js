@@ -7,7 +7,7 @@
 
 import { el, format, userText } from "./qa_stream.js";
 
-function resultsNode(results, mine, t) {
+export function resultsNode(results, mine, t) {
   const box = el("div", "poll-results-box");
   const list = el("ol", "poll-results");
   for (const option of results.options) {

@@ -5,7 +5,7 @@
 import {
   QaStream, bdi, el, format, readConfig, reloadButton, timeFormatter, userText,
 } from "./qa_stream.js";
-import { PollsView } from "./polls.js";
+import { PollsView, resultsNode } from "./polls.js";
 import { renderDepartmentsLine, renderTitle } from "./session_facts.js";
 import { setStream } from "./media.js";
 
@@ -80,6 +80,32 @@ const RENDERERS = {
   },
   qr() {
     return true;  // the page's own QR code, drawn by the server
+  },
+  photo(id) {
+    const photo = stream.photos.get(id);
+    if (!photo || !photo.full) return false;
+    const img = document.createElement("img");
+    img.src = photo.full;
+    img.alt = photo.caption || "";
+    if (photo.width) img.width = photo.width;
+    if (photo.height) img.height = photo.height;
+    const body = $("screen-photo-body");
+    if (body.dataset.key !== `${photo.full}|${photo.caption}`) {
+      body.replaceChildren(img, userText("figcaption", "", photo.caption || ""));
+      body.dataset.key = `${photo.full}|${photo.caption}`;
+    }
+    return true;
+  },
+  // A poll's results as citizens may see them: a poll whose results wait for its closing
+  // shows its question until it closes (its `results` stay null until then).
+  poll(id) {
+    const poll = stream.polls.get(id);
+    if (!poll) return false;
+    const parts = [userText("p", "highlight-question", poll.question)];
+    if (poll.results) parts.push(resultsNode(poll.results, [], config.poll_t));
+    else parts.push(el("p", "muted poll-later", config.poll_t.later));
+    $("screen-poll-body").replaceChildren(...parts);
+    return true;
   },
 };
 

@@ -37,6 +37,11 @@
       if (q) parts.push(el("p", {class: "review-question muted", dir: "auto"}, q.text));
     } else if (item.kind === "post") {
       parts.push(el("p", {class: "review-what"}, fmt(T.review_post_kind, {kind: f.post_kind === "notice" ? T.notice : T.policy})));
+    } else if (item.kind === "photo") {
+      // A photo waiting for review: its preview (served to the session's staff only) and,
+      // below, its caption as the text to approve.
+      parts.push(el("p", {class: "review-what"}, item.kind_label || item.kind));
+      if (f.preview) parts.push(el("img", {class: "review-photo", src: f.preview, alt: "", width: 240, loading: "lazy"}));
     } else {
       parts.push(el("p", {class: "review-what"}, item.kind_label || item.kind));
     }
@@ -161,7 +166,36 @@
       const text = post ? (post.body.length > 40 ? post.body.slice(0, 40) + "…" : post.body) : "";
       return fmt(T.screen_post, {text: iso(text)});
     }
+    if (choice.kind === "photo") {
+      const photo = media.photos.get(choice.id);
+      return fmt(T.screen_photo, {text: iso(photo ? short(photo.caption || "") : "")});
+    }
+    if (choice.kind === "poll") {
+      const poll = media.polls.get(choice.id);
+      return fmt(T.screen_poll, {text: iso(poll ? short(poll.question) : "")});
+    }
     return fmt(T.screen_other, {kind: choice.kind, id: choice.id});
+  }
+
+  function short(text) { return text.length > 40 ? text.slice(0, 40) + "…" : text; }
+
+  // The photos and polls the director may put on the projector, kept from the join's snapshot
+  // and the console's `photo`, `photo.removed` and `poll` events.
+  const media = {photos: new Map(), polls: new Map()};
+
+  function fillSelect(select, items, label) {
+    const chosen = select.value;
+    select.replaceChildren(...items.map((item) => el("option", {value: String(item.id)}, label(item))));
+    if (items.some((item) => String(item.id) === chosen)) select.value = chosen;
+  }
+
+  function renderScreenItems() {
+    const photos = [...media.photos.values()].sort((a, b) => b.id - a.id);
+    const polls = [...media.polls.values()].sort((a, b) => b.id - a.id);
+    fillSelect($("screen-photo"), photos, (p) => fmt(T.screen_photo_option, {id: p.id, text: short(p.caption || "")}));
+    fillSelect($("screen-poll"), polls, (p) => fmt(T.screen_poll_option, {id: p.id, text: short(p.question)}));
+    $("screen-photo-row").hidden = photos.length === 0;
+    $("screen-poll-row").hidden = polls.length === 0;
   }
 
   function renderScreen() {
@@ -186,6 +220,33 @@
     if (!ack.ok) $("screen-error").textContent = ack.message;
     else announce(fmt(T.screen_now, {what: screenText(ack)}));
   });
+
+  $("screen-card").addEventListener("click", async (event) => {
+    const trigger = event.target.closest("button[data-screen-item]");
+    if (!trigger) return;
+    const kind = trigger.dataset.screenItem;
+    const id = Number($(`screen-${kind}`).value);
+    if (!id) return;
+    $("screen-error").textContent = "";
+    trigger.disabled = true;
+    const ack = await request("screen", {kind, id});
+    trigger.disabled = false;
+    if (!ack.ok) $("screen-error").textContent = ack.message;
+    else announce(fmt(T.screen_now, {what: screenText(ack)}));
+  });
+
+  root.addEventListener("qa:joined", (event) => {
+    const snap = event.detail || {};
+    media.photos = new Map((snap.photos || []).map((p) => [p.id, p]));
+    media.polls = new Map((snap.polls || []).map((p) => [p.id, p]));
+    renderScreenItems();
+    renderScreen();
+  });
+  if (api.socket) {
+    api.socket.on("photo", (p) => { if (p && p.id) { media.photos.set(p.id, p); renderScreenItems(); } });
+    api.socket.on("photo.removed", (p) => { if (p) { media.photos.delete(p.id); renderScreenItems(); } });
+    api.socket.on("poll", (p) => { if (p && p.id) { media.polls.set(p.id, p); renderScreenItems(); } });
+  }
 
   function renderAll() { render(); renderScreen(); }
   root.addEventListener("console:joined", renderAll);

@@ -34,10 +34,11 @@ from qa_live.core.storage import FileStorage, storage
 from qa_live.core.timeutil import to_local
 from qa_live.core.uploads import upload_limit
 from qa_live.extensions import db
-from qa_live.live import access, commands, events
-from qa_live.live.media import materials, payloads, photos, recording
+from qa_live.live import access, commands, events, review
+from qa_live.live.media import materials, payloads, photo_review, photos, recording
 from qa_live.live.media.images import MediaRefused
 from qa_live.live.media.models import MaterialKind, MediaFile
+from qa_live.live.review_models import ReviewItem
 from qa_live.live.socket_common import EventError
 from qa_live.planning import services as planning
 from qa_live.planning.models import LiveSession, SessionState
@@ -51,6 +52,9 @@ def media_file(key: str) -> ResponseReturnValue:
     """A stored file: our record's type, cached for ever, documents as downloads."""
     row = db.session.scalar(select(MediaFile).where(MediaFile.key == key[:200]))
     if row is None:
+        abort(404)
+    pending = row.variant == photo_review.PENDING  # a photo waiting for its reviewer
+    if pending and not photo_review.may_see_pending(current_user, row):
         abort(404)
     store = storage()
     source: Any
@@ -66,7 +70,8 @@ def media_file(key: str) -> ResponseReturnValue:
     response = send_file(source, mimetype=row.content_type, conditional=True,
                          etag=row.key, max_age=YEAR, as_attachment=download,
                          download_name=row.filename or row.key.rsplit("/", 1)[-1])
-    response.headers["Cache-Control"] = f"public, max-age={YEAR}, immutable"
+    response.headers["Cache-Control"] = ("private, no-store" if pending
+                                         else f"public, max-age={YEAR}, immutable")
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
@@ -106,7 +111,7 @@ STATUS = {"forbidden": 403, "not_found": 404, "too_large": 413, "conflict": 409}
 def _done(session: LiveSession, message: str, **json: Any) -> ResponseReturnValue:
     events.commit_and_send()
     if wants_json():
-        return jsonify(ok=True, **json)
+        return jsonify(ok=True, message=message, **json)
     flash(message, "success")
     return redirect(request.form.get("next") or url_for("media.studio", slug=session.slug))
 
@@ -151,10 +156,13 @@ def post_photo(slug: str) -> ResponseReturnValue:
         upload = _file("photo")
         if upload is None:
             raise MediaRefused(_("Choose a photo to upload."), field="photo")
-        photo = photos.post_photo(session, current_user, upload, _field("caption"))
+        sent = photo_review.send_photo(session, current_user, upload, _field("caption"))
     except EventError as exc:
         return _refused(session, exc)
-    return _done(session, _("The photo is published."), photo=payloads.public_photo(photo))
+    if isinstance(sent, ReviewItem):
+        message = _("The photo waits for a reviewer: it is published once approved.")
+        return _done(session, message, item=review.item_json(sent))
+    return _done(session, _("The photo is published."), photo=payloads.public_photo(sent))
 
 
 def _run_command(session: LiveSession, name: str, data: dict[str, Any],
@@ -267,6 +275,12 @@ def player_config() -> dict[str, Any]:
 
 
 # For templates: what the announcement, live, transcript and print pages show -----------------
+
+
+@bp.app_template_global()
+def photos_need_review(session: LiveSession) -> bool:
+    """A reviewed session, announced or live: a photo sent waits for a reviewer."""
+    return photos.needs_review(session)
 
 
 @bp.app_template_global()
