@@ -69,11 +69,16 @@ def certificate(tmp: Path) -> tuple[Path, Path]:
     return cert, key
 
 
+def brotli_modules() -> bool:
+    """Whether Debian's brotli modules for nginx are installed (scripts/test.sh installs them)."""
+    enabled = Path("/etc/nginx/modules-enabled")
+    return all((enabled / f"50-mod-http-brotli-{kind}.conf").exists()
+               for kind in ("filter", "static"))
+
+
 def nginx_conf(tmp: Path, listen: int, tls_listen: int, ports: list[int],
                cert: Path, key: Path) -> Path:
     """nginx's main configuration around deploy/nginx.conf with the placeholders filled in."""
-    from tests.test_scale_out import brotli_modules
-
     site = (ROOT / "deploy" / "nginx.conf").read_text()
     brotli = brotli_modules()
     if not brotli:  # deploy/nginx.conf marks the lines that need the module package

@@ -8,7 +8,6 @@ through the other worker, and a question asked through nginx is in the shared da
 from __future__ import annotations
 
 import http.client
-import os
 import queue
 import re
 import secrets
@@ -25,7 +24,9 @@ import pytest
 import requests
 import socketio
 
+from tests import fault_stack
 from tests import services as outside
+from tests.fault_stack import brotli_modules
 from tests.live_server import ROOT, LiveServer, free_port, start_live_server  # noqa: F401
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
@@ -50,55 +51,14 @@ def worker_database() -> Iterator[str]:
 
 
 def _certificate(tmp: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1, made with openssl."""
-    cert, key = tmp / "cert.pem", tmp / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True, timeout=60,
-    )
-    return cert, key
+    """A self-signed certificate for 127.0.0.1 (the fault tests' own)."""
+    return fault_stack.certificate(tmp)
 
 
 def _nginx_conf(tmp: Path, listen: int, tls_listen: int, workers: list[LiveServer],
                 cert: Path, key: Path) -> Path:
-    site = (ROOT / "deploy" / "nginx.conf").read_text()
-    if not brotli_modules():  # deploy/nginx.conf marks the lines that need the module package
-        site = "\n".join(line for line in site.splitlines() if not line.endswith("# brotli"))
-    for placeholder, value in {
-        "@WORKER1_PORT@": str(workers[0].port), "@WORKER2_PORT@": str(workers[1].port),
-        "@LISTEN@": f"127.0.0.1:{listen}", "@TLS_LISTEN@": f"127.0.0.1:{tls_listen}",
-        "@SERVER_NAME@": "127.0.0.1", "@ROOT@": str(ROOT), "@CERT@": str(cert),
-        "@KEY@": str(key),
-    }.items():
-        site = site.replace(placeholder, value)
-    (tmp / "site.conf").write_text(site)
-    temp = {name: tmp / name for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi")}
-    for path in temp.values():
-        path.mkdir()
-    user = "user root;\n" if os.geteuid() == 0 else ""
-    conf = tmp / "nginx.conf"
-    # As Debian's own nginx.conf does: load the modules packages installed (brotli).
-    modules = "include /etc/nginx/modules-enabled/*.conf;\n" if brotli_modules() else ""
-    conf.write_text(
-        f"{user}{modules}daemon off;\nworker_processes 1;\npid {tmp}/nginx.pid;\n"
-        f"error_log {tmp}/error.log warn;\n"
-        "events { worker_connections 1024; }\n"
-        "http {\n  access_log off;\n"
-        f"  client_body_temp_path {temp['body']};\n  proxy_temp_path {temp['proxy']};\n"
-        f"  fastcgi_temp_path {temp['fastcgi']};\n  uwsgi_temp_path {temp['uwsgi']};\n"
-        f"  scgi_temp_path {temp['scgi']};\n"
-        f"  include {tmp}/site.conf;\n}}\n"
-    )
-    return conf
-
-
-def brotli_modules() -> bool:
-    """Whether Debian's brotli modules for nginx are installed (scripts/test.sh installs them)."""
-    enabled = Path("/etc/nginx/modules-enabled")
-    return all((enabled / f"50-mod-http-brotli-{kind}.conf").exists()
-               for kind in ("filter", "static"))
+    """deploy/nginx.conf in front of these two workers, as the fault tests run it."""
+    return fault_stack.nginx_conf(tmp, listen, tls_listen, [w.port for w in workers], cert, key)
 
 
 @pytest.fixture
