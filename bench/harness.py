@@ -412,6 +412,37 @@ def flood_records(opts: argparse.Namespace, log_path: Path, tag: str) -> list[di
 # Statistics ---------------------------------------------------------------------------------
 
 
+def _bench_script(name: str, database: str, questions: int, log_path: Path,
+                  timeout: float) -> tuple[dict[str, Any], float]:
+    """Run bench/<name> QUESTIONS --json on one database (PostgreSQL: a throw-away server);
+    its figures and how long it took. Raises when it cannot run or fails."""
+    services = None
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    try:
+        if database == "postgresql":
+            services = Services(log_path)
+            services.start()
+            if not services.postgres:
+                raise RuntimeError(f"scripts/services.sh started no PostgreSQL (see {log_path})")
+            env["DATABASE_URL"] = services.postgres
+        with tempfile.TemporaryDirectory(prefix="qa-bench-") as folder:
+            out_json = Path(folder) / "figures.json"
+            command = [PYTHON, str(BENCH / name), str(questions), "--json", str(out_json)]
+            began = time.monotonic()
+            done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env,
+                                  timeout=timeout, check=False)
+            took = time.monotonic() - began
+            with open(log_path, "a") as out:
+                out.write(f"$ {' '.join(command)}\n{done.stdout}\n{done.stderr[-4000:]}\n")
+            if done.returncode:
+                raise RuntimeError(f"{name} exited with {done.returncode}: "
+                                   f"{done.stderr.strip().splitlines()[-1:]}")
+            return json.loads(out_json.read_text()), took
+    finally:
+        if services is not None:
+            services.stop()
+
+
 def run_stats(database: str, questions: int, log_path: Path,
               timeout: float) -> dict[str, Any]:
     """bench/stats_year.py in a subprocess on one database; one ``stats`` record.
@@ -422,34 +453,10 @@ def run_stats(database: str, questions: int, log_path: Path,
     """
     common = {"scenario": "stats", "server": "qa_live", "config": f"1proc-{database}",
               "questions": questions}
-    services = None
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    script = str(BENCH / "stats_year.py")
     try:
-        if database == "postgresql":
-            services = Services(log_path)
-            services.start()
-            if not services.postgres:
-                raise RuntimeError(f"scripts/services.sh started no PostgreSQL (see {log_path})")
-            env["DATABASE_URL"] = services.postgres
-        with tempfile.TemporaryDirectory(prefix="qa-bench-stats-") as folder:
-            out_json = Path(folder) / "stats.json"
-            command = [PYTHON, script, str(questions), "--json", str(out_json)]
-            began = time.monotonic()
-            done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env,
-                                  timeout=timeout, check=False)
-            took = time.monotonic() - began
-            with open(log_path, "a") as out:
-                out.write(f"$ {' '.join(command)}\n{done.stdout}\n{done.stderr[-4000:]}\n")
-            if done.returncode:
-                raise RuntimeError(f"stats_year.py exited with {done.returncode}: "
-                                   f"{done.stderr.strip().splitlines()[-1:]}")
-            figures = json.loads(out_json.read_text())
+        figures, took = _bench_script("stats_year.py", database, questions, log_path, timeout)
     except (RuntimeError, OSError, subprocess.SubprocessError, ValueError) as exc:
         return {**common, "skipped": str(exc)[:300]}
-    finally:
-        if services is not None:
-            services.stop()
     pages = [float(s) for s in figures.get("page_seconds") or []]
     summaries = [float(s) for s in figures.get("summarize_seconds") or []]
     cold = figures.get("cold_page_seconds")
@@ -477,34 +484,10 @@ def run_search(database: str, questions: int, log_path: Path,
     """
     common = {"scenario": "search", "server": "qa_live", "config": f"1proc-{database}",
               "questions": questions}
-    services = None
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    script = str(BENCH / "search_archive.py")
     try:
-        if database == "postgresql":
-            services = Services(log_path)
-            services.start()
-            if not services.postgres:
-                raise RuntimeError(f"scripts/services.sh started no PostgreSQL (see {log_path})")
-            env["DATABASE_URL"] = services.postgres
-        with tempfile.TemporaryDirectory(prefix="qa-bench-search-") as folder:
-            out_json = Path(folder) / "search.json"
-            command = [PYTHON, script, str(questions), "--json", str(out_json)]
-            began = time.monotonic()
-            done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env,
-                                  timeout=timeout, check=False)
-            took = time.monotonic() - began
-            with open(log_path, "a") as out:
-                out.write(f"$ {' '.join(command)}\n{done.stdout}\n{done.stderr[-4000:]}\n")
-            if done.returncode:
-                raise RuntimeError(f"search_archive.py exited with {done.returncode}: "
-                                   f"{done.stderr.strip().splitlines()[-1:]}")
-            figures = json.loads(out_json.read_text())
+        figures, took = _bench_script("search_archive.py", database, questions, log_path, timeout)
     except (RuntimeError, OSError, subprocess.SubprocessError, ValueError) as exc:
         return [{**common, "skipped": str(exc)[:300]}]
-    finally:
-        if services is not None:
-            services.stop()
     shared = {"database": figures.get("database", database),
               "answers": figures.get("answers"), "fill_seconds": figures.get("fill_seconds"),
               "index_seconds": figures.get("index_seconds"),
