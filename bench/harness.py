@@ -63,6 +63,7 @@ from servers import (
     start_reference,
     versions,
 )
+from shared_parts import ClusterProbe, delta
 
 RESULTS = BENCH / "results"
 REFERENCES = ("python-socketio-gevent", "python-socketio-eventlet", "node-socketio")
@@ -126,12 +127,15 @@ def stored_questions(database_url: str, tag: int) -> set[int]:
 async def run_intake(target: Target, tally: Tally, rate: float, seconds: float, first: int,
                      tag: int, phase: str, common: dict[str, Any],
                      settle: float) -> tuple[dict[str, Any], range]:
+    probe = ClusterProbe(**target.cluster) if target.cluster else None
+    shared_before = await asyncio.to_thread(probe.read) if probe else None
     cpu_before = target.cpu_ticks()
     own_before = generator_cpu_ms()
     events_before, dropped_before = tally.other_events, tally.dropped
     began = time.perf_counter()
     numbers, lag_ms = await intake(tally, "/qa", rate, seconds, first, tag, settle=settle)
     took = time.perf_counter() - began
+    shared_after = await asyncio.to_thread(probe.read) if probe else None
     cpu_us = (target.cpu_ticks() - cpu_before) * 1_000_000 / TICK
     acks = [(tally.acked[k] - tally.asked[k]) * 1000 for k in numbers if k in tally.acked]
     seen = [(tally.console[k] - tally.asked[k]) * 1000 for k in numbers
@@ -156,6 +160,9 @@ async def run_intake(target: Target, tally: Tally, rate: float, seconds: float, 
               "cpu_ms_total": round(cpu_us / 1000, 1),
               "generator_cpu_ms": round(generator_cpu_ms() - own_before),
               "seconds": round(took, 2)}
+    if shared_before is not None and shared_after is not None:
+        # asks acknowledged, and what they cost each worker and the shared parts
+        record["shared"] = delta(shared_before, shared_after, took, len(acks))
     return record, numbers
 
 
@@ -250,6 +257,8 @@ async def fanout_stage(target: Target, opts: argparse.Namespace, tally: Tally, f
     joined = tally.joined
     tally.fanout_started = True
     published: dict[int, float] = {}
+    probe = ClusterProbe(**target.cluster) if target.cluster else None
+    shared_before = await asyncio.to_thread(probe.read) if probe else None
     cpu_before = target.cpu_ticks()
     own_before = generator_cpu_ms()
     dropped_before, events_before = tally.dropped, tally.other_events
@@ -264,11 +273,14 @@ async def fanout_stage(target: Target, opts: argparse.Namespace, tally: Tally, f
         await asyncio.sleep(opts.gap)
     fan_seconds = time.perf_counter() - fan_started
     cpu_us = (target.cpu_ticks() - cpu_before) * 1_000_000 / TICK
+    shared_after = await asyncio.to_thread(probe.read) if probe else None
     latencies = [(t - published[k]) * 1000 for k, times in tally.receipts.items()
                  if k in published for t in times]
     expected = joined * opts.publishes
     delivered = len(latencies)
-    return {"scenario": "fanout", **common, "publishes": opts.publishes,
+    shared = ({"shared": delta(shared_before, shared_after, fan_seconds, delivered)}
+              if shared_before is not None and shared_after is not None else {})
+    return {"scenario": "fanout", **common, "publishes": opts.publishes, **shared,
             **spread(latencies), "expected": expected, "delivered": delivered,
             "failures": tally.failures, "lost": expected - delivered,
             "rss_kb_before": rss_before, "rss_kb_after": rss_after,

@@ -154,6 +154,8 @@ class Target:
     database_url: str = ""  # where asked questions are counted (qa_live only)
     cleanup: list[Any] = field(default_factory=list)  # callables run by stop(), last first
     pid_notes: dict[str, list[int]] = field(default_factory=dict)
+    # The two-worker configuration's parts, for bench/shared_parts.ClusterProbe.
+    cluster: dict[str, Any] = field(default_factory=dict)
 
     @property
     def base(self) -> str:
@@ -483,6 +485,10 @@ def start_qa_live_cluster(clients: int, log: Path, tag: str) -> Target:
         redis_pid = services.redis_pid()
         target.extra_pids = [redis_pid] if redis_pid else []
         target.pid_notes = {"postgres_not_measured": services.postgres_pids()[:1]}
+        target.cluster = {"worker_pids": [p.pid for p in target.processes[:2]],
+                          "worker_ports": worker_ports, "nginx_pid": target.processes[2].pid,
+                          "redis_url": redis, "postgres_url": services.postgres,
+                          "redis_pid": redis_pid, "postgres_pids": services.postgres_pids()}
         target.local_addrs = CLUSTER_SOURCES
         target.database_url = services.postgres
         _prepare_qa_live(target, envs[0], clients, tag)
