@@ -77,8 +77,16 @@ ACK_TARGET_MS = 100.0
 STAGE_REST_S = 2.0  # between audience sizes: the server sees the last one's pages leave
 
 
+NOFILE_WANTED = 65_536  # 20,000 citizens: their sockets here and the server's, plus nginx's
+
+
 def raise_nofile() -> int:
+    """Raise this process's (and so the servers') open-file limit: to NOFILE_WANTED if allowed."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard < NOFILE_WANTED:
+        with contextlib.suppress(ValueError, OSError):  # only root may raise the hard limit
+            resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE_WANTED, NOFILE_WANTED))
+            return NOFILE_WANTED
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
