@@ -22,7 +22,9 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 
@@ -156,7 +158,7 @@ def collect(sessions: Sequence[SessionFigures], department_id: int | None = None
         for session in sessions:
             if session.id in computed:
                 one = computed[session.id]
-                one.settled_at = _latest(one.settled_at, session.started_at, session.ended_at)
+                one.settled_at = latest_of(one.settled_at, session.started_at, session.ended_at)
         save(computed)
         for session_id, one in computed.items():
             _add_computed(numbers, session_id, one)
@@ -176,7 +178,8 @@ def _changed_after(settled_at: datetime | None, at: datetime) -> bool:
     return settled_at is not None and settled_at > at
 
 
-def _latest(*moments: datetime | None) -> datetime | None:
+def latest_of(*moments: datetime | None) -> datetime | None:
+    """The latest of these moments that are known (None when none is)."""
     known = [m for m in moments if m is not None]
     return max(known) if known else None
 
@@ -267,15 +270,40 @@ def save(computed: dict[int, Computed]) -> None:
     _store({StatsSession: headers, StatsGroup: groups, StatsWait: waits}, replace=list(computed))
 
 
-def _store(rows: dict[type[Model], list[dict[str, object]]], replace: Sequence[int] = ()) -> None:
+#: Set while figures are counted inside a writer's transaction (stats.refresh.in_transaction):
+#: they are then stored in that same transaction, and vanish with it if it rolls back.
+_writer: ContextVar[Session | None] = ContextVar("stats_writer", default=None)
+
+
+@contextmanager
+def storing_in(session: Session) -> Iterator[None]:
+    """Store figures through this session (in its transaction) instead of one of their own."""
+    token = _writer.set(session)
     try:
+        yield
+    finally:
+        _writer.reset(token)
+
+
+def _write(session: Session, rows: dict[type[Model], list[dict[str, object]]],
+           replace: Sequence[int]) -> None:
+    if replace:
+        for stale in (StatsWait, StatsGroup, StatsSession):
+            session.execute(delete(stale).where(stale.session_id.in_(replace)))
+    for model, values in rows.items():
+        if values:
+            session.execute(insert(model), values)
+
+
+def _store(rows: dict[type[Model], list[dict[str, object]]], replace: Sequence[int] = ()) -> None:
+    writer = _writer.get()
+    try:
+        if writer is not None:
+            with writer.begin_nested():  # a failure here must not undo the writer's work
+                _write(writer, rows, replace)
+            return
         with Session(db.engine) as session, session.begin():
-            if replace:
-                for stale in (StatsWait, StatsGroup, StatsSession):
-                    session.execute(delete(stale).where(stale.session_id.in_(replace)))
-            for model, values in rows.items():
-                if values:
-                    session.execute(insert(model), values)
+            _write(session, rows, replace)
     except SQLAlchemyError as error:  # stored by another page meanwhile; the figures stand
         log.info("statistics not stored: %s", error.__class__.__name__)
 
