@@ -15,7 +15,6 @@ from qa_live.live.poll_results import flush_poll_results
 from qa_live.live.summaries import flush_summaries
 from qa_live.live.visits import flush_visits
 
-
 #: Loops of higher packages (stats' refresher), registered when the app is made:
 #: (the config key of the interval in seconds, 0 = off; the work; its name for logs and /readyz).
 extra_loops: list[tuple[str, Callable[[], object], str]] = []

@@ -51,7 +51,8 @@ def stale_sessions(session_ids: Sequence[int] | None = None,
              .outerjoin(StatsSession, and_(StatsSession.session_id == LiveSession.id,
                                            StatsSession.version == LiveSession.stats_version))
              .where(StatsSession.session_id.is_(None), LiveSession.state != SessionState.LIVE,
-                    or_(LiveSession.ended_at.is_(None), LiveSession.ended_at <= now - stored.SETTLE))
+                    or_(LiveSession.ended_at.is_(None),
+                        LiveSession.ended_at <= now - stored.SETTLE))
              .order_by(LiveSession.id))
     if session_ids is not None:
         if not session_ids:
