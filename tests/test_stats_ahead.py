@@ -225,3 +225,23 @@ def test_the_refresher_is_one_of_the_process_loops(app):
     assert any(name == "statistics refresh" and key == "STATS_REFRESH_INTERVAL_S"
                for key, _work, name in loops.extra_loops)
     assert app.config["STATS_REFRESH_INTERVAL_S"] == 0  # tests run the rounds themselves
+
+
+def test_during_a_live_session_the_year_counts_only_the_live_sessions_visitors(any_db_app):
+    year = build_year()
+    headers = office_headers()
+    refresh.refresh_round()  # A-D stored, and the year's distinct visitors
+    start = world.beijing(YEAR, 11, 5)
+    live = world.plan("年末外贸形势", start, [year["trade"]], year["actor"])
+    world.go_live(live)
+    open_visit(live, "v1", start + timedelta(minutes=1))  # seen at A and B: not new
+    open_visit(live, "v2", start + timedelta(minutes=2))  # seen at A: not new
+    open_visit(live, "v-new", start + timedelta(minutes=3))
+    during, seen = surfaces(any_db_app, headers, YEAR)
+    assert during["api"]["unique_visitors"] == 5  # v1, v2, v3, v9 and v-new
+    # Nothing counts the distinct visitors of the settled sessions again: only the live
+    # session's visitors are looked up against them.
+    distinct_counts = [s for s in seen if "count(DISTINCT visits.visitor_id)" in s
+                       and "GROUP BY" not in s]  # the year's, not the live session's own
+    assert distinct_counts and all("EXISTS" in s for s in distinct_counts)
+    assert during == from_scratch(any_db_app, headers, YEAR)

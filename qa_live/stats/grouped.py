@@ -27,10 +27,12 @@ from sqlalchemy import (
     case,
     cast,
     distinct,
+    exists,
     func,
     literal,
     select,
 )
+from sqlalchemy.orm import aliased
 
 from qa_live.core.timeutil import to_local, utcnow
 from qa_live.extensions import db
@@ -268,4 +270,26 @@ def unique_visitors(session_ids: Sequence[int], at: datetime | None = None) -> i
     return db.session.scalar(
         select(func.count(distinct(Visit.visitor_id)))
         .where(Visit.session_id.in_(session_ids), *([] if at is None else [Visit.started_at <= at]))
+    ) or 0
+
+
+def new_visitors(session_ids: Sequence[int], seen_at: Sequence[int],
+                 at: datetime | None = None) -> int:
+    """Distinct visitors of some sessions not among the visitors of others (as of ``at``).
+
+    unique_visitors(A + B) = unique_visitors(A) + new_visitors(B, A): with A's count stored,
+    a live session B costs a look-up per visit of B (the (session, visitor) index), not a
+    count of A's visits.
+    """
+    if not session_ids:
+        return 0
+    if not seen_at:
+        return unique_visitors(session_ids, at)
+    earlier = aliased(Visit)
+    return db.session.scalar(
+        select(func.count(distinct(Visit.visitor_id)))
+        .where(Visit.session_id.in_(session_ids),
+               *([] if at is None else [Visit.started_at <= at]),
+               ~exists().where(earlier.session_id.in_(seen_at),
+                               earlier.visitor_id == Visit.visitor_id))
     ) or 0

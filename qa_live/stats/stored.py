@@ -110,12 +110,24 @@ class Numbers:
         return sorted(totals.items())
 
     def unique_visitors(self, session_ids: Sequence[int]) -> int:
-        """Distinct visitors over the sessions, stored per set of (session, visits version)."""
+        """Distinct visitors over the sessions, stored per set of (session, visits version).
+
+        Sessions whose visits still move (a live one, or one counted as of an earlier moment)
+        add only their visitors not seen at the others: the others' count is stored, and a
+        page during a live session does not count a year of visits again.
+        """
         if not session_ids:
             return 0
-        if any(s not in self.visits_versions for s in session_ids):
-            # A live session among them, or one recounted as of an earlier moment.
-            return grouped.unique_visitors(session_ids, self.at)
+        settled = [s for s in session_ids if s in self.visits_versions]
+        moving = [s for s in session_ids if s not in self.visits_versions]
+        count = self._settled_visitors(settled)
+        if moving:
+            count += grouped.new_visitors(moving, settled, self.at)
+        return count
+
+    def _settled_visitors(self, session_ids: Sequence[int]) -> int:
+        if not session_ids:
+            return 0
         key = hashlib.sha256(",".join(
             f"{s}:{self.visits_versions[s]}" for s in sorted(session_ids)).encode()).hexdigest()
         known = db.session.scalar(select(StatsPeriod.unique_visitors)
