@@ -245,3 +245,37 @@ def test_during_a_live_session_the_year_counts_only_the_live_sessions_visitors(a
                        and "GROUP BY" not in s]  # the year's, not the live session's own
     assert distinct_counts and all("EXISTS" in s for s in distinct_counts)
     assert during == from_scratch(any_db_app, headers, YEAR)
+
+
+def test_a_report_as_of_a_past_day_is_counted_once_and_read_after(any_db_app):
+    year = build_year()
+    headers = office_headers()
+    as_of = "2025-03-11"  # the day after session A
+    _second_reply(year)  # A changed after that day: its figures then are not today's
+    db.session.commit()
+    refresh.refresh_round()
+    first, seen = surfaces(any_db_app, headers, YEAR, as_of)
+    assert counting(seen)  # A as of that day, once
+    again, seen = surfaces(any_db_app, headers, YEAR, as_of)
+    assert counting(seen) == []
+    assert again == first == from_scratch(any_db_app, headers, YEAR, as_of)
+    # The past changes with an answer given orally in it: recorded now, counted from now.
+    surfaces(any_db_app, headers, YEAR, as_of)
+    _oral_answer(year)
+    db.session.commit()
+    after, seen = surfaces(any_db_app, headers, YEAR, as_of)
+    assert counting(seen)  # A's version moved: its kept figures are not read
+    assert after == from_scratch(any_db_app, headers, YEAR, as_of)
+
+
+@pytest.mark.parametrize(("table", "column"), [
+    ("questions", "published_at"), ("questions", "rejected_at"), ("visits", "started_at")])
+def test_a_change_to_a_time_the_figures_as_of_a_date_read_makes_them_stale(
+        any_db_app, table, column):
+    year = build_year()
+    refresh.refresh_round()
+    a = year["a"].id
+    db.session.execute(text(f"UPDATE {table} SET {column} = :t WHERE session_id = :s"),
+                       {"t": year["a"].scheduled_start.replace(tzinfo=None), "s": a})
+    db.session.commit()
+    assert refresh.stale_sessions() == [a]
