@@ -72,7 +72,8 @@ def fill(n_questions: int) -> None:
         s = LiveSession(slug=f"bench-{i}", title=f"专场{i}", scheduled_start=start,
                         scheduled_end=start + timedelta(hours=2), plan_year=YEAR,
                         state="ended", started_at=start, ended_at=start + timedelta(hours=2),
-                        peak_online=1000 + i)
+                        peak_online=1000 + i, created_at=start - timedelta(days=30),
+                        announced_at=start - timedelta(days=7))
         db.session.add(s)
         sessions.append(s)
     db.session.flush()
@@ -169,7 +170,8 @@ def live_session(n_questions: int) -> None:
     start = datetime(YEAR, 11, 20, 1, 30, tzinfo=UTC)
     s = LiveSession(slug="bench-live", title="直播中", scheduled_start=start,
                     scheduled_end=start + timedelta(hours=2), plan_year=YEAR, state="live",
-                    started_at=start, peak_online=10)
+                    started_at=start, peak_online=10, created_at=start - timedelta(days=30),
+                    announced_at=start - timedelta(days=7))
     db.session.add(s)
     db.session.flush()
     db.session.execute(insert(session_departments), [{"session_id": s.id,
