@@ -179,7 +179,7 @@ class Config:
     SUMMARY_AUDIENCE_STEP = int(os.environ.get("SUMMARY_AUDIENCE_STEP", "2000"))
     # The leader counts the statistics of sessions whose rows changed this often (seconds),
     # so no statistics page has to (qa_live/stats/refresh.py); 0 = off (tests call a round).
-    STATS_REFRESH_INTERVAL_S = float(os.environ.get("STATS_REFRESH_INTERVAL_S", "5.0"))
+    STATS_REFRESH_INTERVAL_S = float(os.environ.get("STATS_REFRESH_INTERVAL_S", "2.0"))
     # Every this many seconds each worker tells its own pages the latest seq of their session
     # (so a page that missed an event notices within seconds, even with the message queue
     # down), checks the message queue, and writes its own heartbeat; 0 = off (tests drive it).
