@@ -279,3 +279,20 @@ def test_a_change_to_a_time_the_figures_as_of_a_date_read_makes_them_stale(
                        {"t": year["a"].scheduled_start.replace(tzinfo=None), "s": a})
     db.session.commit()
     assert refresh.stale_sessions() == [a]
+
+
+def test_distinct_visitors_as_of_a_day_add_a_recounted_session_to_the_stored_others(any_db_app):
+    year = build_year()
+    headers = office_headers()
+    follow_up = db.session.scalar(select(FollowUp).where(
+        FollowUp.question_id == year["questions"][5].id))
+    close_done(follow_up, year["actor"], "经核实，已办结。",
+               now=world.beijing(YEAR, 7, 1))  # A changes after the day below; B does not
+    db.session.commit()
+    refresh.refresh_round()
+    as_of = "2025-06-19"  # the day after session B
+    first, _seen = surfaces(any_db_app, headers, YEAR, as_of)
+    # A (counted as of then: v1, v2, v3) and B (stored: v1 again, v9): four people.
+    assert first["api"]["unique_visitors"] == 4
+    assert first["api"]["questions"]["second_replies"] == 1  # q5's; q6's came in July
+    assert first == from_scratch(any_db_app, headers, YEAR, as_of)

@@ -147,8 +147,15 @@ class Numbers:
                                   .where(StatsPeriod.key == key))
         if known is not None:
             return known
-        # Visits begun by then: the other sessions settled before it, so all of theirs are.
-        count = grouped.unique_visitors(session_ids, self.at if as_of else None)
+        if as_of:
+            # The others settled before ``at`` (all their visits count): their stored count,
+            # plus the visitors of these sessions by then not seen at the others.
+            others = [s for s in session_ids if s not in as_of]
+            self_now = Numbers(self.department_id, None, visits_versions=self.visits_versions)
+            count = self_now._settled_visitors(others) + grouped.new_visitors(
+                sorted(as_of), others, self.at)
+        else:
+            count = grouped.unique_visitors(session_ids)
         _store({StatsPeriod: [{"key": key, "computed_at": utcnow(), "unique_visitors": count}]})
         return count
 
