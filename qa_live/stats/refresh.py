@@ -40,6 +40,18 @@ log = logging.getLogger(__name__)
 BATCH = 8
 
 
+def storable_sessions(plan_year: int | None = None) -> list[int]:
+    """Every session whose figures may be stored now (not live, settled), of a plan year."""
+    query = (select(LiveSession.id)
+             .where(LiveSession.state != SessionState.LIVE,
+                    or_(LiveSession.ended_at.is_(None),
+                        LiveSession.ended_at <= utcnow() - stored.SETTLE))
+             .order_by(LiveSession.id))
+    if plan_year is not None:
+        query = query.where(LiveSession.plan_year == plan_year)
+    return list(db.session.scalars(query))
+
+
 def stale_sessions(session_ids: Sequence[int] | None = None,
                    now: datetime | None = None) -> list[int]:
     """Sessions whose stored figures are missing or behind their rows, and may be stored now.
@@ -62,10 +74,12 @@ def stale_sessions(session_ids: Sequence[int] | None = None,
 
 
 def count_sessions(session_ids: Sequence[int]) -> int:
-    """Count and store these sessions' figures (stale ones only); return how many were counted.
+    """Count and store these sessions' figures; return how many were counted.
 
-    The versions are read before counting, so a change racing with the count leaves the stored
-    row stale (counted again next round), never wrong.
+    Each batch replaces its sessions' stored rows in one transaction, so a page meanwhile reads
+    the old rows or the new ones, never none. The versions are read before counting, so a
+    change racing with the count leaves the stored row stale (counted again next round), never
+    wrong. Give only sessions that may be stored (``storable_sessions``).
     """
     counted = 0
     for start in range(0, len(session_ids), BATCH):
