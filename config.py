@@ -177,6 +177,9 @@ class Config:
     # A session's audience hears them at most every SUMMARY_INTERVAL_S per this many pages
     # (10,000 pages: every 5 s; staff consoles every SUMMARY_INTERVAL_S); 0 = no stretching.
     SUMMARY_AUDIENCE_STEP = int(os.environ.get("SUMMARY_AUDIENCE_STEP", "2000"))
+    # The leader counts the statistics of sessions whose rows changed this often (seconds),
+    # so no statistics page has to (qa_live/stats/refresh.py); 0 = off (tests call a round).
+    STATS_REFRESH_INTERVAL_S = float(os.environ.get("STATS_REFRESH_INTERVAL_S", "2.0"))
     # Every this many seconds each worker tells its own pages the latest seq of their session
     # (so a page that missed an event notices within seconds, even with the message queue
     # down), checks the message queue, and writes its own heartbeat; 0 = off (tests drive it).
@@ -245,3 +248,4 @@ class TestingConfig(Config):
     SUMMARY_INTERVAL_S = 0.0  # tests call the summary flush themselves
     VISIT_FLUSH_INTERVAL_S = 0.0  # each join and leave is written at once
     HEARTBEAT_INTERVAL_S = 0.0  # tests call qa_live.live.heartbeat.beat() themselves
+    STATS_REFRESH_INTERVAL_S = 0.0  # tests call qa_live.stats.refresh.refresh_round()

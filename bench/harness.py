@@ -470,6 +470,10 @@ def run_stats(database: str, questions: int, log_path: Path,
     stats_year.py --json writes {"database", "questions", "fill_seconds", "cold_page_seconds",
     "page_seconds": [...], "summarize_seconds": [...], "after_change_page_seconds"}: p50_ms and
     max_ms are over the warm page loads (page_seconds), cold_ms is the first page.
+    Since stats17 the script also writes "first_page_seconds" (the first page after the bulk
+    load and one refresh round: cold_ms then), "uncounted_page_seconds" (a page that counts
+    every session: uncounted_ms), "refresh_round_seconds", "first_page_after_import_seconds"
+    (after `flask sessions import`) and "live_page_seconds" (pages during a live session).
     """
     common = {"scenario": "stats", "server": "qa_live", "config": f"1proc-{database}",
               "questions": questions}
@@ -479,8 +483,14 @@ def run_stats(database: str, questions: int, log_path: Path,
         return {**common, "skipped": str(exc)[:300]}
     pages = [float(s) for s in figures.get("page_seconds") or []]
     summaries = [float(s) for s in figures.get("summarize_seconds") or []]
-    cold = figures.get("cold_page_seconds")
+    cold = figures.get("first_page_seconds", figures.get("cold_page_seconds"))
     changed = figures.get("after_change_page_seconds")
+    live = [float(x) for x in figures.get("live_page_seconds") or []]
+
+    def ms(key: str) -> float | None:
+        value = figures.get(key)
+        return round(float(value) * 1000, 1) if value is not None else None
+
     return {**common, "database": figures.get("database", database),
             "questions": figures.get("questions", questions),
             "p50_ms": round(statistics.median(pages) * 1000, 1) if pages else None,
@@ -490,6 +500,12 @@ def run_stats(database: str, questions: int, log_path: Path,
             "summarize_p50_ms": (round(statistics.median(summaries) * 1000, 1)
                                  if summaries else None),
             "after_change_ms": round(float(changed) * 1000, 1) if changed is not None else None,
+            "uncounted_ms": ms("uncounted_page_seconds"),
+            "refresh_round_ms": ms("refresh_round_seconds"),
+            "first_after_import_ms": ms("first_page_after_import_seconds"),
+            "import_ms": ms("import_seconds"),
+            "after_change_uncounted_ms": ms("after_change_uncounted_page_seconds"),
+            "live_p50_ms": round(statistics.median(live) * 1000, 1) if live else None,
             "fill_seconds": figures.get("fill_seconds"),
             "seconds": round(took, 1)}
 

@@ -102,6 +102,8 @@ def main(path: str) -> None:
         ("Statistics", table(runs, "stats", [
             ("questions", "questions", 0), ("p50_ms", "page p50 ms", 0),
             ("max_ms", "page max ms", 0), ("cold_ms", "first page ms", 0),
+            ("first_after_import_ms", "first after import ms", 0),
+            ("live_p50_ms", "live session p50 ms", 0),
             ("summarize_p50_ms", "summarize p50 ms", 0), ("fill_seconds", "fill s", 0)], [])),
         ("Archive search", table(runs, "search", [
             ("questions", "questions", 0), ("query", "word", 0), ("hits", "hits", 0),

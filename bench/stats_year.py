@@ -2,12 +2,30 @@
 
 Fills a database (DATABASE_URL, else a temporary SQLite file) with one year of 13 ended sessions
 holding QUESTIONS questions (default 1,000,000), one answer each for 95% of them, as many visits
-as questions, and a follow-up and a rating for 1 in 50. Then it times GET /office/stats for the
-year: first with nothing stored (the rows were bulk-inserted, so every session is computed from
-its questions and stored), then --runs times from the stored figures, then once more after a
-change in one session (which recomputes that one). `--json PATH` writes the figures as JSON;
-the last line printed is "RESULT <the same JSON>". The rows are bulk-inserted (the services would
-take hours); the figures are not checked here, only the time (tests/test_stats*.py check them).
+as questions, and a follow-up and a rating for 1 in 50. The rows are bulk-inserted by SQL (the
+services would take hours), as a restore or a load by hand would write them. Then it times
+GET /office/stats for the year (stats17, docs/performance.md "Statistics always fast"):
+
+- ``uncounted_page_seconds``: a page that finds nothing stored (it counts every session, as the
+  first page after a bulk load did before stats17; now only a page that beats the leader's
+  refresh round to it); its figures are then thrown away (``stored.forget``);
+- ``refresh_round_seconds``: one round of the leader's background loop (stats.refresh), which
+  counts the bulk-loaded sessions off the request path; ``first_page_seconds`` the page after it;
+- ``page_seconds``: --runs warm pages;
+- ``import_seconds`` / ``first_page_after_import_seconds``: `flask sessions import` of a file
+  of one more session (--import-questions questions with answers and visit rows), which counts
+  its figures in its own transaction, then the first page after it;
+- after a change in one ended session by SQL (a late second reply): the round, then the page
+  (``refresh_after_change_seconds``, ``after_change_page_seconds``), and a page that comes
+  before the round (``after_change_uncounted_page_seconds``: it counts that one session);
+- ``as_of_first_page_seconds`` / ``as_of_page_seconds``: a report as of a past day, after
+  those changes: the first counts the changed session as of then and keeps it, the next read it;
+- ``live_page_seconds``: pages while a session of --live-questions questions and as many visits
+  is live in the year (counted on every page, as live figures are).
+
+`--json PATH` writes the figures as JSON; the last line printed is "RESULT <the same JSON>". The
+figures are not checked here, only the time (tests/test_stats*.py check them); the page's total
+of valid questions is printed after each phase as a sanity line.
 """
 
 from __future__ import annotations
@@ -19,6 +37,7 @@ import random
 import sys
 import tempfile
 import time
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -35,7 +54,7 @@ from qa_live.extensions import db
 from qa_live.followup.models import FollowUp
 from qa_live.live.models import Answer, Question, QuestionStatus, Rating, Visit
 from qa_live.planning.models import Department, LiveSession, session_departments
-from qa_live.stats import queries
+from qa_live.stats import queries, refresh, stored
 
 YEAR = 2025
 BATCH = 20_000
@@ -53,7 +72,8 @@ def fill(n_questions: int) -> None:
         s = LiveSession(slug=f"bench-{i}", title=f"专场{i}", scheduled_start=start,
                         scheduled_end=start + timedelta(hours=2), plan_year=YEAR,
                         state="ended", started_at=start, ended_at=start + timedelta(hours=2),
-                        peak_online=1000 + i)
+                        peak_online=1000 + i, created_at=start - timedelta(days=30),
+                        announced_at=start - timedelta(days=7))
         db.session.add(s)
         sessions.append(s)
     db.session.flush()
@@ -111,6 +131,9 @@ def fill(n_questions: int) -> None:
                 conn.execute(insert(FollowUp.__table__), fus)
             db.session.commit()
     if db.engine.dialect.name == "postgresql":
+        for table in ("questions", "answers"):  # their ids were given: move the sequences on
+            db.session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                    f"(SELECT max(id) FROM {table}))"))
         for table in ("questions", "answers", "visits", "ratings", "follow_ups"):
             db.session.execute(text(f"ANALYZE {table}"))
     else:
@@ -124,12 +147,68 @@ def timed(action) -> float:
     return time.monotonic() - began
 
 
+def import_file(path: Path, n_questions: int, department: str) -> None:
+    """One more session of the year as an import file (docs/imports.md), with visit rows."""
+    start = datetime(YEAR, 12, 15, 1, 30, tzinfo=UTC)
+    questions, visits = [], []
+    for k in range(n_questions):
+        asked = start + timedelta(seconds=k % 7000)
+        questions.append({
+            "id": f"q{k}", "asked_at": asked.isoformat(), "source": "live", "text": "导入的问题",
+            "department": department,
+            "answers": [{"id": f"a{k}", "at": (asked + timedelta(seconds=60)).isoformat(),
+                         "kind": "live", "body": "导入的答复"}]})
+        visits.append({"visitor": f"import-v{k}", "start": asked.isoformat()})
+    document = {"format": "qa_live-import/1", "year": YEAR, "sessions": [{
+        "id": "bench-import", "title": "导入的专场", "start": start.isoformat(),
+        "end": (start + timedelta(hours=2, minutes=1)).isoformat(),
+        "departments": [department], "planned_at": (start - timedelta(days=7)).isoformat(),
+        "participants": {"visits": visits}, "questions": questions}]}
+    path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+
+
+def live_session(n_questions: int) -> None:
+    """A session of the year live now, with n questions (half answered) and n visits."""
+    dept = db.session.scalar(select(Department))
+    start = datetime(YEAR, 11, 20, 1, 30, tzinfo=UTC)
+    s = LiveSession(slug="bench-live", title="直播中", scheduled_start=start,
+                    scheduled_end=start + timedelta(hours=2), plan_year=YEAR, state="live",
+                    started_at=start, peak_online=10, created_at=start - timedelta(days=30),
+                    announced_at=start - timedelta(days=7))
+    db.session.add(s)
+    db.session.flush()
+    db.session.execute(insert(session_departments), [{"session_id": s.id,
+                                                      "department_id": dept.id}])
+    qs, visits = [], []
+    for k in range(n_questions):
+        asked = start + timedelta(seconds=k % 7000)
+        answered = asked + timedelta(seconds=90) if k % 2 else None
+        qs.append({"session_id": s.id, "client_id": str(uuid.uuid4()), "visitor_id": f"live{k}",
+                   "access_token": f"lt{k}", "nickname": "", "phone": None, "source": "live",
+                   "original_text": "问题", "text": "问题",
+                   "status": "answered" if answered else "approved", "reject_reason": None,
+                   "department_id": dept.id, "upvotes": 0, "pinned": False,
+                   "needs_follow_up": False, "sensitive_hits": "", "created_at": asked,
+                   "answered_at": answered})
+        # Half of the live session's visitors came to an earlier session of the year too.
+        visits.append({"session_id": s.id, "visitor_id": f"v{k % 13}-{k}" if k % 2 else f"live{k}",
+                       "started_at": asked, "ended_at": None, "connections": 1})
+    conn = db.session.connection()
+    conn.execute(insert(Question.__table__), qs)
+    conn.execute(insert(Visit.__table__), visits)
+    db.session.commit()
+
+
 def main() -> None:
     """Fill, then time."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("questions", nargs="?", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=5, help="warm page loads to time")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--import-questions", type=int, default=5_000,
+                        help="questions in the imported session")
+    parser.add_argument("--live-questions", type=int, default=5_000,
+                        help="questions (and visits) of the live session")
     args = parser.parse_args()
     n = args.questions
     url = os.environ.get("DATABASE_URL") or (
@@ -153,11 +232,24 @@ def main() -> None:
             response = client.get(f"/office/stats?year={YEAR}")
             assert response.status_code == 200, response.status_code
 
-        # Nothing stored yet (the rows were bulk-inserted): the first page computes every
-        # session from the questions and stores the figures; later pages read them.
-        result["cold_page_seconds"] = round(timed(page), 3)
-        print(f"first GET /office/stats (computes and stores 13 sessions): "
-              f"{result['cold_page_seconds']} s")
+        def valid() -> int:
+            db.session.rollback()
+            return queries.summarize(queries.Scope.year(YEAR)).counts.valid
+
+        def say(key: str, what: str) -> None:
+            print(f"{what}: {result[key]} s")
+
+        # A page that beats the refresher to the bulk-loaded rows counts every session.
+        result["uncounted_page_seconds"] = round(timed(page), 3)
+        say("uncounted_page_seconds", "GET /office/stats with nothing stored (counts 13 sessions)")
+        db.session.rollback()
+        stored.forget()
+        db.session.rollback()
+        # What the leader's loop does after the load, off the request path; then the first page.
+        result["refresh_round_seconds"] = round(timed(refresh.refresh_round), 3)
+        say("refresh_round_seconds", "refresh round after the bulk load (background)")
+        result["first_page_seconds"] = round(timed(page), 3)
+        say("first_page_seconds", "first GET /office/stats after the bulk load and the round")
         result["page_seconds"] = [round(timed(page), 3) for _ in range(args.runs)]
         print(f"GET /office/stats x{args.runs}: {result['page_seconds']} s")
         summaries = []
@@ -169,15 +261,61 @@ def main() -> None:
         print(f"summarize() x3: {summaries} s (valid {summary.counts.valid}, answered "
               f"{summary.counts.answered}, median {summary.median_answer_seconds}, "
               f"p90 {summary.p90_answer_seconds})")
-        # A second reply lands in one ended session: the next page recomputes that one.
-        question = db.session.scalar(select(Question).where(Question.status == "approved"))
-        assert question is not None
-        question.status = QuestionStatus.ANSWERED
-        question.answered_at = datetime(YEAR, 12, 20, tzinfo=UTC)
-        db.session.commit()
+
+        # `flask sessions import FILE` of one more session; then the first page.
+        path = Path(tempfile.mkdtemp(prefix="qa_bench_import_")) / "import.json"
+        import_file(path, args.import_questions, "处室0")
+        runner = app.test_cli_runner()
+        began = time.monotonic()
+        done = runner.invoke(args=["sessions", "import", str(path)])
+        result["import_seconds"] = round(time.monotonic() - began, 3)
+        assert done.exit_code == 0, (done.output, repr(done.exception))
+        result["import_questions"] = args.import_questions
+        say("import_seconds", f"flask sessions import ({args.import_questions} questions)")
+        result["first_page_after_import_seconds"] = round(timed(page), 3)
+        say("first_page_after_import_seconds", "first GET /office/stats after the import")
+        result["pages_after_import_seconds"] = [round(timed(page), 3) for _ in range(3)]
+        print(f"valid questions now: {valid()}")
+
+        # A second reply lands in one ended session by SQL: the round counts it, then the page.
+        def change() -> None:
+            question = db.session.scalar(select(Question).where(Question.status == "approved"))
+            assert question is not None
+            question.status = QuestionStatus.ANSWERED
+            question.answered_at = datetime(YEAR, 12, 20, tzinfo=UTC)
+            db.session.commit()
+
+        change()
+        result["refresh_after_change_seconds"] = round(timed(refresh.refresh_round), 3)
+        say("refresh_after_change_seconds", "refresh round after a change in one session")
         result["after_change_page_seconds"] = round(timed(page), 3)
-        print(f"GET /office/stats after a change in one session: "
-              f"{result['after_change_page_seconds']} s")
+        say("after_change_page_seconds", "GET /office/stats after the change and the round")
+        change()
+        result["after_change_uncounted_page_seconds"] = round(timed(page), 3)
+        say("after_change_uncounted_page_seconds",
+            "GET /office/stats after a change, before the round (counts that session)")
+        refresh.refresh_round()
+
+        # A report as of a past day: the sessions changed since (the changes above, on the
+        # 20th of December) are counted as of that day once and kept; the next reads them.
+        def as_of_page() -> None:
+            response = client.get(f"/office/stats?year={YEAR}&as_of={YEAR}-12-01")
+            assert response.status_code == 200, response.status_code
+
+        result["as_of_first_page_seconds"] = round(timed(as_of_page), 3)
+        say("as_of_first_page_seconds", "first GET /office/stats as of a past day (counts the "
+            "changed session as of then, keeps it)")
+        result["as_of_page_seconds"] = [round(timed(as_of_page), 3) for _ in range(3)]
+        print(f"GET /office/stats as of that day x3: {result['as_of_page_seconds']} s")
+
+        # A session of the year live now: counted on every page (its visitors looked up).
+        db.session.rollback()
+        live_session(args.live_questions)
+        result["live_questions"] = args.live_questions
+        result["live_page_seconds"] = [round(timed(page), 3) for _ in range(3)]
+        print(f"GET /office/stats x3 during a live session of {args.live_questions} "
+              f"questions: {result['live_page_seconds']} s")
+        print(f"valid questions now: {valid()}")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
     print("RESULT " + json.dumps(result))

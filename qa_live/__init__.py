@@ -210,10 +210,12 @@ def _connect_receivers() -> None:
     )
     from qa_live.live import receivers as live_receivers
     from qa_live.live.media import commands as _media_commands  # noqa: F401 - photos, materials
+    from qa_live.stats import receivers as stats_receivers
     from qa_live.transcript import similar  # noqa: F401 - the "similar" lookup command
 
     live_receivers.connect()
     followup_receivers.connect()
+    stats_receivers.connect()
 
 
 def _init_socketio(app: Flask) -> None:

@@ -25,6 +25,7 @@ from qa_live.imports.rows import ImportFile, Refusal, SessionRow, decode
 from qa_live.live.models import Answer, AnswerKind, Question, QuestionStatus, Visit
 from qa_live.planning.models import Department, LiveSession, ModerationMode, SessionState
 from qa_live.planning.services import ensure_plan, new_slug
+from qa_live.stats import refresh as stats_refresh
 
 #: visitor_id of imported questions: the asker of an earlier system is not known here.
 IMPORTED_ASKER = "imported"
@@ -107,8 +108,10 @@ def _store(result: ImportFile, filename: str, sha256: str, actor: User | None) -
     db.session.add(record)
     db.session.flush()
     departments = {d.id: d for d in db.session.query(Department)}
+    imported: list[int] = []
     for row in result.sessions:
         session = _session(row, departments)
+        imported.append(session.id)
         db.session.add(ImportedSession(session_id=session.id, import_id=record.id,
                                        external_id=row.id))
         for question in row.questions:
@@ -118,6 +121,9 @@ def _store(result: ImportFile, filename: str, sha256: str, actor: User | None) -
                  detail={"file": filename[:255], "sessions": record.sessions,
                          "questions": record.questions})
     db.session.flush()
+    # The statistics of what was imported, counted now and committed with it: the first page
+    # after the import reads stored figures (stats.refresh), not a year of rows.
+    stats_refresh.in_transaction(imported)
     return record.id
 
 

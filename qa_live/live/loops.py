@@ -15,6 +15,16 @@ from qa_live.live.poll_results import flush_poll_results
 from qa_live.live.summaries import flush_summaries
 from qa_live.live.visits import flush_visits
 
+#: Loops of higher packages (stats' refresher), registered when the app is made:
+#: (the config key of the interval in seconds, 0 = off; the work; its name for logs and /readyz).
+extra_loops: list[tuple[str, Callable[[], object], str]] = []
+
+
+def register_loop(interval_key: str, work: Callable[[], object], what: str) -> None:
+    """Run ``work`` every ``app.config[interval_key]`` seconds in this process's loops (once)."""
+    if all(name != what for _key, _work, name in extra_loops):
+        extra_loops.append((interval_key, work, what))
+
 
 def start_loops(app: Flask) -> None:
     """Start this process's loops for the app, once: summaries, and writing visits in batches."""
@@ -23,7 +33,7 @@ def start_loops(app: Flask) -> None:
     realtime.loops_started.add(id(app))
     heartbeat.start(app)
 
-    def every(interval: float, work: Callable[[], None], what: str) -> None:
+    def every(interval: float, work: Callable[[], object], what: str) -> None:
         def loop() -> None:
             while True:
                 socketio.sleep(interval)
@@ -48,3 +58,6 @@ def start_loops(app: Flask) -> None:
         every(app.config["SUMMARY_INTERVAL_S"], flush_poll_results, "poll results")
     if app.config["VISIT_FLUSH_INTERVAL_S"] > 0:
         every(app.config["VISIT_FLUSH_INTERVAL_S"], flush_visits, "writing visits")
+    for interval_key, work, what in extra_loops:
+        if app.config.get(interval_key, 0) > 0:
+            every(app.config[interval_key], work, what)

@@ -267,6 +267,9 @@ class Visit(Model):
     __table_args__ = (
         Index("ix_visits_session_visitor", "session_id", "visitor_id"),
         Index("ix_visits_session_open", "session_id", "ended_at"),
+        # A visitor's other sessions, in one look-up: the distinct visitors of a year during a
+        # live session (stats.grouped.new_visitors).
+        Index("ix_visits_visitor_session", "visitor_id", "session_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,4 +1,4 @@
-"""`flask stats refresh`: throw stored statistics away and compute them again."""
+"""`flask stats refresh`: count the stored statistics again, in place."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import time
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from qa_live.extensions import db
 from qa_live.planning.models import LiveSession
-from qa_live.stats import queries, stored
+from qa_live.stats import refresh as counting
+from qa_live.stats.models import StatsAsOf, StatsPeriod
 
 stats_cli = AppGroup("stats", help="Statistics.")
 
@@ -18,18 +19,22 @@ stats_cli = AppGroup("stats", help="Statistics.")
 @stats_cli.command("refresh")
 @click.option("--year", type=int, default=None, help="Only this plan year (default: every year).")
 def refresh(year: int | None) -> None:
-    """Recompute the stored per-session figures (they are also refreshed on their own)."""
+    """Count every session's stored figures again (they are also kept current on their own).
+
+    Each batch of sessions replaces its stored rows in one transaction, so pages meanwhile read
+    old or new figures, never none; then the years' distinct visitors are counted again.
+    """
     years = [year] if year is not None else sorted(
         db.session.scalars(select(LiveSession.plan_year).distinct()))
-    ids = None
-    if year is not None:
-        ids = list(db.session.scalars(select(LiveSession.id)
-                                      .where(LiveSession.plan_year == year)))
-    forgotten = stored.forget(ids)
-    click.echo(f"forgot the stored figures of {forgotten} session(s)")
     for plan_year in years:
         began = time.monotonic()
-        db.session.rollback()  # a new snapshot: see what was just forgotten
-        summary = queries.summarize(queries.Scope.year(plan_year))
-        click.echo(f"{plan_year}: {summary.sessions_planned} session(s) computed and stored "
+        ids = counting.storable_sessions(plan_year)
+        n = counting.count_sessions(ids)
+        db.session.rollback()  # a new snapshot: read the years with what was just stored
+        click.echo(f"{plan_year}: {n} session(s) computed and stored "
                    f"in {time.monotonic() - began:.2f} s")
+    db.session.execute(delete(StatsPeriod))
+    db.session.execute(delete(StatsAsOf))
+    db.session.commit()
+    counting.read_periods(set(years))
+    db.session.rollback()

@@ -27,10 +27,12 @@ from sqlalchemy import (
     case,
     cast,
     distinct,
+    exists,
     func,
     literal,
     select,
 )
+from sqlalchemy.orm import aliased
 
 from qa_live.core.timeutil import to_local, utcnow
 from qa_live.extensions import db
@@ -130,12 +132,14 @@ def second_reply_counts(session_ids: Sequence[int], department_id: int | None = 
     """Valid questions with at least one second reply (二次答复), per (session, department)."""
     if not session_ids:
         return {}
-    query = (select(Question.session_id, Question.department_id,
-                    func.count(distinct(Answer.question_id)))
-             .join(Question, Question.id == Answer.question_id)
-             .where(Answer.kind == AnswerKind.FOLLOW_UP, Question.session_id.in_(session_ids),
-                    is_valid(at), *asked_by(at),
-                    *([] if at is None else [Answer.created_at <= at]))
+    # Driven from the second replies (the (kind, question_id) index), which are few, rather
+    # than from every question of the sessions: a live session's page reads none of them.
+    replied = (select(Answer.question_id)
+               .where(Answer.kind == AnswerKind.FOLLOW_UP,
+                      *([] if at is None else [Answer.created_at <= at])))
+    query = (select(Question.session_id, Question.department_id, func.count(Question.id))
+             .where(Question.id.in_(replied), Question.session_id.in_(session_ids),
+                    is_valid(at), *asked_by(at))
              .group_by(Question.session_id, Question.department_id))
     if department_id is not None:
         query = query.where(Question.department_id == department_id)
@@ -268,4 +272,26 @@ def unique_visitors(session_ids: Sequence[int], at: datetime | None = None) -> i
     return db.session.scalar(
         select(func.count(distinct(Visit.visitor_id)))
         .where(Visit.session_id.in_(session_ids), *([] if at is None else [Visit.started_at <= at]))
+    ) or 0
+
+
+def new_visitors(session_ids: Sequence[int], seen_at: Sequence[int],
+                 at: datetime | None = None) -> int:
+    """Distinct visitors of some sessions not among the visitors of others (as of ``at``).
+
+    unique_visitors(A + B) = unique_visitors(A) + new_visitors(B, A): with A's count stored,
+    a live session B costs a look-up per visit of B (the (session, visitor) index), not a
+    count of A's visits.
+    """
+    if not session_ids:
+        return 0
+    if not seen_at:
+        return unique_visitors(session_ids, at)
+    earlier = aliased(Visit)
+    return db.session.scalar(
+        select(func.count(distinct(Visit.visitor_id)))
+        .where(Visit.session_id.in_(session_ids),
+               *([] if at is None else [Visit.started_at <= at]),
+               ~exists().where(earlier.session_id.in_(seen_at),
+                               earlier.visitor_id == Visit.visitor_id))
     ) or 0

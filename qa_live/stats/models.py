@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from qa_live.core.timeutil import UTCDateTime
@@ -100,3 +100,21 @@ class StatsPeriod(Model):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     unique_visitors: Mapped[int]
+
+
+class StatsAsOf(Model):
+    """One session's figures as of a past moment (the end of a local day), as JSON.
+
+    Read only while the session's ``stats_version`` is still ``version``: the past changes only
+    when a row of the session does (a 补录 given in the past, an import, a fix by SQL), and every
+    such change raises the version (migrations 0005 and 0014b).
+    """
+
+    __tablename__ = "stats_as_of"
+
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("live_sessions.id", ondelete="CASCADE"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    version: Mapped[int]
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    figures: Mapped[str] = mapped_column(Text)

@@ -52,7 +52,8 @@ class Scope:
 # Sessions of a period ------------------------------------------------------------------------
 
 
-def _local_day_bounds(scope: Scope) -> tuple[datetime, datetime]:
+def day_bounds(scope: Scope) -> tuple[datetime, datetime]:
+    """The period's first and last local days as aware UTC bounds [start, end)."""
     start = from_local(datetime.combine(scope.start, time()))
     end = from_local(datetime.combine(scope.end + timedelta(days=1), time()))
     return start, end
@@ -64,7 +65,7 @@ def sessions_in(scope: Scope, as_of: AsOf | None = None) -> list[SessionFigures]
 
     As of a date: the sessions that existed then, each in the state it was in then.
     """
-    start, end = _local_day_bounds(scope)
+    start, end = day_bounds(scope)
     query = (select(LiveSession.id, LiveSession.title, LiveSession.slug, LiveSession.state,
                     LiveSession.scheduled_start, LiveSession.started_at, LiveSession.ended_at,
                     LiveSession.peak_online, LiveSession.created_at, LiveSession.announced_at,

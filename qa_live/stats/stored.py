@@ -22,7 +22,9 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 
@@ -34,10 +36,17 @@ from qa_live.core.timeutil import utcnow
 from qa_live.extensions import Model, db
 from qa_live.live import metrics
 from qa_live.planning.models import LiveSession, SessionState
-from qa_live.stats import grouped
+from qa_live.stats import grouped, past
 from qa_live.stats.figures import Counts, SessionFigures
 from qa_live.stats.grouped import GroupKey
-from qa_live.stats.models import UNASSIGNED, StatsGroup, StatsPeriod, StatsSession, StatsWait
+from qa_live.stats.models import (
+    UNASSIGNED,
+    StatsAsOf,
+    StatsGroup,
+    StatsPeriod,
+    StatsSession,
+    StatsWait,
+)
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +97,8 @@ class Numbers:
     visits_versions: dict[int, int] = field(default_factory=dict)
     computed_waits: dict[int, dict[int, int]] = field(default_factory=dict)
     settled: dict[int, datetime | None] = field(default_factory=dict)
+    # Sessions whose figures are as of ``at`` (kept in stats_as_of), not their figures now.
+    as_of_ids: set[int] = field(default_factory=set)
 
     def wait_histogram(self, session_ids: Iterable[int]) -> list[tuple[int, int]]:
         """(seconds waited, answered questions) over the given sessions, shortest wait first."""
@@ -108,19 +119,43 @@ class Numbers:
         return sorted(totals.items())
 
     def unique_visitors(self, session_ids: Sequence[int]) -> int:
-        """Distinct visitors over the sessions, stored per set of (session, visits version)."""
+        """Distinct visitors over the sessions, stored per set of (session, visits version).
+
+        Sessions whose visits still move (a live one, or one counted as of an earlier moment)
+        add only their visitors not seen at the others: the others' count is stored, and a
+        page during a live session does not count a year of visits again.
+        """
         if not session_ids:
             return 0
-        if any(s not in self.visits_versions for s in session_ids):
-            # A live session among them, or one recounted as of an earlier moment.
-            return grouped.unique_visitors(session_ids, self.at)
+        settled = [s for s in session_ids if s in self.visits_versions]
+        moving = [s for s in session_ids if s not in self.visits_versions]
+        count = self._settled_visitors(settled)
+        if moving:
+            count += grouped.new_visitors(moving, settled, self.at)
+        return count
+
+    def _settled_visitors(self, session_ids: Sequence[int]) -> int:
+        if not session_ids:
+            return 0
+        # A session counted as of a moment is named with it: its visits up to then.
+        as_of = self.as_of_ids.intersection(session_ids)
+        moment = f"@{self.at.isoformat()}" if as_of and self.at is not None else ""
         key = hashlib.sha256(",".join(
-            f"{s}:{self.visits_versions[s]}" for s in sorted(session_ids)).encode()).hexdigest()
+            f"{s}:{self.visits_versions[s]}{moment if s in as_of else ''}"
+            for s in sorted(session_ids)).encode()).hexdigest()
         known = db.session.scalar(select(StatsPeriod.unique_visitors)
                                   .where(StatsPeriod.key == key))
         if known is not None:
             return known
-        count = grouped.unique_visitors(session_ids)
+        if as_of:
+            # The others settled before ``at`` (all their visits count): their stored count,
+            # plus the visitors of these sessions by then not seen at the others.
+            others = [s for s in session_ids if s not in as_of]
+            self_now = Numbers(self.department_id, None, visits_versions=self.visits_versions)
+            count = self_now._settled_visitors(others) + grouped.new_visitors(
+                sorted(as_of), others, self.at)
+        else:
+            count = grouped.unique_visitors(session_ids)
         _store({StatsPeriod: [{"key": key, "computed_at": utcnow(), "unique_visitors": count}]})
         return count
 
@@ -156,7 +191,7 @@ def collect(sessions: Sequence[SessionFigures], department_id: int | None = None
         for session in sessions:
             if session.id in computed:
                 one = computed[session.id]
-                one.settled_at = _latest(one.settled_at, session.started_at, session.ended_at)
+                one.settled_at = latest_of(one.settled_at, session.started_at, session.ended_at)
         save(computed)
         for session_id, one in computed.items():
             _add_computed(numbers, session_id, one)
@@ -164,11 +199,33 @@ def collect(sessions: Sequence[SessionFigures], department_id: int | None = None
     if at is not None:
         changed_since = [s for s in settled if _changed_after(numbers.settled.get(s), at)]
         _forget(numbers, changed_since)
-        moving += changed_since
+        if at <= now - SETTLE:  # the past: count as of then once, keep, read again
+            _as_of(numbers, changed_since, at, {s: (v, visits) for s, v, visits in rows})
+        else:
+            moving += changed_since
     if moving:
         for session_id, one in compute(moving, {}, department_id, at).items():
             _add_computed(numbers, session_id, one)
     return numbers
+
+
+def _as_of(numbers: Numbers, session_ids: Sequence[int], at: datetime,
+           versions: dict[int, tuple[int, int]]) -> None:
+    """Figures as of ``at`` of sessions that changed since: kept ones, else counted and kept."""
+    kept = past.read(session_ids, at)
+    missing = [s for s in session_ids if s not in kept]
+    computed = compute(missing, {s: versions[s][0] for s in missing}, None, at) if missing else {}
+    if computed:
+        _store({StatsAsOf: [past.row(s, at, one.version, past.encode(
+            one.groups, one.waits, (one.participant_visits, one.unique_visitors)))
+            for s, one in computed.items()]}, replace_as_of=(list(computed), at))
+    for s, (groups, waits, visits) in kept.items():
+        computed[s] = Computed(version=versions[s][0], groups=groups, waits=waits,
+                               participant_visits=visits[0], unique_visitors=visits[1])
+    for s, one in computed.items():
+        _add_computed(numbers, s, one)
+        numbers.visits_versions[s] = versions[s][1]
+        numbers.as_of_ids.add(s)
 
 
 def _changed_after(settled_at: datetime | None, at: datetime) -> bool:
@@ -176,7 +233,8 @@ def _changed_after(settled_at: datetime | None, at: datetime) -> bool:
     return settled_at is not None and settled_at > at
 
 
-def _latest(*moments: datetime | None) -> datetime | None:
+def latest_of(*moments: datetime | None) -> datetime | None:
+    """The latest of these moments that are known (None when none is)."""
     known = [m for m in moments if m is not None]
     return max(known) if known else None
 
@@ -267,15 +325,45 @@ def save(computed: dict[int, Computed]) -> None:
     _store({StatsSession: headers, StatsGroup: groups, StatsWait: waits}, replace=list(computed))
 
 
-def _store(rows: dict[type[Model], list[dict[str, object]]], replace: Sequence[int] = ()) -> None:
+#: Set while figures are counted inside a writer's transaction (stats.refresh.in_transaction):
+#: they are then stored in that same transaction, and vanish with it if it rolls back.
+_writer: ContextVar[Session | None] = ContextVar("stats_writer", default=None)
+
+
+@contextmanager
+def storing_in(session: Session) -> Iterator[None]:
+    """Store figures through this session (in its transaction) instead of one of their own."""
+    token = _writer.set(session)
     try:
+        yield
+    finally:
+        _writer.reset(token)
+
+
+def _write(session: Session, rows: dict[type[Model], list[dict[str, object]]],
+           replace: Sequence[int], replace_as_of: tuple[Sequence[int], datetime] | None) -> None:
+    if replace_as_of is not None:
+        ids, at = replace_as_of
+        session.execute(delete(StatsAsOf).where(StatsAsOf.session_id.in_(ids),
+                                                StatsAsOf.at == at))
+    if replace:
+        for stale in (StatsWait, StatsGroup, StatsSession):
+            session.execute(delete(stale).where(stale.session_id.in_(replace)))
+    for model, values in rows.items():
+        if values:
+            session.execute(insert(model), values)
+
+
+def _store(rows: dict[type[Model], list[dict[str, object]]], replace: Sequence[int] = (),
+           replace_as_of: tuple[Sequence[int], datetime] | None = None) -> None:
+    writer = _writer.get()
+    try:
+        if writer is not None:
+            with writer.begin_nested():  # a failure here must not undo the writer's work
+                _write(writer, rows, replace, replace_as_of)
+            return
         with Session(db.engine) as session, session.begin():
-            if replace:
-                for stale in (StatsWait, StatsGroup, StatsSession):
-                    session.execute(delete(stale).where(stale.session_id.in_(replace)))
-            for model, values in rows.items():
-                if values:
-                    session.execute(insert(model), values)
+            _write(session, rows, replace, replace_as_of)
     except SQLAlchemyError as error:  # stored by another page meanwhile; the figures stand
         log.info("statistics not stored: %s", error.__class__.__name__)
 
@@ -287,7 +375,7 @@ def forget(session_ids: Sequence[int] | None = None) -> int:
         if session_ids is not None:
             counted = counted.where(StatsSession.session_id.in_(session_ids))
         n = session.scalar(counted) or 0
-        for model in (StatsWait, StatsGroup, StatsSession):
+        for model in (StatsWait, StatsGroup, StatsSession, StatsAsOf):
             query = delete(model)
             if session_ids is not None:
                 query = query.where(model.session_id.in_(session_ids))
