@@ -68,6 +68,10 @@ class Config:
     # None means "the site's own origin only"; never "*".
     SOCKETIO_ALLOWED_ORIGINS = _list("SOCKETIO_ALLOWED_ORIGINS")
     SOCKETIO_MAX_PAYLOAD_BYTES = int(os.environ.get("SOCKETIO_MAX_PAYLOAD_BYTES", "16384"))
+    # Engine.IO's heartbeat: a PING to every page each interval; no PONG within the timeout
+    # closes the connection (the page reconnects and replays). python-engineio's defaults.
+    SOCKETIO_PING_INTERVAL_S = float(os.environ.get("SOCKETIO_PING_INTERVAL_S", "25"))
+    SOCKETIO_PING_TIMEOUT_S = float(os.environ.get("SOCKETIO_PING_TIMEOUT_S", "20"))
     # The HTTP edge (qa_live/transport): a request body larger than this is refused with 413
     # (nginx's client_max_body_size in deploy/nginx.conf is the same 64 KiB); /socket.io/
     # bodies are held to SOCKETIO_MAX_PAYLOAD_BYTES. Time limits per connection (wsgi.py's

@@ -242,6 +242,8 @@ def _init_socketio(app: Flask) -> None:
         message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
         cors_allowed_origins=app.config["SOCKETIO_ALLOWED_ORIGINS"],
         max_http_buffer_size=app.config["SOCKETIO_MAX_PAYLOAD_BYTES"],
+        ping_interval=app.config["SOCKETIO_PING_INTERVAL_S"],
+        ping_timeout=app.config["SOCKETIO_PING_TIMEOUT_S"],
         manage_session=False,
         serializer=packets.Packet if verdict.packets else "default",
         fast_fanout=verdict.fanout,
@@ -253,7 +255,7 @@ def _init_edge(app: Flask) -> None:
     from qa_live.core import textcheck, uploads
     from qa_live.core.errors import render_refusal
     from qa_live.extensions import socketio
-    from qa_live.transport import frames, refusal_log
+    from qa_live.transport import frames, pings, refusal_log
     from qa_live.transport.edge import EdgeGuard, close_without_waiting
 
     textcheck.init_app(app)
@@ -261,6 +263,7 @@ def _init_edge(app: Flask) -> None:
     eio = socketio.server.eio
     eio.disconnect = close_without_waiting(eio)  # never wait for a poll that may not come
     frames.install(socketio.server)
+    pings.install(eio)  # one timer for all pings, not a green thread per socket
     app.wsgi_app = EdgeGuard(  # type: ignore[method-assign]
         app.wsgi_app, render=lambda environ, code: render_refusal(app, environ, code),
         socketio_limit=app.config["SOCKETIO_MAX_PAYLOAD_BYTES"],

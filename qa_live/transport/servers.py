@@ -35,6 +35,9 @@ LINGER_BYTES = 1 << 20
 LINGER_S = 2.0
 
 _TCP = (socket.AF_INET, socket.AF_INET6)
+# Each connection's read buffer (pywsgi's default is 8 KiB, held as long as a WebSocket lives):
+# a request line and headers, or a citizen's small frames, fit; larger reads bypass the buffer.
+READ_BUFFER_BYTES = 2048
 
 
 class Limits:
@@ -139,6 +142,8 @@ def gevent_handler(limits: Limits) -> type:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             sock.settimeout(limits.io)
             self._qa_hang_up = False
+            if rfile is None:  # pywsgi's is a BufferedReader of 8 KiB, kept by every WebSocket
+                rfile = sock.makefile("rb", READ_BUFFER_BYTES)
             super().__init__(sock, address, server, rfile)
 
         def read_requestline(self) -> str:
