@@ -146,7 +146,7 @@ def _shared_page(slug: str) -> Response | None:
 
     page = shared_pages.of_app().get_or_build(key, max_age, render)
     visitor_id()  # the signed cookie the /qa socket needs, as the rendered page sets it
-    encoding = shared_pages.chosen_encoding(request.headers.get("Accept-Encoding", ""))
+    encoding = page.encoding_for(request.headers.get("Accept-Encoding", ""))
     response = Response(page.body(shared_pages.fills_for(page), encoding), page.status,
                         mimetype="text/html")
     response.headers["Cache-Control"] = "private, no-store"  # as the page says otherwise

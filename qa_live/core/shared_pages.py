@@ -105,6 +105,7 @@ class SharedPage:
     gzip_parts: tuple[bytes, ...]
     crc_first: int  # CRC-32 of parts[0]
     brotli_head: bytes  # parts[0] compressed and flushed; the whole stream when no holes
+    brotli_larger: bool  # holes early in the page leave brotli larger than gzip
     status: int
     etag: str
     made: float  # time.monotonic() when rendered
@@ -125,8 +126,19 @@ class SharedPage:
         else:
             head = brotli.compress(parts[0], quality=brotli_quality)
         digest = hashlib.blake2b(b"\x00".join(parts), digest_size=12).hexdigest()
-        return cls(parts, holes, tuple(gzip_parts), zlib.crc32(parts[0]), head, status,
-                   f"s-{digest}", time.monotonic())
+        brotli_size = len(head) + sum(len(p) + 3 for p in parts[1:])
+        gzip_size = sum(len(p) for p in gzip_parts) + 5 * len(holes)
+        return cls(parts, holes, tuple(gzip_parts), zlib.crc32(parts[0]), head,
+                   brotli_size > gzip_size, status, f"s-{digest}", time.monotonic())
+
+    def encoding_for(self, accept_encoding: str) -> str | None:
+        """What this page is sent in: Flask-Compress's choice for the request (brotli, gzip or
+        none), except gzip instead of brotli when this page's brotli form is the larger."""
+        chosen = _choose_algorithm(compress.enabled_algorithms, accept_encoding)
+        if chosen == "br" and self.brotli_larger and _choose_algorithm(
+                ("gzip",), accept_encoding) == "gzip":
+            return "gzip"
+        return chosen if chosen in ("br", "gzip") else None
 
     def body(self, fills: Mapping[str, str], encoding: str | None) -> bytes:
         """The page with its holes filled, in ``encoding`` (None, "gzip" or "br")."""
@@ -151,12 +163,6 @@ class SharedPage:
         for fill, part in zip(filled, self.parts[1:], strict=True):
             out += [fill, part]
         return b"".join(out)
-
-
-def chosen_encoding(accept_encoding: str) -> str | None:
-    """What the page is sent in: the choice Flask-Compress makes for the same request."""
-    chosen = _choose_algorithm(compress.enabled_algorithms, accept_encoding)
-    return chosen if chosen in ("br", "gzip") else None
 
 
 class SharedPages:
