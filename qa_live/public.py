@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from flask import (
     Blueprint,
@@ -141,7 +141,7 @@ def _shared_page(slug: str) -> Response | None:
         session = get_public_session_or_404(slug)
         page = (render_live_page(session) if session.state == SessionState.LIVE
                 else render_transcript(session))
-        body, status, _headers = page  # type: ignore[misc]
+        body, status, _headers = cast(tuple[str, int, dict[str, str]], page)
         return body, status
 
     page = shared_pages.of_app().get_or_build(key, max_age, render)

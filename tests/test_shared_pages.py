@@ -34,7 +34,7 @@ from qa_live.extensions import db
 from qa_live.live import answers, commands, events
 from qa_live.live.models import AnswerKind, Question, QuestionStatus
 from qa_live.planning.models import ModerationMode, SessionState
-from tests.conftest import PASSWORD, _isolate_requests, config_for
+from tests.conftest import _isolate_requests, config_for
 
 #: Long enough that only a new sequence number can make a new page within a test.
 KEEP_S = 3600.0
@@ -251,7 +251,8 @@ def test_visitors_with_a_cookie_get_their_own_page(app, live, people, auth):
     citizen = app.test_client()
     citizen.get(path)  # now has the visitor cookie
     citizen.post(f"/s/{live.slug}/live-ask", data={
-        "text": "我的问题会显示在我的列表里吗？", "client_id": "0f8fad5b-d9cb-469f-a165-7086772895aa"})
+        "text": "我的问题会显示在我的列表里吗？",
+        "client_id": "0f8fad5b-d9cb-469f-a165-7086772895aa"})
     db.session.rollback()
     own = citizen.get(path, headers={"Accept-Encoding": "gzip"})
     assert "ETag" not in own.headers
