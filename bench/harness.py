@@ -585,9 +585,10 @@ def storm_pages_records(opts: argparse.Namespace, size: int, log_path: Path,
         return records
     try:
         found = asyncio.run(_qa_live_page_storms(target, size, opts.join_wait))
+        exited = not target.alive()
     finally:
         target.stop()
-    if not target.alive():
+    if exited:
         for record in found:
             record["server_exited"] = True
     for record in found:
