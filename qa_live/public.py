@@ -134,8 +134,10 @@ def _shared_page(slug: str) -> Response | None:
         return None  # unknown or a draft: the usual path answers 404
     if head.state not in SHARED_STATES:
         return None
-    key = (request.full_path, head.id, head.last_seq, head.state.value, select_locale(),
-           elder_mode())
+    # The address too: without PUBLIC_BASE_URL, the page's share link and QR code name the
+    # host it was asked for, and one asked for with a forged Host must not be shown to others.
+    key = (request.host_url, request.full_path, head.id, head.last_seq, head.state.value,
+           select_locale(), elder_mode())
 
     def render() -> tuple[str, int]:
         session = get_public_session_or_404(slug)

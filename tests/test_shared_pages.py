@@ -278,6 +278,18 @@ def test_language_and_elder_mode_are_pages_of_their_own(app, live):
     assert unknown.status_code == 200 and "ETag" not in unknown.headers
 
 
+def test_a_page_asked_for_with_another_host_is_not_shown_to_others(app, live):
+    # Without PUBLIC_BASE_URL the share link and QR code name the host the page was asked for.
+    path = f"/s/{live.slug}"
+    app.config["PUBLIC_BASE_URL"] = ""
+    forged = app.test_client().get(path, base_url="http://evil.example")
+    assert "http://evil.example/s/" in forged.get_data(as_text=True)
+    response = app.test_client().get(path, base_url="http://qa.example.gov.cn")
+    html = response.get_data(as_text=True)
+    assert "evil.example" not in html and "http://qa.example.gov.cn/s/" in html
+    assert response.headers["ETag"] != forged.headers["ETag"]
+
+
 # Changes reach the next new visitor, whichever worker made them -----------------------------
 
 
