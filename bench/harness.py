@@ -532,6 +532,7 @@ async def _qa_live_page_storms(target: Target, size: int,
               "clients": size, "path": f"/s/{SLUG}"}
     await asyncio.sleep(0.5)
     cpu_before = target.cpu_ticks()
+    own_before = generator_cpu_ms()
     pages, seconds = await pages_only("127.0.0.1", target.port, f"/s/{SLUG}", size)
     cpu_ms = (target.cpu_ticks() - cpu_before) * 1000 / TICK
     records = [{**common, "phase": "pages", **spread(pages.times_ms), "expected": size,
@@ -540,9 +541,11 @@ async def _qa_live_page_storms(target: Target, size: int,
                 "response_bytes": pages.body_bytes, "cpu_ms_total": round(cpu_ms, 1),
                 "cpu_ms_per_page": round(cpu_ms / pages.ok, 3) if pages.ok else None,
                 "pages_per_s": round(pages.ok / seconds, 1) if seconds else None,
+                "generator_cpu_ms": round(generator_cpu_ms() - own_before),
                 "seconds": round(seconds, 2)}]
     await asyncio.sleep(STAGE_REST_S)
     cpu_before = target.cpu_ticks()
+    own_before = generator_cpu_ms()
     pages, tally, seconds, tasks = await storm("127.0.0.1", target.port, f"/s/{SLUG}", SLUG,
                                                size, join_wait, target.base)
     cpu_ms = (target.cpu_ticks() - cpu_before) * 1000 / TICK
@@ -553,6 +556,7 @@ async def _qa_live_page_storms(target: Target, size: int,
                     "failures": tally.failures, "errors": {**pages.errors, **tally.errors},
                     "encodings": pages.encodings, "cpu_ms_total": round(cpu_ms, 1),
                     "cpu_ms_per_citizen": round(cpu_ms / size, 3),
+                    "generator_cpu_ms": round(generator_cpu_ms() - own_before),
                     "seconds": round(seconds, 2)})
     await hang_up_all(tally, tasks)
     return records
