@@ -100,13 +100,15 @@ bench/node/node_modules/.stamp: bench/node/package.json bench/node/package-lock.
 # The standard set (under 15 minutes on 2 cores): 1,000, then 5,000, then 10,000 citizens on
 # qa_live (gevent, SQLite) and the three references; 1,000 and 5,000 on qa_live under eventlet
 # and on 2 workers + Redis + PostgreSQL behind nginx; the annual statistics page over 1,000,000
-# questions on SQLite and PostgreSQL; the archive's search over 1,000,000 questions on both.
+# questions on SQLite and PostgreSQL; the archive's search over 1,000,000 questions on both;
+# a crowd arriving (storm-pages): 1,000 and 10,000 new visitors load the live page, then join.
 bench: $(DEV_STAMP) bench/node/node_modules/.stamp
 	$(BIN)/python bench/harness.py --name full --clients 10000 --secondary-clients 5000 \
 		--stages 1000,5000 --publishes 10 --intake-rate 200 --intake-seconds 60 \
 		--short-intake-seconds 20 --no-reference-steps --step-seconds 5 --flood-seconds 10 \
 		--stats-questions 1000000 --stats-databases sqlite,postgresql \
-		--search-questions 1000000 --search-databases sqlite,postgresql $(BENCH_ARGS)
+		--search-questions 1000000 --search-databases sqlite,postgresql \
+		--storm-clients 1000,10000 $(BENCH_ARGS)
 
 # A 1,000-citizen smoke run (under 2 minutes): qa_live under gevent and the three references.
 bench-quick: $(DEV_STAMP) bench/node/node_modules/.stamp
@@ -114,7 +116,7 @@ bench-quick: $(DEV_STAMP) bench/node/node_modules/.stamp
 		--qa-live-configs gevent --intake-rate 200 --intake-seconds 10 \
 		--short-intake-seconds 5 --no-reference-steps --step-seconds 2 --settle 5 \
 		--drain 10 --flood-seconds 5 --stats-questions 20000 --stats-databases sqlite \
-		--search-questions 20000 --search-databases sqlite $(BENCH_ARGS)
+		--search-questions 20000 --search-databases sqlite --storm-clients 500 $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules bench/node/node_modules tests/oidc/node_modules $(VENDOR) static/build .pytest_cache .ruff_cache .mypy_cache

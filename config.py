@@ -178,6 +178,10 @@ class Config:
     REPLAY_LIMIT = int(os.environ.get("REPLAY_LIMIT", "1000"))
     # Counters and votes go out as summaries at most this often (seconds); 0 = tests flush.
     SUMMARY_INTERVAL_S = float(os.environ.get("SUMMARY_INTERVAL_S", "1.0"))
+    # A session's live page and transcript for a visitor without a cookie are rendered once and
+    # shared (qa_live/public.py): anew after every published change, and at least this often
+    # (seconds) for what changes without one (counters, upvotes); 0 = render every request.
+    PUBLIC_PAGE_CACHE_S = float(os.environ.get("PUBLIC_PAGE_CACHE_S", "1.0"))
     # A session's audience hears them at most every SUMMARY_INTERVAL_S per this many pages
     # (10,000 pages: every 5 s; staff consoles every SUMMARY_INTERVAL_S); 0 = no stretching.
     SUMMARY_AUDIENCE_STEP = int(os.environ.get("SUMMARY_AUDIENCE_STEP", "2000"))

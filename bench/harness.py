@@ -16,7 +16,8 @@ stored), and step the rate up to find the highest one held with p99 ask→ack un
 ``flood`` (bench/flood.py): a well-behaved citizen's answer delay with no flood and during each
 kind of refused flood, on qa_live with its production limits. Last, ``stats``:
 bench/stats_year.py on SQLite and on PostgreSQL, and ``search``: the archive's search
-(bench/search_archive.py) on both.
+(bench/search_archive.py) on both. ``storm-pages`` (bench/storm_pages.py): new visitors load
+the live page (no cookie, gzip), then join, beside Node's socket-only connect storm.
 
 Writes bench/results/<date>-<name>.json (or --out) with a flat list of records under "runs";
 docs/performance.md says what every field means.
@@ -64,13 +65,15 @@ from servers import (
     versions,
 )
 from shared_parts import ClusterProbe, delta
+from storm_pages import address as storm_address
+from storm_pages import pages_only, storm
 
 RESULTS = BENCH / "results"
 REFERENCES = ("python-socketio-gevent", "python-socketio-eventlet", "node-socketio")
 SERVERS = ("qa_live", *REFERENCES)
 QA_LIVE_CONFIGS = {"gevent": "1proc-sqlite-gevent", "eventlet": "1proc-sqlite-eventlet",
                    "cluster": "2workers-pg-redis-nginx"}
-SCENARIOS = ("http", "connect", "fanout", "intake", "flood", "stats", "search")
+SCENARIOS = ("http", "connect", "fanout", "intake", "flood", "stats", "search", "storm-pages")
 FLOOD_CLIENTS = 500  # visitor cookies for the flood scenario's probe and flooders
 HTTP_REQUESTS = 20
 ACK_TARGET_MS = 100.0
@@ -532,6 +535,109 @@ def run_search(database: str, questions: int, log_path: Path,
              "max_ms": one["max_ms"]} for word, one in figures.get("searches", {}).items()]
 
 
+# A crowd arriving: page, then join (issue 17) ------------------------------------------------
+
+
+async def _node_connect_storm(target: Target, size: int, join_wait: float) -> dict[str, Any]:
+    """The reference: ``size`` sockets connect and join from none (no page), from the same
+    loopback addresses as the new visitors; seconds until all joined."""
+    tally = Tally(expected_clients=size)
+    gate = asyncio.Semaphore(64)
+    tasks: list[asyncio.Task[None]] = []
+    began = time.perf_counter()
+    tasks += [asyncio.create_task(citizen("127.0.0.1", target.port, "/qa", SLUG,
+                                          {"Origin": target.base}, tally, gate,
+                                          join_timeout=join_wait,
+                                          local_addr=storm_address(i)))
+              for i in range(size)]
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(tally.all_joined.wait(), timeout=join_wait)
+    seconds = time.perf_counter() - began
+    await hang_up_all(tally, tasks)
+    return {"scenario": "storm-pages", "phase": "node-connect", "server": target.name,
+            "config": target.config, "clients": size, **spread(tally.connect_ms),
+            "expected": size, "delivered": tally.joined, "failures": tally.failures,
+            "errors": dict(tally.errors), "seconds": round(seconds, 2)}
+
+
+async def _qa_live_page_storms(target: Target, size: int,
+                               join_wait: float) -> list[dict[str, Any]]:
+    """On qa_live: ``size`` new visitors load the page (CPU per page), then ``size`` others
+    load it and join (seconds from the first page request to the last join)."""
+    common = {"scenario": "storm-pages", "server": target.name, "config": target.config,
+              "clients": size, "path": f"/s/{SLUG}"}
+    await asyncio.sleep(0.5)
+    cpu_before = target.cpu_ticks()
+    own_before = generator_cpu_ms()
+    pages, seconds = await pages_only("127.0.0.1", target.port, f"/s/{SLUG}", size)
+    cpu_ms = (target.cpu_ticks() - cpu_before) * 1000 / TICK
+    records = [{**common, "phase": "pages", **spread(pages.times_ms), "expected": size,
+                "delivered": pages.ok, "failures": pages.failures, "errors": pages.errors,
+                "encodings": pages.encodings, "without_cookie": pages.no_cookie,
+                "response_bytes": pages.body_bytes, "cpu_ms_total": round(cpu_ms, 1),
+                "cpu_ms_per_page": round(cpu_ms / pages.ok, 3) if pages.ok else None,
+                "pages_per_s": round(pages.ok / seconds, 1) if seconds else None,
+                "generator_cpu_ms": round(generator_cpu_ms() - own_before),
+                "seconds": round(seconds, 2)}]
+    await asyncio.sleep(STAGE_REST_S)
+    cpu_before = target.cpu_ticks()
+    own_before = generator_cpu_ms()
+    pages, tally, seconds, tasks = await storm("127.0.0.1", target.port, f"/s/{SLUG}", SLUG,
+                                               size, join_wait, target.base)
+    cpu_ms = (target.cpu_ticks() - cpu_before) * 1000 / TICK
+    records.append({**common, "phase": "page-then-join", **spread(tally.connect_ms),
+                    "page_p50_ms": percentile(pages.times_ms, 0.5),
+                    "page_p99_ms": percentile(pages.times_ms, 0.99),
+                    "expected": size, "delivered": tally.joined, "pages": pages.ok,
+                    "failures": tally.failures, "errors": {**pages.errors, **tally.errors},
+                    "encodings": pages.encodings, "cpu_ms_total": round(cpu_ms, 1),
+                    "cpu_ms_per_citizen": round(cpu_ms / size, 3),
+                    "generator_cpu_ms": round(generator_cpu_ms() - own_before),
+                    "seconds": round(seconds, 2)})
+    await hang_up_all(tally, tasks)
+    return records
+
+
+def storm_pages_records(opts: argparse.Namespace, size: int, log_path: Path,
+                        tag: str) -> list[dict[str, Any]]:
+    """The storm-pages scenario at one size: Node's socket-only storm, then qa_live (gevent,
+    SQLite) with new visitors; the qa_live storm's record carries the ratio to Node's time."""
+    records: list[dict[str, Any]] = []
+    node_seconds = None
+    try:
+        node = start_reference("node-socketio", log_path)
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        records.append({"scenario": "storm-pages", "phase": "node-connect",
+                        "server": "node-socketio", "clients": size, "skipped": str(exc)[:300]})
+    else:
+        try:
+            record = asyncio.run(_node_connect_storm(node, size, opts.join_wait))
+        finally:
+            node.stop()
+        if record["delivered"] == size:
+            node_seconds = record["seconds"]
+        records.append(record)
+    try:
+        target = start_qa_live("gevent", 1, log_path, f"{tag}-storm{size}")
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        records.append({"scenario": "storm-pages", "server": "qa_live", "clients": size,
+                        "skipped": str(exc)[:300]})
+        return records
+    try:
+        found = asyncio.run(_qa_live_page_storms(target, size, opts.join_wait))
+        exited = not target.alive()
+    finally:
+        target.stop()
+    if exited:
+        for record in found:
+            record["server_exited"] = True
+    for record in found:
+        if record["phase"] == "page-then-join" and node_seconds:
+            record["node_connect_seconds"] = node_seconds
+            record["vs_node"] = round(record["seconds"] / node_seconds, 2)
+    return records + found
+
+
 # Main ---------------------------------------------------------------------------------------
 
 
@@ -611,6 +717,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--search-questions", type=int, default=1_000_000)
     parser.add_argument("--search-databases", type=csv, default=["sqlite", "postgresql"])
     parser.add_argument("--search-timeout", type=float, default=3600.0)
+    parser.add_argument("--storm-clients", type=lambda s: [int(n) for n in csv(s)],
+                        default=[1000, 10_000],
+                        help="storm-pages: new visitors per run (page, then join), e.g. 1000")
     opts = parser.parse_args(argv)
     unknown = set(opts.qa_live_configs) - set(QA_LIVE_CONFIGS)
     if unknown:
@@ -678,6 +787,13 @@ def main(argv: list[str] | None = None) -> int:
             log(f"search: {opts.search_questions} questions on {database}")
             for record in run_search(database, opts.search_questions, log_path,
                                      opts.search_timeout):
+                log(f"  {record}")
+                runs.append(record)
+    if "storm-pages" in opts.scenarios:
+        for size in opts.storm_clients:
+            log(f"storm-pages: {size} new visitors load /s/{SLUG} (gzip, no cookie), then "
+                f"join; Node's socket-only storm beside it")
+            for record in storm_pages_records(opts, size, log_path, f"{tag:08x}"):
                 log(f"  {record}")
                 runs.append(record)
     out.write_text(json.dumps({

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from flask import (
     Blueprint,
@@ -28,13 +28,18 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from qa_live.auth.citizens import sign_in_state
+from qa_live.core import shared_pages
+from qa_live.core.display import elder_mode
+from qa_live.core.i18n import select_locale
 from qa_live.core.timeutil import local_year, utcnow
 from qa_live.core.urls import public_url
-from qa_live.core.visitor import current_visitor, visitor_id
+from qa_live.core.visitor import COOKIE, current_visitor, visitor_id
 from qa_live.extensions import db, limiter
 from qa_live.live import intake
 from qa_live.live import services as live_services
 from qa_live.live.models import Question, QuestionSource
+from qa_live.live.snapshots import session_head
+from qa_live.live.socket_common import EventError
 from qa_live.live.validation import InvalidInput, parse_question
 from qa_live.live.views import render_live_page
 from qa_live.planning import services
@@ -82,12 +87,75 @@ def _advance_form(session: LiveSession) -> AdvanceQuestionForm:
 @bp.get("/s/<slug>")
 def session_page(slug: str) -> ResponseReturnValue:
     """A session's public page: theme, departments, time, guests, QR code, ask in advance."""
+    shared = _shared_page(slug)
+    if shared is not None:
+        return shared
     session = get_public_session_or_404(slug)
     if session.state == SessionState.LIVE:
         return render_live_page(session)
     if session.state in (SessionState.ENDED, SessionState.ARCHIVED):
         return render_transcript(session)
     return _render_session(session, _advance_form(session))
+
+
+# The live page and the transcript for a new visitor, rendered once per change --------------
+#
+# A visitor without a cookie (no visitor id, no staff or Flask session) sees what every other
+# new visitor sees: the page is rendered and compressed once (qa_live/core/shared_pages.py) and
+# kept by the session's sequence number, read with one small query on every request. Every
+# change a page shows that is published takes the next sequence number (answers, posts,
+# photos, polls, the session's facts, a department's rename: live/session_facts.py), so every
+# worker renders anew from the next request on; what changes without one (counters, upvotes,
+# live poll results, a follow-up's badge) is at most PUBLIC_PAGE_CACHE_S old, as the counters a
+# joining page gets are. Per visitor, only headers (the cookies) and the holes (a CSRF token,
+# the ask form's client id) are made.
+SHARED_STATES = (SessionState.LIVE, SessionState.ENDED, SessionState.ARCHIVED)
+
+
+def _new_visitor() -> bool:
+    """A visitor whose page is the one every new visitor gets: no cookie that changes it."""
+    config = current_app.config
+    cookies = request.cookies
+    if (COOKIE in cookies or config["SESSION_COOKIE_NAME"] in cookies
+            or config.get("REMEMBER_COOKIE_NAME", "remember_token") in cookies):
+        return False
+    args = request.args
+    return not args or (list(args) == ["lang"] and args["lang"] in config["LANGUAGES"])
+
+
+def _shared_page(slug: str) -> Response | None:
+    """The shared page of a live or held session for a new visitor; None: render as usual."""
+    max_age = current_app.config["PUBLIC_PAGE_CACHE_S"]
+    if max_age <= 0 or not _new_visitor():
+        return None
+    try:
+        head = session_head(slug)
+    except EventError:
+        return None  # unknown or a draft: the usual path answers 404
+    if head.state not in SHARED_STATES:
+        return None
+    # The address too: without PUBLIC_BASE_URL, the page's share link and QR code name the
+    # host it was asked for, and one asked for with a forged Host must not be shown to others.
+    key = (request.host_url, request.full_path, head.id, head.last_seq, head.state.value,
+           select_locale(), elder_mode())
+
+    def render() -> tuple[str, int]:
+        session = get_public_session_or_404(slug)
+        page = (render_live_page(session) if session.state == SessionState.LIVE
+                else render_transcript(session))
+        body, status, _headers = cast(tuple[str, int, dict[str, str]], page)
+        return body, status
+
+    page = shared_pages.of_app().get_or_build(key, max_age, render)
+    visitor_id()  # the signed cookie the /qa socket needs, as the rendered page sets it
+    encoding = page.encoding_for(request.headers.get("Accept-Encoding", ""))
+    response = Response(page.body(shared_pages.fills_for(page), encoding), page.status,
+                        mimetype="text/html")
+    response.headers["Cache-Control"] = "private, no-store"  # as the page says otherwise
+    if encoding is not None:
+        response.headers["Content-Encoding"] = encoding
+    response.set_etag(page.etag, weak=True)
+    return response
 
 
 def _render_session(session: LiveSession, form: AdvanceQuestionForm, status: int = 200):

@@ -55,6 +55,7 @@ def test_bench_quick_code_path_writes_sane_records(tmp_path):
         "--stats-questions", "300", "--stats-databases", "sqlite",
         "--search-questions", "300", "--search-databases", "sqlite",
         "--flood-seconds", "1.5", "--flood-kinds", "events,oversized",
+        "--storm-clients", "12",
     ]
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
@@ -134,3 +135,17 @@ def test_bench_quick_code_path_writes_sane_records(tmp_path):
     assert {r["query"] for r in searches} >= {"外贸", "企", "不在档案里的词"}
     assert all(r["p50_ms"] > 0 and r["index_seconds"] >= 0 for r in searches)
     assert next(r for r in searches if r["query"] == "不在档案里的词")["hits"] == 0
+
+    # A crowd arriving: 12 new visitors each got the live page, gzip, with a cookie, then 12
+    # others loaded it and joined with the cookie it set; Node's socket-only storm beside it.
+    pages = one("storm-pages", "qa_live", phase="pages")
+    assert pages["delivered"] == pages["expected"] == 12 and pages["failures"] == 0, pages
+    assert pages["encodings"] == {"gzip": 12} and pages["without_cookie"] == 0, pages
+    assert pages["cpu_ms_per_page"] is not None and pages["cpu_ms_total"] >= 0
+    joined = one("storm-pages", "qa_live", phase="page-then-join")
+    assert joined["pages"] == joined["delivered"] == joined["expected"] == 12, joined
+    assert joined["failures"] == 0 and joined["seconds"] > 0
+    if "node-socketio" in servers:
+        node = one("storm-pages", "node-socketio", phase="node-connect")
+        assert node["delivered"] == node["expected"] == 12, node
+        assert joined["vs_node"] > 0

@@ -6,7 +6,6 @@ useful before (and without) the script, and the script takes over from exactly t
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +17,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from qa_live.auth.citizens import sign_in_state
+from qa_live.core import shared_pages
 from qa_live.core.timeutil import to_local
 from qa_live.core.urls import public_url
 from qa_live.core.visitor import current_visitor, visitor_id
@@ -154,7 +154,7 @@ def _voted_ids(visitor: str, questions: list[dict[str, Any]]) -> list[int]:
 def _ask_form() -> AdvanceQuestionForm:
     form = AdvanceQuestionForm()
     if not form.client_id.data:
-        form.client_id.data = str(uuid.uuid4())
+        form.client_id.data = shared_pages.client_id()  # a hole in a page rendered to share
     return form
 
 

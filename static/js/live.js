@@ -25,7 +25,7 @@ const $ = (id) => document.getElementById(id);
 const ANSWERED_KEY = "qa_live:answered-seen";
 // The socket script did not load (blocked, failed on a bad line): keep the plain forms.
 const plain = typeof window.io !== "function";
-const csrfInput = document.querySelector("#ask-form input[name=csrf_token]");
+const csrfInput = document.querySelector("input[name=csrf_token][form=ask-form]");
 const csrfToken = csrfInput ? csrfInput.value : "";
 
 // Storage that may be missing (private browsing) ---------------------------------------------
