@@ -135,37 +135,51 @@ def test_the_archive_follows_every_change_a_question_and_its_session_go_through(
     assert listed("外贸")[:3] == [asked["c"].id, asked["e"].id, asked["a"].id]
     assert_archive_matches([trade, port])
 
-    # After the session: a pending question published, a published one rejected, a second
-    # reply, corrections of a question and of an answer.
+    # After the session, each followed by a search: a pending question published, a published
+    # one rejected, second replies (to an unanswered and to an answered question), corrections
+    # of a question and of an answer.
     _publish(asked["pending"])
+    assert asked["pending"].id in listed("外贸")
     set_question_status(asked["e"], QuestionStatus.REJECTED)
     db.session.commit()
+    assert asked["e"].id not in listed("外贸")
     reply = live_answers.publish_answer(asked["f"], office, "可到口岸窗口咨询外贸政策。",
                                         kind=AnswerKind.FOLLOW_UP)
     db.session.commit()
+    assert asked["f"].id in listed("外贸")
+    live_answers.publish_answer(asked["b"], office, "二次答复：口岸物流处已协调。",
+                                kind=AnswerKind.FOLLOW_UP)
+    db.session.commit()
+    assert asked["b"].id in listed("物流")
     corrections.correct_question(asked["a"], office, "小微企业有没有物流补贴？")
     db.session.commit()
+    assert asked["a"].id not in listed("外贸") and asked["a"].id in listed("物流")
     corrections.correct_answer(reply, office, "可到口岸窗口咨询退税政策。")
     db.session.commit()
-    assert asked["e"].id not in listed("外贸") and asked["pending"].id in listed("外贸")
-    assert asked["a"].id not in listed("外贸") and asked["f"].id in listed("退税")
+    assert asked["f"].id not in listed("外贸") and asked["f"].id in listed("退税")
     assert_archive_matches([trade, port])
 
     # The session's start, year and departments changed by bulk SQL; archived; an answer and a
     # question deleted.
     db.session.execute(update(LiveSession).where(LiveSession.id == older.id).values(
         scheduled_start=datetime(2025, 6, 1, 1, tzinfo=UTC), plan_year=2025))
+    db.session.commit()
+    assert listed("补贴")[0] == asked["a"].id  # the older session now first
+    assert listed("补贴", 2024) == []
     db.session.execute(delete(session_departments).where(
         session_departments.c.session_id == newer.id,
         session_departments.c.department_id == port.id))
+    db.session.commit()
+    assert listed("物流", department_id=port.id) == []
     db.session.execute(insert(session_departments).values(session_id=older.id,
                                                           department_id=port.id))
     db.session.commit()
-    assert listed("补贴")[0] in (asked["a"].id, asked["b"].id)  # the older session now first
-    planning.change_state(newer, SessionState.ARCHIVED)
-    db.session.commit()
+    assert listed("物流", department_id=port.id) == [asked["a"].id, asked["b"].id]
     db.session.execute(delete(Answer).where(Answer.id == reply.id))
     db.session.execute(delete(Question).where(Question.id == asked["d"].id))
+    db.session.commit()
+    assert asked["f"].id not in listed("退税") and asked["d"].id not in listed("物流")
+    planning.change_state(newer, SessionState.ARCHIVED)
     db.session.commit()
     assert_archive_matches([trade, port])
 
