@@ -64,9 +64,11 @@ INDEX_TABLES = ("search_question_grams", "search_answer_grams")
 #: The archive's index (migration 0014a): one document per published question of a held
 #: session, its key ordering the archive, and the side table SQLite needs to delete documents.
 ARCHIVE_TABLES = ("search_archive_grams", "search_archive_entries")
-#: An archive key: the session's start minute above, the question id (reversed) below.
+#: An archive key: the session's start minute (reversed) above, the question id below.
 ID_BITS = 31
 ID_MASK = (1 << ID_BITS) - 1
+#: Start minutes count down from here (minutes since 1970: the year 10,000 and more).
+LAST_MINUTE = (1 << 32) - 1
 #: Exact counts stop here: "10,000+ questions" (counting further costs a row per hit).
 COUNT_CAP = 10_000
 #: Separates the texts of one archive document: never a token of a text (those have 4 or 8
@@ -309,24 +311,26 @@ def rebuild() -> int:
 # answers' bodies (each tokenized as above, a separator between them), plus tags for the
 # archive's filters (``y2025`` the plan year, ``d7`` each department of the session). Its key
 # (the FTS5 rowid, a bigint column on PostgreSQL) is the archive's order: the session's start
-# minute in the high bits, the question id reversed in the low 31, so that walking the keys
-# downwards lists the newest session first and its questions in the order they were asked.
-# A search reads the first page by walking the matching keys and stops after 20; it counts
-# up to COUNT_CAP. No question row is read for either. Migration 0014a's triggers queue what
-# moves a question in or out of the archive or changes its document: "p" (a question's status
-# or session, an answer added, changed or deleted) and "s" (a session's state, start, year or
-# departments); catch_up() rebuilds the documents of what they name from the rows as they are.
+# minute counted down in the high bits, the question id in the low 31, so that walking the keys
+# upwards lists the newest session first and its questions in the order they were asked (and a
+# session's questions, indexed in id order, are appended in key order, which FTS5 needs to
+# write fast). A search reads the first page by walking the matching keys and stops after 20;
+# it counts up to COUNT_CAP. No question row is read for either. Migration 0014a's triggers
+# queue what moves a question in or out of the archive or changes its document: "p" (a
+# question's status or session, an answer added, changed or deleted) and "s" (a session's
+# state, start, year or departments); catch_up() rebuilds the documents of what they name
+# from the rows as they are.
 
 
 def archive_key(scheduled_start: datetime, question_id: int) -> int:
     """The archive key of a question of the session starting at ``scheduled_start``."""
-    minute = max(0, int(scheduled_start.timestamp()) // 60)
-    return (minute << ID_BITS) | (ID_MASK - question_id)
+    minute = min(max(0, int(scheduled_start.timestamp()) // 60), LAST_MINUTE)
+    return ((LAST_MINUTE - minute) << ID_BITS) | question_id
 
 
 def question_of(key: int) -> int:
     """The question id inside an archive key."""
-    return ID_MASK - (key & ID_MASK)
+    return key & ID_MASK
 
 
 def filter_tags(year: int | None, department_ids: Iterable[int]) -> list[str]:
@@ -408,7 +412,8 @@ def _refresh_archive(session: Session, ids: list[int], postgres: bool) -> None:
                 "INSERT INTO search_archive_grams (question_id, doc_key, session_id, grams) "
                 "VALUES (:qid, :key, :sid, to_tsvector('simple', :grams))"),
                 [{"qid": qid, "key": key, "sid": sid, "grams": archive_grams(*json.loads(src))}
-                 for qid, (key, sid, src) in documents.items()])
+                 for qid, (key, sid, src) in sorted(documents.items(),
+                                                    key=lambda item: item[1][0])])
         return
     # SQLite's contentless FTS5 deletes a document given the very tokens it was made of: the
     # side table keeps each document's source for that.
@@ -416,8 +421,11 @@ def _refresh_archive(session: Session, ids: list[int], postgres: bool) -> None:
         text("SELECT question_id, doc_key, session_id, source FROM search_archive_entries "
              "WHERE question_id IN :ids").bindparams(bindparam("ids", expanding=True)),
         {"ids": ids})}
-    gone = [(qid, old) for qid, old in indexed.items() if documents.get(qid) != old]
-    new = [(qid, doc) for qid, doc in documents.items() if indexed.get(qid) != doc]
+    # In key order: FTS5 writes a transaction's changes in one go only while rowids ascend.
+    gone = sorted(((qid, old) for qid, old in indexed.items() if documents.get(qid) != old),
+                  key=lambda item: item[1][0])
+    new = sorted(((qid, doc) for qid, doc in documents.items() if indexed.get(qid) != doc),
+                 key=lambda item: item[1][0])
     if gone:
         session.execute(text("INSERT INTO search_archive_grams(search_archive_grams, rowid, grams) "
                              "VALUES ('delete', :key, :grams)"),
@@ -468,9 +476,9 @@ def archive_page(query: str, year: int | None = None, department_id: int | None 
     match = _archive_query(query, year, department_id, postgres)
     if postgres:
         sql = ("SELECT doc_key FROM search_archive_grams WHERE grams @@ to_tsquery('simple', :m) "
-               "ORDER BY doc_key DESC LIMIT :limit OFFSET :offset")
+               "ORDER BY doc_key LIMIT :limit OFFSET :offset")
     else:
         sql = ("SELECT rowid FROM search_archive_grams WHERE search_archive_grams MATCH :m "
-               "ORDER BY rowid DESC LIMIT :limit OFFSET :offset")
+               "ORDER BY rowid LIMIT :limit OFFSET :offset")
     keys = db.session.scalars(text(sql), {"m": match, "limit": limit, "offset": offset})
     return [question_of(key) for key in keys]
