@@ -249,3 +249,22 @@ def test_past_the_count_cap_the_archive_says_so_and_pages_the_first_ones(any_db_
     assert "找到 7 个以上" in zh and "只列出前 7 个" in zh
     en = client.get("/archive?q=外贸&lang=en").get_data(as_text=True)
     assert "More than 7 questions found" in en and "only the first 7 are listed" in en
+
+
+def test_both_ways_postgresql_reads_a_page_give_the_same_questions(any_db_app, monkeypatch):
+    """PostgreSQL walks the key index for words in a good share of the archive and takes every
+    hit from the GIN index otherwise; both give the same pages, with and without a year."""
+    trade = planning.create_department("对外贸易处")
+    db.session.commit()
+    sessions = [_session(datetime(2024 + n // 2, 3 + n, 10, 1, 30, tzinfo=UTC), [trade])
+                for n in range(4)]
+    for n, session in enumerate(sessions):
+        for k in range(6):
+            _publish(_ask(session, f"外贸问题{n}{k}" if k % 2 else f"补贴问题{n}{k}"))
+        _end(session)
+    for word, year in (("外贸", None), ("外贸", 2024), ("外贸", 2025), ("问题", 2025), ("税", None),
+                       ("问题", 2030)):
+        expected = oracle(word, year)
+        for walk in (False, True):
+            monkeypatch.setattr(search, "_walk_keys", lambda wanted, counted, w=walk: w)
+            assert listed(word, year) == expected, (word, year, walk)

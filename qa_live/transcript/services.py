@@ -231,7 +231,7 @@ def search_archive(query: str, year: int | None = None, department_id: int | Non
     page = min(max(1, page), pages)
     offset = (page - 1) * per_page
     wanted = search.archive_page(query, year, department_id, offset,
-                                 min(per_page, total - offset)) if total else []
+                                 min(per_page, total - offset), counted) if total else []
     loaded = {q.id: q for q in db.session.scalars(
         select(Question).where(Question.id.in_(wanted)).options(selectinload(Question.answers)))}
     questions = [loaded[i] for i in wanted if i in loaded]
