@@ -205,7 +205,8 @@ def main() -> None:
         new = "新问题：外贸企业的补贴？"
         db.session.execute(insert(Question.__table__).values(
             id=(db.session.scalar(select(func.max(Question.id))) or 0) + 1,
-            session_id=1, client_id="new", visitor_id="v", access_token="new", nickname="",
+            session_id=1, client_id=f"new-{time.time_ns()}", visitor_id="v",
+            access_token=f"new-{time.time_ns()}", nickname="",
             source="live", original_text=new, text=new,
             status="approved", upvotes=0, pinned=False, needs_follow_up=False,
             sensitive_hits="", created_at=datetime(YEAR, 1, 10, 2, tzinfo=UTC)))
