@@ -15,14 +15,14 @@ from sqlalchemy.orm import selectinload
 from qa_live.core.figures import Rate
 from qa_live.extensions import db
 from qa_live.live import counters
-from qa_live.live.models import Answer, AnswerKind, HostPost, Question, QuestionStatus
-from qa_live.planning.models import Department, LiveSession, SessionState, session_departments
+from qa_live.live.models import Answer, AnswerKind, HostPost, Question
+from qa_live.planning.models import Department, LiveSession, session_departments
 from qa_live.transcript import search
 
 #: Sessions whose page is the transcript, and the only ones in the archive.
-HELD_STATES = (SessionState.ENDED, SessionState.ARCHIVED)
+HELD_STATES = search.HELD_STATES
 #: Questions citizens may read: published, with or without an answer.
-PUBLISHED = (QuestionStatus.APPROVED, QuestionStatus.ANSWERED)
+PUBLISHED = search.PUBLISHED
 #: Search results per archive page.
 PAGE_SIZE = 20
 #: Characters of context either side of a search hit in a snippet.
@@ -203,45 +203,35 @@ class SearchHit:
 
 @dataclass
 class SearchResult:
-    """One page of search hits and how many there are in all."""
+    """One page of search hits and how many there are in all (counted up to a cap)."""
 
     hits: list[SearchHit]
     total: int
     page: int
     pages: int
+    #: More than ``total`` (search.COUNT_CAP) were found; only the first ``total`` are paged.
+    capped: bool = False
 
 
 def search_archive(query: str, year: int | None = None, department_id: int | None = None,
                    page: int = 1, per_page: int = PAGE_SIZE) -> SearchResult:
     """Published questions of held sessions whose text or an answer contains ``query``.
 
-    Through the character-pair index of qa_live.transcript.search (finds two-character words
-    such as 外贸 inside a sentence; the same results on SQLite and PostgreSQL), brought up to
-    date first. See docs/transcript.md.
+    Through the archive's index of qa_live.transcript.search (character pairs: finds
+    two-character words such as 外贸 inside a sentence; the same results on SQLite and
+    PostgreSQL), brought up to date first. Newest session first, each session's questions in
+    the order they were asked. Counted exactly up to search.COUNT_CAP ("10,000+" beyond, and
+    only that many are paged): neither the count nor the page reads a question row, so the
+    time hardly depends on how many questions hold the word. See docs/transcript.md.
     """
     search.catch_up()
-    conditions = [
-        Question.status.in_(PUBLISHED),
-        search.question_condition(query),
-        *_held_sessions_filter(year, department_id),
-    ]
-    # One pass over the hits gives both the page and the count (count(*) OVER ()): a word in a
-    # few percent of a million questions has tens of thousands, each a row to look up.
-    ordered = (select(Question.id, func.count().over().label("total"))
-               .join(LiveSession, LiveSession.id == Question.session_id).where(*conditions)
-               .order_by(LiveSession.scheduled_start.desc(), Question.published_at, Question.id))
-    first = db.session.execute(ordered.limit(per_page).offset((page - 1) * per_page)).all()
-    total = first[0].total if first else 0
-    if not first and page > 1:  # past the last page: count, then show the last one
-        total = db.session.scalar(select(func.count()).select_from(
-            select(Question.id).join(LiveSession, LiveSession.id == Question.session_id)
-            .where(*conditions).subquery())) or 0
+    counted = search.archive_count(query, year, department_id)
+    total = min(counted, search.COUNT_CAP)
     pages = max(1, -(-total // per_page))
-    if page > pages or not first:
-        page = min(max(1, page), pages)
-        first = db.session.execute(ordered.limit(per_page)
-                                   .offset((page - 1) * per_page)).all() if total else []
-    wanted = [row.id for row in first]
+    page = min(max(1, page), pages)
+    offset = (page - 1) * per_page
+    wanted = search.archive_page(query, year, department_id, offset,
+                                 min(per_page, total - offset), counted) if total else []
     loaded = {q.id: q for q in db.session.scalars(
         select(Question).where(Question.id.in_(wanted)).options(selectinload(Question.answers)))}
     questions = [loaded[i] for i in wanted if i in loaded]
@@ -251,4 +241,5 @@ def search_archive(query: str, year: int | None = None, department_id: int | Non
                            if (s := make_snippet(a.body, query)) is not None), (None, None))
         hits.append(SearchHit(question, make_snippet(question.text, query),
                               answer_hit[1], answer_hit[0]))
-    return SearchResult(hits=hits, total=total, page=page, pages=pages)
+    return SearchResult(hits=hits, total=total, page=page, pages=pages,
+                        capped=counted > search.COUNT_CAP)
