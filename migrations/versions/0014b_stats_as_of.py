@@ -1,7 +1,7 @@
 """figures as of a past date, stored per session under its stats_version (stats17)
 
 Revision ID: 0014b_stats_as_of
-Revises: 0013_citizen_sign_in
+Revises: 0014a_search_archive
 Create Date: 2026-12-06 08:15:00
 
 stats_as_of keeps one session's figures as of one moment (the end of a past local day), computed
@@ -19,7 +19,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0014b_stats_as_of'
-down_revision = '0013_citizen_sign_in'
+down_revision = '0014a_search_archive'
 branch_labels = None
 depends_on = None
 
