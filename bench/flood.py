@@ -54,6 +54,11 @@ class Counts:
         self.refused = 0
         self.closed = 0
         self.errors: dict[str, int] = {}
+        self.began = time.perf_counter()
+        self.joined_s: list[float] = []  # when each flooder's join was acknowledged
+
+    def joined(self) -> None:
+        self.joined_s.append(time.perf_counter() - self.began)
 
     def error(self, reason: str) -> None:
         self.errors[reason] = self.errors.get(reason, 0) + 1
@@ -117,6 +122,7 @@ async def flood_oversized(target: Any, stop: asyncio.Event, counts: Counts, inde
 
 async def flood_events(target: Any, stop: asyncio.Event, counts: Counts, index: int) -> None:
     reader, writer = await _joined(target, 100 + index, flooder_address(index))
+    counts.joined()
     acks = asyncio.create_task(_count_acks(reader, writer, counts))
     try:
         ack = 2
@@ -142,6 +148,7 @@ async def flood_votes(target: Any, stop: asyncio.Event, counts: Counts, index: i
     except (WsClosed, OSError, asyncio.IncompleteReadError):
         counts.closed += 1
         return
+    counts.joined()
     acks = asyncio.create_task(_count_acks(reader, writer, counts))
     ack = 2
     try:
@@ -222,6 +229,11 @@ class Probe:
     def __init__(self, target: Any) -> None:
         self.target = target
         self.samples: list[float] = []
+        # (seconds from `origin` when the ack was asked or the answer published, delay in ms):
+        # where the slow samples fall against the flood's phases.
+        self.origin = time.perf_counter()
+        self.timeline: list[tuple[float, float]] = []
+        self.joined_s: float | None = None
         self.expected = 0
         self.sent: dict[int, float] = {}
         self.published: dict[str, float] = {}
@@ -245,12 +257,16 @@ class Probe:
                 elif message.startswith(b"43/qa,"):
                     ack = int(message[6:message.find(b"[", 6)])
                     if ack in self.sent and b'"ok":true' in message[:40]:
-                        self.samples.append((now - self.sent.pop(ack)) * 1000)
+                        self._sample(self.sent.pop(ack), now)
                 elif b"flood#" in message:
                     for marker, at in list(self.published.items()):
                         if marker.encode() in message:
-                            self.samples.append((now - at) * 1000)
+                            self._sample(at, now)
                             del self.published[marker]
+
+    def _sample(self, at: float, now: float) -> None:
+        self.samples.append((now - at) * 1000)
+        self.timeline.append((round(at - self.origin, 3), round((now - at) * 1000, 1)))
 
     async def measure(self, seconds: float, label: str) -> list[float]:
         """Probe for ``seconds`` on a fresh connection; the delays (ms) observed."""
@@ -263,7 +279,9 @@ class Probe:
             self.expected = 1  # could not even join: nothing delivered
             return []
         assert self.writer is not None
+        self.joined_s = round(time.perf_counter() - self.origin, 3)
         self.samples = []
+        self.timeline = []
         self.expected = 0
         publisher = asyncio.create_task(self._publish(seconds, label))
         began = time.perf_counter()
@@ -309,6 +327,12 @@ class Probe:
             self.listener = None
 
 
+def _phases(times: list[float]) -> list[float]:
+    ordered = sorted(times)
+    return ([round(ordered[0], 3), round(ordered[len(ordered) // 2], 3), round(ordered[-1], 3)]
+            if ordered else [])
+
+
 def _spread(values: list[float]) -> dict[str, float | None]:
     ordered = sorted(values)
 
@@ -332,6 +356,7 @@ async def run_flood(target: Any, kind: str, seconds: float,
         stop = asyncio.Event()
         counts = Counts()
         cpu = target.cpu_ticks()
+        probe.origin = counts.began = time.perf_counter()
         tasks = [asyncio.create_task(function(target, stop, counts, i)) for i in range(flooders)]
         await asyncio.sleep(1.0)  # the flood under way before measuring
         samples = await probe.measure(seconds, kind)
@@ -354,13 +379,19 @@ async def run_flood(target: Any, kind: str, seconds: float,
                                else None),
               "flood_sent": counts.sent, "flood_accepted": counts.accepted,
               "flood_refused": counts.refused, "flood_closed": counts.closed,
-              "flood_errors": counts.errors, "cpu_ms_total": cpu_ms}
+              "flood_errors": counts.errors, "cpu_ms_total": cpu_ms,
+              # Seconds from the flood's start: the probe's join, the flooders' joins (first,
+              # median, last), and the five slowest samples as [sent at, delay ms].
+              "probe_joined_s": probe.joined_s,
+              "flood_joined_s": _phases(counts.joined_s),
+              "slowest": sorted(probe.timeline, key=lambda s: -s[1])[:5]}
     log(f"  flood {kind}: p50 {record['p50_ms']} ms, p99 {record['p99_ms']} ms, max "
         f"{record['max_ms']} ms, delivered {record['delivered']}/{record['expected']} "
         f"(baseline p50 {base['p50_ms']}, p99 {base['p99_ms']} ms, delivered "
         f"{record['baseline_delivered']}); delay p99 {record['delay_p99_ms']} ms; flooders sent "
         f"{counts.sent}, accepted {counts.accepted}, refused {counts.refused}, closed "
-        f"{counts.closed} {counts.errors}")
+        f"{counts.closed} {counts.errors}; probe joined at {probe.joined_s} s, flooders "
+        f"joined {record['flood_joined_s']} s, slowest {record['slowest']}")
     return record
 
 
