@@ -186,6 +186,22 @@ async def flood_connects(target: Any, stop: asyncio.Event, counts: Counts, index
                 writer.close()
 
 
+async def _http_body(reader: asyncio.StreamReader, head: bytes) -> bytes:
+    """A response's body: by its Content-Length, or chunked (the handshake now comes chunked:
+    before flood12, every polling flooder failed here and never sent its 20 KB POST)."""
+    lower = head.lower()
+    if b"content-length:" in lower:
+        return await reader.readexactly(int(lower.split(b"content-length:")[1].split(b"\r\n")[0]))
+    if b"transfer-encoding: chunked" not in lower:
+        raise ValueError("a response with no length")
+    body = b""
+    while size := int((await reader.readuntil(b"\r\n")).split(b";")[0].strip(), 16):
+        body += await reader.readexactly(size)
+        await reader.readexactly(2)
+    await reader.readuntil(b"\r\n")
+    return body
+
+
 async def flood_polling(target: Any, stop: asyncio.Event, counts: Counts, index: int) -> None:
     body = "4" + "x" * 20_000
     address = flooder_address(index)
@@ -201,8 +217,7 @@ async def flood_polling(target: Any, stop: asyncio.Event, counts: Counts, index:
             writer.write(b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\n"
                          b"Host: 127.0.0.1\r\n\r\n")
             head = await reader.readuntil(b"\r\n\r\n")
-            length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
-            opened = await reader.readexactly(length)
+            opened = await _http_body(reader, head)
             sid = json.loads(opened[1:])["sid"]
             writer.write((f"POST /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\n"
                           f"Host: 127.0.0.1\r\nContent-Type: text/plain;charset=UTF-8\r\n"
@@ -212,7 +227,7 @@ async def flood_polling(target: Any, stop: asyncio.Event, counts: Counts, index:
             counts.refused += status != "200"
             counts.error(status)
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
-                ValueError, IndexError) as exc:
+                ValueError, IndexError, KeyError) as exc:
             counts.closed += 1
             counts.error(type(exc).__name__)
         finally:
