@@ -402,12 +402,12 @@ def _flood_process(remote: _Remote, kind: str, started: Any, stop: Any, report: 
 
 
 async def run_flood(target: Any, kind: str, seconds: float,
-                    log: Any = print, separate: bool = True) -> dict[str, Any]:
+                    log: Any = print, separate: bool = False) -> dict[str, Any]:
     """On a fresh server: the baseline, then one kind of flood; its record (see above).
 
-    The flooders run in a process of their own (``separate``): in the probe's own event loop,
-    reading the flood's tens of thousands of acknowledgements held up the probe's reads, so
-    the client's own delay was counted as the server's (docs/performance.md, flood12).
+    With ``separate`` the flooders run in a process of their own instead of the probe's event
+    loop, so the probe's reads never wait behind the flood's acknowledgements; on two cores
+    that process then takes CPU from the server too (docs/performance.md, flood12).
     """
     probe = Probe(target)
     process = None
