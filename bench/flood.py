@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import multiprocessing
 import os
 import time
 from typing import Any
@@ -54,6 +55,11 @@ class Counts:
         self.refused = 0
         self.closed = 0
         self.errors: dict[str, int] = {}
+        self.began = time.perf_counter()
+        self.joined_s: list[float] = []  # when each flooder's join was acknowledged
+
+    def joined(self) -> None:
+        self.joined_s.append(time.perf_counter() - self.began)
 
     def error(self, reason: str) -> None:
         self.errors[reason] = self.errors.get(reason, 0) + 1
@@ -117,6 +123,7 @@ async def flood_oversized(target: Any, stop: asyncio.Event, counts: Counts, inde
 
 async def flood_events(target: Any, stop: asyncio.Event, counts: Counts, index: int) -> None:
     reader, writer = await _joined(target, 100 + index, flooder_address(index))
+    counts.joined()
     acks = asyncio.create_task(_count_acks(reader, writer, counts))
     try:
         ack = 2
@@ -142,6 +149,7 @@ async def flood_votes(target: Any, stop: asyncio.Event, counts: Counts, index: i
     except (WsClosed, OSError, asyncio.IncompleteReadError):
         counts.closed += 1
         return
+    counts.joined()
     acks = asyncio.create_task(_count_acks(reader, writer, counts))
     ack = 2
     try:
@@ -178,6 +186,22 @@ async def flood_connects(target: Any, stop: asyncio.Event, counts: Counts, index
                 writer.close()
 
 
+async def _http_body(reader: asyncio.StreamReader, head: bytes) -> bytes:
+    """A response's body: by its Content-Length, or chunked (the handshake now comes chunked:
+    before flood12, every polling flooder failed here and never sent its 20 KB POST)."""
+    lower = head.lower()
+    if b"content-length:" in lower:
+        return await reader.readexactly(int(lower.split(b"content-length:")[1].split(b"\r\n")[0]))
+    if b"transfer-encoding: chunked" not in lower:
+        raise ValueError("a response with no length")
+    body = b""
+    while size := int((await reader.readuntil(b"\r\n")).split(b";")[0].strip(), 16):
+        body += await reader.readexactly(size)
+        await reader.readexactly(2)
+    await reader.readuntil(b"\r\n")
+    return body
+
+
 async def flood_polling(target: Any, stop: asyncio.Event, counts: Counts, index: int) -> None:
     body = "4" + "x" * 20_000
     address = flooder_address(index)
@@ -193,8 +217,7 @@ async def flood_polling(target: Any, stop: asyncio.Event, counts: Counts, index:
             writer.write(b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\n"
                          b"Host: 127.0.0.1\r\n\r\n")
             head = await reader.readuntil(b"\r\n\r\n")
-            length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
-            opened = await reader.readexactly(length)
+            opened = await _http_body(reader, head)
             sid = json.loads(opened[1:])["sid"]
             writer.write((f"POST /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\n"
                           f"Host: 127.0.0.1\r\nContent-Type: text/plain;charset=UTF-8\r\n"
@@ -204,7 +227,7 @@ async def flood_polling(target: Any, stop: asyncio.Event, counts: Counts, index:
             counts.refused += status != "200"
             counts.error(status)
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
-                ValueError, IndexError) as exc:
+                ValueError, IndexError, KeyError) as exc:
             counts.closed += 1
             counts.error(type(exc).__name__)
         finally:
@@ -222,6 +245,11 @@ class Probe:
     def __init__(self, target: Any) -> None:
         self.target = target
         self.samples: list[float] = []
+        # (seconds from `origin` when the ack was asked or the answer published, delay in ms):
+        # where the slow samples fall against the flood's phases.
+        self.origin = time.perf_counter()
+        self.timeline: list[tuple[float, float]] = []
+        self.joined_s: float | None = None
         self.expected = 0
         self.sent: dict[int, float] = {}
         self.published: dict[str, float] = {}
@@ -245,12 +273,16 @@ class Probe:
                 elif message.startswith(b"43/qa,"):
                     ack = int(message[6:message.find(b"[", 6)])
                     if ack in self.sent and b'"ok":true' in message[:40]:
-                        self.samples.append((now - self.sent.pop(ack)) * 1000)
+                        self._sample(self.sent.pop(ack), now)
                 elif b"flood#" in message:
                     for marker, at in list(self.published.items()):
                         if marker.encode() in message:
-                            self.samples.append((now - at) * 1000)
+                            self._sample(at, now)
                             del self.published[marker]
+
+    def _sample(self, at: float, now: float) -> None:
+        self.samples.append((now - at) * 1000)
+        self.timeline.append((round(at - self.origin, 3), round((now - at) * 1000, 1)))
 
     async def measure(self, seconds: float, label: str) -> list[float]:
         """Probe for ``seconds`` on a fresh connection; the delays (ms) observed."""
@@ -263,7 +295,9 @@ class Probe:
             self.expected = 1  # could not even join: nothing delivered
             return []
         assert self.writer is not None
+        self.joined_s = round(time.perf_counter() - self.origin, 3)
         self.samples = []
+        self.timeline = []
         self.expected = 0
         publisher = asyncio.create_task(self._publish(seconds, label))
         began = time.perf_counter()
@@ -309,6 +343,12 @@ class Probe:
             self.listener = None
 
 
+def _phases(times: list[float]) -> list[float]:
+    ordered = sorted(times)
+    return ([round(ordered[0], 3), round(ordered[len(ordered) // 2], 3), round(ordered[-1], 3)]
+            if ordered else [])
+
+
 def _spread(values: list[float]) -> dict[str, float | None]:
     ordered = sorted(values)
 
@@ -319,32 +359,101 @@ def _spread(values: list[float]) -> dict[str, float | None]:
             "max_ms": round(ordered[-1], 1) if ordered else None}
 
 
+class _Remote:
+    """What the flooders need of the target, to hand to their own process (picklable)."""
+
+    def __init__(self, target: Any) -> None:
+        self.port = target.port
+        self.base = target.base
+        self.question_ids = list(target.question_ids)
+        self.citizen_headers = list(target.citizen_headers)
+
+    def headers_for(self, index: int) -> dict[str, str]:
+        if not self.citizen_headers:
+            return {"Origin": self.base}
+        return dict(self.citizen_headers[index % len(self.citizen_headers)])
+
+
+async def _flood(target: Any, kind: str, stop: asyncio.Event, counts: Counts) -> None:
+    """Run one kind of flood until ``stop`` is set."""
+    function, flooders = FLOODS[kind]
+    tasks = [asyncio.create_task(function(target, stop, counts, i)) for i in range(flooders)]
+    await stop.wait()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _flood_process(remote: _Remote, kind: str, started: Any, stop: Any, report: Any) -> None:
+    """The flooders' own process: starts at once, says when, floods until ``stop`` is set."""
+
+    async def main() -> Counts:
+        counts = Counts()
+        started.send(counts.began)
+        done = asyncio.Event()
+        flooding = asyncio.create_task(_flood(remote, kind, done, counts))
+        while not stop.is_set():
+            await asyncio.sleep(0.05)
+        done.set()
+        await flooding
+        return counts
+
+    report.send(vars(asyncio.run(main())))
+
+
 async def run_flood(target: Any, kind: str, seconds: float,
-                    log: Any = print) -> dict[str, Any]:
-    """On a fresh server: the baseline, then one kind of flood; its record (see above)."""
+                    log: Any = print, separate: bool = False) -> dict[str, Any]:
+    """On a fresh server: the baseline, then one kind of flood; its record (see above).
+
+    With ``separate`` the flooders run in a process of their own instead of the probe's event
+    loop, so the probe's reads never wait behind the flood's acknowledgements; on two cores
+    that process then takes CPU from the server too (docs/performance.md, flood12).
+    """
     probe = Probe(target)
+    process = None
     try:
         cpu = target.cpu_ticks()
         baseline = await probe.measure(seconds, "baseline")
         base = {**_spread(baseline), "expected": probe.expected, "delivered": len(baseline),
                 "cpu_ms_total": round((target.cpu_ticks() - cpu) * 1000 / _tick(), 1)}
-        function, flooders = FLOODS[kind]
-        stop = asyncio.Event()
+        flooders = FLOODS[kind][1]
         counts = Counts()
         cpu = target.cpu_ticks()
-        tasks = [asyncio.create_task(function(target, stop, counts, i)) for i in range(flooders)]
-        await asyncio.sleep(1.0)  # the flood under way before measuring
+        if separate:
+            context = multiprocessing.get_context("spawn")
+            started, started_in = context.Pipe(duplex=False)
+            report, report_in = context.Pipe(duplex=False)
+            halt = context.Event()
+            process = context.Process(target=_flood_process, daemon=True, args=(
+                _Remote(target), kind, started_in, halt, report_in))
+            process.start()
+            started_in.close()  # the child's ends: a child that dies then ends recv()
+            report_in.close()
+            probe.origin = await asyncio.to_thread(started.recv)
+        else:
+            stop = asyncio.Event()
+            probe.origin = counts.began = time.perf_counter()
+            flooding = asyncio.create_task(_flood(target, kind, stop, counts))
+        await asyncio.sleep(1.0 - (time.perf_counter() - probe.origin))  # under way first
         samples = await probe.measure(seconds, kind)
-        stop.set()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if separate:
+            halt.set()
+            found = await asyncio.to_thread(report.recv)
+            counts.__dict__.update(found)
+            if process is not None:
+                process.join(10)
+        else:
+            stop.set()
+            await flooding
         cpu_ms = round((target.cpu_ticks() - cpu) * 1000 / _tick(), 1)
     finally:
         probe.close()
+        if process is not None and process.is_alive():
+            process.kill()
     spread = _spread(samples)
     record = {"scenario": "flood", "server": target.name, "config": target.config,
               "flood": kind, "flooders": flooders, "seconds": seconds, **spread,
+              "flooders_process": "own" if separate else "the probe's",
               "expected": probe.expected, "delivered": len(samples),
               "baseline_p50_ms": base["p50_ms"], "baseline_p99_ms": base["p99_ms"],
               "baseline_max_ms": base["max_ms"],
@@ -354,13 +463,19 @@ async def run_flood(target: Any, kind: str, seconds: float,
                                else None),
               "flood_sent": counts.sent, "flood_accepted": counts.accepted,
               "flood_refused": counts.refused, "flood_closed": counts.closed,
-              "flood_errors": counts.errors, "cpu_ms_total": cpu_ms}
+              "flood_errors": counts.errors, "cpu_ms_total": cpu_ms,
+              # Seconds from the flood's start: the probe's join, the flooders' joins (first,
+              # median, last), and the five slowest samples as [sent at, delay ms].
+              "probe_joined_s": probe.joined_s,
+              "flood_joined_s": _phases(counts.joined_s),
+              "slowest": sorted(probe.timeline, key=lambda s: -s[1])[:5]}
     log(f"  flood {kind}: p50 {record['p50_ms']} ms, p99 {record['p99_ms']} ms, max "
         f"{record['max_ms']} ms, delivered {record['delivered']}/{record['expected']} "
         f"(baseline p50 {base['p50_ms']}, p99 {base['p99_ms']} ms, delivered "
         f"{record['baseline_delivered']}); delay p99 {record['delay_p99_ms']} ms; flooders sent "
         f"{counts.sent}, accepted {counts.accepted}, refused {counts.refused}, closed "
-        f"{counts.closed} {counts.errors}")
+        f"{counts.closed} {counts.errors}; probe joined at {probe.joined_s} s, flooders "
+        f"joined {record['flood_joined_s']} s, slowest {record['slowest']}")
     return record
 
 

@@ -423,7 +423,8 @@ def flood_records(opts: argparse.Namespace, log_path: Path, tag: str) -> list[di
                             "skipped": str(exc)[:300]})
             continue
         try:
-            record = asyncio.run(run_flood(target, kind, opts.flood_seconds, log))
+            record = asyncio.run(run_flood(target, kind, opts.flood_seconds, log,
+                                           separate=opts.flood_own_process))
         finally:
             target.stop()
         if not target.alive():
@@ -711,6 +712,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="how long the well-behaved citizen is measured per flood kind")
     parser.add_argument("--flood-kinds", type=csv, default=list(FLOOD_KINDS),
                         help=f"of {', '.join(FLOOD_KINDS)}")
+    parser.add_argument("--flood-own-process", action="store_true",
+                        help="run the flooders in a process of their own, not in the probe's "
+                        "event loop (on two cores they then take more CPU from the server)")
     parser.add_argument("--stats-questions", type=int, default=1_000_000)
     parser.add_argument("--stats-databases", type=csv, default=["sqlite", "postgresql"])
     parser.add_argument("--stats-timeout", type=float, default=1800.0)

@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask, current_app, request
 from flask_babel import gettext as _
 from flask_socketio import join_room, leave_room
-from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy.orm import lazyload
 
 from qa_live.core.timeutil import utcnow
 from qa_live.core.visitor import COOKIE, Visitor, read_visitor
@@ -31,7 +31,7 @@ from qa_live.live import (
 )
 from qa_live.live import services as live
 from qa_live.live.loops import start_loops
-from qa_live.live.models import Question, QuestionSource
+from qa_live.live.models import QuestionSource
 from qa_live.live.snapshots import (
     my_questions,
     my_questions_by_id,
@@ -180,19 +180,13 @@ class CitizenNamespace(GuardedNamespace):
             raise EventError("not_joined", _("Join a session first."))
         question_id = int_field(payload(data), "question_id") or 0  # required: never None
         votes_seen.refuse_repeat(question_id, visitor)
-        # A vote needs the question's state and its session's, in one query: not the answers,
-        # departments, staff and guests the models load eagerly (17 statements a vote before).
-        question = db.session.get(Question, question_id, options=[
-            lazyload("*"), joinedload(Question.session).lazyload("*")])
-        if question is None or question.session_id != session_id:
-            raise EventError("not_found", _("There is no such question."))
         try:
-            count = live.vote(question, visitor)
+            count = live.cast_vote(question_id, visitor, session_id)  # no ORM object loaded
         except live.QuestionRefused as refused:
             if refused.code == "already_voted":
                 votes_seen.remember(question_id, visitor)
             raise
-        db.session.commit()  # expires the objects: only the plain ids are used after it
+        db.session.commit()
         votes_seen.remember(question_id, visitor)
         summaries.mark_vote(session_id, question_id)
         return ok(question_id=question_id, upvotes=count)

@@ -132,11 +132,29 @@ class _Refusal:
 
     __slots__ = ("ack", "count", "namespace", "until")
 
-    def __init__(self, until: float, namespace: str, ack: dict[str, Any]) -> None:
+    def __init__(self, until: float, namespace: str, ack: str) -> None:
         self.until = until
         self.namespace = namespace
-        self.ack = ack
+        self.ack = ack  # the acknowledgement's data, encoded once (_ack_text)
         self.count = 0
+
+
+def _ack_text(server: Any, ack: dict[str, Any]) -> str:
+    """An acknowledgement's data as the packet class writes it, to be sent again and again.
+
+    A refusal repeated from here is the same answer each time: encoding it once and putting
+    the packet's head in front (``_send_ack``) spares building and encoding a packet per
+    refused event (26 µs each, in a vote flood of some 10,000 a second).
+    """
+    text: str = server.packet_class.json.dumps([ack], separators=(",", ":"))
+    return text
+
+
+def _send_ack(server: Any, eio_sid: str, namespace: str | None, ack_id: int,
+              text: str) -> None:
+    """Send an ACK packet whose data is already encoded (what Packet.encode would write)."""
+    head = f"3{namespace}," if namespace and namespace != "/" else "3"
+    server.eio.send(eio_sid, f"{head}{ack_id}{text}")
 
 
 def refuse_until(server: Any, sid: str, namespace: str, until: float,
@@ -155,7 +173,7 @@ def refuse_until(server: Any, sid: str, namespace: str, until: float,
         now = time.monotonic()
         for key in [k for k, r in refusals.items() if r.until <= now]:
             refusals.pop(key, None)
-    refusals[eio_sid] = _Refusal(until, namespace, ack)
+    refusals[eio_sid] = _Refusal(until, namespace, _ack_text(server, ack))
 
 
 def _refused_here(server: Any, eio_sid: str, data: Any) -> bool:
@@ -183,8 +201,7 @@ def _refused_here(server: Any, eio_sid: str, data: Any) -> bool:
         server.eio.disconnect(eio_sid)
         return True
     if pkt.id is not None:
-        server._send_packet(eio_sid, server.packet_class(
-            sio_packet.ACK, namespace=pkt.namespace, data=[refusal.ack], id=pkt.id))
+        _send_ack(server, eio_sid, pkt.namespace, pkt.id, refusal.ack)
     return True
 
 
@@ -230,7 +247,7 @@ def remember_refusal(server: Any, sid: str, namespace: str, ack: dict[str, Any])
     entries = known.setdefault(eio_sid, {})
     if len(entries) >= KNOWN_PER_SOCKET:
         entries.pop(next(iter(entries)))
-    entries[key] = [now + KNOWN_S, ack, 0]
+    entries[key] = [now + KNOWN_S, _ack_text(server, ack), 0]
 
 
 def _answered_before(server: Any, eio_sid: str, data: Any) -> bool:
@@ -259,8 +276,7 @@ def _answered_before(server: Any, eio_sid: str, data: Any) -> bool:
     while position < len(data) and data[position].isdigit():
         position += 1
     namespace = data[1:namespace_end - 1] if namespace_end > 1 else None
-    server._send_packet(eio_sid, server.packet_class(
-        sio_packet.ACK, namespace=namespace, data=[ack], id=int(data[namespace_end:position])))
+    _send_ack(server, eio_sid, namespace, int(data[namespace_end:position]), ack)
     return True
 
 
