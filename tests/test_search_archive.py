@@ -18,7 +18,7 @@ from qa_live.live.models import Answer, AnswerKind, Question, QuestionStatus
 from qa_live.live.services import set_question_status
 from qa_live.planning import services as planning
 from qa_live.planning.models import Department, LiveSession, SessionState, session_departments
-from qa_live.transcript import corrections, search, services
+from qa_live.transcript import archive_index, corrections, search, services
 from tests.test_imports import DEPARTMENTS, SEED
 
 QUERIES = ("外贸", "补贴", "退税", "窗口", "税", "企业", "物流", "不在这里")
@@ -266,5 +266,5 @@ def test_both_ways_postgresql_reads_a_page_give_the_same_questions(any_db_app, m
                        ("问题", 2030)):
         expected = oracle(word, year)
         for walk in (False, True):
-            monkeypatch.setattr(search, "_walk_keys", lambda wanted, counted, w=walk: w)
+            monkeypatch.setattr(archive_index, "_walk_keys", lambda wanted, counted, w=walk: w)
             assert listed(word, year) == expected, (word, year, walk)

@@ -19,10 +19,7 @@ console's "similar questions" hint share.
 from __future__ import annotations
 
 import functools
-import json
 import logging
-from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -44,7 +41,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from qa_live.extensions import Model, db
 from qa_live.live.models import Answer, Question, QuestionStatus
-from qa_live.planning.models import LiveSession, SessionState, session_departments
+from qa_live.planning.models import SessionState
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +221,9 @@ def catch_up(limit: int | None = None) -> int:
                 _apply_postgresql(session, texts)
             else:
                 _apply_sqlite(session, texts)
-            _apply_archive(session, claimed, postgres)
+            from qa_live.transcript.archive_index import apply_archive
+
+            apply_archive(session, claimed, postgres)
             applied += len(claimed)
     return applied
 
@@ -303,219 +302,3 @@ def rebuild() -> int:
         session.execute(text("INSERT INTO search_queue (kind, item_id, new_text) "
                              "SELECT 'a', id, body FROM answers"))
     return catch_up()
-
-
-# The archive's index -------------------------------------------------------------------------
-#
-# One document per question citizens may read (published, of a held session): its text and its
-# answers' bodies (each tokenized as above, a separator between them), plus tags for the
-# archive's filters (``y2025`` the plan year, ``d7`` each department of the session). Its key
-# (the FTS5 rowid, a bigint column on PostgreSQL) is the archive's order: the session's start
-# minute counted down in the high bits, the question id in the low 31, so that walking the keys
-# upwards lists the newest session first and its questions in the order they were asked (and a
-# session's questions, indexed in id order, are appended in key order, which FTS5 needs to
-# write fast). A search reads the first page by walking the matching keys and stops after 20;
-# it counts up to COUNT_CAP. No question row is read for either. Migration 0014a's triggers
-# queue what moves a question in or out of the archive or changes its document: "p" (a
-# question's status or session, an answer added, changed or deleted) and "s" (a session's
-# state, start, year or departments); catch_up() rebuilds the documents of what they name
-# from the rows as they are.
-
-
-def archive_key(scheduled_start: datetime, question_id: int) -> int:
-    """The archive key of a question of the session starting at ``scheduled_start``."""
-    minute = min(max(0, int(scheduled_start.timestamp()) // 60), LAST_MINUTE)
-    return ((LAST_MINUTE - minute) << ID_BITS) | question_id
-
-
-def question_of(key: int) -> int:
-    """The question id inside an archive key."""
-    return key & ID_MASK
-
-
-def filter_tags(year: int | None, department_ids: Iterable[int]) -> list[str]:
-    """The tokens a document carries (or a search requires) for a plan year and departments."""
-    return ([f"y{year}"] if year is not None else []) + [f"d{d}" for d in sorted(department_ids)]
-
-
-def archive_grams(tags: Sequence[str], texts: Sequence[str]) -> str:
-    """An archive document as the index stores it: its tags, then each text's tokens after a
-    separator, MAX_INDEXED characters of text at most (PostgreSQL's positions end at 16,383)."""
-    parts = list(tags)
-    room = MAX_INDEXED
-    for value in texts:
-        if room <= 0:
-            break
-        parts += [SEPARATOR, grams(value[:room])]
-        room -= len(value)
-    return " ".join(part for part in parts if part)
-
-
-def _chunks(ids: Sequence[int], size: int = BATCH) -> Iterable[list[int]]:
-    for start in range(0, len(ids), size):
-        yield list(ids[start:start + size])
-
-
-def _apply_archive(session: Session, rows: list[Any], postgres: bool) -> None:
-    """Rebuild the archive documents of the questions and sessions the queued changes name."""
-    questions = {item for _i, kind, item, _o, _n in rows if kind in ("q", "p")}
-    sessions = sorted({item for _i, kind, item, _o, _n in rows if kind == "s"})
-    table = "search_archive_grams" if postgres else "search_archive_entries"
-    for chunk in _chunks(sessions):
-        questions.update(session.scalars(select(Question.id)
-                                         .where(Question.session_id.in_(chunk))))
-        questions.update(session.scalars(
-            text(f"SELECT question_id FROM {table} WHERE session_id IN :ids")  # noqa: S608
-            .bindparams(bindparam("ids", expanding=True)), {"ids": chunk}))
-    for chunk in _chunks(sorted(questions)):
-        _refresh_archive(session, chunk, postgres)
-
-
-def _archive_documents(session: Session, ids: list[int]) -> dict[int, tuple[int, int, str]]:
-    """{question id: (key, session id, source)} for those of ``ids`` citizens may read now;
-    the source is the JSON of [tags, texts] the document is made of."""
-    rows = session.execute(
-        select(Question.id, Question.text, LiveSession.id, LiveSession.scheduled_start,
-               LiveSession.plan_year)
-        .join(LiveSession, LiveSession.id == Question.session_id)
-        .where(Question.id.in_(ids), Question.status.in_(PUBLISHED),
-               LiveSession.state.in_(HELD_STATES))).all()
-    if not rows:
-        return {}
-    held = sorted({row[2] for row in rows})
-    departments: dict[int, list[int]] = {}
-    for sid, did in session.execute(
-            select(session_departments.c.session_id, session_departments.c.department_id)
-            .where(session_departments.c.session_id.in_(held))):
-        departments.setdefault(sid, []).append(did)
-    answers: dict[int, list[str]] = {}
-    for qid, body in session.execute(select(Answer.question_id, Answer.body)
-                                     .where(Answer.question_id.in_([r[0] for r in rows]))
-                                     .order_by(Answer.id)):
-        answers.setdefault(qid, []).append(body)
-    return {
-        qid: (archive_key(start, qid), sid, json.dumps(
-            [filter_tags(year, departments.get(sid, ())), [value, *answers.get(qid, [])]],
-            ensure_ascii=False))
-        for qid, value, sid, start, year in rows
-    }
-
-
-def _refresh_archive(session: Session, ids: list[int], postgres: bool) -> None:
-    """Make the archive hold exactly the current documents of the questions ``ids``."""
-    documents = _archive_documents(session, ids)
-    if postgres:
-        session.execute(text("DELETE FROM search_archive_grams WHERE question_id = ANY(:ids)"),
-                        {"ids": ids})
-        if documents:
-            session.execute(text(
-                "INSERT INTO search_archive_grams (question_id, doc_key, session_id, grams) "
-                "VALUES (:qid, :key, :sid, to_tsvector('simple', :grams))"),
-                [{"qid": qid, "key": key, "sid": sid, "grams": archive_grams(*json.loads(src))}
-                 for qid, (key, sid, src) in sorted(documents.items(),
-                                                    key=lambda item: item[1][0])])
-        return
-    # SQLite's contentless FTS5 deletes a document given the very tokens it was made of: the
-    # side table keeps each document's source for that.
-    indexed = {qid: (key, sid, src) for qid, key, sid, src in session.execute(
-        text("SELECT question_id, doc_key, session_id, source FROM search_archive_entries "
-             "WHERE question_id IN :ids").bindparams(bindparam("ids", expanding=True)),
-        {"ids": ids})}
-    # In key order: FTS5 writes a transaction's changes in one go only while rowids ascend.
-    gone = sorted(((qid, old) for qid, old in indexed.items() if documents.get(qid) != old),
-                  key=lambda item: item[1][0])
-    new = sorted(((qid, doc) for qid, doc in documents.items() if indexed.get(qid) != doc),
-                 key=lambda item: item[1][0])
-    if gone:
-        session.execute(text("INSERT INTO search_archive_grams(search_archive_grams, rowid, grams) "
-                             "VALUES ('delete', :key, :grams)"),
-                        [{"key": key, "grams": archive_grams(*json.loads(src))}
-                         for _qid, (key, _sid, src) in gone])
-        session.execute(text("DELETE FROM search_archive_entries WHERE question_id IN :ids")
-                        .bindparams(bindparam("ids", expanding=True)),
-                        {"ids": [qid for qid, _old in gone]})
-    if new:
-        session.execute(text("INSERT INTO search_archive_grams(rowid, grams) "
-                             "VALUES (:key, :grams)"),
-                        [{"key": key, "grams": archive_grams(*json.loads(src))}
-                         for _qid, (key, _sid, src) in new])
-        session.execute(text("INSERT INTO search_archive_entries "
-                             "(question_id, doc_key, session_id, source) "
-                             "VALUES (:qid, :key, :sid, :src)"),
-                        [{"qid": qid, "key": key, "sid": sid, "src": src}
-                         for qid, (key, sid, src) in new])
-
-
-def _archive_query(query: str, year: int | None, department_id: int | None,
-                   postgres: bool) -> str:
-    tags = filter_tags(year, [department_id] if department_id is not None else [])
-    if postgres:
-        return " & ".join([ts_query(query), *tags])
-    return " AND ".join([fts_query(query), *tags])
-
-
-def archive_count(query: str, year: int | None = None, department_id: int | None = None) -> int:
-    """How many archive questions contain ``query`` (in their text or an answer), of one plan
-    year and/or one department: exact up to COUNT_CAP, COUNT_CAP + 1 meaning more."""
-    postgres = db.engine.dialect.name == "postgresql"
-    match = _archive_query(query, year, department_id, postgres)
-    if postgres:
-        sql = ("SELECT count(*) FROM (SELECT 1 FROM search_archive_grams "
-               "WHERE grams @@ to_tsquery('simple', :m) LIMIT :cap) AS hits")
-    else:
-        sql = ("SELECT count(*) FROM (SELECT 1 FROM search_archive_grams "
-               "WHERE search_archive_grams MATCH :m LIMIT :cap)")
-    return db.session.scalar(text(sql), {"m": match, "cap": COUNT_CAP + 1}) or 0
-
-
-def archive_page(query: str, year: int | None = None, department_id: int | None = None,
-                 offset: int = 0, limit: int = 20, counted: int | None = None) -> list[int]:
-    """The ids of archive questions containing ``query``, in the archive's order (newest
-    session first, each in the order asked), ``limit`` of them after the first ``offset``.
-
-    ``counted``: what archive_count() said, which PostgreSQL needs to choose how to read them.
-    """
-    postgres = db.engine.dialect.name == "postgresql"
-    match = _archive_query(query, year, department_id, postgres)
-    params: dict[str, Any] = {"m": match, "limit": limit, "offset": offset}
-    if not postgres:  # FTS5 walks the matching rowids in order and stops
-        sql = ("SELECT rowid FROM search_archive_grams WHERE search_archive_grams MATCH :m "
-               "ORDER BY rowid LIMIT :limit OFFSET :offset")
-    elif _walk_keys(offset + limit, counted) and (bounds := _key_bounds(year)) is not None:
-        # The key index in order, each row tested (ts_match_vq is the @@ operator's function,
-        # which the GIN index cannot serve): about (offset + limit) / share-of-hits rows read.
-        params["low"], params["high"] = bounds
-        sql = ("SELECT doc_key FROM search_archive_grams "
-               "WHERE ts_match_vq(grams, to_tsquery('simple', :m)) "
-               "AND doc_key BETWEEN :low AND :high ORDER BY doc_key LIMIT :limit OFFSET :offset")
-    else:
-        # Every hit from the GIN index, then the first ones: about as many rows as hits.
-        sql = ("WITH hits AS MATERIALIZED (SELECT doc_key FROM search_archive_grams "
-               "WHERE grams @@ to_tsquery('simple', :m)) "
-               "SELECT doc_key FROM hits ORDER BY doc_key LIMIT :limit OFFSET :offset")
-    keys = db.session.scalars(text(sql), params)
-    return [question_of(key) for key in keys]
-
-
-def _walk_keys(wanted: int, counted: int | None) -> bool:
-    """On PostgreSQL: whether walking the key index in order reads fewer rows than taking
-    every hit from the GIN index. It does for words in a good share of the archive, the slow
-    case: the first 20 of 10,000+ hits in a million documents are a walk of about 2,000 rows."""
-    if not counted:
-        return False
-    documents = db.session.scalar(text(
-        "SELECT reltuples FROM pg_class WHERE relname = 'search_archive_grams'")) or 0
-    return 0 < wanted * documents / counted < counted
-
-
-def _key_bounds(year: int | None) -> tuple[int, int] | None:
-    """The archive keys of one plan year's held sessions (all keys without a year; None when
-    the year has none), which bound a walk."""
-    if year is None:
-        return 0, (1 << 63) - 1
-    first, last = db.session.execute(
-        select(func.min(LiveSession.scheduled_start), func.max(LiveSession.scheduled_start))
-        .where(LiveSession.plan_year == year, LiveSession.state.in_(HELD_STATES))).one()
-    if first is None:
-        return None
-    return archive_key(last, 0), archive_key(first, ID_MASK)

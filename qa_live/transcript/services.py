@@ -17,7 +17,7 @@ from qa_live.extensions import db
 from qa_live.live import counters
 from qa_live.live.models import Answer, AnswerKind, HostPost, Question
 from qa_live.planning.models import Department, LiveSession, session_departments
-from qa_live.transcript import search
+from qa_live.transcript import archive_index, search
 
 #: Sessions whose page is the transcript, and the only ones in the archive.
 HELD_STATES = search.HELD_STATES
@@ -225,12 +225,12 @@ def search_archive(query: str, year: int | None = None, department_id: int | Non
     time hardly depends on how many questions hold the word. See docs/transcript.md.
     """
     search.catch_up()
-    counted = search.archive_count(query, year, department_id)
+    counted = archive_index.archive_count(query, year, department_id)
     total = min(counted, search.COUNT_CAP)
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)
     offset = (page - 1) * per_page
-    wanted = search.archive_page(query, year, department_id, offset,
+    wanted = archive_index.archive_page(query, year, department_id, offset,
                                  min(per_page, total - offset), counted) if total else []
     loaded = {q.id: q for q in db.session.scalars(
         select(Question).where(Question.id.in_(wanted)).options(selectinload(Question.answers)))}
