@@ -1,7 +1,9 @@
 """Intake: the one operation that takes a citizen's question, whatever brought it.
 
-The /qa socket, the JSON API, the page's form without the script, questions in advance and the
-demo loader all call ``submit_question``. Its rules: a retry with the same client_id returns
+The /qa socket and the JSON API call ``ask``: ``submit_question`` written in a group with the
+asks that arrive meanwhile (live/group_commit.py), acknowledged once that group has committed.
+The page's form without the script, questions in advance and the demo loader call
+``submit_question`` and commit themselves. Its rules: a retry with the same client_id returns
 the stored question (or is refused when the id belongs to another visitor); a question in
 advance needs the collection window open; a live one needs the session live and the visitor
 within their pace (QUESTION_MIN_INTERVAL_S, QUESTION_MAX_PER_VISITOR); a session with one
@@ -15,10 +17,14 @@ session.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from flask import current_app
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from sqlalchemy import Table, and_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -28,7 +34,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from qa_live.auth.citizens import REQUIRED
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
-from qa_live.live import events, serialize
+from qa_live.live import events, group_commit, sensitive, serialize
 from qa_live.live.models import Question, QuestionSource, QuestionStatus
 from qa_live.live.sensitive import Verdict, screen_question
 from qa_live.live.services import QuestionRefused, status_label
@@ -75,6 +81,59 @@ _INSERT = {
     "postgresql": pg_insert(_questions).on_conflict_do_nothing(
         index_elements=["session_id", "client_id"]).returning(_questions.c.id),
 }
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A question taken, as its asker is told once its transaction has committed."""
+
+    question: dict[str, Any]  # serialize.own_question
+    created: bool
+    id: int
+
+
+def ask(session_id: int, visitor_id: str, data: QuestionInput, source: QuestionSource, *,
+        signed_in: bool = False) -> Asked:
+    """Take a citizen's question; return what to acknowledge, only once it is committed.
+
+    The one intake operation of the /qa socket and the JSON API. The question is written by
+    ``submit_question`` in one transaction with the asks that arrived meanwhile, and its events
+    are sent after that commit. A refusal is raised here as QuestionRefused (in the asker's
+    language); a failed transaction raises its error (an outage: the caller says "try again").
+    The caller has nothing of its own waiting to be committed.
+    """
+    locale = str(get_locale())
+
+    def work() -> Asked:
+        with _speaking(locale):
+            question, created = submit_question(session_id, visitor_id, data, source,
+                                                detached=True, signed_in=signed_in)
+            # Serialised before the commit, which expires a stored question (a duplicate).
+            return Asked(serialize.own_question(question, status_label(question)), created,
+                         question.id)
+
+    asked: Asked = group_commit.of_app().run(work, _write_group,
+                                             current_app.config["INTAKE_GROUP_MAX"])
+    return asked
+
+
+def _write_group(group: list[group_commit.Pending]) -> None:
+    """Write a group of asks in one transaction (the word list read once for all of them)."""
+    try:
+        group_commit.write_group(group, sensitive.hold_matcher, events.commit_and_send,
+                                 db.session.rollback, QuestionRefused)
+    finally:
+        sensitive.release_matcher()
+
+
+@contextmanager
+def _speaking(locale: str) -> Iterator[None]:
+    """The asker's language for what their ask's writer says (refusals, status labels)."""
+    if locale == str(get_locale()):
+        yield
+        return
+    with force_locale(locale):
+        yield
 
 
 def submit_question(session: LiveSession | int, visitor_id: str, data: QuestionInput,
