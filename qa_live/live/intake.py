@@ -106,11 +106,12 @@ def ask(session_id: int, visitor_id: str, data: QuestionInput, source: QuestionS
 
     def work() -> Asked:
         with _speaking(locale):
-            question, created = submit_question(session_id, visitor_id, data, source,
-                                                detached=True, signed_in=signed_in)
-            # Serialised before the commit, which expires a stored question (a duplicate).
-            return Asked(serialize.own_question(question, status_label(question)), created,
-                         question.id)
+            question, created, told = _submit(session_id, visitor_id, data, source, None,
+                                              detached=True, signed_in=signed_in)
+            # A new question's body as its asker's pages were told it; a stored one (a
+            # duplicate) serialised before the commit, which expires it.
+            own = told or serialize.own_question(question, status_label(question))
+            return Asked(own, created, question.id)
 
     asked: Asked = group_commit.of_app().run(work, _write_group,
                                              current_app.config["INTAKE_GROUP_MAX"])
@@ -148,6 +149,15 @@ def submit_question(session: LiveSession | int, visitor_id: str, data: QuestionI
     through the identity service (core/visitor.py). The caller commits with
     events.commit_and_send(); the acknowledgement may be written before.
     """
+    question, created, _told = _submit(session, visitor_id, data, source, now,
+                                       detached=detached, signed_in=signed_in)
+    return question, created
+
+
+def _submit(session: LiveSession | int, visitor_id: str, data: QuestionInput,
+            source: QuestionSource, now: datetime | None, *, detached: bool,
+            signed_in: bool) -> tuple[Question, bool, dict[str, Any] | None]:
+    """``submit_question``, and for a new question the body its asker's pages are sent."""
     if not signed_in and current_app.config["CITIZEN_SIGN_IN"] == REQUIRED:
         raise QuestionRefused(_("Please sign in to ask. Watching the session needs no account."),
                               "sign_in_required")
@@ -160,7 +170,7 @@ def submit_question(session: LiveSession | int, visitor_id: str, data: QuestionI
     if checks is None:
         raise QuestionRefused(_("There is no such session."), "not_found")
     if checks.existing is not None:
-        return _stored(checks.existing, visitor_id), False
+        return _stored(checks.existing, visitor_id), False, None
     if source == QuestionSource.ADVANCE:
         loaded = session if isinstance(session, LiveSession) else db.session.get(
             LiveSession, session_id)
@@ -185,16 +195,16 @@ def submit_question(session: LiveSession | int, visitor_id: str, data: QuestionI
         existing = db.session.scalar(select(Question.id).where(
             Question.session_id == session_id, Question.client_id == data.client_id))
         assert existing is not None
-        return _stored(existing, visitor_id), False
+        return _stored(existing, visitor_id), False, None
     copy = Question(id=question_id, **values)
     set_committed_value(copy, "department", department)
     set_committed_value(copy, "answers", [])
-    _tell(copy, now)
+    told = _tell(copy, now)
     if detached:
-        return copy, True
+        return copy, True, told
     question = db.session.get(Question, question_id)
     assert question is not None
-    return question, True
+    return question, True, told
 
 
 def _row(session_id: int, visitor_id: str, data: QuestionInput, source: QuestionSource,
@@ -216,16 +226,19 @@ def _row(session_id: int, visitor_id: str, data: QuestionInput, source: Question
     }
 
 
-def _tell(question: Question, now: datetime) -> None:
-    """Queue a new question for its session's staff, the public (when published), its asker."""
+def _tell(question: Question, now: datetime) -> dict[str, Any]:
+    """Queue a new question for its session's staff, the public (when published), its asker.
+
+    Returns what its asker's pages are sent (the acknowledgement says the same)."""
     session_id = question.session_id
     events.tell_staff(session_id, "question", serialize.staff_question(question, now),
                       department_id=question.department_id)
     if question.status == QuestionStatus.APPROVED:
         events.publish_to(session_id, "question", serialize.public_question(question))
-    events.tell_visitor(question.visitor_id, "mine",
-                        serialize.own_question(question, status_label(question)))
+    own = serialize.own_question(question, status_label(question))
+    events.tell_visitor(question.visitor_id, "mine", own)
     events.after_commit(lambda: mark_counts(session_id))
+    return own
 
 
 def _stored(question_id: int, visitor_id: str) -> Question:
