@@ -21,12 +21,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import current_app
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
-from sqlalchemy import Table, and_, bindparam, func, select
+from sqlalchemy import Table, and_, bindparam, func, inspect, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
@@ -48,6 +48,7 @@ from qa_live.planning.models import (
     session_departments,
 )
 
+_M = TypeVar("_M", Question, Department)
 _questions: Table = Question.__table__  # type: ignore[assignment]
 _sessions: Table = LiveSession.__table__  # type: ignore[assignment]
 _departments: Table = Department.__table__  # type: ignore[assignment]
@@ -184,7 +185,8 @@ def _submit(session: LiveSession | int, visitor_id: str, data: QuestionInput,
                                   "not_live")
         pace_verdict(checks.asked, checks.last, now)
     verdict = screen_question(data.text, data.nickname)
-    department = (Department(id=checks.department_id, name=checks.department_name)
+    department = (_detached(Department, {"id": checks.department_id,
+                                         "name": checks.department_name})
                   if checks.departments == 1 else None)
     values = _row(session_id, visitor_id, data, source, verdict, department, now,
                   published=(source == QuestionSource.LIVE
@@ -196,7 +198,7 @@ def _submit(session: LiveSession | int, visitor_id: str, data: QuestionInput,
             Question.session_id == session_id, Question.client_id == data.client_id))
         assert existing is not None
         return _stored(existing, visitor_id), False, None
-    copy = Question(id=question_id, **values)
+    copy = _detached(Question, {"id": question_id, **values})
     set_committed_value(copy, "department", department)
     set_committed_value(copy, "answers", [])
     told = _tell(copy, now)
@@ -205,6 +207,14 @@ def _submit(session: LiveSession | int, visitor_id: str, data: QuestionInput,
     question = db.session.get(Question, question_id)
     assert question is not None
     return question, True, told
+
+
+def _detached(model: type[_M], values: dict[str, Any]) -> _M:
+    """A transient instance holding ``values`` for serialising: made on every ask, so without
+    the constructor's attribute events (a third of the copy's cost); reads are the same."""
+    made: _M = inspect(model).class_manager.new_instance()
+    made.__dict__.update(values)
+    return made
 
 
 def _row(session_id: int, visitor_id: str, data: QuestionInput, source: QuestionSource,
