@@ -104,6 +104,10 @@ def ask(session_id: int, visitor_id: str, data: QuestionInput, source: QuestionS
     The caller has nothing of its own waiting to be committed.
     """
     locale = str(get_locale())
+    if db.session().in_transaction():
+        # What the caller read (the API: the session) is done with: its pooled connection is
+        # given back rather than held while the ask waits for its group's writer.
+        db.session.rollback()
 
     def work() -> Asked:
         with _speaking(locale):
