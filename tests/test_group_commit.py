@@ -144,6 +144,33 @@ def test_asks_arriving_while_one_is_written_share_the_next_transaction(app, held
     assert "qa_live_intake_transactions_total" in metrics.get_data(as_text=True)
 
 
+def test_an_api_ask_and_a_socket_ask_arriving_together_share_one_transaction(
+        app, live_session, held):
+    hold, asking, page, _twins = held
+    phone = app.test_client()
+    phone.get(f"/s/{live_session.slug}")
+    replies: dict[str, Any] = {}
+
+    def post() -> None:
+        replies["api"] = phone.post(f"/api/v1/sessions/{live_session.slug}/questions",
+                                    json={"text": "从接口提的问题：供暖费怎么算？",
+                                          "client_id": str(uuid.uuid4())})
+
+    before = _tally("intake_transactions")
+    api = threading.Thread(target=post)
+    api.start()
+    _queued(app, 1)
+    asking.start("socket", page(), "从页面提的问题：供暖什么时候开始？")
+    _queued(app, 2)
+    hold.release.set()
+    api.join(30)
+    acks = asking.join()
+    assert replies["api"].status_code == 201 and acks["socket"]["ok"]
+    assert _tally("intake_transactions") - before == 2  # the held one, then both together
+    assert {"从接口提的问题：供暖费怎么算？", "从页面提的问题：供暖什么时候开始？"} <= set(
+        _stored_texts())
+
+
 def test_one_failing_ask_in_a_group_neither_loses_nor_falsely_acks_the_others(
         app, held, monkeypatch):
     hold, asking, page, _twins = held
