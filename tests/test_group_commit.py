@@ -241,6 +241,20 @@ def test_a_group_whose_commit_cannot_reach_the_database_acknowledges_none(
     assert _stored_texts() == [HOLD]
 
 
+def test_an_ask_kept_waiting_too_long_is_told_to_try_again_and_not_written_later(
+        app, held, monkeypatch):
+    hold, asking, page, _twins = held
+    monkeypatch.setattr(group_commit, "WAIT_S", 0.5)
+    asking.start("late", page(), "等得太久的问题")
+    _queued(app, 1)
+    time.sleep(1.0)  # past WAIT_S: it has left the queue
+    assert len(group_commit.of_app(app).queue) == 0
+    hold.release.set()
+    acks = asking.join()
+    assert acks["late"]["ok"] is False and acks["late"]["error"] == "unavailable"
+    assert "等得太久的问题" not in _stored_texts()
+
+
 def test_many_citizens_asking_at_once_have_every_acknowledged_question_stored(
         app, live_session):
     app.config.update(QUESTION_MIN_INTERVAL_S=0, QUESTION_MAX_PER_VISITOR=100)

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import exc as sa_exc
 
 from qa_live.core.outages import is_unavailable
 from qa_live.live import realtime
@@ -118,7 +119,8 @@ class GroupCommit:
                 return
             if pending in self.queue:
                 self.queue.remove(pending)
-        raise TimeoutError("the group writing this question did not finish in time")
+        # The pool's own "no connection in time": the caller answers "try again" (unavailable).
+        raise sa_exc.TimeoutError("the group before this question did not finish in time")
 
 
 def of_app(app: Flask | None = None) -> GroupCommit:
