@@ -156,6 +156,9 @@ class Config:
     # Per-visitor limits in a live session (answered with a clear message, never dropped).
     QUESTION_MIN_INTERVAL_S = int(os.environ.get("QUESTION_MIN_INTERVAL_S", "10"))
     QUESTION_MAX_PER_VISITOR = int(os.environ.get("QUESTION_MAX_PER_VISITOR", "20"))
+    # Asks arriving while one is written share the next transaction (live/group_commit.py):
+    # at most this many in one (a bound on the first one's wait behind the others).
+    INTAKE_GROUP_MAX = int(os.environ.get("INTAKE_GROUP_MAX", "100"))
     VOTE_RATE_LIMIT = os.environ.get("VOTE_RATE_LIMIT", "30/minute")
     # Live polls (docs/security.md, "One answer per visitor"): a visitor's answers, and all
     # answers from one address (a hall behind one NAT address answers together: keep it wide).

@@ -185,8 +185,11 @@ async def drain(tally: Tally, numbers: range, limit: float) -> None:
         await asyncio.sleep(0.2)
 
 
-def add_lost(record: dict[str, Any], numbers: range, tally: Tally, stored: set[int]) -> None:
-    acked = {k for k in numbers if k in tally.acked}
+def add_lost(record: dict[str, Any], numbers: range, acked_then: set[int],
+             stored: set[int]) -> None:
+    """``acked_then``: the acks received before the stored questions were read (an ack that
+    arrives while they are read is for a commit the read may not see: not a loss)."""
+    acked = {k for k in numbers if k in acked_then}
     record["stored"] = sum(1 for k in numbers if k in stored)
     record["lost"] = len(acked - stored)
     processed = max(record["delivered"], record["stored"])  # stored, acknowledged or not
@@ -375,10 +378,11 @@ async def measure(target: Target, opts: argparse.Namespace, tag: int, clients: i
                 steady["max_rate_held_per_s"] = held
                 steady["max_rate_capped"] = held >= top  # the search stopped at its top rate
             if target.database_url:
+                acked_then = set(tally.acked)  # before the read (see add_lost)
                 stored = await asyncio.to_thread(stored_questions, target.database_url, tag)
-                add_lost(steady, numbers, tally, stored)
+                add_lost(steady, numbers, acked_then, stored)
                 for record, step_numbers in step_records:
-                    add_lost(record, step_numbers, tally, stored)
+                    add_lost(record, step_numbers, acked_then, stored)
             records.append(steady)
             records.extend(record for record, _ in step_records)
     finally:

@@ -84,11 +84,9 @@ def ask(slug: str) -> ResponseReturnValue:
     source = (QuestionSource.ADVANCE if session.state == SessionState.ANNOUNCED
               else QuestionSource.LIVE)
     caller = calling_visitor()
-    question, created = intake.submit_question(session, caller.id, data, source,
-                                               signed_in=caller.signed_in)
-    events.commit_and_send()
-    body = serialize.own_question(question, live.status_label(question))
-    return jsonify(question=body, duplicate=not created), 201 if created else 200
+    asked = intake.ask(session.id, caller.id, data, source, signed_in=caller.signed_in)
+    return jsonify(question=asked.question, duplicate=not asked.created), (
+        201 if asked.created else 200)
 
 
 @bp.get("/sessions/<slug>/questions/mine")

@@ -1,7 +1,9 @@
 """Intake: the one operation that takes a citizen's question, whatever brought it.
 
-The /qa socket, the JSON API, the page's form without the script, questions in advance and the
-demo loader all call ``submit_question``. Its rules: a retry with the same client_id returns
+The /qa socket and the JSON API call ``ask``: ``submit_question`` written in a group with the
+asks that arrive meanwhile (live/group_commit.py), acknowledged once that group has committed.
+The page's form without the script, questions in advance and the demo loader call
+``submit_question`` and commit themselves. Its rules: a retry with the same client_id returns
 the stored question (or is refused when the id belongs to another visitor); a question in
 advance needs the collection window open; a live one needs the session live and the visitor
 within their pace (QUESTION_MIN_INTERVAL_S, QUESTION_MAX_PER_VISITOR); a session with one
@@ -15,12 +17,16 @@ session.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import current_app
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
-from sqlalchemy import Table, and_, bindparam, func, select
+from sqlalchemy import Table, and_, bindparam, func, inspect, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
@@ -28,7 +34,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from qa_live.auth.citizens import REQUIRED
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
-from qa_live.live import events, serialize
+from qa_live.live import events, group_commit, sensitive, serialize
 from qa_live.live.models import Question, QuestionSource, QuestionStatus
 from qa_live.live.sensitive import Verdict, screen_question
 from qa_live.live.services import QuestionRefused, status_label
@@ -42,6 +48,7 @@ from qa_live.planning.models import (
     session_departments,
 )
 
+_M = TypeVar("_M", Question, Department)
 _questions: Table = Question.__table__  # type: ignore[assignment]
 _sessions: Table = LiveSession.__table__  # type: ignore[assignment]
 _departments: Table = Department.__table__  # type: ignore[assignment]
@@ -77,6 +84,64 @@ _INSERT = {
 }
 
 
+@dataclass(frozen=True)
+class Asked:
+    """A question taken, as its asker is told once its transaction has committed."""
+
+    question: dict[str, Any]  # serialize.own_question
+    created: bool
+    id: int
+
+
+def ask(session_id: int, visitor_id: str, data: QuestionInput, source: QuestionSource, *,
+        signed_in: bool = False) -> Asked:
+    """Take a citizen's question; return what to acknowledge, only once it is committed.
+
+    The one intake operation of the /qa socket and the JSON API. The question is written by
+    ``submit_question`` in one transaction with the asks that arrived meanwhile, and its events
+    are sent after that commit. A refusal is raised here as QuestionRefused (in the asker's
+    language); a failed transaction raises its error (an outage: the caller says "try again").
+    The caller has nothing of its own waiting to be committed.
+    """
+    locale = str(get_locale())
+    if db.session().in_transaction():
+        # What the caller read (the API: the session) is done with: its pooled connection is
+        # given back rather than held while the ask waits for its group's writer.
+        db.session.rollback()
+
+    def work() -> Asked:
+        with _speaking(locale):
+            question, created, told = _submit(session_id, visitor_id, data, source, None,
+                                              detached=True, signed_in=signed_in)
+            # A new question's body as its asker's pages were told it; a stored one (a
+            # duplicate) serialised before the commit, which expires it.
+            own = told or serialize.own_question(question, status_label(question))
+            return Asked(own, created, question.id)
+
+    asked: Asked = group_commit.of_app().run(work, _write_group,
+                                             current_app.config["INTAKE_GROUP_MAX"])
+    return asked
+
+
+def _write_group(group: list[group_commit.Pending]) -> None:
+    """Write a group of asks in one transaction (the word list read once for all of them)."""
+    try:
+        group_commit.write_group(group, sensitive.hold_matcher, events.commit_and_send,
+                                 db.session.rollback, QuestionRefused)
+    finally:
+        sensitive.release_matcher()
+
+
+@contextmanager
+def _speaking(locale: str) -> Iterator[None]:
+    """The asker's language for what their ask's writer says (refusals, status labels)."""
+    if locale == str(get_locale()):
+        yield
+        return
+    with force_locale(locale):
+        yield
+
+
 def submit_question(session: LiveSession | int, visitor_id: str, data: QuestionInput,
                     source: QuestionSource, now: datetime | None = None, *,
                     detached: bool = False, signed_in: bool = False) -> tuple[Question, bool]:
@@ -89,6 +154,15 @@ def submit_question(session: LiveSession | int, visitor_id: str, data: QuestionI
     through the identity service (core/visitor.py). The caller commits with
     events.commit_and_send(); the acknowledgement may be written before.
     """
+    question, created, _told = _submit(session, visitor_id, data, source, now,
+                                       detached=detached, signed_in=signed_in)
+    return question, created
+
+
+def _submit(session: LiveSession | int, visitor_id: str, data: QuestionInput,
+            source: QuestionSource, now: datetime | None, *, detached: bool,
+            signed_in: bool) -> tuple[Question, bool, dict[str, Any] | None]:
+    """``submit_question``, and for a new question the body its asker's pages are sent."""
     if not signed_in and current_app.config["CITIZEN_SIGN_IN"] == REQUIRED:
         raise QuestionRefused(_("Please sign in to ask. Watching the session needs no account."),
                               "sign_in_required")
@@ -101,7 +175,7 @@ def submit_question(session: LiveSession | int, visitor_id: str, data: QuestionI
     if checks is None:
         raise QuestionRefused(_("There is no such session."), "not_found")
     if checks.existing is not None:
-        return _stored(checks.existing, visitor_id), False
+        return _stored(checks.existing, visitor_id), False, None
     if source == QuestionSource.ADVANCE:
         loaded = session if isinstance(session, LiveSession) else db.session.get(
             LiveSession, session_id)
@@ -115,7 +189,8 @@ def submit_question(session: LiveSession | int, visitor_id: str, data: QuestionI
                                   "not_live")
         pace_verdict(checks.asked, checks.last, now)
     verdict = screen_question(data.text, data.nickname)
-    department = (Department(id=checks.department_id, name=checks.department_name)
+    department = (_detached(Department, {"id": checks.department_id,
+                                         "name": checks.department_name})
                   if checks.departments == 1 else None)
     values = _row(session_id, visitor_id, data, source, verdict, department, now,
                   published=(source == QuestionSource.LIVE
@@ -126,16 +201,24 @@ def submit_question(session: LiveSession | int, visitor_id: str, data: QuestionI
         existing = db.session.scalar(select(Question.id).where(
             Question.session_id == session_id, Question.client_id == data.client_id))
         assert existing is not None
-        return _stored(existing, visitor_id), False
-    copy = Question(id=question_id, **values)
+        return _stored(existing, visitor_id), False, None
+    copy = _detached(Question, {"id": question_id, **values})
     set_committed_value(copy, "department", department)
     set_committed_value(copy, "answers", [])
-    _tell(copy, now)
+    told = _tell(copy, now)
     if detached:
-        return copy, True
+        return copy, True, told
     question = db.session.get(Question, question_id)
     assert question is not None
-    return question, True
+    return question, True, told
+
+
+def _detached(model: type[_M], values: dict[str, Any]) -> _M:
+    """A transient instance holding ``values`` for serialising: made on every ask, so without
+    the constructor's attribute events (a third of the copy's cost); reads are the same."""
+    made: _M = inspect(model).class_manager.new_instance()
+    made.__dict__.update(values)
+    return made
 
 
 def _row(session_id: int, visitor_id: str, data: QuestionInput, source: QuestionSource,
@@ -157,16 +240,19 @@ def _row(session_id: int, visitor_id: str, data: QuestionInput, source: Question
     }
 
 
-def _tell(question: Question, now: datetime) -> None:
-    """Queue a new question for its session's staff, the public (when published), its asker."""
+def _tell(question: Question, now: datetime) -> dict[str, Any]:
+    """Queue a new question for its session's staff, the public (when published), its asker.
+
+    Returns what its asker's pages are sent (the acknowledgement says the same)."""
     session_id = question.session_id
     events.tell_staff(session_id, "question", serialize.staff_question(question, now),
                       department_id=question.department_id)
     if question.status == QuestionStatus.APPROVED:
         events.publish_to(session_id, "question", serialize.public_question(question))
-    events.tell_visitor(question.visitor_id, "mine",
-                        serialize.own_question(question, status_label(question)))
+    own = serialize.own_question(question, status_label(question))
+    events.tell_visitor(question.visitor_id, "mine", own)
     events.after_commit(lambda: mark_counts(session_id))
+    return own
 
 
 def _stored(question_id: int, visitor_id: str) -> Question:

@@ -115,6 +115,8 @@ class AppState:
     poll_results: dict[int, tuple[float, dict[str, Any]]] = field(default_factory=dict)
     #: The socket flood limiter (socket_common.SocketEventLimiter), made on first use.
     socket_limiter: Any = None
+    #: The asks waiting to be written together (group_commit.GroupCommit), made on first use.
+    group_commit: Any = None
     #: Background loop -> (monotonic time its last round ended, its interval), for /readyz.
     rounds: dict[str, tuple[float, float]] = field(default_factory=dict)
 

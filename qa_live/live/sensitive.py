@@ -24,6 +24,7 @@ from qa_live.live.sensitive_models import SensitiveListVersion, SensitiveWord
 
 _lock = threading.Lock()
 _EXTENSION = "qa_live.sensitive_matcher"
+_HELD = "qa_live.sensitive_matcher_held"  # in db.session.info, while a group of asks is written
 
 _versions: Table = SensitiveListVersion.__table__  # type: ignore[assignment]
 _words: Table = SensitiveWord.__table__  # type: ignore[assignment]
@@ -81,7 +82,21 @@ def ensure_loaded() -> int:
     return version
 
 
+def hold_matcher() -> None:
+    """Screen with the list as it is now until release_matcher() (a group of asks, live/intake.py,
+    reads the list's version once for all of them)."""
+    db.session.info[_HELD] = _matcher()
+
+
+def release_matcher() -> None:
+    """Read the list's version again for each screening (after hold_matcher)."""
+    db.session.info.pop(_HELD, None)
+
+
 def _matcher() -> tuple[int, ahocorasick.Automaton]:
+    held: tuple[int, ahocorasick.Automaton] | None = db.session.info.get(_HELD)
+    if held is not None:
+        return held
     version = ensure_loaded()
     extensions = current_app.extensions
     with _lock:

@@ -24,7 +24,6 @@ from qa_live.live import (
     own_question_views,
     poll_commands,
     realtime,
-    serialize,
     summaries,
     visits,
     votes_seen,
@@ -161,15 +160,11 @@ class CitizenNamespace(GuardedNamespace):
             raise EventError("not_joined", _("Join a session first."))
         question_input = parse_question(payload(data))
         signed: Visitor = state["signed"]
-        question, created = intake.submit_question(
-            state["session_id"], state["visitor"], question_input, QuestionSource.LIVE,
-            detached=True, signed_in=signed.signed_in)
-        # Written before the commit, which expires the question: reading it afterwards would
-        # load it again with its session and answers. The ack is sent only after the commit.
-        ack = ok(question=serialize.own_question(question, live.status_label(question)),
-                 duplicate=not created)
-        events.commit_and_send()
-        return ack
+        # Returns once the question's transaction (shared with the asks that arrived meanwhile)
+        # has committed and its events are sent.
+        asked = intake.ask(state["session_id"], state["visitor"], question_input,
+                           QuestionSource.LIVE, signed_in=signed.signed_in)
+        return ok(question=asked.question, duplicate=not asked.created)
 
     @guarded
     def on_vote(self, data: Any = None) -> dict[str, Any]:

@@ -116,14 +116,21 @@ class WorkerCollector(Collector):
                                      labels=["code"])
         with realtime.tally_lock:
             counted = dict(realtime.tallies)
+        intake = {name: CounterMetricFamily(f"qa_live_{name}", doc) for name, doc in (
+            ("intake_transactions", "Transactions that wrote citizens' questions (asks "
+             "arriving together share one: live/group_commit.py)"),
+            ("intake_asks", "Questions asked through those transactions"))}
         for (name, labels), value in sorted(counted.items()):
             values = dict(labels)
-            if name == "emits":
+            if name in intake:
+                intake[name].add_metric([], value)
+            elif name == "emits":
                 emits.add_metric([values.get("namespace", ""), values.get("event", "")], value)
             elif name == "socket_errors":
                 failed.add_metric([values.get("code", "")], value)
         yield emits
         yield failed
+        yield from intake.values()
         delivered = CounterMetricFamily("qa_live_broadcast_deliveries", "Broadcast messages "
                                         "handed to this worker's connections: written straight "
                                         "to the WebSocket, or queued for the connection's "
