@@ -100,13 +100,10 @@ def mine(slug: str) -> ResponseReturnValue:
 def vote(slug: str, question_id: int) -> ResponseReturnValue:
     """Upvote a published question, once per visitor."""
     session = get_live_session_or_error(slug)
-    question = db.session.get(Question, question_id)
-    if question is None or question.session_id != session.id:
-        raise EventError("not_found", _("There is no such question."))
-    count = live.vote(question, visitor())
+    count = live.cast_vote(question_id, visitor(), session.id)  # the socket's vote, too
     db.session.commit()
-    summaries.mark_vote(session.id, question.id)
-    return jsonify(question_id=question.id, upvotes=count)
+    summaries.mark_vote(session.id, question_id)
+    return jsonify(question_id=question_id, upvotes=count)
 
 
 @bp.post("/sessions/<slug>/questions/<int:question_id>/answers/<int:answer_id>/rating")

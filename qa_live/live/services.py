@@ -85,11 +85,6 @@ def _vote_insert(connection: Connection) -> Any:
     return statement
 
 
-def vote(question: Question, visitor_id: str) -> int:
-    """Add the visitor's one upvote to a published question; return the new count."""
-    return cast_vote(question.id, visitor_id, question.session_id)
-
-
 def cast_vote(question_id: int, visitor_id: str, session_id: int) -> int:
     """Add the visitor's one upvote to a published question of the session; the new count.
 
