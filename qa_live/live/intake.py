@@ -1,9 +1,10 @@
 """Intake: the one operation that takes a citizen's question, whatever brought it.
 
-The /qa socket and the JSON API call ``ask``: ``submit_question`` written in a group with the
-asks that arrive meanwhile (live/group_commit.py), acknowledged once that group has committed.
-The page's form without the script, questions in advance and the demo loader call
-``submit_question`` and commit themselves. Its rules: a retry with the same client_id returns
+The /qa socket, the JSON API and the live page's form without the script call ``ask``:
+``submit_question`` written in a group with the asks that arrive meanwhile
+(live/group_commit.py), acknowledged once that group has committed. Questions in advance (whose
+page needs the stored question's private link) and the demo loader call ``submit_question`` and
+commit themselves. Its rules: a retry with the same client_id returns
 the stored question (or is refused when the id belongs to another visitor); a question in
 advance needs the collection window open; a live one needs the session live and the visitor
 within their pace (QUESTION_MIN_INTERVAL_S, QUESTION_MAX_PER_VISITOR); a session with one

@@ -236,8 +236,10 @@ def ask_live(slug: str) -> ResponseReturnValue:
     try:
         data = parse_question({"text": form.text.data, "nickname": form.nickname.data,
                                "phone": form.phone.data, "client_id": form.client_id.data})
-        intake.submit_question(session, visitor_id(), data, QuestionSource.LIVE,
-                               signed_in=current_visitor().signed_in)
+        # The socket's and the API's ask: written with the asks arriving meanwhile, committed
+        # and its events sent before it returns.
+        intake.ask(session.id, visitor_id(), data, QuestionSource.LIVE,
+                   signed_in=current_visitor().signed_in)
     except InvalidInput as exc:
         for name, message in exc.errors.items():
             getattr(form, name, form.text).errors = [message]
@@ -245,7 +247,6 @@ def ask_live(slug: str) -> ResponseReturnValue:
     except live_services.QuestionRefused as exc:
         form.text.errors = [str(exc)]
         return render_live_page(session, form, 409)
-    events.commit_and_send()
     flash(_("Your question was received. It appears below under “My questions”."), "success")
     return redirect(url_for("planning.session_page", slug=session.slug) + "#mine")
 
