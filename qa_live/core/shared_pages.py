@@ -74,7 +74,7 @@ FILLS: dict[str, Callable[[], str]] = {
 
 def fills_for(page: SharedPage) -> dict[str, str]:
     """This request's values for the page's holes."""
-    return {name: FILLS[name]() for name in set(page.holes)}
+    return {name: FILLS[name]() for name in page.names}
 
 
 def _stored_block(data: bytes) -> bytes:
@@ -109,6 +109,7 @@ class SharedPage:
     status: int
     etag: str
     made: float  # time.monotonic() when rendered
+    names: frozenset[str] = frozenset()  # the holes' names, each once
 
     @classmethod
     def build(cls, html: str, status: int = 200, gzip_level: int = 9,
@@ -129,7 +130,8 @@ class SharedPage:
         brotli_size = len(head) + sum(len(p) + 3 for p in parts[1:])
         gzip_size = sum(len(p) for p in gzip_parts) + 5 * len(holes)
         return cls(parts, holes, tuple(gzip_parts), zlib.crc32(parts[0]), head,
-                   brotli_size > gzip_size, status, f"s-{digest}", time.monotonic())
+                   brotli_size > gzip_size, status, f"s-{digest}", time.monotonic(),
+                   frozenset(holes))
 
     def encoding_for(self, accept_encoding: str) -> str | None:
         """What this page is sent in: Flask-Compress's choice for the request (brotli, gzip or

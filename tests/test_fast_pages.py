@@ -1,0 +1,311 @@
+"""A new visitor's shared page answered in front of Flask (qa_live/core/fast_pages.py).
+
+wsgi.py installs the layer; these tests install it on the test app the same way. What they hold
+it to: its answer is the answer Flask gave the visitor before (status, every header but the
+cookies' values and the length, the page but the per-visitor values, the cookies' attributes);
+the cookies it mints work for the socket's join, an ask and the no-script form (its CSRF token,
+not another visitor's); a language is a page of its own; any cookie (a display choice, staff),
+another method or query, a changed session, an expired page or a response it cannot make goes
+to Flask.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from qa_live import create_app
+from qa_live.auth.models import Role
+from qa_live.core import fast_pages
+from qa_live.core.timeutil import utcnow
+from qa_live.core.visitor import COOKIE, read_visitor_id
+from qa_live.extensions import db, socketio
+from qa_live.live.models import Question
+from qa_live.planning.models import ModerationMode, SessionState
+from tests.conftest import _isolate_requests, config_for
+from tests.test_shared_pages import KEEP_S, PER_VISITOR, decoded, staff_api
+
+PER_REQUEST = {"set-cookie", "content-length", "x-request-id"}
+
+
+def _app(db_url: str, **overrides: object) -> Iterator[Flask]:
+    app = create_app(config_for(db_url, PUBLIC_PAGE_CACHE_S=KEEP_S, **overrides))
+    _isolate_requests(app)
+    fast_pages.install(app)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(db_url: str) -> Iterator[Flask]:
+    yield from _app(db_url)
+
+
+@pytest.fixture
+def csrf_app(db_url: str) -> Iterator[Flask]:
+    yield from _app(db_url, WTF_CSRF_ENABLED=True)
+
+
+@pytest.fixture
+def people(make_department, make_user):
+    trade = make_department("对外贸易处")
+    return {"trade": trade, "host": make_user("host1", roles=[Role.HOST], name="主持人李明")}
+
+
+@pytest.fixture
+def live(make_session, people, make_question):
+    session = make_session(title="稳外贸政策解读", state=SessionState.LIVE,
+                           departments=[people["trade"]], hosts=[people["host"]],
+                           start=utcnow() - timedelta(minutes=5),
+                           moderation_mode=ModerationMode.OPEN)
+    make_question(session, "出口退税多久能到账？")
+    return session
+
+
+def door(app: Flask) -> fast_pages.Door:
+    return app.extensions[fast_pages.EXTENSION + ".door"]
+
+
+def visit(app: Flask, path: str, encoding: str | None = "gzip", **cookies: str):
+    """A new browser (no cookie but ``cookies``) loading ``path``: the client, the response,
+    the page, and whether the door answered it."""
+    db.session.rollback()  # end what the test's context read, as a worker's request would
+    before = door(app).answered
+    browser = app.test_client()
+    for name, value in cookies.items():
+        browser.set_cookie(name, value)
+    response = browser.get(path, headers={"Accept-Encoding": encoding} if encoding else {})
+    return browser, response, decoded(response), door(app).answered == before + 1
+
+
+def cookie_lines(response) -> dict[str, str]:
+    return {line.split("=", 1)[0]: line for line in response.headers.getlist("Set-Cookie")}
+
+
+def attributes(line: str) -> list[str]:
+    """A Set-Cookie line's attributes, Expires to the day (it is made from the time)."""
+    parts = [part.strip() for part in line.split(";")[1:]]
+    return [part[:20] if part.startswith("Expires=") else part for part in parts]
+
+
+@pytest.fixture(params=[True, False], ids=["csrf", "no-csrf"])
+def either_app(request, db_url: str) -> Iterator[Flask]:
+    yield from _app(db_url, WTF_CSRF_ENABLED=request.param)
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "br", None])
+def test_the_door_answers_as_flask_answered(either_app, live, encoding):
+    app = either_app
+    path = f"/s/{live.slug}"
+    _client, flask_response, flask_html, by_door = visit(app, path, encoding)
+    assert not by_door and flask_response.headers.get("ETag")  # Flask's shared page, learned
+    _client, response, html, by_door = visit(app, path, encoding)
+    assert by_door
+    assert response.status_code == flask_response.status_code == 200
+    ours = [(k, v) for k, v in response.headers if k.lower() not in PER_REQUEST]
+    theirs = [(k, v) for k, v in flask_response.headers if k.lower() not in PER_REQUEST]
+    assert ours == theirs
+    assert response.headers["X-Request-ID"] != flask_response.headers["X-Request-ID"]
+    assert int(response.headers["Content-Length"]) == len(response.get_data())
+    assert PER_VISITOR.sub(r"\1", html) == PER_VISITOR.sub(r"\1", flask_html)
+    assert "qahole" not in html and "出口退税多久能到账？" in html
+    mine, flasks = cookie_lines(response), cookie_lines(flask_response)
+    # Flask's session carries the CSRF secret of the page's token (no token, no session).
+    with_token = app.config["WTF_CSRF_ENABLED"]
+    assert set(mine) == set(flasks) == ({"session", COOKIE} if with_token else {COOKIE})
+    for name in mine:
+        assert attributes(mine[name]) == attributes(flasks[name]), name
+        assert mine[name] != flasks[name]  # a visitor of its own
+    for line in (mine[COOKIE], flasks[COOKIE]):
+        assert "Max-Age=31536000" in line and "Expires=" in line
+
+
+def test_each_visitor_gets_their_own_cookie_token_and_client_id(csrf_app, live):
+    app = csrf_app
+    path = f"/s/{live.slug}"
+    visit(app, path)
+    seen = [visit(app, path) for _ in range(3)]
+    assert all(by_door for *_rest, by_door in seen)
+    visitors, tokens, client_ids = set(), set(), set()
+    for _client, response, html, _by_door in seen:
+        value = cookie_lines(response)[COOKIE].split("=", 1)[1].split(";", 1)[0]
+        visitors.add(read_visitor_id(value))
+        tokens.update(re.findall(r'name="csrf_token" type="hidden" value="([^"]+)"', html))
+        client_ids.update(re.findall(r'name="client_id" type="hidden" value="([^"]+)"', html))
+    assert None not in visitors and len(visitors) == 3
+    assert len(tokens) == 3 and len(client_ids) == 3
+
+
+def test_its_cookies_join_the_socket_and_ask_as_that_visitor(app, live):
+    path = f"/s/{live.slug}"
+    visit(app, path)
+    browser, response, _html, by_door = visit(app, path)
+    assert by_door
+    value = cookie_lines(response)[COOKIE].split("=", 1)[1].split(";", 1)[0]
+    sock = socketio.test_client(app, namespace="/qa", flask_test_client=browser)
+    joined = sock.emit("join", {"slug": live.slug}, namespace="/qa", callback=True)
+    assert joined["ok"] is True, joined
+    asked = sock.emit("ask", {"text": "门口取号的页面也能提问吗？", "client_id": str(uuid.uuid4())},
+                      namespace="/qa", callback=True)
+    assert asked["ok"] is True, asked
+    sock.disconnect(namespace="/qa")
+    db.session.rollback()
+    question = db.session.scalar(select(Question).where(
+        Question.text == "门口取号的页面也能提问吗？"))
+    assert question is not None and question.visitor_id == read_visitor_id(value)
+
+
+def test_its_form_posts_with_its_own_token_and_not_anothers(csrf_app, live):
+    path = f"/s/{live.slug}"
+    visit(csrf_app, path, None)
+    fields = {}
+    browsers = []
+    for _ in range(2):
+        browser, _response, html, by_door = visit(csrf_app, path, None)
+        assert by_door
+        browsers.append(browser)
+        fields[browser] = dict(re.findall(r'<input form="ask-form" id="(\w+)" name="\w+" '
+                                          r'type="hidden" value="([^"]+)"', html))
+    first, second = browsers
+    stolen = second.post(f"/s/{live.slug}/live-ask", data={
+        **fields[first], "text": "别人的令牌能提问吗？"})
+    assert stolen.status_code == 400
+    asked = first.post(f"/s/{live.slug}/live-ask", data={
+        **fields[first], "text": "出口信用保险有保费补贴吗？"})
+    assert asked.status_code == 302
+    db.session.rollback()
+    stored = db.session.scalar(select(Question).where(
+        Question.text == "出口信用保险有保费补贴吗？"))
+    assert stored is not None and stored.client_id == fields[first]["client_id"]
+
+
+def test_a_language_is_a_page_of_its_own(app, live):
+    path = f"/s/{live.slug}"
+    for _ in range(2):
+        _c, chinese, zh_html, zh_door = visit(app, path)
+        _c, english, en_html, en_door = visit(app, path + "?lang=en")
+    assert zh_door and en_door
+    assert '<html lang="zh-CN">' in zh_html and "Ask a question" not in zh_html
+    assert '<html lang="en">' in en_html and "Ask a question" in en_html
+    assert chinese.headers["ETag"] != english.headers["ETag"]
+    _c, unknown, _html, by_door = visit(app, path + "?lang=xx")
+    assert not by_door and unknown.status_code == 200 and "ETag" not in unknown.headers
+    _c, _response, _html, by_door = visit(app, path + "?lang=en&x=1")
+    assert not by_door
+
+
+def test_any_cookie_goes_to_flask(app, live, people, auth):
+    path = f"/s/{live.slug}"
+    visit(app, path)
+    assert visit(app, path)[3]
+    _c, elder, elder_html, by_door = visit(app, path, display="elder")
+    assert not by_door and 'class="elder"' in elder_html
+    _c, english, en_html, by_door = visit(app, path, lang="en")
+    assert not by_door and "Ask a question" in en_html
+    answered = door(app).answered
+    auth.login(people["host"])
+    staff = auth._client.get(path, headers={"Accept-Encoding": "gzip"})
+    assert door(app).answered == answered
+    assert staff.status_code == 200 and "ETag" not in staff.headers
+    assert staff.headers.get("Content-Encoding") is None  # staff pages stay uncompressed
+
+
+def test_other_methods_and_addresses_go_to_flask(app, live, make_session):
+    path = f"/s/{live.slug}"
+    visit(app, path)
+    answered = door(app).answered
+    client = app.test_client()
+    assert client.head(path).status_code == 200
+    assert client.post(path).status_code == 405
+    assert client.get(path + "/").status_code in (308, 404)
+    assert client.get("/s/no-such-session").status_code == 404
+    draft = make_session(state=SessionState.DRAFT)
+    assert client.get(f"/s/{draft.slug}").status_code == 404
+    assert client.get(f"/s/{draft.slug}").status_code == 404
+    assert door(app).answered == answered
+
+
+def test_a_published_change_reaches_the_next_visitor_through_the_door(app, live, people,
+                                                                      db_url):
+    path = f"/s/{live.slug}"
+    visit(app, path)
+    _c, before, html, by_door = visit(app, path)
+    assert by_door and "一般十个工作日内到账。" not in html
+    other = create_app(config_for(db_url, PUBLIC_PAGE_CACHE_S=KEEP_S))  # another worker
+    client, headers = staff_api(other, people["host"])
+    question = db.session.scalar(select(Question).where(Question.session_id == live.id))
+    published = client.post(f"/api/v1/staff/sessions/{live.id}/actions/answer",
+                            json={"question_id": question.id, "body": "一般十个工作日内到账。"},
+                            headers=headers)
+    assert published.status_code == 200, published.get_json()
+    _c, after, html, by_door = visit(app, path)
+    assert not by_door and "一般十个工作日内到账。" in html  # Flask rendered it anew
+    assert after.headers["ETag"] != before.headers["ETag"]
+    _c, again, html, by_door = visit(app, path)
+    assert by_door and "一般十个工作日内到账。" in html
+    assert again.headers["ETag"] == after.headers["ETag"]
+    with other.app_context():
+        db.engine.dispose()
+
+
+def test_an_expired_page_goes_to_flask_and_is_learned_anew(app, live):
+    path = f"/s/{live.slug}"
+    visit(app, path)
+    assert visit(app, path)[3]
+    app.config["PUBLIC_PAGE_CACHE_S"] = 0.0  # sharing off: Flask renders every page
+    _c, response, _html, by_door = visit(app, path)
+    assert not by_door and "ETag" not in response.headers
+
+
+def _served(app: Flask, live) -> fast_pages.Served:
+    entry = next(iter(door(app).entries.values()))
+    return fast_pages.Served(entry.version, entry.page_key, entry.page, "gzip")
+
+
+@pytest.mark.parametrize("change", ["rate-limit", "another cookie", "more in the session",
+                                    "forged session", "an error"])
+def test_a_response_it_cannot_make_is_not_learned(csrf_app, live, change):
+    app = csrf_app
+    path = f"/s/{live.slug}"
+    _c, response, _html, _by_door = visit(app, path)
+    headers = list(response.headers)
+    status = "200 OK"
+    the_door = door(app)
+    assert the_door._answer_of(_served(app, live), status, headers) is not None
+    interface = app.session_interface.get_signing_serializer(app)
+    if change == "rate-limit":
+        headers.append(("X-RateLimit-Remaining", "4"))
+    elif change == "another cookie":
+        headers.append(("Set-Cookie", "lang=en; Path=/"))
+    elif change == "more in the session":
+        headers = [(k, v) for k, v in headers if not v.startswith("session=")]
+        value = interface.dumps({"csrf_token": "ab" * 20, "_flashes": [("info", "x")]})
+        headers.append(("Set-Cookie", f"session={value}; HttpOnly; Path=/; SameSite=Lax"))
+    elif change == "forged session":
+        headers = [(k, v.replace("session=", "session=x")) for k, v in headers]
+    else:
+        status = "500 INTERNAL SERVER ERROR"
+    assert the_door._answer_of(_served(app, live), status, headers) is None
+
+
+def test_install_finds_flasks_own_wsgi_app(db_url):
+    app = create_app(config_for(db_url))
+    installed = fast_pages.install(app)
+    assert isinstance(installed, fast_pages.Door)
+    assert fast_pages.install(app) is installed  # once only
+    layers, layer = [], app.wsgi_app
+    while layer is not None:
+        layers.append(type(layer).__name__)
+        layer = next((getattr(layer, name) for name in ("wsgi_app", "app", "application")
+                      if callable(getattr(layer, name, None))), None)
+        if getattr(layer, "__func__", None) is Flask.wsgi_app:
+            break
+    assert layers[0] == "RequestLog" and layers[-1] == "Door" and layers.count("Door") == 1
