@@ -29,7 +29,6 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from qa_live.auth.citizens import sign_in_state
 from qa_live.core import fast_pages, shared_pages
@@ -168,6 +167,7 @@ def _shared_page(slug: str) -> Response | None:
 # for an address it learned from _shared_page, while the session's version is the same.
 _VERSION = select(LiveSession.id, LiveSession.state, LiveSession.last_seq).where(
     LiveSession.slug == bindparam("slug"))
+_VERSION_ROW = fast_pages.OneRow(_VERSION)
 _ENGINE = "qa_live.public.engine"
 
 
@@ -182,12 +182,8 @@ def _current_version(app: Flask, slug: str) -> tuple[int, str, int] | None:
     if engine is None:
         with app.app_context():
             engine = app.extensions[_ENGINE] = cast(Engine, db.engine)
-    try:
-        with engine.connect() as connection:
-            head = connection.execute(_VERSION, {"slug": slug}).one_or_none()
-    except SQLAlchemyError:
-        return None  # Flask answers, as it answers any request while the database is away
-    return None if head is None else _version(head.id, head.state, head.last_seq)
+    head = _VERSION_ROW.run(engine, slug=slug)  # None too when the database is away: Flask
+    return None if head is None else _version(*head)
 
 
 @bp.record_once
