@@ -152,7 +152,7 @@ def _shared_page(slug: str) -> Response | None:
     page = shared_pages.of_app().get_or_build(key, max_age, render)
     encoding = page.encoding_for(request.headers.get("Accept-Encoding", ""))
     fast_pages.served(request.environ, fast_pages.Served(
-        _version(head.id, head.state, head.last_seq), key, page, encoding))
+        _version(head.id, head.state, head.last_seq), page, encoding))
     visitor_id()  # the signed cookie the /qa socket needs, as the rendered page sets it
     response = Response(page.body(shared_pages.fills_for(page), encoding), page.status,
                         mimetype="text/html")

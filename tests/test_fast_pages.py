@@ -12,6 +12,7 @@ to Flask.
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -256,7 +257,32 @@ def test_a_published_change_reaches_the_next_visitor_through_the_door(app, live,
         db.engine.dispose()
 
 
-def test_an_expired_page_goes_to_flask_and_is_learned_anew(app, live):
+def test_an_expired_page_is_rendered_anew_by_flask_while_the_others_get_it(app, live):
+    path = f"/s/{live.slug}"
+    visit(app, path)
+    _c, first, _html, by_door = visit(app, path)
+    assert by_door
+    question = db.session.scalar(select(Question).where(Question.session_id == live.id))
+    question.upvotes = 7  # as the votes write it: no sequence number
+    db.session.commit()
+    [entry] = door(app).entries.values()
+    object.__setattr__(entry.page, "made", entry.page.made - KEEP_S)  # its time is up
+    _c, renewed, html, by_door = visit(app, path)  # goes to Flask, which renders it anew
+    assert not by_door and '<span class="vote-count">7</span>' in html
+    assert renewed.headers["ETag"] != first.headers["ETag"]
+    _c, again, _html, by_door = visit(app, path)
+    assert by_door and again.headers["ETag"] == renewed.headers["ETag"]
+    # While one request is having it rendered anew, the others get the page it replaces.
+    [entry] = door(app).entries.values()
+    object.__setattr__(entry.page, "made", entry.page.made - KEEP_S)
+    entry.renewing = time.monotonic()
+    _c, meanwhile, _html, by_door = visit(app, path)
+    assert by_door and meanwhile.headers["ETag"] == renewed.headers["ETag"]
+    entry.renewing -= fast_pages.RENEW_S + 1  # that request never came back: another goes
+    assert not visit(app, path)[3]
+
+
+def test_sharing_off_goes_to_flask(app, live):
     path = f"/s/{live.slug}"
     visit(app, path)
     assert visit(app, path)[3]
@@ -267,7 +293,7 @@ def test_an_expired_page_goes_to_flask_and_is_learned_anew(app, live):
 
 def _served(app: Flask, live) -> fast_pages.Served:
     entry = next(iter(door(app).entries.values()))
-    return fast_pages.Served(entry.version, entry.page_key, entry.page, "gzip")
+    return fast_pages.Served(entry.version, entry.page, "gzip")
 
 
 @pytest.mark.parametrize("change", ["rate-limit", "another cookie", "more in the session",

@@ -51,6 +51,8 @@ EXTENSION = "qa_live.fast_pages"
 SERVED = "qa_live.fast_pages.served"
 #: How many (address, query, host) a door keeps what it learned for.
 KEPT = 256
+#: How long the other requests get an expired page while one renders it anew through Flask.
+RENEW_S = 2.0
 Lookup = Callable[[Flask, str], Hashable | None]
 StartResponse = Callable[..., Any]
 
@@ -60,7 +62,6 @@ class Served:
     """What a view tells the door about the shared page it answered a request with."""
 
     version: Hashable  # what the route's lookup gives while this page is current
-    page_key: Hashable  # the page's key in shared_pages.of_app(app)
     page: shared_pages.SharedPage
     encoding: str | None
 
@@ -92,9 +93,9 @@ class _Answer:
 @dataclass(slots=True)
 class _Entry:
     version: Hashable
-    page_key: Hashable
     page: shared_pages.SharedPage
     answers: dict[str | None, _Answer] = field(default_factory=dict)
+    renewing: float | None = None  # when a request went to Flask to render it anew
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,10 +194,17 @@ class Door:
     def _answer(self, entry: _Entry, version: Hashable | None, environ: dict[str, Any],
                 start_response: StartResponse) -> list[bytes] | None:
         max_age = self.app.config["PUBLIC_PAGE_CACHE_S"]
-        if (version is None or version != entry.version or max_age <= 0
-                or shared_pages.of_app(self.app).get(entry.page_key, max_age) is not entry.page):
+        if version is None or version != entry.version or max_age <= 0:
             return None
         page = entry.page
+        now = time.monotonic()
+        if now - page.made >= max_age:
+            # Its time is up: one request goes to Flask, which renders it anew; the others
+            # meanwhile get this one (same version: only counters and votes may be older, by
+            # the time of one render), rather than all waiting in Flask for that render.
+            if entry.renewing is None or now - entry.renewing > RENEW_S:
+                entry.renewing = now
+                return None
         encoding = page.encoding_for(environ.get("HTTP_ACCEPT_ENCODING", ""))
         answer = entry.answers.get(encoding)
         if answer is None:
@@ -288,7 +296,7 @@ class Door:
     def _keep(self, place: tuple[Any, ...], what: Served, answer: _Answer) -> None:
         entry = self.entries.get(place)
         if entry is None or entry.page is not what.page or entry.version != what.version:
-            entry = _Entry(what.version, what.page_key, what.page)
+            entry = _Entry(what.version, what.page)
         entry.answers[what.encoding] = answer
         self.entries.pop(place, None)
         self.entries[place] = entry
