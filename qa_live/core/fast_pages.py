@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from flask import Flask
-from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
+from itsdangerous import BadSignature, Serializer, URLSafeSerializer, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode
 from itsdangerous.signer import Signer
 from itsdangerous.timed import TimestampSigner
 from sqlalchemy import Select
@@ -168,6 +169,14 @@ class Door:
         # What qa_live/core/visitor.py signs the visitor cookie with.
         self.visitor = URLSafeSerializer(config["SECRET_KEY"], salt="qa_live.visitor",
                                          signer=_KeptKeySigner)
+        self.signers = {id(one): one.make_signer() for one in (self.csrf, self.session,
+                                                               self.visitor) if one is not None}
+
+    def _mint(self, serializer: Serializer[Any], value: Any) -> str:
+        """``serializer.dumps(value)`` but for its try at compressing (new random values never
+        get shorter): the same format, which ``serializer.loads`` reads, at two thirds the cost."""
+        payload = base64_encode(Serializer.dump_payload(serializer, value))
+        return self.signers[id(serializer)].sign(payload).decode()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if (environ.get("REQUEST_METHOD") != "GET" or environ.get("HTTP_COOKIE")
@@ -209,13 +218,14 @@ class Door:
         answer = entry.answers.get(encoding)
         if answer is None:
             return None
-        values = {VISITOR_COOKIE: self.visitor.dumps(secrets.token_urlsafe(18))}
+        values = {VISITOR_COOKIE: self._mint(self.visitor, secrets.token_urlsafe(18))}
         fills = {}
         for name in page.names:
             if name == "csrf_token":  # a CSRF secret in the session, as Flask-WTF makes it
                 secret = hashlib.sha1(os.urandom(64)).hexdigest()  # noqa: S324
-                values[self.session_cookie] = self.session.dumps({self.csrf_field: secret})
-                fills[name] = self.csrf.dumps(secret)
+                values[self.session_cookie] = self._mint(
+                    self.session, {self.csrf_field: secret})
+                fills[name] = self._mint(self.csrf, secret)
             else:
                 fills[name] = str(uuid.uuid4())
         body = page.body(fills, encoding)
