@@ -34,6 +34,7 @@ from qa_live.auth.citizens import sign_in_state
 from qa_live.core import fast_pages, shared_pages
 from qa_live.core.display import elder_mode
 from qa_live.core.i18n import select_locale
+from qa_live.core.security import allow_media_from
 from qa_live.core.timeutil import local_year, utcnow
 from qa_live.core.urls import public_url
 from qa_live.core.visitor import COOKIE, current_visitor, visitor_id
@@ -150,6 +151,8 @@ def _shared_page(slug: str) -> Response | None:
         return body, status
 
     page = shared_pages.of_app().get_or_build(key, max_age, render)
+    for origin in page.media_origins:  # the player's, as rendering the page allowed it
+        allow_media_from(origin)
     encoding = page.encoding_for(request.headers.get("Accept-Encoding", ""))
     fast_pages.served(request.environ, fast_pages.Served(
         _version(head.id, head.state, head.last_seq), page, encoding))

@@ -335,3 +335,30 @@ def test_install_finds_flasks_own_wsgi_app(db_url):
         if getattr(layer, "__func__", None) is Flask.wsgi_app:
             break
     assert layers[0] == "RequestLog" and layers[-1] == "Door" and layers.count("Door") == 1
+
+
+
+@pytest.mark.parametrize("state", [SessionState.LIVE, SessionState.ENDED])
+def test_every_new_visitor_may_play_the_stream_its_page_shows(app, make_session, people,
+                                                              state):
+    # The player's origin joins the page's CSP while the page is rendered (stream_player):
+    # a page rendered once and shared must bring it to every visitor it is served to.
+    session = make_session(state=state, departments=[people["trade"]],
+                           start=utcnow() - timedelta(hours=3 if state == SessionState.ENDED
+                                                      else 0.1),
+                           stream_url="https://live.example.gov.cn/hls/session.m3u8")
+    if state == SessionState.ENDED:
+        session.recording_url = "https://vod.example.gov.cn/rec/session.mp4"
+        db.session.commit()
+    origin = ("https://live.example.gov.cn" if state == SessionState.LIVE
+              else "https://vod.example.gov.cn")
+    path = f"/s/{session.slug}"
+    # Rendered for the first; from the shared page through Flask for the second (brotli: not
+    # learned yet); then by the door, from what it learned of each.
+    seen = [visit(app, path, encoding) for encoding in ("gzip", "br", "gzip", "br")]
+    assert [by_door for *_rest, by_door in seen] == [False, False, True, True]
+    for _c, response, html, _by_door in seen:
+        assert origin in html
+        policy = dict(part.strip().split(" ", 1)
+                      for part in response.headers["Content-Security-Policy"].split(";"))
+        assert origin in policy["media-src"] and origin in policy["connect-src"]

@@ -20,6 +20,7 @@ types can make a hole.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import secrets
@@ -110,6 +111,9 @@ class SharedPage:
     etag: str
     made: float  # time.monotonic() when rendered
     names: frozenset[str] = frozenset()  # the holes' names, each once
+    #: Origins its render allowed in the CSP (a stream's, a recording's): every response of it
+    #: must allow them too (qa_live/core/security.py, allow_media_from).
+    media_origins: tuple[str, ...] = ()
 
     @classmethod
     def build(cls, html: str, status: int = 200, gzip_level: int = 9,
@@ -205,8 +209,10 @@ class SharedPages:
                 g.shared_page_render = False
                 g.pop("csrf_token", None)  # this request's own token is made for its fill
             config = current_app.config
-            page = SharedPage.build(html, status, gzip_level=config["COMPRESS_LEVEL"],
-                                    brotli_quality=config["COMPRESS_BR_LEVEL"])
+            page = dataclasses.replace(
+                SharedPage.build(html, status, gzip_level=config["COMPRESS_LEVEL"],
+                                 brotli_quality=config["COMPRESS_BR_LEVEL"]),
+                media_origins=tuple(g.get("csp_media_origins", ())))
             self.renders += 1
             with self.lock:
                 self.pages[key] = page
