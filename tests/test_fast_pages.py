@@ -362,3 +362,42 @@ def test_every_new_visitor_may_play_the_stream_its_page_shows(app, make_session,
         policy = dict(part.strip().split(" ", 1)
                       for part in response.headers["Content-Security-Policy"].split(";"))
         assert origin in policy["media-src"] and origin in policy["connect-src"]
+
+
+@pytest.fixture
+def door_on_any_db(any_db_app: Flask) -> Flask:
+    any_db_app.config["PUBLIC_PAGE_CACHE_S"] = KEEP_S
+    fast_pages.install(any_db_app)
+    return any_db_app
+
+
+def test_the_door_reads_the_version_on_sqlite_and_postgresql(door_on_any_db, make_session,
+                                                             make_department):
+    app = door_on_any_db
+    with app.app_context():  # the fixtures' own context is the SQLite app's
+        live = make_session(state=SessionState.LIVE, departments=[make_department()],
+                            start=utcnow() - timedelta(minutes=5))
+        draft = make_session(state=SessionState.DRAFT)
+        db.session.commit()
+        version = (live.id, "live", live.last_seq)
+        path, draft_slug = f"/s/{live.slug}", draft.slug
+    with app.app_context():
+        assert not visit(app, path)[3] and visit(app, path)[3]
+    from qa_live.public import _current_version
+
+    assert _current_version(app, path[3:]) == version
+    assert _current_version(app, draft_slug) is None
+    assert _current_version(app, "no-such-session") is None
+
+
+def test_a_database_away_sends_the_request_to_flask(app, live, tmp_path):
+    from sqlalchemy import create_engine
+
+    from qa_live.public import _ENGINE
+
+    path = f"/s/{live.slug}"
+    visit(app, path)
+    assert visit(app, path)[3]
+    app.extensions[_ENGINE] = create_engine(f"sqlite:///{tmp_path}/missing/folder/qa.db")
+    _c, response, html, by_door = visit(app, path)  # Flask answers, on its own engine
+    assert not by_door and response.status_code == 200 and "出口退税多久能到账？" in html
