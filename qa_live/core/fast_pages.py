@@ -2,10 +2,10 @@
 
 A new visitor's live page or transcript is one shared page (qa_live/core/shared_pages.py), but
 each request for it still went through Flask's whole path: request and app contexts, the session
-opened and saved, Flask-Limiter, Babel, Talisman and the other after-request hooks, about twice
-the time the page itself takes. This WSGI layer (:class:`Door`, put where Flask's own
-``wsgi_app`` was, inside the request log, ProxyFix and the edge's guard) answers such a request
-itself when it can, and otherwise hands it to Flask unchanged.
+opened and saved, Flask-Limiter, Babel, Talisman and the other after-request hooks: some 98 %
+of the request's time (docs/performance.md, "pagesfast17"). This WSGI layer (:class:`Door`,
+put where Flask's own ``wsgi_app`` was, inside the request log, ProxyFix and the edge's guard)
+answers such a request itself when it can, and otherwise hands it to Flask unchanged.
 
 What it answers with, it first *learns* from Flask: when a request it could answer goes to
 Flask and the view serves a shared page (it says so in the environ, :func:`served`), the layer
@@ -13,13 +13,16 @@ keeps that response's status and headers (CSP, frame and referrer policies, Vary
 Content-Type and -Encoding: everything but the cookies and the length), and how each cookie
 was set. The next request with the same address, query and encoding, while the view's
 ``lookup`` still gives the same version (a session's id, state and sequence number, read with
-one small query) and the shared page is still kept, is answered from that: the page with
+one small query) and the page is younger than ``PUBLIC_PAGE_CACHE_S``, is answered from that
+(an older page sends one request to Flask to render it anew, and the others meanwhile get the
+old one, for ``RENEW_S`` at most): the page with
 this visitor's fills, the learned headers, and cookies minted as Flask would (a new visitor id
 in the signed visitor cookie; a CSRF secret in a Flask session cookie signed with Flask's own
 serializer, and its token in the page). Anything else goes to Flask: another method, any cookie
 (a returning visitor, a signed-in citizen, staff, a language or display choice), a query but
-``?lang=``, an address no view registered, a changed version, an expired page, a response
-that set other cookies, put anything else in the session, or carried rate-limit headers.
+``?lang=``, an address no view registered, a changed version (or none: a draft, an unknown
+slug, a database away), sharing off, a response that was not a 200, set other cookies, put
+anything else in the session, or carried rate-limit headers.
 """
 
 from __future__ import annotations
