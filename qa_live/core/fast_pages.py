@@ -31,6 +31,7 @@ import hashlib
 import os
 import re
 import secrets
+import threading
 import time
 import uuid
 from collections.abc import Callable, Hashable, Iterable
@@ -159,6 +160,7 @@ class Door:
         config = app.config
         self.queries = {""} | {f"lang={code}" for code in config["LANGUAGES"]}
         self.entries: dict[tuple[Any, ...], _Entry] = {}
+        self.keeping = threading.Lock()
         self.answered = 0  # requests answered here (for tests)
         self.learned = 0
         secret: str | bytes = config.get("WTF_CSRF_SECRET_KEY") or app.secret_key or ""
@@ -307,15 +309,16 @@ class Door:
         return False
 
     def _keep(self, place: tuple[Any, ...], what: Served, answer: _Answer) -> None:
-        entry = self.entries.get(place)
-        if entry is None or entry.page is not what.page or entry.version != what.version:
-            entry = _Entry(what.version, what.page)
-        entry.answers[what.encoding] = answer
-        self.entries.pop(place, None)
-        self.entries[place] = entry
-        while len(self.entries) > KEPT:
-            self.entries.pop(next(iter(self.entries)))
-        self.learned += 1
+        with self.keeping:  # readers only get(): one writer at a time is enough
+            entry = self.entries.get(place)
+            if entry is None or entry.page is not what.page or entry.version != what.version:
+                entry = _Entry(what.version, what.page)
+            entry.answers[what.encoding] = answer
+            self.entries.pop(place, None)
+            self.entries[place] = entry
+            while len(self.entries) > KEPT:
+                self.entries.pop(next(iter(self.entries)))
+            self.learned += 1
 
 
 class OneRow:
