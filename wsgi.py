@@ -26,6 +26,12 @@ from qa_live.core.serving import listening_socket  # noqa: E402
 from qa_live.extensions import socketio  # noqa: E402
 
 app = create_app()
+# A new visitor's shared live page or transcript answered in front of Flask, with the headers
+# and cookies Flask gave the last one (qa_live/core/fast_pages.py); PUBLIC_PAGE_FRONT=0: off.
+if os.environ.get("PUBLIC_PAGE_FRONT", "1") != "0":
+    from qa_live.core.fast_pages import install as answer_shared_pages_in_front
+
+    answer_shared_pages_in_front(app)
 # Operational lines (a dependency failing and back, a worker taking the lead, a dead worker's
 # visits closed) are INFO and WARNING, with the time, on stderr: LOG_FORMAT, LOG_LEVEL and the
 # access log (ACCESS_LOG) are set up by create_app (qa_live/core/logs.py).

@@ -14,6 +14,7 @@ from typing import Any, cast
 
 from flask import (
     Blueprint,
+    Flask,
     Response,
     abort,
     current_app,
@@ -26,11 +27,14 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from markupsafe import Markup
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Engine
 
 from qa_live.auth.citizens import sign_in_state
-from qa_live.core import shared_pages
+from qa_live.core import fast_pages, shared_pages
 from qa_live.core.display import elder_mode
 from qa_live.core.i18n import select_locale
+from qa_live.core.security import allow_media_from
 from qa_live.core.timeutil import local_year, utcnow
 from qa_live.core.urls import public_url
 from qa_live.core.visitor import COOKIE, current_visitor, visitor_id
@@ -147,8 +151,12 @@ def _shared_page(slug: str) -> Response | None:
         return body, status
 
     page = shared_pages.of_app().get_or_build(key, max_age, render)
-    visitor_id()  # the signed cookie the /qa socket needs, as the rendered page sets it
+    for origin in page.media_origins:  # the player's, as rendering the page allowed it
+        allow_media_from(origin)
     encoding = page.encoding_for(request.headers.get("Accept-Encoding", ""))
+    fast_pages.served(request.environ, fast_pages.Served(
+        _version(head.id, head.state, head.last_seq), page, encoding))
+    visitor_id()  # the signed cookie the /qa socket needs, as the rendered page sets it
     response = Response(page.body(shared_pages.fills_for(page), encoding), page.status,
                         mimetype="text/html")
     response.headers["Cache-Control"] = "private, no-store"  # as the page says otherwise
@@ -156,6 +164,34 @@ def _shared_page(slug: str) -> Response | None:
         response.headers["Content-Encoding"] = encoding
     response.set_etag(page.etag, weak=True)
     return response
+
+
+# The same page answered in front of Flask (qa_live/core/fast_pages.py, installed by wsgi.py):
+# for an address it learned from _shared_page, while the session's version is the same.
+_VERSION = select(LiveSession.id, LiveSession.state, LiveSession.last_seq).where(
+    LiveSession.slug == bindparam("slug"))
+_VERSION_ROW = fast_pages.OneRow(_VERSION)
+_ENGINE = "qa_live.public.engine"
+
+
+def _version(session_id: int, state: SessionState, seq: int) -> tuple[int, str, int] | None:
+    """What a shared page of a session is kept by, besides the request; None: not shared."""
+    return (session_id, state.value, seq) if state in SHARED_STATES else None
+
+
+def _current_version(app: Flask, slug: str) -> tuple[int, str, int] | None:
+    """The version of /s/<slug>'s shared page now, with one small query; None: ask Flask."""
+    engine = app.extensions.get(_ENGINE)
+    if engine is None:
+        with app.app_context():
+            engine = app.extensions[_ENGINE] = cast(Engine, db.engine)
+    head = _VERSION_ROW.run(engine, slug=slug)  # None too when the database is away: Flask
+    return None if head is None else _version(*head)
+
+
+@bp.record_once
+def _answer_in_front(state: Any) -> None:
+    fast_pages.route(state.app, r"/s/([a-z0-9-]{1,64})", _current_version)
 
 
 def _render_session(session: LiveSession, form: AdvanceQuestionForm, status: int = 200):

@@ -20,6 +20,7 @@ types can make a hole.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import secrets
@@ -74,7 +75,7 @@ FILLS: dict[str, Callable[[], str]] = {
 
 def fills_for(page: SharedPage) -> dict[str, str]:
     """This request's values for the page's holes."""
-    return {name: FILLS[name]() for name in set(page.holes)}
+    return {name: FILLS[name]() for name in page.names}
 
 
 def _stored_block(data: bytes) -> bytes:
@@ -109,6 +110,10 @@ class SharedPage:
     status: int
     etag: str
     made: float  # time.monotonic() when rendered
+    names: frozenset[str] = frozenset()  # the holes' names, each once
+    #: Origins its render allowed in the CSP (a stream's, a recording's): every response of it
+    #: must allow them too (qa_live/core/security.py, allow_media_from).
+    media_origins: tuple[str, ...] = ()
 
     @classmethod
     def build(cls, html: str, status: int = 200, gzip_level: int = 9,
@@ -129,7 +134,8 @@ class SharedPage:
         brotli_size = len(head) + sum(len(p) + 3 for p in parts[1:])
         gzip_size = sum(len(p) for p in gzip_parts) + 5 * len(holes)
         return cls(parts, holes, tuple(gzip_parts), zlib.crc32(parts[0]), head,
-                   brotli_size > gzip_size, status, f"s-{digest}", time.monotonic())
+                   brotli_size > gzip_size, status, f"s-{digest}", time.monotonic(),
+                   frozenset(holes))
 
     def encoding_for(self, accept_encoding: str) -> str | None:
         """What this page is sent in: Flask-Compress's choice for the request (brotli, gzip or
@@ -203,8 +209,10 @@ class SharedPages:
                 g.shared_page_render = False
                 g.pop("csrf_token", None)  # this request's own token is made for its fill
             config = current_app.config
-            page = SharedPage.build(html, status, gzip_level=config["COMPRESS_LEVEL"],
-                                    brotli_quality=config["COMPRESS_BR_LEVEL"])
+            page = dataclasses.replace(
+                SharedPage.build(html, status, gzip_level=config["COMPRESS_LEVEL"],
+                                 brotli_quality=config["COMPRESS_BR_LEVEL"]),
+                media_origins=tuple(g.get("csp_media_origins", ())))
             self.renders += 1
             with self.lock:
                 self.pages[key] = page
