@@ -31,9 +31,11 @@ of valid questions is printed after each phase as a sanity line.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -209,22 +211,44 @@ def main() -> None:
                         help="questions in the imported session")
     parser.add_argument("--live-questions", type=int, default=5_000,
                         help="questions (and visits) of the live session")
+    parser.add_argument("--lock", type=Path,
+                        help="take this flock after the fill, for the timings only")
+    parser.add_argument("--save-fill", type=Path,
+                        help="SQLite: copy the filled file here before any timing")
+    parser.add_argument("--reuse-fill", type=Path,
+                        help="SQLite: start from a copy of a file --save-fill wrote (no fill)")
     args = parser.parse_args()
     n = args.questions
-    url = os.environ.get("DATABASE_URL") or (
-        f"sqlite:///{tempfile.mkdtemp(prefix='qa_bench_')}/bench.sqlite3")
+    sqlite_path = Path(tempfile.mkdtemp(prefix="qa_bench_")) / "bench.sqlite3"
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{sqlite_path}"
+    if args.reuse_fill:
+        shutil.copyfile(args.reuse_fill, sqlite_path)
     config = type("BenchConfig", (TestingConfig,), {"SQLALCHEMY_DATABASE_URI": url})
     app = create_app(config)
     result: dict = {"questions": n}
     with app.app_context():
         result["database"] = db.engine.dialect.name
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
-        flask_migrate.upgrade()
-        result["fill_seconds"] = round(timed(lambda: fill(n)), 2)
-        print(f"{db.engine.dialect.name}: filled {n} questions in {result['fill_seconds']} s")
+        if args.reuse_fill:
+            result["fill_seconds"] = None
+            print(f"reusing the fill of {args.reuse_fill}")
+        else:
+            if db.engine.dialect.name == "postgresql":
+                with db.engine.begin() as conn:
+                    conn.execute(text("DROP SCHEMA public CASCADE"))
+                    conn.execute(text("CREATE SCHEMA public"))
+            flask_migrate.upgrade()
+            result["fill_seconds"] = round(timed(lambda: fill(n)), 2)
+            print(f"{db.engine.dialect.name}: filled {n} questions in {result['fill_seconds']} s")
+        if args.save_fill:
+            db.session.remove()
+            db.engine.dispose()
+            shutil.copyfile(sqlite_path, args.save_fill)
+        if args.lock:
+            lock = open(args.lock, "a")  # noqa: SIM115 (held until the process ends)
+            began = time.monotonic()
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            result["lock_wait_seconds"] = round(time.monotonic() - began, 1)
+            result["load_average_at_start"] = os.getloadavg()
         client = app.test_client()
         client.post("/login", data={"login": "office", "password": "bench-password-1"})
 
@@ -316,6 +340,7 @@ def main() -> None:
         print(f"GET /office/stats x3 during a live session of {args.live_questions} "
               f"questions: {result['live_page_seconds']} s")
         print(f"valid questions now: {valid()}")
+    result["load_average_at_end"] = os.getloadavg()
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
     print("RESULT " + json.dumps(result))
