@@ -78,11 +78,13 @@ def question_counts(session_ids: Sequence[int], department_id: int | None = None
 
 def question_counts_and_latest(
         session_ids: Sequence[int], department_id: int | None = None,
-        at: datetime | None = None) -> tuple[dict[GroupKey, Counts], dict[int, datetime]]:
+        at: datetime | None = None, question_ids: Sequence[int] | None = None,
+) -> tuple[dict[GroupKey, Counts], dict[int, datetime]]:
     """question_counts, and per session the latest moment any of its questions changed.
 
     The latest moment (asked, published, rejected or first answered) comes from the same pass;
-    stats.stored keeps it, so figures as of a later date can use the stored figures.
+    stats.stored keeps it, so figures as of a later date can use the stored figures. With
+    ``question_ids``, only those questions count (stats.partial: a few changed questions).
     """
     if not session_ids:
         return {}, {}
@@ -110,6 +112,8 @@ def question_counts_and_latest(
              .group_by(Question.session_id, Question.department_id))
     if department_id is not None:
         query = query.where(Question.department_id == department_id)
+    if question_ids is not None:
+        query = query.where(Question.id.in_(question_ids))
     result: dict[GroupKey, Counts] = {}
     latest: dict[int, datetime] = {}
     for row in db.session.execute(query):
@@ -128,7 +132,8 @@ def _later(latest: dict[int, datetime], session_id: int, *moments: datetime | No
 
 
 def second_reply_counts(session_ids: Sequence[int], department_id: int | None = None,
-                        at: datetime | None = None) -> dict[GroupKey, int]:
+                        at: datetime | None = None,
+                        question_ids: Sequence[int] | None = None) -> dict[GroupKey, int]:
     """Valid questions with at least one second reply (二次答复), per (session, department)."""
     if not session_ids:
         return {}
@@ -143,10 +148,13 @@ def second_reply_counts(session_ids: Sequence[int], department_id: int | None = 
              .group_by(Question.session_id, Question.department_id))
     if department_id is not None:
         query = query.where(Question.department_id == department_id)
+    if question_ids is not None:
+        query = query.where(Question.id.in_(question_ids))
     return {(s, d): n for s, d, n in db.session.execute(query)}
 
 
-def latest_answers(session_ids: Sequence[int]) -> dict[int, datetime]:
+def latest_answers(session_ids: Sequence[int],
+                   question_ids: Sequence[int] | None = None) -> dict[int, datetime]:
     """Per session, when its latest second reply or supplementary answer (补录) was recorded.
 
     Other answers are first answers, whose time is the question's answered_at; these two kinds
@@ -154,12 +162,14 @@ def latest_answers(session_ids: Sequence[int]) -> dict[int, datetime]:
     """
     if not session_ids:
         return {}
-    rows = db.session.execute(
-        select(Question.session_id, func.max(Answer.created_at))
-        .join(Question, Question.id == Answer.question_id)
-        .where(Answer.kind.in_([AnswerKind.FOLLOW_UP, AnswerKind.ORAL]),
-               Question.session_id.in_(session_ids))
-        .group_by(Question.session_id))
+    query = (select(Question.session_id, func.max(Answer.created_at))
+             .join(Question, Question.id == Answer.question_id)
+             .where(Answer.kind.in_([AnswerKind.FOLLOW_UP, AnswerKind.ORAL]),
+                    Question.session_id.in_(session_ids))
+             .group_by(Question.session_id))
+    if question_ids is not None:
+        query = query.where(Question.id.in_(question_ids))
+    rows = db.session.execute(query)
     return {s: moment for s, moment in rows if moment is not None}
 
 
@@ -219,8 +229,8 @@ def rating_value(at: datetime | None = None) -> ColumnElement[Any]:
 
 
 def rating_counts(session_ids: Sequence[int], department_id: int | None = None,
-                  at: datetime | None = None,
-                  latest: dict[int, datetime] | None = None) -> dict[GroupKey, dict[str, int]]:
+                  at: datetime | None = None, latest: dict[int, datetime] | None = None,
+                  question_ids: Sequence[int] | None = None) -> dict[GroupKey, dict[str, int]]:
     """Ratings per value, per (session, department of the rated question).
 
     With ``latest``, also notes per session when a rating was last given or changed.
@@ -236,6 +246,8 @@ def rating_counts(session_ids: Sequence[int], department_id: int | None = None,
              .group_by(Question.session_id, Question.department_id))
     if department_id is not None:
         query = query.where(Question.department_id == department_id)
+    if question_ids is not None:
+        query = query.where(Question.id.in_(question_ids))
     result = {}
     for row in db.session.execute(query):
         s, d, changed, *values = row
