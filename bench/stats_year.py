@@ -21,7 +21,14 @@ GET /office/stats for the year (stats17, docs/performance.md "Statistics always 
 - ``as_of_first_page_seconds`` / ``as_of_page_seconds``: a report as of a past day, after
   those changes: the first counts the changed session as of then and keeps it, the next read it;
 - ``live_page_seconds``: pages while a session of --live-questions questions and as many visits
-  is live in the year (counted on every page, as live figures are).
+  is live in the year (counted on every page, as live figures are);
+- ``change_seconds``: the second change's own write and commit (since stats17b it keeps the
+  stored figures current: the page after it reads them); ``write_costs``: milliseconds per
+  ORM write, a rating in an ended session with stored figures and a live answer (--writes of
+  each, each its own transaction; ``--writes-only`` times just these after the round).
+
+``--lock PATH`` takes that flock after the fill, so only the timings hold it; ``--save-fill`` and
+``--reuse-fill`` (SQLite) keep a filled file and start from a copy of it.
 
 `--json PATH` writes the figures as JSON; the last line printed is "RESULT <the same JSON>". The
 figures are not checked here, only the time (tests/test_stats*.py check them); the page's total
@@ -54,7 +61,7 @@ from qa_live.auth import services as auth_services
 from qa_live.auth.models import Role
 from qa_live.extensions import db
 from qa_live.followup.models import FollowUp
-from qa_live.live.models import Answer, Question, QuestionStatus, Rating, Visit
+from qa_live.live.models import Answer, Question, QuestionStatus, Rating, RatingValue, Visit
 from qa_live.planning.models import Department, LiveSession, session_departments
 from qa_live.stats import queries, refresh, stored
 
@@ -201,6 +208,38 @@ def live_session(n_questions: int) -> None:
     db.session.commit()
 
 
+def write_costs(n: int) -> dict[str, float]:
+    """Milliseconds per write through the ORM, each its own transaction: a rating in an ended
+    session whose figures are stored (stats.maintained keeps them current), and a live answer
+    in the live session (whose figures are never stored)."""
+    first = db.session.scalar(select(LiveSession.id).where(LiveSession.slug == "bench-0"))
+    questions = db.session.scalars(
+        select(Question).where(Question.session_id == first,
+                               Question.status == QuestionStatus.ANSWERED,
+                               Question.id % 50 != 0).order_by(Question.id.desc()).limit(n)).all()
+    moment = datetime(YEAR, 12, 22, tzinfo=UTC)
+    began = time.monotonic()
+    for q in questions:
+        db.session.add(Rating(answer_id=q.id, question_id=q.id, value=RatingValue.BASIC,
+                              created_at=moment, updated_at=moment))
+        db.session.commit()
+    ended = (time.monotonic() - began) / len(questions) * 1000
+    live = db.session.scalar(select(LiveSession.id).where(LiveSession.slug == "bench-live"))
+    questions = db.session.scalars(
+        select(Question).where(Question.session_id == live,
+                               Question.status == QuestionStatus.APPROVED).limit(n)).all()
+    began = time.monotonic()
+    for q in questions:
+        db.session.add(Answer(question_id=q.id, kind="live", body="答复",
+                              department_id=q.department_id))
+        q.status = QuestionStatus.ANSWERED
+        q.answered_at = datetime.now(UTC)
+        db.session.commit()
+    live_ms = (time.monotonic() - began) / len(questions) * 1000
+    return {"ended_session_rating_ms": round(ended, 2), "live_answer_ms": round(live_ms, 2),
+            "writes": n}
+
+
 def main() -> None:
     """Fill, then time."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -211,6 +250,9 @@ def main() -> None:
                         help="questions in the imported session")
     parser.add_argument("--live-questions", type=int, default=5_000,
                         help="questions (and visits) of the live session")
+    parser.add_argument("--writes-only", action="store_true",
+                        help="only the round, the live session and the cost per write")
+    parser.add_argument("--writes", type=int, default=200, help="writes to time per kind")
     parser.add_argument("--lock", type=Path,
                         help="take this flock after the fill, for the timings only")
     parser.add_argument("--save-fill", type=Path,
@@ -244,7 +286,7 @@ def main() -> None:
             db.engine.dispose()
             shutil.copyfile(sqlite_path, args.save_fill)
         if args.lock:
-            lock = open(args.lock, "a")  # noqa: SIM115 (held until the process ends)
+            lock = open(args.lock, "a")
             began = time.monotonic()
             fcntl.flock(lock, fcntl.LOCK_EX)
             result["lock_wait_seconds"] = round(time.monotonic() - began, 1)
@@ -263,6 +305,17 @@ def main() -> None:
         def say(key: str, what: str) -> None:
             print(f"{what}: {result[key]} s")
 
+        if args.writes_only:
+            refresh.refresh_round()
+            db.session.rollback()
+            live_session(args.live_questions)
+            result["write_costs"] = write_costs(args.writes)
+            print(f"cost per write: {result['write_costs']}")
+            result["load_average_at_end"] = os.getloadavg()
+            if args.json:
+                args.json.write_text(json.dumps(result, indent=2) + "\n")
+            print("RESULT " + json.dumps(result))
+            return
         # A page that beats the refresher to the bulk-loaded rows counts every session.
         result["uncounted_page_seconds"] = round(timed(page), 3)
         say("uncounted_page_seconds", "GET /office/stats with nothing stored (counts 13 sessions)")
@@ -314,7 +367,7 @@ def main() -> None:
         say("refresh_after_change_seconds", "refresh round after a change in one session")
         result["after_change_page_seconds"] = round(timed(page), 3)
         say("after_change_page_seconds", "GET /office/stats after the change and the round")
-        change()
+        result["change_seconds"] = round(timed(change), 3)  # the write itself (stats17b)
         result["after_change_uncounted_page_seconds"] = round(timed(page), 3)
         say("after_change_uncounted_page_seconds",
             "GET /office/stats after a change, before the round (counts that session)")
@@ -340,6 +393,9 @@ def main() -> None:
         print(f"GET /office/stats x3 during a live session of {args.live_questions} "
               f"questions: {result['live_page_seconds']} s")
         print(f"valid questions now: {valid()}")
+        db.session.rollback()
+        result["write_costs"] = write_costs(args.writes)
+        print(f"cost per write: {result['write_costs']}")
     result["load_average_at_end"] = os.getloadavg()
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")

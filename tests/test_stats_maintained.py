@@ -1,37 +1,27 @@
-"""Stored figures kept current as rows are written (qa_live/stats/maintained.py), and figures as
-of a past day derived from them (qa_live/stats/past.py ``derive``).
+"""Stored figures kept current as rows are written (qa_live/stats/maintained.py).
 
-Before these, a change to a session whose figures were stored left them stale until the
-leader's next round, and a page that came first counted the whole session; the first report as
-of a past day after a change counted the changed sessions as of then. Here the page right
-after the change, with no round in between, reads stored figures only and says exactly what a
-count from scratch says; the first as-of report counts only the questions that moved.
+Before, a change to a session whose figures were stored left them stale until the leader's
+next round, and a page that came first counted the whole session. Here the page right after
+the change, with no round in between, reads stored figures only and says exactly what a count
+from scratch says, for the whole year and for each department's share.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from qa_live.extensions import db
 from qa_live.live.models import (
-    Answer,
-    AnswerKind,
-    Question,
     QuestionStatus,
     RatingValue,
-    RejectReason,
 )
 from qa_live.live.services import set_question_status
-from qa_live.planning import services as planning
-from qa_live.planning.models import LiveSession
-from qa_live.stats import grouped, past, queries, refresh, stored
+from qa_live.stats import queries, refresh, stored
 from qa_live.transcript.ratings import rate_answer
-from tests import stats_world as world
-from tests.test_imports import DEPARTMENTS, SEED
 from tests.test_stats import YEAR, build_year
 from tests.test_stats_ahead import (
     _oral_answer,
@@ -42,8 +32,6 @@ from tests.test_stats_ahead import (
     office_headers,
     surfaces,
 )
-from tests.test_stats_as_of import build as build_story
-from tests.test_stats_as_of import february
 
 
 def _rating_changed(year: dict) -> None:
@@ -138,61 +126,3 @@ def test_a_report_as_of_a_past_day_is_unchanged_by_a_later_second_reply_with_no_
     assert refresh.stale_sessions() == []
     later, _seen = surfaces(any_db_app, headers, YEAR, as_of)
     assert later == filed == from_scratch(any_db_app, headers, YEAR, as_of)
-
-
-def test_the_first_report_as_of_a_day_after_changes_counts_only_the_questions_that_moved(
-        any_db_app, monkeypatch):
-    story = build_story(any_db_app)
-    refresh.refresh_round()
-    february(story)  # a second reply and a changed rating after the day below
-    counted: list[tuple[list[int], int | None]] = []
-    real = grouped.question_counts_and_latest
-
-    def spy(session_ids, department_id=None, at=None, question_ids=None):
-        counted.append((sorted(session_ids), None if question_ids is None else len(question_ids)))
-        if question_ids is None:
-            return real(session_ids, department_id, at)
-        return real(session_ids, department_id, at, question_ids)
-
-    monkeypatch.setattr(grouped, "question_counts_and_latest", spy)
-    headers = office_headers()
-    first, _seen = surfaces(any_db_app, headers, 2025, "2026-01-10")
-    assert counted, "session A changed since: something is counted"
-    assert all(n is not None for _sessions, n in counted), "no session counted whole"
-    monkeypatch.setattr(grouped, "question_counts_and_latest", real)
-    assert first == from_scratch(any_db_app, headers, 2025, "2026-01-10")
-
-
-def test_figures_derived_as_of_any_day_equal_a_count_as_of_that_day(any_db_app):
-    # The seed year imported (13 sessions, rows with the times an import gives), then changed:
-    # for every month's end, derived figures equal the sessions counted as of then.
-    for name in DEPARTMENTS:
-        planning.create_department(name)
-    db.session.commit()
-    done = any_db_app.test_cli_runner().invoke(args=["sessions", "import", str(SEED)])
-    assert done.exit_code == 0, done.output
-    ids = list(db.session.scalars(select(LiveSession.id).order_by(LiveSession.id)))
-    # Later changes: a question rejected after the fact, one given a second reply.
-    first, second = db.session.scalars(
-        select(Question).where(Question.session_id.in_(ids[:3]),
-                               Question.status == QuestionStatus.ANSWERED).limit(2))
-    first.status = QuestionStatus.REJECTED
-    first.reject_reason = RejectReason.OFF_TOPIC
-    first.rejected_at = datetime(2013, 12, 30, tzinfo=UTC)
-    db.session.add(Answer(question_id=second.id, author_id=world.office_user().id,
-                          kind=AnswerKind.FOLLOW_UP, body="经核实，已办结。",
-                          created_at=datetime(2013, 11, 2, tzinfo=UTC)))
-    db.session.commit()
-    refresh.refresh_round()
-    assert refresh.stale_sessions() == []
-    checked = 0
-    for month in range(1, 13):
-        at = datetime(2013, month, 28, 16, tzinfo=UTC)
-        derived = past.derive(ids, at)
-        counted = stored.compute(list(derived), {}, None, at)
-        for s, (groups, waits, visits) in derived.items():
-            assert groups == counted[s].groups, (month, s)
-            assert waits == counted[s].waits, (month, s)
-            assert visits == (counted[s].participant_visits, counted[s].unique_visitors)
-            checked += 1
-    assert checked >= 13  # most sessions were derived on some day, not counted

@@ -16,12 +16,15 @@ but for the timestamp conditions, and cheaper.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
+    Row,
+    Select,
     String,
     and_,
     case,
@@ -68,6 +71,7 @@ def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
 
 
 GroupKey = tuple[int, int | None]  # (session id, department id)
+Ids = Sequence[int] | BindParameter[Any]  # a list, or an expanding parameter
 
 
 def question_counts(session_ids: Sequence[int], department_id: int | None = None,
@@ -78,16 +82,26 @@ def question_counts(session_ids: Sequence[int], department_id: int | None = None
 
 def question_counts_and_latest(
         session_ids: Sequence[int], department_id: int | None = None,
-        at: datetime | None = None, question_ids: Sequence[int] | None = None,
+        at: datetime | None = None,
 ) -> tuple[dict[GroupKey, Counts], dict[int, datetime]]:
     """question_counts, and per session the latest moment any of its questions changed.
 
     The latest moment (asked, published, rejected or first answered) comes from the same pass;
-    stats.stored keeps it, so figures as of a later date can use the stored figures. With
-    ``question_ids``, only those questions count (stats.partial: a few changed questions).
+    stats.stored keeps it, so figures as of a later date can use the stored figures.
     """
     if not session_ids:
         return {}, {}
+    return read_question_counts(db.session.execute(
+        question_counts_query(session_ids, department_id, at)))
+
+
+MOMENTS = (Question.created_at, Question.published_at, Question.answered_at, Question.rejected_at)
+
+
+def question_counts_query(session_ids: Ids, department_id: int | None = None,
+                          at: datetime | None = None, question_ids: Ids | None = None) -> Select:
+    """The statement of question_counts_and_latest (ids as lists, or expanding parameters
+    for a statement built once: stats.partial, counting a few changed questions by id)."""
     reason = Question.reject_reason
     rejected = is_rejected(at)
     columns = {
@@ -102,11 +116,9 @@ def question_counts_and_latest(
         "answered": _count(is_answered(at)),
         "answered_later": _count(answered_after_session(at)),
     }
-    moments = (Question.created_at, Question.published_at, Question.answered_at,
-               Question.rejected_at)
     query = (select(Question.session_id, Question.department_id,
                     *(c.label(name) for name, c in columns.items()),
-                    *(func.max(m).label(f"latest_{n}") for n, m in enumerate(moments)))
+                    *(func.max(m).label(f"latest_{n}") for n, m in enumerate(MOMENTS)))
              .join(LiveSession, LiveSession.id == Question.session_id)
              .where(Question.session_id.in_(session_ids), *asked_by(at))
              .group_by(Question.session_id, Question.department_id))
@@ -114,13 +126,20 @@ def question_counts_and_latest(
         query = query.where(Question.department_id == department_id)
     if question_ids is not None:
         query = query.where(Question.id.in_(question_ids))
+    return query
+
+
+def read_question_counts(
+        rows: Iterable[Row[Any]]) -> tuple[dict[GroupKey, Counts], dict[int, datetime]]:
+    """The figures and latest moments from the rows of question_counts_query."""
     result: dict[GroupKey, Counts] = {}
     latest: dict[int, datetime] = {}
-    for row in db.session.execute(query):
+    for row in rows:
         values = row._mapping
         result[(row.session_id, row.department_id)] = Counts(
-            **{name: values[name] for name in columns})
-        _later(latest, row.session_id, *(values[f"latest_{n}"] for n in range(len(moments))))
+            **{name: n for name, n in values.items()
+               if name not in ("session_id", "department_id") and not name.startswith("latest_")})
+        _later(latest, row.session_id, *(values[f"latest_{n}"] for n in range(len(MOMENTS))))
     return result, latest
 
 
@@ -132,11 +151,17 @@ def _later(latest: dict[int, datetime], session_id: int, *moments: datetime | No
 
 
 def second_reply_counts(session_ids: Sequence[int], department_id: int | None = None,
-                        at: datetime | None = None,
-                        question_ids: Sequence[int] | None = None) -> dict[GroupKey, int]:
+                        at: datetime | None = None) -> dict[GroupKey, int]:
     """Valid questions with at least one second reply (二次答复), per (session, department)."""
     if not session_ids:
         return {}
+    query = second_reply_query(session_ids, department_id, at)
+    return {(s, d): n for s, d, n in db.session.execute(query)}
+
+
+def second_reply_query(session_ids: Ids, department_id: int | None = None,
+                       at: datetime | None = None, question_ids: Ids | None = None) -> Select:
+    """The statement of second_reply_counts."""
     # Driven from the second replies (the (kind, question_id) index), which are few, rather
     # than from every question of the sessions: a live session's page reads none of them.
     replied = (select(Answer.question_id)
@@ -150,11 +175,10 @@ def second_reply_counts(session_ids: Sequence[int], department_id: int | None = 
         query = query.where(Question.department_id == department_id)
     if question_ids is not None:
         query = query.where(Question.id.in_(question_ids))
-    return {(s, d): n for s, d, n in db.session.execute(query)}
+    return query
 
 
-def latest_answers(session_ids: Sequence[int],
-                   question_ids: Sequence[int] | None = None) -> dict[int, datetime]:
+def latest_answers(session_ids: Sequence[int]) -> dict[int, datetime]:
     """Per session, when its latest second reply or supplementary answer (补录) was recorded.
 
     Other answers are first answers, whose time is the question's answered_at; these two kinds
@@ -162,6 +186,12 @@ def latest_answers(session_ids: Sequence[int],
     """
     if not session_ids:
         return {}
+    rows = db.session.execute(latest_answers_query(session_ids))
+    return {s: moment for s, moment in rows if moment is not None}
+
+
+def latest_answers_query(session_ids: Ids, question_ids: Ids | None = None) -> Select:
+    """The statement of latest_answers."""
     query = (select(Question.session_id, func.max(Answer.created_at))
              .join(Question, Question.id == Answer.question_id)
              .where(Answer.kind.in_([AnswerKind.FOLLOW_UP, AnswerKind.ORAL]),
@@ -169,8 +199,7 @@ def latest_answers(session_ids: Sequence[int],
              .group_by(Question.session_id))
     if question_ids is not None:
         query = query.where(Question.id.in_(question_ids))
-    rows = db.session.execute(query)
-    return {s: moment for s, moment in rows if moment is not None}
+    return query
 
 
 def follow_up_counts(session_ids: Sequence[int], department_id: int | None = None,
@@ -229,14 +258,20 @@ def rating_value(at: datetime | None = None) -> ColumnElement[Any]:
 
 
 def rating_counts(session_ids: Sequence[int], department_id: int | None = None,
-                  at: datetime | None = None, latest: dict[int, datetime] | None = None,
-                  question_ids: Sequence[int] | None = None) -> dict[GroupKey, dict[str, int]]:
+                  at: datetime | None = None,
+                  latest: dict[int, datetime] | None = None) -> dict[GroupKey, dict[str, int]]:
     """Ratings per value, per (session, department of the rated question).
 
     With ``latest``, also notes per session when a rating was last given or changed.
     """
     if not session_ids:
         return {}
+    return read_ratings(db.session.execute(rating_query(session_ids, department_id, at)), latest)
+
+
+def rating_query(session_ids: Ids, department_id: int | None = None,
+                 at: datetime | None = None, question_ids: Ids | None = None) -> Select:
+    """The statement of rating_counts."""
     value = rating_value(at)
     query = (select(Question.session_id, Question.department_id, func.max(Rating.updated_at),
                     *(_count(value == v) for v in RatingValue))
@@ -248,9 +283,15 @@ def rating_counts(session_ids: Sequence[int], department_id: int | None = None,
         query = query.where(Question.department_id == department_id)
     if question_ids is not None:
         query = query.where(Question.id.in_(question_ids))
+    return query
+
+
+def read_ratings(rows: Iterable[Row[Any]],
+                 latest: dict[int, datetime] | None) -> dict[GroupKey, dict[str, int]]:
+    """The ratings per value from the rows of rating_query (and the latest change, noted)."""
     result = {}
-    for row in db.session.execute(query):
-        s, d, changed, *values = row
+    for row in rows:
+        s, d, changed, *values = tuple(row)
         if latest is not None:
             _later(latest, s, changed)
         result[(s, d)] = {f"ratings_{v.value}": n

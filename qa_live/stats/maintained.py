@@ -24,9 +24,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, delete, event, insert, select, text, update
+from sqlalchemy import BindParameter, and_, bindparam, delete, event, insert, select, text, update
 from sqlalchemy.orm import Session, attributes
 
 from qa_live.core.timeutil import utcnow
@@ -39,6 +40,7 @@ from qa_live.stats.models import UNASSIGNED, StatsGroup, StatsSession, StatsWait
 from qa_live.stats.stored import STORED_FIELDS, latest_of
 
 _KEY = "qa_live.stats.maintained"
+_CACHE = "qa_live.stats.maintained.cache"
 
 
 @dataclass
@@ -54,6 +56,8 @@ def connect() -> None:
     if not event.contains(Session, "before_flush", _before_flush):
         event.listen(Session, "before_flush", _before_flush)
         event.listen(Session, "after_flush", _after_flush)
+        event.listen(Session, "after_commit", _forget)
+        event.listen(Session, "after_rollback", _forget)
 
 
 def _question_ids(objects: Iterable[Any]) -> set[int]:
@@ -73,26 +77,87 @@ def _question_ids(objects: Iterable[Any]) -> set[int]:
     return ids
 
 
+def _cache(session: Session) -> tuple[dict[int, int], set[int]]:
+    """This transaction's question → session look-ups, and its sessions not worth a look.
+
+    A session found without current stored figures (live, never counted, already stale) stays
+    so to the end of the transaction, or at worst is left to the round: a flush in such a
+    session (an ask or an answer while live, an import's thousand flushes) then costs no query.
+    """
+    cache = session.info.get(_CACHE)
+    if cache is None:
+        cache = session.info[_CACHE] = ({}, set())
+    return cache
+
+
+def _forget(session: Session, *_args: object) -> None:
+    session.info.pop(_CACHE, None)
+
+
 def _session_ids(session: Session, objects: list[Any], question_ids: set[int]) -> set[int]:
-    ids = {obj.session_id for obj in objects
-           if isinstance(obj, Question) and obj.session_id is not None}
+    sessions, _idle = _cache(session)
+    ids: set[int] = set()
     for obj in objects:
         if isinstance(obj, Question):
+            if obj.session_id is not None:
+                ids.add(obj.session_id)
+                if obj.id is not None:
+                    sessions[obj.id] = obj.session_id
             ids.update(v for v in attributes.get_history(obj, "session_id").deleted or ()
                        if v is not None)
-    if question_ids:
-        ids.update(session.connection().scalars(
-            select(Question.session_id).where(Question.id.in_(sorted(question_ids))).distinct()))
+    unknown = sorted(q for q in question_ids if q not in sessions)
+    if unknown:
+        sessions.update(session.connection().execute(
+            _sql().sessions_of, {"ids": unknown}).all())
+    ids.update(sessions[q] for q in question_ids if q in sessions)
     return ids
+
+
+class _Sql:
+    """The statements a write runs, built once (building one costs more than running it)."""
+
+    def __init__(self) -> None:
+        ids: BindParameter[Any] = bindparam("ids", expanding=True)
+        sid: BindParameter[int] = bindparam("sid")
+        self.sessions_of = select(Question.id, Question.session_id).where(Question.id.in_(ids))
+        self.current = (
+            select(LiveSession.id, LiveSession.stats_version)
+            .join(StatsSession, and_(StatsSession.session_id == LiveSession.id,
+                                     StatsSession.version == LiveSession.stats_version))
+            .where(LiveSession.id.in_(ids), LiveSession.state != SessionState.LIVE))
+        self.versions = select(LiveSession.id, LiveSession.stats_version).where(
+            LiveSession.id.in_(ids))
+        self.lock_postgresql = select(LiveSession.id).where(
+            LiveSession.id.in_(ids)).with_for_update()
+        self.lock_sqlite = update(LiveSession).where(LiveSession.id.in_(ids)).values(
+            stats_version=LiveSession.stats_version)
+        self.header = select(StatsSession.settled_at).where(
+            StatsSession.session_id == sid, StatsSession.version == bindparam("was"))
+        self.stamp = update(StatsSession).where(StatsSession.session_id == sid).values(
+            version=bindparam("now"),
+            computed_at=bindparam("computed_at", type_=StatsSession.computed_at.type),
+            settled_at=bindparam("settled_at", type_=StatsSession.settled_at.type))
+        self.groups = select(StatsGroup).where(StatsGroup.session_id == sid,
+                                               StatsGroup.department_key.in_(ids))
+        self.drop_groups = delete(StatsGroup).where(StatsGroup.session_id == sid,
+                                                    StatsGroup.department_key.in_(ids))
+        seconds: BindParameter[Any] = bindparam("seconds", expanding=True)
+        self.waits = select(StatsWait.department_key, StatsWait.wait_seconds,
+                            StatsWait.questions).where(StatsWait.session_id == sid,
+                                                       StatsWait.wait_seconds.in_(seconds))
+        self.drop_wait = delete(StatsWait).where(
+            StatsWait.session_id == sid, StatsWait.department_key == bindparam("key"),
+            StatsWait.wait_seconds == bindparam("second"))
+
+
+@cache
+def _sql() -> _Sql:
+    return _Sql()
 
 
 def _current(session: Session, session_ids: set[int]) -> dict[int, int]:
     """The sessions whose stored figures are current, with their version."""
-    rows = session.connection().execute(
-        select(LiveSession.id, LiveSession.stats_version)
-        .join(StatsSession, and_(StatsSession.session_id == LiveSession.id,
-                                 StatsSession.version == LiveSession.stats_version))
-        .where(LiveSession.id.in_(sorted(session_ids)), LiveSession.state != SessionState.LIVE))
+    rows = session.connection().execute(_sql().current, {"ids": sorted(session_ids)})
     return {s: version for s, version in rows}
 
 
@@ -100,11 +165,9 @@ def _lock(session: Session, session_ids: list[int]) -> None:
     """Hold the sessions' rows to the end of the transaction: no other writer changes them."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        connection.execute(select(LiveSession.id).where(LiveSession.id.in_(session_ids))
-                           .with_for_update())
+        connection.execute(_sql().lock_postgresql, {"ids": session_ids})
     else:  # SQLite locks the whole database for the first write of a transaction
-        connection.execute(update(LiveSession).where(LiveSession.id.in_(session_ids))
-                           .values(stats_version=LiveSession.stats_version))
+        connection.execute(_sql().lock_sqlite, {"ids": session_ids})
 
 
 def _ours(session: Session) -> bool:
@@ -124,8 +187,13 @@ def _before_flush(session: Session, _context: object, _instances: object) -> Non
            for o in changed) or not _ours(session):
         return  # left to the round: the triggers make the stored figures stale
     question_ids = _question_ids(objects)
-    session_ids = _session_ids(session, objects, question_ids)
-    if not session_ids or not _current(session, session_ids):
+    idle = _cache(session)[1]
+    session_ids = _session_ids(session, objects, question_ids) - idle
+    if not session_ids:
+        return
+    current = _current(session, session_ids)
+    idle.update(session_ids - set(current))
+    if not current:
         return
     _lock(session, sorted(session_ids))
     versions = _current(session, session_ids)  # again, now that nobody else can move them
@@ -143,9 +211,7 @@ def _after_flush(session: Session, _context: object) -> None:
     sessions = sorted(before.versions)
     after = partial.figures(sessions, sorted(question_ids))
     connection = session.connection()
-    now_versions = dict(connection.execute(
-        select(LiveSession.id, LiveSession.stats_version).where(LiveSession.id.in_(sessions))
-    ).all())
+    now_versions = dict(connection.execute(_sql().versions, {"ids": sessions}).all())
     for s in sessions:
         delta = partial.difference(after[s], before.parts[s])
         _apply(session, s, before.versions[s], now_versions[s], delta)
@@ -157,49 +223,46 @@ def _after_flush(session: Session, _context: object) -> None:
                                {"name": f"qa_live.stats_bumped_{s}"})
 
 
+def _key(department_id: int | None) -> int:
+    return UNASSIGNED if department_id is None else department_id
+
+
 def _apply(session: Session, session_id: int, was: int, now: int, delta: partial.Part) -> None:
     """Add a difference to a session's stored figures and stamp them with the version now."""
     connection = session.connection()
-    header = connection.execute(
-        select(StatsSession.settled_at).where(StatsSession.session_id == session_id,
-                                              StatsSession.version == was)).first()
+    sql = _sql()
+    header = connection.execute(sql.header, {"sid": session_id, "was": was}).first()
     if header is None:
         return
-    connection.execute(
-        update(StatsSession).where(StatsSession.session_id == session_id)
-        .values(version=now, computed_at=utcnow(),
-                settled_at=latest_of(header.settled_at, delta.latest)))
+    connection.execute(sql.stamp, {"sid": session_id, "now": now, "computed_at": utcnow(),
+                                   "settled_at": latest_of(header.settled_at, delta.latest)})
     if not delta.groups and not delta.waits:
         return
-    keys = [UNASSIGNED if d is None else d for d in delta.groups]
+    keys = [_key(d) for d in delta.groups]
     groups: partial.Groups = {}
-    for row in connection.execute(select(StatsGroup).where(
-            StatsGroup.session_id == session_id, StatsGroup.department_key.in_(keys))):
+    for row in connection.execute(sql.groups, {"sid": session_id, "ids": keys}):
         groups[None if row.department_key == UNASSIGNED else row.department_key] = Counts(
             **{name: getattr(row, name) for name in STORED_FIELDS})
     waits: partial.Waits = {}
-    for d, seconds in delta.waits:
-        key = UNASSIGNED if d is None else d
-        n = connection.scalar(select(StatsWait.questions).where(
-            StatsWait.session_id == session_id, StatsWait.department_key == key,
-            StatsWait.wait_seconds == seconds))
-        if n:
-            waits[(d, seconds)] = n
+    if delta.waits:
+        wanted = {(_key(d), seconds) for d, seconds in delta.waits}
+        for key, seconds, n in connection.execute(sql.waits, {
+                "sid": session_id, "seconds": sorted({sec for _d, sec in delta.waits})}):
+            if (key, seconds) in wanted:
+                waits[(None if key == UNASSIGNED else key, seconds)] = n
     partial.apply(groups, waits, delta)
-    connection.execute(delete(StatsGroup).where(StatsGroup.session_id == session_id,
-                                                StatsGroup.department_key.in_(keys)))
-    rows = [{"session_id": session_id, "department_key": UNASSIGNED if d is None else d,
+    if keys:
+        connection.execute(sql.drop_groups, {"sid": session_id, "ids": keys})
+    rows = [{"session_id": session_id, "department_key": _key(d),
              **{name: getattr(c, name) for name in STORED_FIELDS}}
             for d, c in groups.items()]
     if rows:
         connection.execute(insert(StatsGroup), rows)
-    for d, seconds in delta.waits:
-        connection.execute(delete(StatsWait).where(
-            StatsWait.session_id == session_id,
-            StatsWait.department_key == (UNASSIGNED if d is None else d),
-            StatsWait.wait_seconds == seconds))
-    wait_rows = [{"session_id": session_id, "department_key": UNASSIGNED if d is None else d,
+    if delta.waits:
+        connection.execute(sql.drop_wait, [{"sid": session_id, "key": _key(d), "second": seconds}
+                                           for d, seconds in delta.waits])
+    wait_rows = [{"session_id": session_id, "department_key": _key(d),
                   "wait_seconds": seconds, "questions": n}
-                 for (d, seconds), n in waits.items()]
+                 for (d, seconds), n in waits.items() if (d, seconds) in delta.waits]
     if wait_rows:
         connection.execute(insert(StatsWait), wait_rows)

@@ -3,11 +3,9 @@
 A session's stored figures (stats.stored) are sums over its questions: each question, with its
 answers and ratings, adds to one (session, department) group and one wait. So when a few
 questions change, the session's figures after the change are the stored ones minus what those
-questions added before it plus what they add after it (stats.maintained, on a write), and its
-figures as of a past moment are the stored ones minus what the questions that differ then add
-now plus what they added then (stats.past). The counting is the same grouped queries of
-stats.grouped, restricted to the questions' ids, so the sums are the figures a count from
-scratch gives (the tests compare them).
+questions added before it plus what they add after it (stats.maintained, on a write). The
+counting is the same grouped queries of stats.grouped, restricted to the questions' ids, so the
+sums are the figures a count from scratch gives (the tests compare them).
 """
 
 from __future__ import annotations
@@ -15,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import BindParameter, Select, bindparam, func, select
 
 from qa_live.extensions import db
-from qa_live.live.metrics import asked_by, first_answer_at, is_answered, seconds_between
+from qa_live.live.metrics import first_answer_at, is_answered, seconds_between
 from qa_live.live.models import Question
 from qa_live.stats import grouped
 from qa_live.stats.figures import Counts
@@ -40,9 +40,28 @@ class Part:
     latest: datetime | None = None
 
 
-def figures(session_ids: Sequence[int], question_ids: Sequence[int],
-            at: datetime | None = None) -> dict[int, Part]:
-    """What these questions add to their sessions' figures (now, or as of ``at``).
+SESSIONS: BindParameter[Any] = bindparam("sessions", expanding=True)
+QUESTIONS: BindParameter[Any] = bindparam("questions", expanding=True)
+
+
+@cache
+def _statements() -> tuple[Select, Select, Select, Select, Select]:
+    """The grouped statements of stats.grouped for a few questions by id, built once: a write
+    runs them twice, and building them costs more than running them."""
+    wait = seconds_between(first_answer_at(), Question.created_at)
+    waits = (select(Question.session_id, Question.department_id, wait, func.count())
+             .where(Question.session_id.in_(SESSIONS), Question.id.in_(QUESTIONS),
+                    is_answered(), first_answer_at().is_not(None))
+             .group_by(Question.session_id, Question.department_id, wait))
+    return (grouped.question_counts_query(SESSIONS, question_ids=QUESTIONS),
+            grouped.second_reply_query(SESSIONS, question_ids=QUESTIONS),
+            grouped.rating_query(SESSIONS, question_ids=QUESTIONS),
+            waits,
+            grouped.latest_answers_query(SESSIONS, QUESTIONS))
+
+
+def figures(session_ids: Sequence[int], question_ids: Sequence[int]) -> dict[int, Part]:
+    """What these questions add to their sessions' figures now.
 
     Follow-ups and visits are not in a Part: follow-ups are always counted on the page, visits
     belong to the session, not to a question.
@@ -50,40 +69,29 @@ def figures(session_ids: Sequence[int], question_ids: Sequence[int],
     parts: dict[int, Part] = {s: Part() for s in session_ids}
     ids = sorted(set(question_ids))
     for start in range(0, len(ids), CHUNK):
-        _add_chunk(parts, list(session_ids), ids[start:start + CHUNK], at)
+        _add_chunk(parts, {"sessions": list(session_ids),
+                           "questions": ids[start:start + CHUNK]})
     return parts
 
 
-def _add_chunk(parts: dict[int, Part], session_ids: list[int], ids: list[int],
-               at: datetime | None) -> None:
-    latest: dict[int, datetime] = {}
-    counts, latest = grouped.question_counts_and_latest(session_ids, None, at, ids)
+def _add_chunk(parts: dict[int, Part], ids: dict[str, list[int]]) -> None:
+    questions, second_replies, ratings, waits, answers = _statements()
+    counts, latest = grouped.read_question_counts(db.session.execute(questions, ids))
     for (s, d), group in counts.items():
         parts[s].groups.setdefault(d, Counts()).add(group)
-    for (s, d), n in grouped.second_reply_counts(session_ids, None, at, ids).items():
+    for s, d, n in db.session.execute(second_replies, ids):
         parts[s].groups.setdefault(d, Counts()).second_replies += n
-    for (s, d), values in grouped.rating_counts(session_ids, None, at, latest, ids).items():
+    for (s, d), values in grouped.read_ratings(db.session.execute(ratings, ids), latest).items():
         parts[s].groups.setdefault(d, Counts()).add(Counts(**values))
-    for (s, d, seconds), n in wait_counts(session_ids, ids, at).items():
-        key = (d, seconds)
+    for s, d, seconds, n in db.session.execute(waits, ids):
+        key = (d, int(seconds))
         parts[s].waits[key] = parts[s].waits.get(key, 0) + n
-    if at is None:
-        for s, moment in grouped.latest_answers(session_ids, ids).items():
+    for s, moment in db.session.execute(answers, ids):
+        if moment is not None:
             latest[s] = max(latest.get(s, moment), moment)
     for s, moment in latest.items():
         part = parts[s]
         part.latest = moment if part.latest is None else max(part.latest, moment)
-
-
-def wait_counts(session_ids: Sequence[int], question_ids: Sequence[int],
-                at: datetime | None = None) -> dict[tuple[int, int | None, int], int]:
-    """live.metrics.wait_counts for these questions only (the same expressions)."""
-    wait = seconds_between(first_answer_at(), Question.created_at)
-    query = (select(Question.session_id, Question.department_id, wait, func.count())
-             .where(Question.session_id.in_(session_ids), Question.id.in_(question_ids),
-                    is_answered(at), first_answer_at().is_not(None), *asked_by(at))
-             .group_by(Question.session_id, Question.department_id, wait))
-    return {(s, d, int(w)): n for s, d, w, n in db.session.execute(query)}
 
 
 def difference(after: Part, before: Part) -> Part:

@@ -214,12 +214,7 @@ def _as_of(numbers: Numbers, session_ids: Sequence[int], at: datetime,
     """Figures as of ``at`` of sessions that changed since: kept ones, else counted and kept."""
     kept = past.read(session_ids, at)
     missing = [s for s in session_ids if s not in kept]
-    derived = past.derive(missing, at)  # the stored figures less what moved since
-    missing = [s for s in missing if s not in derived]
     computed = compute(missing, {s: versions[s][0] for s in missing}, None, at) if missing else {}
-    for s, (groups, waits, visits) in derived.items():
-        computed[s] = Computed(version=versions[s][0], groups=groups, waits=waits,
-                               participant_visits=visits[0], unique_visitors=visits[1])
     if computed:
         _store({StatsAsOf: [past.row(s, at, one.version, past.encode(
             one.groups, one.waits, (one.participant_visits, one.unique_visitors)))
