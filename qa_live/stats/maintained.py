@@ -183,8 +183,9 @@ def _before_flush(session: Session, _context: object, _instances: object) -> Non
     objects = [o for o in changed if isinstance(o, Question | Answer | Rating)]
     if not objects:
         return
-    if any(isinstance(o, Visit) or (isinstance(o, LiveSession) and session.is_modified(o))
-           for o in changed) or not _ours(session):
+    if any(isinstance(o, Visit) or (isinstance(o, LiveSession) and (
+            o in session.deleted or session.is_modified(o))) for o in changed) \
+            or not _ours(session):
         return  # left to the round: the triggers make the stored figures stale
     question_ids = _question_ids(objects)
     idle = _cache(session)[1]
@@ -213,6 +214,8 @@ def _after_flush(session: Session, _context: object) -> None:
     connection = session.connection()
     now_versions = dict(connection.execute(_sql().versions, {"ids": sessions}).all())
     for s in sessions:
+        if s not in now_versions:  # gone with the flush (deleted by cascade)
+            continue
         delta = partial.difference(after[s], before.parts[s])
         _apply(session, s, before.versions[s], now_versions[s], delta)
     if connection.dialect.name == "postgresql":
