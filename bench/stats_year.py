@@ -17,7 +17,8 @@ GET /office/stats for the year (stats17, docs/performance.md "Statistics always 
   its figures in its own transaction, then the first page after it;
 - after a change in one ended session by SQL (a late second reply): the round, then the page
   (``refresh_after_change_seconds``, ``after_change_page_seconds``), and a page that comes
-  before the round (``after_change_uncounted_page_seconds``: it counts that one session);
+  before the round (``after_change_uncounted_page_seconds``: before stats17b it counted that one
+  session; now the change keeps the stored figures current, stats.maintained);
 - ``as_of_first_page_seconds`` / ``as_of_page_seconds``: a report as of a past day, after
   those changes: the first counts the changed session as of then and keeps it, the next read it;
 - ``live_page_seconds``: pages while a session of --live-questions questions and as many visits
@@ -373,7 +374,7 @@ def main() -> None:
         result["change_seconds"] = round(change(), 3)  # the write itself (stats17b)
         result["after_change_uncounted_page_seconds"] = round(timed(page), 3)
         say("after_change_uncounted_page_seconds",
-            "GET /office/stats after a change, before the round (counts that session)")
+            "GET /office/stats after a change, before the round (the change kept the figures)")
         refresh.refresh_round()
 
         # A report as of a past day: the sessions changed since (the changes above, on the
