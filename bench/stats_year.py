@@ -17,11 +17,19 @@ GET /office/stats for the year (stats17, docs/performance.md "Statistics always 
   its figures in its own transaction, then the first page after it;
 - after a change in one ended session by SQL (a late second reply): the round, then the page
   (``refresh_after_change_seconds``, ``after_change_page_seconds``), and a page that comes
-  before the round (``after_change_uncounted_page_seconds``: it counts that one session);
+  before the round (``after_change_uncounted_page_seconds``: before stats17b it counted that one
+  session; now the change keeps the stored figures current, stats.maintained);
 - ``as_of_first_page_seconds`` / ``as_of_page_seconds``: a report as of a past day, after
   those changes: the first counts the changed session as of then and keeps it, the next read it;
 - ``live_page_seconds``: pages while a session of --live-questions questions and as many visits
-  is live in the year (counted on every page, as live figures are).
+  is live in the year (counted on every page, as live figures are);
+- ``change_seconds``: the second change's own write and commit (since stats17b it keeps the
+  stored figures current: the page after it reads them); ``write_costs``: milliseconds per
+  ORM write, a rating in an ended session with stored figures and a live answer (--writes of
+  each, each its own transaction; ``--writes-only`` times just these after the round).
+
+``--lock PATH`` takes that flock after the fill, so only the timings hold it; ``--save-fill`` and
+``--reuse-fill`` (SQLite) keep a filled file and start from a copy of it.
 
 `--json PATH` writes the figures as JSON; the last line printed is "RESULT <the same JSON>". The
 figures are not checked here, only the time (tests/test_stats*.py check them); the page's total
@@ -31,9 +39,11 @@ of valid questions is printed after each phase as a sanity line.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -52,7 +62,7 @@ from qa_live.auth import services as auth_services
 from qa_live.auth.models import Role
 from qa_live.extensions import db
 from qa_live.followup.models import FollowUp
-from qa_live.live.models import Answer, Question, QuestionStatus, Rating, Visit
+from qa_live.live.models import Answer, Question, QuestionStatus, Rating, RatingValue, Visit
 from qa_live.planning.models import Department, LiveSession, session_departments
 from qa_live.stats import queries, refresh, stored
 
@@ -199,6 +209,38 @@ def live_session(n_questions: int) -> None:
     db.session.commit()
 
 
+def write_costs(n: int) -> dict[str, float]:
+    """Milliseconds per write through the ORM, each its own transaction: a rating in an ended
+    session whose figures are stored (stats.maintained keeps them current), and a live answer
+    in the live session (whose figures are never stored)."""
+    first = db.session.scalar(select(LiveSession.id).where(LiveSession.slug == "bench-0"))
+    questions = db.session.scalars(
+        select(Question).where(Question.session_id == first,
+                               Question.status == QuestionStatus.ANSWERED,
+                               Question.id % 50 != 0).order_by(Question.id.desc()).limit(n)).all()
+    moment = datetime(YEAR, 12, 22, tzinfo=UTC)
+    began = time.monotonic()
+    for q in questions:
+        db.session.add(Rating(answer_id=q.id, question_id=q.id, value=RatingValue.BASIC,
+                              created_at=moment, updated_at=moment))
+        db.session.commit()
+    ended = (time.monotonic() - began) / len(questions) * 1000
+    live = db.session.scalar(select(LiveSession.id).where(LiveSession.slug == "bench-live"))
+    questions = db.session.scalars(
+        select(Question).where(Question.session_id == live,
+                               Question.status == QuestionStatus.APPROVED).limit(n)).all()
+    began = time.monotonic()
+    for q in questions:
+        db.session.add(Answer(question_id=q.id, kind="live", body="答复",
+                              department_id=q.department_id))
+        q.status = QuestionStatus.ANSWERED
+        q.answered_at = datetime.now(UTC)
+        db.session.commit()
+    live_ms = (time.monotonic() - began) / len(questions) * 1000
+    return {"ended_session_rating_ms": round(ended, 2), "live_answer_ms": round(live_ms, 2),
+            "writes": n}
+
+
 def main() -> None:
     """Fill, then time."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -209,22 +251,47 @@ def main() -> None:
                         help="questions in the imported session")
     parser.add_argument("--live-questions", type=int, default=5_000,
                         help="questions (and visits) of the live session")
+    parser.add_argument("--writes-only", action="store_true",
+                        help="only the round, the live session and the cost per write")
+    parser.add_argument("--writes", type=int, default=200, help="writes to time per kind")
+    parser.add_argument("--lock", type=Path,
+                        help="take this flock after the fill, for the timings only")
+    parser.add_argument("--save-fill", type=Path,
+                        help="SQLite: copy the filled file here before any timing")
+    parser.add_argument("--reuse-fill", type=Path,
+                        help="SQLite: start from a copy of a file --save-fill wrote (no fill)")
     args = parser.parse_args()
     n = args.questions
-    url = os.environ.get("DATABASE_URL") or (
-        f"sqlite:///{tempfile.mkdtemp(prefix='qa_bench_')}/bench.sqlite3")
+    sqlite_path = Path(tempfile.mkdtemp(prefix="qa_bench_")) / "bench.sqlite3"
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{sqlite_path}"
+    if args.reuse_fill:
+        shutil.copyfile(args.reuse_fill, sqlite_path)
     config = type("BenchConfig", (TestingConfig,), {"SQLALCHEMY_DATABASE_URI": url})
     app = create_app(config)
     result: dict = {"questions": n}
     with app.app_context():
         result["database"] = db.engine.dialect.name
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
-        flask_migrate.upgrade()
-        result["fill_seconds"] = round(timed(lambda: fill(n)), 2)
-        print(f"{db.engine.dialect.name}: filled {n} questions in {result['fill_seconds']} s")
+        if args.reuse_fill:
+            result["fill_seconds"] = None
+            print(f"reusing the fill of {args.reuse_fill}")
+        else:
+            if db.engine.dialect.name == "postgresql":
+                with db.engine.begin() as conn:
+                    conn.execute(text("DROP SCHEMA public CASCADE"))
+                    conn.execute(text("CREATE SCHEMA public"))
+            flask_migrate.upgrade()
+            result["fill_seconds"] = round(timed(lambda: fill(n)), 2)
+            print(f"{db.engine.dialect.name}: filled {n} questions in {result['fill_seconds']} s")
+        if args.save_fill:
+            db.session.remove()
+            db.engine.dispose()
+            shutil.copyfile(sqlite_path, args.save_fill)
+        if args.lock:
+            lock = open(args.lock, "a")
+            began = time.monotonic()
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            result["lock_wait_seconds"] = round(time.monotonic() - began, 1)
+            result["load_average_at_start"] = os.getloadavg()
         client = app.test_client()
         client.post("/login", data={"login": "office", "password": "bench-password-1"})
 
@@ -239,6 +306,17 @@ def main() -> None:
         def say(key: str, what: str) -> None:
             print(f"{what}: {result[key]} s")
 
+        if args.writes_only:
+            refresh.refresh_round()
+            db.session.rollback()
+            live_session(args.live_questions)
+            result["write_costs"] = write_costs(args.writes)
+            print(f"cost per write: {result['write_costs']}")
+            result["load_average_at_end"] = os.getloadavg()
+            if args.json:
+                args.json.write_text(json.dumps(result, indent=2) + "\n")
+            print("RESULT " + json.dumps(result))
+            return
         # A page that beats the refresher to the bulk-loaded rows counts every session.
         result["uncounted_page_seconds"] = round(timed(page), 3)
         say("uncounted_page_seconds", "GET /office/stats with nothing stored (counts 13 sessions)")
@@ -278,22 +356,25 @@ def main() -> None:
         print(f"valid questions now: {valid()}")
 
         # A second reply lands in one ended session by SQL: the round counts it, then the page.
-        def change() -> None:
+        def change() -> float:
+            """The change; returns how long its write and commit took (not the look-up)."""
             question = db.session.scalar(select(Question).where(Question.status == "approved"))
             assert question is not None
+            began = time.monotonic()
             question.status = QuestionStatus.ANSWERED
             question.answered_at = datetime(YEAR, 12, 20, tzinfo=UTC)
             db.session.commit()
+            return time.monotonic() - began
 
         change()
         result["refresh_after_change_seconds"] = round(timed(refresh.refresh_round), 3)
         say("refresh_after_change_seconds", "refresh round after a change in one session")
         result["after_change_page_seconds"] = round(timed(page), 3)
         say("after_change_page_seconds", "GET /office/stats after the change and the round")
-        change()
+        result["change_seconds"] = round(change(), 3)  # the write itself (stats17b)
         result["after_change_uncounted_page_seconds"] = round(timed(page), 3)
         say("after_change_uncounted_page_seconds",
-            "GET /office/stats after a change, before the round (counts that session)")
+            "GET /office/stats after a change, before the round (the change kept the figures)")
         refresh.refresh_round()
 
         # A report as of a past day: the sessions changed since (the changes above, on the
@@ -316,6 +397,10 @@ def main() -> None:
         print(f"GET /office/stats x3 during a live session of {args.live_questions} "
               f"questions: {result['live_page_seconds']} s")
         print(f"valid questions now: {valid()}")
+        db.session.rollback()
+        result["write_costs"] = write_costs(args.writes)
+        print(f"cost per write: {result['write_costs']}")
+    result["load_average_at_end"] = os.getloadavg()
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
     print("RESULT " + json.dumps(result))

@@ -174,8 +174,9 @@ def test_after_a_change_and_a_refresh_round_the_pages_count_nothing_and_stay_exa
     before, _seen = surfaces(any_db_app, headers, YEAR)
     CHANGES[change](year)
     db.session.commit()
-    assert refresh.stale_sessions(), "the change made some stored figures stale"
-    assert refresh.refresh_round() >= 1
+    # A change through the services keeps the stored figures current (stats.maintained); one
+    # by SQL, or a session held since, leaves them stale for the round.
+    refresh.refresh_round()
     assert refresh.stale_sessions() == []
     after, seen = surfaces(any_db_app, headers, YEAR)
     assert counting(seen) == []

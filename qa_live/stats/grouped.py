@@ -16,12 +16,15 @@ but for the timestamp conditions, and cheaper.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
+    Row,
+    Select,
     String,
     and_,
     case,
@@ -68,6 +71,7 @@ def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
 
 
 GroupKey = tuple[int, int | None]  # (session id, department id)
+Ids = Sequence[int] | BindParameter[Any]  # a list, or an expanding parameter
 
 
 def question_counts(session_ids: Sequence[int], department_id: int | None = None,
@@ -78,7 +82,8 @@ def question_counts(session_ids: Sequence[int], department_id: int | None = None
 
 def question_counts_and_latest(
         session_ids: Sequence[int], department_id: int | None = None,
-        at: datetime | None = None) -> tuple[dict[GroupKey, Counts], dict[int, datetime]]:
+        at: datetime | None = None,
+) -> tuple[dict[GroupKey, Counts], dict[int, datetime]]:
     """question_counts, and per session the latest moment any of its questions changed.
 
     The latest moment (asked, published, rejected or first answered) comes from the same pass;
@@ -86,6 +91,17 @@ def question_counts_and_latest(
     """
     if not session_ids:
         return {}, {}
+    return read_question_counts(db.session.execute(
+        question_counts_query(session_ids, department_id, at)))
+
+
+MOMENTS = (Question.created_at, Question.published_at, Question.answered_at, Question.rejected_at)
+
+
+def question_counts_query(session_ids: Ids, department_id: int | None = None,
+                          at: datetime | None = None, question_ids: Ids | None = None) -> Select:
+    """The statement of question_counts_and_latest (ids as lists, or expanding parameters
+    for a statement built once: stats.partial, counting a few changed questions by id)."""
     reason = Question.reject_reason
     rejected = is_rejected(at)
     columns = {
@@ -100,23 +116,30 @@ def question_counts_and_latest(
         "answered": _count(is_answered(at)),
         "answered_later": _count(answered_after_session(at)),
     }
-    moments = (Question.created_at, Question.published_at, Question.answered_at,
-               Question.rejected_at)
     query = (select(Question.session_id, Question.department_id,
                     *(c.label(name) for name, c in columns.items()),
-                    *(func.max(m).label(f"latest_{n}") for n, m in enumerate(moments)))
+                    *(func.max(m).label(f"latest_{n}") for n, m in enumerate(MOMENTS)))
              .join(LiveSession, LiveSession.id == Question.session_id)
              .where(Question.session_id.in_(session_ids), *asked_by(at))
              .group_by(Question.session_id, Question.department_id))
     if department_id is not None:
         query = query.where(Question.department_id == department_id)
+    if question_ids is not None:
+        query = query.where(Question.id.in_(question_ids))
+    return query
+
+
+def read_question_counts(
+        rows: Iterable[Row[Any]]) -> tuple[dict[GroupKey, Counts], dict[int, datetime]]:
+    """The figures and latest moments from the rows of question_counts_query."""
     result: dict[GroupKey, Counts] = {}
     latest: dict[int, datetime] = {}
-    for row in db.session.execute(query):
+    for row in rows:
         values = row._mapping
         result[(row.session_id, row.department_id)] = Counts(
-            **{name: values[name] for name in columns})
-        _later(latest, row.session_id, *(values[f"latest_{n}"] for n in range(len(moments))))
+            **{name: n for name, n in values.items()
+               if name not in ("session_id", "department_id") and not name.startswith("latest_")})
+        _later(latest, row.session_id, *(values[f"latest_{n}"] for n in range(len(MOMENTS))))
     return result, latest
 
 
@@ -132,6 +155,13 @@ def second_reply_counts(session_ids: Sequence[int], department_id: int | None = 
     """Valid questions with at least one second reply (二次答复), per (session, department)."""
     if not session_ids:
         return {}
+    query = second_reply_query(session_ids, department_id, at)
+    return {(s, d): n for s, d, n in db.session.execute(query)}
+
+
+def second_reply_query(session_ids: Ids, department_id: int | None = None,
+                       at: datetime | None = None, question_ids: Ids | None = None) -> Select:
+    """The statement of second_reply_counts."""
     # Driven from the second replies (the (kind, question_id) index), which are few, rather
     # than from every question of the sessions: a live session's page reads none of them.
     replied = (select(Answer.question_id)
@@ -143,7 +173,9 @@ def second_reply_counts(session_ids: Sequence[int], department_id: int | None = 
              .group_by(Question.session_id, Question.department_id))
     if department_id is not None:
         query = query.where(Question.department_id == department_id)
-    return {(s, d): n for s, d, n in db.session.execute(query)}
+    if question_ids is not None:
+        query = query.where(Question.id.in_(question_ids))
+    return query
 
 
 def latest_answers(session_ids: Sequence[int]) -> dict[int, datetime]:
@@ -154,13 +186,20 @@ def latest_answers(session_ids: Sequence[int]) -> dict[int, datetime]:
     """
     if not session_ids:
         return {}
-    rows = db.session.execute(
-        select(Question.session_id, func.max(Answer.created_at))
-        .join(Question, Question.id == Answer.question_id)
-        .where(Answer.kind.in_([AnswerKind.FOLLOW_UP, AnswerKind.ORAL]),
-               Question.session_id.in_(session_ids))
-        .group_by(Question.session_id))
+    rows = db.session.execute(latest_answers_query(session_ids))
     return {s: moment for s, moment in rows if moment is not None}
+
+
+def latest_answers_query(session_ids: Ids, question_ids: Ids | None = None) -> Select:
+    """The statement of latest_answers."""
+    query = (select(Question.session_id, func.max(Answer.created_at))
+             .join(Question, Question.id == Answer.question_id)
+             .where(Answer.kind.in_([AnswerKind.FOLLOW_UP, AnswerKind.ORAL]),
+                    Question.session_id.in_(session_ids))
+             .group_by(Question.session_id))
+    if question_ids is not None:
+        query = query.where(Question.id.in_(question_ids))
+    return query
 
 
 def follow_up_counts(session_ids: Sequence[int], department_id: int | None = None,
@@ -227,6 +266,12 @@ def rating_counts(session_ids: Sequence[int], department_id: int | None = None,
     """
     if not session_ids:
         return {}
+    return read_ratings(db.session.execute(rating_query(session_ids, department_id, at)), latest)
+
+
+def rating_query(session_ids: Ids, department_id: int | None = None,
+                 at: datetime | None = None, question_ids: Ids | None = None) -> Select:
+    """The statement of rating_counts."""
     value = rating_value(at)
     query = (select(Question.session_id, Question.department_id, func.max(Rating.updated_at),
                     *(_count(value == v) for v in RatingValue))
@@ -236,9 +281,17 @@ def rating_counts(session_ids: Sequence[int], department_id: int | None = None,
              .group_by(Question.session_id, Question.department_id))
     if department_id is not None:
         query = query.where(Question.department_id == department_id)
+    if question_ids is not None:
+        query = query.where(Question.id.in_(question_ids))
+    return query
+
+
+def read_ratings(rows: Iterable[Row[Any]],
+                 latest: dict[int, datetime] | None) -> dict[GroupKey, dict[str, int]]:
+    """The ratings per value from the rows of rating_query (and the latest change, noted)."""
     result = {}
-    for row in db.session.execute(query):
-        s, d, changed, *values = row
+    for row in rows:
+        s, d, changed, *values = tuple(row)
         if latest is not None:
             _later(latest, s, changed)
         result[(s, d)] = {f"ratings_{v.value}": n

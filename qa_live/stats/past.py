@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,9 @@ from qa_live.extensions import db
 from qa_live.planning.models import LiveSession
 from qa_live.stats.figures import Counts
 from qa_live.stats.models import UNASSIGNED, StatsAsOf
+
+#: The Counts fields kept in stats_groups (follow-ups depend on today's date: always queried).
+STORED_FIELDS = tuple(f.name for f in fields(Counts) if not f.name.startswith("follow_ups"))
 
 Groups = dict[int | None, Counts]
 Waits = dict[tuple[int | None, int], int]
@@ -70,3 +74,4 @@ def row(session_id: int, at: datetime, version: int, figures: str) -> dict[str, 
     """The stats_as_of row to insert (replacing the session's older one for that moment)."""
     return {"session_id": session_id, "at": at, "version": version, "computed_at": utcnow(),
             "figures": figures}
+

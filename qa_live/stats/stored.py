@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, func, insert, select
@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 SETTLE = timedelta(seconds=60)
 
 #: The Counts fields kept in stats_groups (follow-ups depend on today's date: always queried).
-STORED_FIELDS = tuple(f.name for f in fields(Counts) if not f.name.startswith("follow_ups"))
+STORED_FIELDS = past.STORED_FIELDS
 
 
 def _key(department_id: int | None) -> int:
