@@ -218,6 +218,12 @@ def archive_count(query: str, year: int | None = None, department_id: int | None
     postgres = db.engine.dialect.name == "postgresql"
     match = _archive_query(query, year, department_id, postgres)
     if postgres:
+        # For the rest of the request's transaction: a bitmap of 126,370 hits kept exact (the
+        # default 4 MB makes it lossy, and every row of a lossy page is read and tested), and no
+        # sequential scan, which the planner prefers for a word in an eighth of the documents
+        # (LIMIT 10,001 after about 80,000 rows: 140 ms, where the index takes 25-80 ms).
+        db.session.execute(text("SELECT set_config('work_mem', '32MB', true), "
+                                "set_config('enable_seqscan', 'off', true)"))
         sql = ("SELECT count(*) FROM (SELECT 1 FROM search_archive_grams "
                "WHERE grams @@ to_tsquery('simple', :m) LIMIT :cap) AS hits")
     else:
