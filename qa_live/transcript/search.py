@@ -35,6 +35,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -56,6 +57,8 @@ HELD_STATES = (SessionState.ENDED, SessionState.ARCHIVED)
 PUBLISHED = (QuestionStatus.APPROVED, QuestionStatus.ANSWERED)
 #: Queue entries applied per transaction.
 BATCH = 5_000
+#: On PostgreSQL, a queue this long is applied in bulk, its GIN indexes built afresh.
+BULK = 50_000
 #: The index tables (SQLite virtual tables, PostgreSQL tables), kept out of the model metadata.
 INDEX_TABLES = ("search_question_grams", "search_answer_grams")
 #: The archive's index (migration 0014a): one document per published question of a held
@@ -200,32 +203,87 @@ def catch_up(limit: int | None = None) -> int:
 
     In its own transaction (never the request's), claimed with DELETE … RETURNING so two
     workers never apply the same change; on PostgreSQL an advisory lock keeps them in turn.
+    On PostgreSQL a queue of BULK changes or more (an import, an upgrade, a reindex) is applied
+    in one transaction with the GIN indexes dropped and built again at the end (building one
+    is several times faster than inserting a million documents into it), and after any
+    catch-up the archive index's pending list is merged (every search reads all of it).
     """
+    if limit is None and db.engine.dialect.name == "postgresql":
+        with Session(db.engine) as session, session.begin():
+            queued = session.scalar(text(
+                "SELECT count(*) FROM (SELECT 1 FROM search_queue LIMIT :n) AS q"), {"n": BULK})
+        if queued >= BULK:
+            return _catch_up_in_bulk()
     applied = 0
     while limit is None or applied < limit:
         with Session(db.engine) as session, session.begin():
             postgres = session.get_bind().dialect.name == "postgresql"
             if postgres:
                 session.execute(text("SELECT pg_advisory_xact_lock(140914)"))
-            first = session.scalars(select(SearchQueue.id).order_by(SearchQueue.id)
-                                    .limit(BATCH)).all()
-            if not first:
-                return applied
-            claimed = list(session.execute(
-                delete(SearchQueue).where(SearchQueue.id <= first[-1])
-                .returning(SearchQueue.id, SearchQueue.kind, SearchQueue.item_id,
-                           SearchQueue.old_text, SearchQueue.new_text)).all())
-            claimed.sort(key=lambda row: row[0])
-            texts = [row for row in claimed if row[1] in ("q", "a")]
-            if postgres:
-                _apply_postgresql(session, texts)
-            else:
-                _apply_sqlite(session, texts)
-            from qa_live.transcript.archive_index import apply_archive
-
-            apply_archive(session, claimed, postgres)
-            applied += len(claimed)
+            done = _apply_batch(session, postgres)
+            if not done:
+                break
+            applied += done
+    if applied and db.engine.dialect.name == "postgresql":
+        _merge_pending_list()
     return applied
+
+
+def _apply_batch(session: Session, postgres: bool) -> int:
+    """Claim and apply the oldest BATCH queued changes; return how many."""
+    first = session.scalars(select(SearchQueue.id).order_by(SearchQueue.id)
+                            .limit(BATCH)).all()
+    if not first:
+        return 0
+    claimed = list(session.execute(
+        delete(SearchQueue).where(SearchQueue.id <= first[-1])
+        .returning(SearchQueue.id, SearchQueue.kind, SearchQueue.item_id,
+                   SearchQueue.old_text, SearchQueue.new_text)).all())
+    claimed.sort(key=lambda row: row[0])
+    texts = [row for row in claimed if row[1] in ("q", "a")]
+    if postgres:
+        _apply_postgresql(session, texts)
+    else:
+        _apply_sqlite(session, texts)
+    from qa_live.transcript.archive_index import apply_archive
+
+    apply_archive(session, claimed, postgres)
+    return len(claimed)
+
+
+def _catch_up_in_bulk() -> int:
+    """PostgreSQL: apply the whole queue in one transaction, the GIN indexes of the index
+    tables dropped meanwhile and built again (with their definitions as they were) at the end.
+    Searches wait for it, as they wait for any catch-up; an error leaves everything as it was."""
+    applied = 0
+    with Session(db.engine) as session, session.begin():
+        session.execute(text("SELECT pg_advisory_xact_lock(140914)"))
+        definitions = list(session.execute(text(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+            "AND tablename IN :tables AND indexdef ILIKE '%USING gin%'")
+            .bindparams(bindparam("tables", expanding=True)),
+            {"tables": [*INDEX_TABLES, ARCHIVE_TABLES[0]]}))
+        for name, _definition in definitions:
+            session.execute(text(f'DROP INDEX "{name}"'))
+        while done := _apply_batch(session, True):
+            applied += done
+        session.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
+        for _name, definition in definitions:
+            session.execute(text(definition))
+    log.info("search: applied %d queued changes in bulk", applied)
+    return applied
+
+
+def _merge_pending_list() -> None:
+    """Move the archive GIN index's pending list into the index proper, so that searches do
+    not read it (PostgreSQL reads the whole list for every search). Needs the index's owner,
+    as VACUUM does: otherwise autovacuum merges it later."""
+    try:
+        with db.engine.connect() as conn:
+            conn.execute(text("SELECT gin_clean_pending_list('ix_search_archive_grams')"))
+            conn.commit()
+    except SQLAlchemyError:
+        log.warning("search: could not merge the archive index's pending list", exc_info=True)
 
 
 def _apply_sqlite(session: Session, rows: list[Any]) -> None:
