@@ -57,8 +57,6 @@ HELD_STATES = (SessionState.ENDED, SessionState.ARCHIVED)
 PUBLISHED = (QuestionStatus.APPROVED, QuestionStatus.ANSWERED)
 #: Queue entries applied per transaction.
 BATCH = 5_000
-#: On PostgreSQL, a queue this long is applied in bulk, its GIN indexes built afresh.
-BULK = 50_000
 #: The index tables (SQLite virtual tables, PostgreSQL tables), kept out of the model metadata.
 INDEX_TABLES = ("search_question_grams", "search_answer_grams")
 #: The archive's index (migration 0014a): one document per published question of a held
@@ -203,17 +201,12 @@ def catch_up(limit: int | None = None) -> int:
 
     In its own transaction (never the request's), claimed with DELETE … RETURNING so two
     workers never apply the same change; on PostgreSQL an advisory lock keeps them in turn.
-    On PostgreSQL a queue of BULK changes or more (an import, an upgrade, a reindex) is applied
-    in one transaction with the GIN indexes dropped and built again at the end (building one
-    is several times faster than inserting a million documents into it), and after any
-    catch-up the archive index's pending list is merged (every search reads all of it).
+    On PostgreSQL, after any catch-up the archive index's pending list is merged (every search
+    reads all of it). Each batch is its own short transaction, so that searches and the
+    console's "similar" lookup never wait long behind it (a bulk path that dropped and rebuilt
+    the GIN indexes in one transaction was tried: faster to fill, but it locked the index
+    tables for the whole catch-up).
     """
-    if limit is None and db.engine.dialect.name == "postgresql":
-        with Session(db.engine) as session, session.begin():
-            queued = session.scalar(text(
-                "SELECT count(*) FROM (SELECT 1 FROM search_queue LIMIT :n) AS q"), {"n": BULK})
-        if queued >= BULK:
-            return _catch_up_in_bulk()
     applied = 0
     while limit is None or applied < limit:
         with Session(db.engine) as session, session.begin():
@@ -249,29 +242,6 @@ def _apply_batch(session: Session, postgres: bool) -> int:
 
     apply_archive(session, claimed, postgres)
     return len(claimed)
-
-
-def _catch_up_in_bulk() -> int:
-    """PostgreSQL: apply the whole queue in one transaction, the GIN indexes of the index
-    tables dropped meanwhile and built again (with their definitions as they were) at the end.
-    Searches wait for it, as they wait for any catch-up; an error leaves everything as it was."""
-    applied = 0
-    with Session(db.engine) as session, session.begin():
-        session.execute(text("SELECT pg_advisory_xact_lock(140914)"))
-        definitions = list(session.execute(text(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
-            "AND tablename IN :tables AND indexdef ILIKE '%USING gin%'")
-            .bindparams(bindparam("tables", expanding=True)),
-            {"tables": [*INDEX_TABLES, ARCHIVE_TABLES[0]]}))
-        for name, _definition in definitions:
-            session.execute(text(f'DROP INDEX "{name}"'))
-        while done := _apply_batch(session, True):
-            applied += done
-        session.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
-        for _name, definition in definitions:
-            session.execute(text(definition))
-    log.info("search: applied %d queued changes in bulk", applied)
-    return applied
 
 
 def _merge_pending_list() -> None:
