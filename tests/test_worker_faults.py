@@ -79,6 +79,28 @@ def test_an_event_the_pages_were_sent_is_not_repeated_by_the_heartbeat(app, live
     assert events_named(page, "seq") == [{"session_id": live_session.id, "seq": seq + 2}]
 
 
+def test_a_beat_while_an_event_is_going_out_does_not_repeat_it(app, live_session,
+                                                                monkeypatch):
+    page = citizen(app, live_session)
+    _join(page, live_session)
+    page.get_received("/qa")
+    manager = socketio.server.manager
+    real_emit = manager._emit
+    beats = []
+
+    def emit_with_a_beat_inside(*args, **kwargs):
+        # A large broadcast pauses now and then; the heartbeat may run in such a pause.
+        beats.append(heartbeat.tell_latest_seq())
+        return real_emit(*args, **kwargs)
+
+    monkeypatch.setattr(manager, "_emit", emit_with_a_beat_inside)
+    events.publish_to(live_session.id, "post", {"id": 999, "kind": "notice", "body": "公告"})
+    events.commit_and_send()
+    monkeypatch.setattr(manager, "_emit", real_emit)
+    assert beats and not any(beats)
+    assert events_named(page, "seq") == []
+
+
 def test_a_page_joining_while_an_event_goes_out_gets_it_in_its_snapshot(app, live_session,
                                                                         monkeypatch):
     from qa_live.live import sockets

@@ -177,9 +177,10 @@ def tell_latest_seq() -> int:
 
 
 def note_delivered(namespace: str, room: Any, event: str, data: Any) -> None:
-    """Keep the seq of each ``event`` sent to a session's pages in this process: a heartbeat
-    repeating it would be one more broadcast to every page for nothing (and, while answers
-    are being published, one every HEARTBEAT_INTERVAL_S in their way)."""
+    """Keep the seq of each ``event`` being sent to a session's pages in this process: a
+    heartbeat repeating it would be one more broadcast to every page for nothing (and, while
+    answers are being published, one every HEARTBEAT_INTERVAL_S in their way). Noted as the
+    broadcast starts: a large one pauses now and then, and a beat may run in such a pause."""
     if event != "event" or namespace != events.PUBLIC_NS or not isinstance(room, str):
         return
     envelope = data[0] if isinstance(data, tuple) and data else data

@@ -233,7 +233,7 @@ class FastEmitManager(socketio.Manager):
         # room of the namespace, which makes 10,000 pages leaving at once (a restart, a
         # network blip) cost 10,000 × 20,000 room lookups; here it is each socket's few rooms.
         self._rooms_of: dict[tuple[str, str], set[Any]] = {}
-        #: Called with (namespace, room, event, data) after each emit to this process's sockets.
+        #: Called with (namespace, room, event, data) as each emit to this process's sockets starts.
         self.observers: list[Callable[[str, Any, str, Any], None]] = []
 
     def basic_enter_room(self, sid: str, namespace: str, room: Any,
@@ -276,10 +276,10 @@ class FastEmitManager(socketio.Manager):
     def emit(self, event: str, data: Any, namespace: str, room: Any = None,
              skip_sid: Any = None, callback: Any = None, to: Any = None,
              **kwargs: Any) -> None:
+        for observe in self.observers:  # before: a large broadcast lets others run meanwhile
+            observe(namespace, to or room, event, data)
         self._emit(event, data, namespace, room=room, skip_sid=skip_sid, callback=callback,
                    to=to, **kwargs)
-        for observe in self.observers:  # told once the local sockets have it (or queued)
-            observe(namespace, to or room, event, data)
 
     def _emit(self, event: str, data: Any, namespace: str, room: Any = None,
               skip_sid: Any = None, callback: Any = None, to: Any = None,
