@@ -271,15 +271,18 @@ async def fanout_stage(target: Target, opts: argparse.Namespace, tally: Tally, f
     joined = tally.joined
     tally.fanout_started = True
     published: dict[int, float] = {}
+    answered: dict[int, float] = {}  # when each publishing call returned
     probe = ClusterProbe(**target.cluster) if target.cluster else None
     shared_before = await asyncio.to_thread(probe.read) if probe else None
     cpu_before = target.cpu_ticks()
     own_before = generator_cpu_ms()
     dropped_before, events_before = tally.dropped, tally.other_events
+    names_before = dict(tally.other_names)
     fan_started = time.perf_counter()
     for k in range(first, first + opts.publishes):
         published[k] = time.perf_counter()
         await asyncio.to_thread(target.publish, k)
+        answered[k] = time.perf_counter()
         deadline = time.perf_counter() + opts.wait
         while (len(tally.receipts.get(k, ())) < joined
                and time.perf_counter() < deadline):
@@ -302,10 +305,27 @@ async def fanout_stage(target: Target, opts: argparse.Namespace, tally: Tally, f
             "cpu_us_per_msg": round(cpu_us / delivered, 2) if delivered else None,
             "cpu_ms_total": round(cpu_us / 1000, 1), "message_bytes": tally.message_bytes,
             "other_events": tally.other_events - events_before,
+            "other_event_names": {name: n - names_before.get(name, 0)
+                                  for name, n in tally.other_names.items()
+                                  if n > names_before.get(name, 0)},
             "server_pids": len(target.pids()),
             "generator_cpu_ms": round(generator_cpu_ms() - own_before),
             "dropped": tally.dropped - dropped_before,
-            "seconds": round(fan_seconds, 2)}
+            "seconds": round(fan_seconds, 2),
+            "per_publish": per_publish(tally.receipts, published, answered)}
+
+
+def per_publish(receipts: dict[int, list[float]], published: dict[int, float],
+                answered: dict[int, float]) -> list[dict[str, float | None]]:
+    """Each publish on its own: how long the publishing call took (``call_ms``) and when its
+    receipts came (``min/p50/p99/max_ms``), all from just before the call, so one publish held
+    up by something else (a heartbeat, a summary) shows as one row, not as a p99 of them all."""
+    rows = []
+    for k, started in sorted(published.items()):
+        times = [(t - started) * 1000 for t in receipts.get(k, ())]
+        rows.append({"k": k, "call_ms": round((answered.get(k, started) - started) * 1000, 2),
+                     **spread(times)})
+    return rows
 
 
 async def measure(target: Target, opts: argparse.Namespace, tag: int, clients: int,

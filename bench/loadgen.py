@@ -37,6 +37,17 @@ class WsClosed(Exception):
     """The server closed the WebSocket or the TCP connection."""
 
 
+OTHER_NAME = re.compile(rb'^[0-9]+(?:/[^,]*,)?\[?"([^"]*)"(?:,\{"seq":[0-9]+,"type":"([^"]*)")?')
+
+
+def _count_other(tally: Tally, message: bytes) -> None:
+    """Count an unmarked packet by its event name (an ``event`` by its envelope's type)."""
+    found = OTHER_NAME.match(message[:80])
+    name = "?" if found is None else ":".join(
+        part.decode(errors="replace") for part in found.groups() if part)
+    tally.other_names[name] = tally.other_names.get(name, 0) + 1
+
+
 @dataclass
 class Tally:
     """What all citizens of one run observed, shared by their coroutines."""
@@ -47,6 +58,7 @@ class Tally:
     connect_ms: list[float] = field(default_factory=list)
     receipts: dict[int, list[float]] = field(default_factory=dict)  # publish k -> receive times
     other_events: int = 0
+    other_names: dict[str, int] = field(default_factory=dict)  # other_events by event (type)
     message_bytes: int = 0  # size of the last marked event packet
     all_joined: asyncio.Event = field(default_factory=asyncio.Event)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -298,6 +310,7 @@ class Citizen(asyncio.Protocol):
                     self.receipts.setdefault(max(int(m) for m in marks), []).append(now)
                 else:
                     tally.other_events += 1
+                    _count_other(tally, message)
             elif message.startswith(self.ack_prefix):
                 now = time.perf_counter()
                 skip = len(self.ack_prefix)
@@ -312,6 +325,7 @@ class Citizen(asyncio.Protocol):
                             tally.ask_failed[k] = _ask_error(message)
             else:
                 self.tally.other_events += 1
+                _count_other(self.tally, message)
         elif state == 1:
             if not message.startswith(b"0"):
                 self._fail("no engine.io open packet")

@@ -248,6 +248,10 @@ def _init_socketio(app: Flask) -> None:
         serializer=packets.Packet if verdict.packets else "default",
         fast_fanout=verdict.fanout,
     )
+    from qa_live.live.heartbeat import observe_deliveries
+
+    # The seq of each event this process's pages were sent: the heartbeat need not repeat it.
+    observe_deliveries(socketio.server.manager)
 
 
 def _init_edge(app: Flask) -> None:

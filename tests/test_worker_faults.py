@@ -49,7 +49,9 @@ def test_a_page_that_missed_an_event_hears_the_latest_seq_and_replays_it(app, li
     page.get_received("/qa")
     # A post committed whose broadcast never reached this worker (the broker was down).
     events.publish_to(live_session.id, "post", {"id": 999, "kind": "notice", "body": "公告"})
+    db.session.info.pop(events.OUTBOX)  # lost on its way: this worker never sends it
     db.session.commit()
+    assert events_named(page, "event") == []
     assert heartbeat.tell_latest_seq() == 1
     heard = events_named(page, "seq")
     assert heard == [{"session_id": live_session.id, "seq": seq + 1}]
@@ -57,6 +59,68 @@ def test_a_page_that_missed_an_event_hears_the_latest_seq_and_replays_it(app, li
     assert events_named(page, "seq") == []
     replay = _join(page, live_session, last_seq=seq)  # what the page does on hearing it
     assert replay["mode"] == "replay" and [e["seq"] for e in replay["events"]] == [seq + 1]
+
+
+def test_an_event_the_pages_were_sent_is_not_repeated_by_the_heartbeat(app, live_session):
+    page = citizen(app, live_session)
+    seq = _join(page, live_session)["snapshot"]["seq"]
+    page.get_received("/qa")
+    events.publish_to(live_session.id, "post", {"id": 999, "kind": "notice", "body": "公告"})
+    events.commit_and_send()  # sent to this worker's pages with its seq
+    assert [e["seq"] for e in events_named(page, "event")] == [seq + 1]
+    # The heartbeat would be one more message to every page, while answers go out.
+    assert heartbeat.tell_latest_seq() == 0
+    assert events_named(page, "seq") == []
+    # One that did not reach them after it is still told.
+    events.publish_to(live_session.id, "post", {"id": 1000, "kind": "notice", "body": "又一条"})
+    db.session.info.pop(events.OUTBOX)
+    db.session.commit()
+    assert heartbeat.tell_latest_seq() == 1
+    assert events_named(page, "seq") == [{"session_id": live_session.id, "seq": seq + 2}]
+
+
+def test_a_beat_while_an_event_is_going_out_does_not_repeat_it(app, live_session,
+                                                                monkeypatch):
+    page = citizen(app, live_session)
+    _join(page, live_session)
+    page.get_received("/qa")
+    manager = socketio.server.manager
+    real_emit = manager._emit
+    beats = []
+
+    def emit_with_a_beat_inside(*args, **kwargs):
+        # A large broadcast pauses now and then; the heartbeat may run in such a pause.
+        beats.append(heartbeat.tell_latest_seq())
+        return real_emit(*args, **kwargs)
+
+    monkeypatch.setattr(manager, "_emit", emit_with_a_beat_inside)
+    events.publish_to(live_session.id, "post", {"id": 999, "kind": "notice", "body": "公告"})
+    events.commit_and_send()
+    monkeypatch.setattr(manager, "_emit", real_emit)
+    assert beats and not any(beats)
+    assert events_named(page, "seq") == []
+
+
+def test_a_page_joining_while_an_event_goes_out_gets_it_in_its_snapshot(app, live_session,
+                                                                        monkeypatch):
+    from qa_live.live import sockets
+
+    page = citizen(app, live_session)
+    before = _join(citizen(app, live_session), live_session)["snapshot"]["seq"]
+    real_join_room = sockets.join_room
+
+    def join_room_late(room, *args, **kwargs):
+        # Between reading the session's seq and entering its room, another green thread
+        # commits a post and sends it to the room: the joining page is not in it yet.
+        events.publish_to(live_session.id, "post", {"id": 999, "kind": "notice", "body": "公告"})
+        events.commit_and_send()
+        return real_join_room(room, *args, **kwargs)
+
+    monkeypatch.setattr(sockets, "join_room", join_room_late)
+    joined = _join(page, live_session)
+    monkeypatch.setattr(sockets, "join_room", real_join_room)
+    # Its snapshot is as of the post (it was not in the room when the post went out).
+    assert joined["snapshot"]["seq"] == before + 1
 
 
 def test_pages_of_no_session_hear_nothing(app, live_session):

@@ -23,6 +23,7 @@ when it is back (qa_live/core/outages.Troubles), and the next round tries again.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -164,7 +165,8 @@ def tell_latest_seq() -> int:
         db.session.rollback()  # end the read: a heartbeat holds no transaction open
     sent = 0
     for session_id, seq in latest.items():
-        if told.get(session_id) == seq:
+        if told.get(session_id) == seq or realtime.delivered_seq.get(session_id) == seq:
+            told[session_id] = seq  # the pages had it with the event itself
             continue
         socketio.emit("seq", {"session_id": session_id, "seq": seq},
                       to=events.session_room(session_id), namespace=events.PUBLIC_NS,
@@ -172,6 +174,27 @@ def tell_latest_seq() -> int:
         told[session_id] = seq
         sent += 1
     return sent
+
+
+def note_delivered(namespace: str, room: Any, event: str, data: Any) -> None:
+    """Keep the seq of each ``event`` being sent to a session's pages in this process: a
+    heartbeat repeating it would be one more broadcast to every page for nothing (and, while
+    answers are being published, one every HEARTBEAT_INTERVAL_S in their way). Noted as the
+    broadcast starts: a large one pauses now and then, and a beat may run in such a pause."""
+    if event != "event" or namespace != events.PUBLIC_NS or not isinstance(room, str):
+        return
+    envelope = data[0] if isinstance(data, tuple) and data else data
+    seq = envelope.get("seq") if isinstance(envelope, dict) else None
+    if room.startswith("s:") and isinstance(seq, int):
+        with contextlib.suppress(ValueError):
+            realtime.delivered_seq[int(room[2:])] = seq
+
+
+def observe_deliveries(manager: Any) -> None:
+    """Have this process's client manager tell note_delivered of its emits (where it can)."""
+    observers = getattr(manager, "observers", None)
+    if observers is not None and note_delivered not in observers:
+        observers.append(note_delivered)
 
 
 def _beat_worker() -> None:

@@ -38,6 +38,9 @@ connections_by_ip: dict[str, int] = {}
 staff: dict[str, dict[str, Any]] = {}
 #: Redis clients of the staff-socket registry, by URL (staff_sockets._registry).
 redis_clients: dict[str, Any] = {}
+#: Session id -> the seq of the last ``event`` sent to this process's pages of the session
+#: (heartbeat.note_delivered): what they were told without a heartbeat.
+delivered_seq: dict[int, int] = {}
 
 # Changes waiting for the next summary (summaries.py) --------------------------------------------
 
@@ -139,6 +142,7 @@ def reset(app: Flask | None = None) -> None:
     citizens.clear()
     connections_by_ip.clear()
     staff.clear()
+    delivered_seq.clear()
     with summary_lock:
         dirty_counts.clear()
         dirty_votes.clear()

@@ -127,6 +127,11 @@ class CitizenNamespace(GuardedNamespace):
         if state["session_id"] != session_id:
             join_room(events.session_room(session_id))
             state["session_id"] = session_id
+            if realtime.delivered_seq.get(session_id, 0) > (head.last_seq or 0):
+                # An event went out to the session's pages after the head was read and before
+                # this one was in the room: read the head again (what follows, the room brings).
+                db.session.commit()  # end the read: SQLite would keep the snapshot it began
+                head = session_head(data.get("slug"))
             # A projector view (screen: true) watches without being a participant-visit.
             if head.state == SessionState.LIVE and data.get("screen") is not True:
                 state["visit"] = visits.join_visit(session_id, state["visitor"])

@@ -34,6 +34,7 @@ from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
 from qa_live.transport.queue import resubscribing
+from qa_live.transport.sizes import backlog, local_room_size  # noqa: F401 - their old home
 
 #: A broadcast to more recipients than this is large: it takes turns with other large ones and
 #: lets other green threads run now and then (every PAUSE_AFTER_S of writing).
@@ -232,6 +233,8 @@ class FastEmitManager(socketio.Manager):
         # room of the namespace, which makes 10,000 pages leaving at once (a restart, a
         # network blip) cost 10,000 × 20,000 room lookups; here it is each socket's few rooms.
         self._rooms_of: dict[tuple[str, str], set[Any]] = {}
+        #: Called with (namespace, room, event, data) as each emit to this process's sockets starts.
+        self.observers: list[Callable[[str, Any, str, Any], None]] = []
 
     def basic_enter_room(self, sid: str, namespace: str, room: Any,
                          eio_sid: str | None = None) -> None:
@@ -273,6 +276,14 @@ class FastEmitManager(socketio.Manager):
     def emit(self, event: str, data: Any, namespace: str, room: Any = None,
              skip_sid: Any = None, callback: Any = None, to: Any = None,
              **kwargs: Any) -> None:
+        for observe in self.observers:  # before: a large broadcast lets others run meanwhile
+            observe(namespace, to or room, event, data)
+        self._emit(event, data, namespace, room=room, skip_sid=skip_sid, callback=callback,
+                   to=to, **kwargs)
+
+    def _emit(self, event: str, data: Any, namespace: str, room: Any = None,
+              skip_sid: Any = None, callback: Any = None, to: Any = None,
+              **kwargs: Any) -> None:
         if callback is not None or not getattr(self, "_fast", False):
             return super().emit(event, data, namespace, room=room, skip_sid=skip_sid,
                                 callback=callback, to=to, **kwargs)
@@ -357,22 +368,6 @@ def deliver(sockets: dict[str, Any], participants: Any, skip: list[Any],
             Tally.split += 1
     Tally.direct += direct
     Tally.queued += queued
-
-
-def backlog(eio: Any) -> tuple[int, int]:
-    """Engine.IO sockets of this process, and the packets waiting in their own queues."""
-    sockets = list(getattr(eio, "sockets", {}).values())
-    waiting = 0
-    for sock in sockets:
-        queue = getattr(sock, "queue", None)
-        if queue is not None:
-            waiting += queue.qsize()
-    return len(sockets), waiting
-
-
-def local_room_size(manager: socketio.Manager, namespace: str, room: str) -> int:
-    """How many of this process's sockets are in a room (python-socketio's ``rooms`` map)."""
-    return len(manager.rooms.get(namespace, {}).get(room, ()))
 
 
 def make_manager(message_queue: str | None, channel: str = "flask-socketio",
