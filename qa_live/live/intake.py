@@ -100,8 +100,11 @@ def ask(session_id: int, visitor_id: str, data: QuestionInput, source: QuestionS
 
     The one intake operation of the /qa socket and the JSON API. The question is written by
     ``submit_question`` in one transaction with the asks that arrived meanwhile, and its events
-    are sent after that commit. A refusal is raised here as QuestionRefused (in the asker's
-    language); a failed transaction raises its error (an outage: the caller says "try again").
+    are sent after that commit (on gevent and eventlet, after the group's acknowledgements).
+    With INTAKE_QUEUE_MAX asks already waiting it raises group_commit.QueueFull at once (the
+    caller answers "try again", as for an outage). A refusal is raised here as
+    QuestionRefused (in the asker's language); a failed transaction raises its error (an
+    outage: the caller says "try again").
     The caller has nothing of its own waiting to be committed.
     """
     locale = str(get_locale())
@@ -119,16 +122,18 @@ def ask(session_id: int, visitor_id: str, data: QuestionInput, source: QuestionS
             own = told or serialize.own_question(question, status_label(question))
             return Asked(own, created, question.id)
 
-    asked: Asked = group_commit.of_app().run(work, _write_group,
-                                             current_app.config["INTAKE_GROUP_MAX"])
+    config = current_app.config
+    asked: Asked = group_commit.of_app().run(work, _write_group, config["INTAKE_GROUP_MAX"],
+                                             events.send, config["INTAKE_QUEUE_MAX"])
     return asked
 
 
-def _write_group(group: list[group_commit.Pending]) -> None:
-    """Write a group of asks in one transaction (the word list read once for all of them)."""
+def _write_group(group: list[group_commit.Pending]) -> list[Any]:
+    """Write a group of asks in one transaction (the word list read once for all of them);
+    return the events it queued (sent once its asks are answered)."""
     try:
-        group_commit.write_group(group, sensitive.hold_matcher, events.commit_and_send,
-                                 db.session.rollback, QuestionRefused)
+        return group_commit.write_group(group, sensitive.hold_matcher, events.commit_and_take,
+                                        db.session.rollback, QuestionRefused)
     finally:
         sensitive.release_matcher()
 
