@@ -40,6 +40,7 @@ from flask import Flask, current_app
 from sqlalchemy import exc as sa_exc
 
 from qa_live.core.outages import is_unavailable
+from qa_live.extensions import db
 from qa_live.live import realtime
 
 #: How long a waiting ask waits for its group's writer before giving up (no acknowledgement:
@@ -81,8 +82,11 @@ class GroupCommit:
     it the writer sends its group's events itself, before acknowledging.
     """
 
-    def __init__(self, spawn: Callable[[Callable[[], None]], Any] | None = None) -> None:
+    def __init__(self, spawn: Callable[[Callable[[], None]], Any] | None = None,
+                 gather_first: bool = True) -> None:
         self.lock = threading.Lock()
+        #: Yield once before taking the queue (SQLite, whose calls never yield: see ``run``).
+        self.gather_first = gather_first
         self.queue: list[Pending] = []
         self.writing = False
         self.spawn = spawn
@@ -113,10 +117,12 @@ class GroupCommit:
             if pending.finished:
                 return pending.outcome()
         # Our turn: we are first in the queue (the writer hands the turn to the first waiting).
-        # Under gevent a write never yields (SQLite's calls block the process), so asks whose
-        # frames have arrived meanwhile have not even been read: let them run up to their
-        # place in the queue first. Nothing else waiting, this costs a few microseconds.
-        time.sleep(0)
+        # Under gevent a write on SQLite never yields (its calls block the process), so asks
+        # whose frames have arrived meanwhile have not even been read: let them run up to
+        # their place in the queue first. On PostgreSQL every round trip yields and they
+        # gather meanwhile; a yield here would only put this ask behind whatever else is ready.
+        if self.gather_first:
+            time.sleep(0)
         with self.lock:
             group, self.queue = self.queue[:limit], self.queue[limit:]
         outbox: list[Any] = []
@@ -201,7 +207,9 @@ def of_app(app: Flask | None = None) -> GroupCommit:
         with _making:
             if kept.group_commit is None:
                 made = app or current_app._get_current_object()  # type: ignore[attr-defined]
-                kept.group_commit = GroupCommit(_spawner(made))
+                with made.app_context():
+                    sqlite = db.engine.dialect.name == "sqlite"
+                kept.group_commit = GroupCommit(_spawner(made), gather_first=sqlite)
     queue: GroupCommit = kept.group_commit
     return queue
 
