@@ -276,6 +276,8 @@ def test_an_ask_arriving_behind_a_full_queue_is_told_to_try_again_at_once(
     assert api.status_code == 503 and api.get_json()["error"] == "unavailable"
     assert api.headers.get("Retry-After")
     assert len(group_commit.of_app(app).queue) == 2  # neither joined the queue
+    metrics = app.test_client().get("/metrics", environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert "qa_live_intake_refused_busy_total 2.0" in metrics.get_data(as_text=True)
     hold.release.set()
     acks = asking.join()
     assert acks["q0"]["ok"] and acks["q1"]["ok"]
