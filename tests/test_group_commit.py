@@ -287,6 +287,24 @@ def test_an_ask_arriving_behind_a_full_queue_is_told_to_try_again_at_once(
     assert {"排队的问题 0：路灯坏了找谁？", "排队的问题 1：路灯坏了找谁？"} <= set(stored)
 
 
+def test_an_ask_whose_events_cannot_be_sent_after_its_commit_is_still_acknowledged(
+        app, live_session, monkeypatch):
+    from redis.exceptions import ConnectionError as RedisDown
+
+    sock = _joined(app, live_session)
+    real_send = events._send
+
+    def send(pending: Any) -> None:  # the message queue goes away between commit and emit
+        raise RedisDown("Connection refused")
+
+    monkeypatch.setattr(events, "_send", send)
+    ack = _ask(sock, "提交之后消息队列断了：这个问题已经存进去了")
+    monkeypatch.setattr(events, "_send", real_send)
+    # It is in the database, so it is acknowledged (not "try again" for a stored question).
+    assert ack["ok"] and ack["duplicate"] is False, ack
+    assert "提交之后消息队列断了：这个问题已经存进去了" in _stored_texts()
+
+
 def test_many_citizens_asking_at_once_have_every_acknowledged_question_stored(
         app, live_session):
     app.config.update(QUESTION_MIN_INTERVAL_S=0, QUESTION_MAX_PER_VISITOR=100)
