@@ -159,6 +159,9 @@ class Config:
     # Asks arriving while one is written share the next transaction (live/group_commit.py):
     # at most this many in one (a bound on the first one's wait behind the others).
     INTAKE_GROUP_MAX = int(os.environ.get("INTAKE_GROUP_MAX", "100"))
+    # Asks waiting for their group past which a new one is answered "try again" at once
+    # (live/group_commit.py); 0: no limit.
+    INTAKE_QUEUE_MAX = int(os.environ.get("INTAKE_QUEUE_MAX", "1000"))
     VOTE_RATE_LIMIT = os.environ.get("VOTE_RATE_LIMIT", "30/minute")
     # Live polls (docs/security.md, "One answer per visitor"): a visitor's answers, and all
     # answers from one address (a hall behind one NAT address answers together: keep it wide).

@@ -171,10 +171,27 @@ async def run_intake(target: Target, tally: Tally, rate: float, seconds: float, 
               "cpu_ms_total": round(cpu_us / 1000, 1),
               "generator_cpu_ms": round(generator_cpu_ms() - own_before),
               "seconds": round(took, 2)}
+    record["late_acks_by_second"] = late_acks_by_second(tally, numbers, began)
     if shared_before is not None and shared_after is not None:
         # asks acknowledged, and what they cost each worker and the shared parts
         record["shared"] = delta(shared_before, shared_after, took, len(acks))
     return record, numbers
+
+
+def late_acks_by_second(tally: Tally, numbers: range, began: float,
+                        top: int = 10) -> list[dict[str, Any]]:
+    """Where the tail is: the seconds of the phase (by when asked) with the most acks later than
+    ACK_TARGET_MS, and how late the worst was. Scattered seconds point at the machine's
+    scheduling; a regular beat at a periodic task (a summary, a collection)."""
+    late: dict[int, list[float]] = {}
+    for k in numbers:
+        if k in tally.acked and k in tally.asked:
+            took = (tally.acked[k] - tally.asked[k]) * 1000
+            if took > ACK_TARGET_MS:
+                late.setdefault(int(tally.asked[k] - began), []).append(took)
+    worst = sorted(late.items(), key=lambda item: -len(item[1]))[:top]
+    return [{"second": second, "late": len(values), "max_ms": round(max(values), 1)}
+            for second, values in sorted(worst)]
 
 
 async def drain(tally: Tally, numbers: range, limit: float) -> None:

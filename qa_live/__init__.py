@@ -32,6 +32,7 @@ def create_app(config_class: type = Config) -> Flask:
         db_setup,
         display,
         errors,
+        event_session,
         i18n,
         logs,
         security,
@@ -42,6 +43,7 @@ def create_app(config_class: type = Config) -> Flask:
 
     _check_deployment(app)
     logs.configure(app)
+    event_session.init_app(app)
     _database_options(app)
     extensions.db.init_app(app)
     db_setup.configure(app)

@@ -26,7 +26,7 @@ from qa_live.extensions import db, socketio
 from qa_live.live import events, group_commit, intake, realtime
 from qa_live.live.models import Question
 from tests.live_server import LiveServer, start_live_server  # noqa: F401 - fixture
-from tests.sio_client import Citizen
+from tests.sio_client import Citizen, SioSocket, visitor_cookie
 from tests.test_live_sockets import citizen, live_session  # noqa: F401 - the fixture
 
 HOLD = "先到的问题"  # the text of the ask that is held inside its transaction
@@ -228,7 +228,7 @@ def test_a_group_whose_commit_cannot_reach_the_database_acknowledges_none(
         calls.append(1)
         raise sa_exc.OperationalError("COMMIT", {}, sqlite3.OperationalError("disk I/O error"))
 
-    monkeypatch.setattr(events, "commit_and_send", commit)
+    monkeypatch.setattr(events, "commit_and_take", commit)
     for k in range(4):
         asking.start(f"q{k}", page(), f"停机时的问题 {k}")
     _queued(app, 4)
@@ -253,6 +253,56 @@ def test_an_ask_kept_waiting_too_long_is_told_to_try_again_and_not_written_later
     acks = asking.join()
     assert acks["late"]["ok"] is False and acks["late"]["error"] == "unavailable"
     assert "等得太久的问题" not in _stored_texts()
+
+
+def test_an_ask_arriving_behind_a_full_queue_is_told_to_try_again_at_once(
+        app, live_session, held):
+    hold, asking, page, _twins = held
+    app.config["INTAKE_QUEUE_MAX"] = 2
+    for k in range(2):
+        asking.start(f"q{k}", page(), f"排队的问题 {k}：路灯坏了找谁？")
+    _queued(app, 2)
+    asking.start("extra", page(), "队列满时的问题：公交线路能调整吗？")
+    deadline = time.monotonic() + 10
+    while "extra" not in asking.acks and time.monotonic() < deadline:
+        time.sleep(0.02)
+    # Answered while the first ask is still being written: not held behind the backlog.
+    assert asking.acks.get("extra", {}).get("error") == "unavailable", asking.acks
+    assert asking.acks["extra"]["ok"] is False and asking.acks["extra"]["message"]
+    phone = app.test_client()
+    phone.get(f"/s/{live_session.slug}")
+    api = phone.post(f"/api/v1/sessions/{live_session.slug}/questions",
+                     json={"text": "接口在队列满时提的问题", "client_id": str(uuid.uuid4())})
+    assert api.status_code == 503 and api.get_json()["error"] == "unavailable"
+    assert api.headers.get("Retry-After")
+    assert len(group_commit.of_app(app).queue) == 2  # neither joined the queue
+    metrics = app.test_client().get("/metrics", environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert "qa_live_intake_refused_busy_total 2.0" in metrics.get_data(as_text=True)
+    hold.release.set()
+    acks = asking.join()
+    assert acks["q0"]["ok"] and acks["q1"]["ok"]
+    stored = _stored_texts()
+    assert "队列满时的问题：公交线路能调整吗？" not in stored
+    assert "接口在队列满时提的问题" not in stored
+    assert {"排队的问题 0：路灯坏了找谁？", "排队的问题 1：路灯坏了找谁？"} <= set(stored)
+
+
+def test_an_ask_whose_events_cannot_be_sent_after_its_commit_is_still_acknowledged(
+        app, live_session, monkeypatch):
+    from redis.exceptions import ConnectionError as RedisDown
+
+    sock = _joined(app, live_session)
+    real_send = events._send
+
+    def send(pending: Any) -> None:  # the message queue goes away between commit and emit
+        raise RedisDown("Connection refused")
+
+    monkeypatch.setattr(events, "_send", send)
+    ack = _ask(sock, "提交之后消息队列断了：这个问题已经存进去了")
+    monkeypatch.setattr(events, "_send", real_send)
+    # It is in the database, so it is acknowledged (not "try again" for a stored question).
+    assert ack["ok"] and ack["duplicate"] is False, ack
+    assert "提交之后消息队列断了：这个问题已经存进去了" in _stored_texts()
 
 
 def test_many_citizens_asking_at_once_have_every_acknowledged_question_stored(
@@ -328,3 +378,32 @@ def test_on_the_gevent_server_a_crowd_asking_is_grouped_and_every_ack_is_stored(
     with sqlite3.connect(path) as conn:
         stored = {row[0] for row in conn.execute("SELECT id FROM questions")}
     assert {a["question"]["id"] for a in ok} <= stored
+
+
+@pytest.mark.slow
+def test_on_the_gevent_server_the_ack_goes_out_before_the_asks_events(start_live_server):
+    server: LiveServer = start_live_server(demo=True)
+    heard: list[tuple[str, bool, Any]] = []  # (event, whether its ask was answered before)
+    sock: SioSocket | None = None
+
+    def on_event(name: str, data: Any) -> None:
+        if name == "mine":
+            assert sock is not None
+            heard.append((name, not sock._acks, data))  # the reader pops an ack when it comes
+
+    sock = SioSocket(server.url, "/qa", visitor_cookie(server.url, "demo-11"), on_event=on_event)
+    try:
+        assert sock.call("join", {"slug": "demo-11"})["ok"]
+        ack = sock.call("ask", {"client_id": str(uuid.uuid4()),
+                                "text": "先回执后事件：这个问题的回执应先到"})
+        assert ack and ack["ok"], ack
+        deadline = time.monotonic() + 10
+        while not heard and time.monotonic() < deadline:
+            time.sleep(0.02)
+        # The asker's other pages are still told, but after the ask is answered.
+        assert heard, "no mine event"
+        name, after_ack, data = heard[0]
+        assert data["id"] == ack["question"]["id"]
+        assert after_ack, "the question's event came before its acknowledgement"
+    finally:
+        sock.close()

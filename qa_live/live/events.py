@@ -124,10 +124,23 @@ def after_commit(action: Callable[[], None]) -> None:
 
 def commit_and_send() -> None:
     """Commit the transaction, then emit everything it queued, in order."""
+    send(commit_and_take())
+
+
+def commit_and_take() -> list[Any]:
+    """Commit the transaction and return what it queued, for ``send`` once the caller is ready.
+
+    Group commit (live/group_commit.py) acknowledges its asks first and then sends this.
+    """
     # Taken before the commit, so the after_commit hook below finds nothing to send: the
-    # emits happen here, once the session has given its connection back.
+    # emits happen in ``send``, once the session has given its connection back.
     pending = db.session.info.pop(OUTBOX, [])
     db.session.commit()
+    return pending
+
+
+def send(pending: list[Any]) -> None:
+    """Emit (and run) what a committed transaction queued, in order."""
     _send(pending)
 
 

@@ -16,25 +16,38 @@ it is answered to its ask alone. Any other failure rolls the transaction back: a
 cannot be reached fails every ask of the group (none was written; each caller says "try
 again"), anything else writes the group again one ask per transaction, so one bad ask cannot
 take the others down with it or have them acknowledged without their row.
+
+Under gevent and eventlet a group is acknowledged before its events go out: once it has
+committed, its asks are woken (and so answered) first, and its events (the staff consoles', the
+askers' other pages', each a Redis round trip with several workers) are sent by one sender
+green thread per app, group after group in commit order. With threads (the tests, `flask run`)
+the writer sends them itself before it wakes anyone, as everything did before. And the queue
+has a length past which an ask is answered "try again" (``unavailable``) at once instead of
+joining a backlog that would answer it seconds late (``INTAKE_QUEUE_MAX``).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import exc as sa_exc
 
 from qa_live.core.outages import is_unavailable
+from qa_live.extensions import db
 from qa_live.live import realtime
 
 #: How long a waiting ask waits for its group's writer before giving up (no acknowledgement:
 #: the page sends it again with the same client_id, which finds it if it was written after all).
 WAIT_S = 30.0
+#: The servers whose threads are green: there the group's events go out after its acks.
+COOPERATIVE_MODES = ("gevent", "eventlet")
 _making = threading.Lock()
 
 
@@ -58,54 +71,118 @@ class Pending:
         return self.result
 
 
-class GroupCommit:
-    """The queue of one app's asks (kept in live/realtime.py's AppState)."""
+class QueueFull(sa_exc.TimeoutError):
+    """Too many asks already wait for their turn: this one is answered "try again" at once."""
 
-    def __init__(self) -> None:
+
+class GroupCommit:
+    """The queue of one app's asks (kept in live/realtime.py's AppState).
+
+    ``spawn`` (cooperative servers only) starts the sender of committed groups' events; without
+    it the writer sends its group's events itself, before acknowledging.
+    """
+
+    def __init__(self, spawn: Callable[[Callable[[], None]], Any] | None = None,
+                 gather_first: bool = True) -> None:
         self.lock = threading.Lock()
+        #: Yield once before taking the queue (SQLite, whose calls never yield: see ``run``).
+        self.gather_first = gather_first
         self.queue: list[Pending] = []
         self.writing = False
+        self.spawn = spawn
+        #: Committed groups' events not sent yet, in commit order; ``sending``: a sender runs.
+        self.outgoing: deque[tuple[list[Any], Callable[[list[Any]], None]]] = deque()
+        self.sending = False
 
-    def run(self, work: Callable[[], Any], write: Callable[[list[Pending]], None],
-            limit: int) -> Any:
-        """Run ``work`` in a group written by ``write``; its result once the group committed."""
+    def run(self, work: Callable[[], Any], write: Callable[[list[Pending]], list[Any]],
+            limit: int, send: Callable[[list[Any]], None], queue_max: int = 0) -> Any:
+        """Run ``work`` in a group written by ``write``; its result once the group committed.
+
+        ``write`` returns what the group's transaction queued to send (events.commit_and_take);
+        ``send`` sends it. With ``queue_max`` asks already waiting, raise QueueFull at once.
+        """
         pending = Pending(work)
         with self.lock:
-            self.queue.append(pending)
-            lead = not self.writing
-            self.writing = True
+            full = bool(queue_max) and len(self.queue) >= queue_max
+            if not full:
+                self.queue.append(pending)
+                lead = not self.writing
+                self.writing = True
+        if full:
+            realtime.tally("intake_refused_busy")
+            raise QueueFull(f"{queue_max} questions already wait for their turn")
         if not lead:
             if not pending.woken.wait(WAIT_S):
                 self._give_up(pending)
             if pending.finished:
                 return pending.outcome()
         # Our turn: we are first in the queue (the writer hands the turn to the first waiting).
-        # Under gevent a write never yields (SQLite's calls block the process), so asks whose
-        # frames have arrived meanwhile have not even been read: let them run up to their
-        # place in the queue first. Nothing else waiting, this costs a few microseconds.
-        time.sleep(0)
+        # Under gevent a write on SQLite never yields (its calls block the process), so asks
+        # whose frames have arrived meanwhile have not even been read: let them run up to
+        # their place in the queue first. On PostgreSQL every round trip yields and they
+        # gather meanwhile; a yield here would only put this ask behind whatever else is ready.
+        if self.gather_first:
+            time.sleep(0)
         with self.lock:
             group, self.queue = self.queue[:limit], self.queue[limit:]
+        outbox: list[Any] = []
         try:
-            write(group)
+            outbox = write(group)
         finally:
             # For /metrics: asks per transaction is asks_total / transactions_total.
             realtime.tally("intake_transactions")
             realtime.tally("intake_asks", len(group))
+            for item in group:
+                if item.result is None and item.error is None:
+                    item.error = RuntimeError("the question's group was not written")
+            if self.spawn is None:
+                self._send_now(outbox, send)
+            for item in group:
+                item.finished = True
+                if item is not pending:
+                    item.woken.set()
+            if self.spawn is not None:
+                # After the wake-ups: the group's asks are answered before its events go out.
+                self._send_later(outbox, send)
             with self.lock:
                 following = self.queue[0] if self.queue else None
                 self.writing = following is not None
                 if following is not None:
                     following.turn = True
-            for item in group:
-                item.finished = True
-                if item.result is None and item.error is None:
-                    item.error = RuntimeError("the question's group was not written")
-                if item is not pending:
-                    item.woken.set()
             if following is not None:
                 following.woken.set()  # not finished: it writes the next group
         return pending.outcome()
+
+    def _send_now(self, outbox: list[Any], send: Callable[[list[Any]], None]) -> None:
+        """Send a committed group's events (a failure to send takes no ask back: all are in)."""
+        if not outbox:
+            return
+        try:
+            send(outbox)
+        except Exception:
+            logging.getLogger(__name__).exception("sending a committed group's events failed")
+
+    def _send_later(self, outbox: list[Any], send: Callable[[list[Any]], None]) -> None:
+        """Queue a committed group's events for the sender, starting it if none runs."""
+        if not outbox:
+            return
+        with self.lock:
+            self.outgoing.append((outbox, send))
+            if self.sending:
+                return
+            self.sending = True
+        assert self.spawn is not None
+        self.spawn(self._sender)
+
+    def _sender(self) -> None:
+        """Send the committed groups' events in commit order until none is left."""
+        while True:
+            with self.lock:
+                if not self.outgoing:
+                    self.sending = False
+                    return
+                outbox, send = self.outgoing.popleft()
+            self._send_now(outbox, send)
 
     def _give_up(self, pending: Pending) -> None:
         """After WAIT_S: leave the queue and raise, unless the turn came meanwhile.
@@ -129,18 +206,40 @@ def of_app(app: Flask | None = None) -> GroupCommit:
     if kept.group_commit is None:
         with _making:
             if kept.group_commit is None:
-                kept.group_commit = GroupCommit()
+                made = app or current_app._get_current_object()  # type: ignore[attr-defined]
+                with made.app_context():
+                    sqlite = db.engine.dialect.name == "sqlite"
+                kept.group_commit = GroupCommit(_spawner(made), gather_first=sqlite)
     queue: GroupCommit = kept.group_commit
     return queue
 
 
+def _spawner(app: Flask) -> Callable[[Callable[[], None]], Any] | None:
+    """How the sender starts on this app's server: a green thread, or None with real threads
+    (where the writer sends its group's events itself, before the acknowledgements)."""
+    from qa_live.extensions import socketio
+
+    if socketio.async_mode not in COOPERATIVE_MODES:
+        return None
+
+    def spawn(sender: Callable[[], None]) -> Any:
+        def run() -> None:
+            with app.app_context():
+                sender()
+
+        return socketio.start_background_task(run)
+
+    return spawn
+
+
 def write_group(group: list[Pending], begin: Callable[[], None],
-                commit: Callable[[], None], rollback: Callable[[], None],
-                refusal: type[BaseException]) -> None:
+                commit: Callable[[], list[Any]], rollback: Callable[[], None],
+                refusal: type[BaseException]) -> list[Any]:
     """Run each ask's work in one transaction and commit; set each one's result or error.
 
     ``refusal`` is the exception an ask raises before it writes anything: it is that ask's
     answer and the others go on. Anything else undoes the transaction (see the module's doc).
+    Returns what the committed transactions queued to send (``commit`` returns it), in order.
     """
     begin()
     try:
@@ -149,7 +248,7 @@ def write_group(group: list[Pending], begin: Callable[[], None],
                 item.result = item.work()
             except refusal as exc:
                 item.error = exc
-        commit()
+        return commit()
     except Exception as exc:
         _undo(rollback)
         for item in group:
@@ -157,10 +256,12 @@ def write_group(group: list[Pending], begin: Callable[[], None],
         if len(group) == 1 or is_unavailable(exc):
             for item in group:
                 item.error = exc
-            return
+            return []
+        outbox: list[Any] = []
         for item in group:  # one at a time: only the ask that fails fails
             item.error = None
-            write_group([item], begin, commit, rollback, refusal)
+            outbox += write_group([item], begin, commit, rollback, refusal)
+        return outbox
 
 
 def _undo(rollback: Callable[[], None]) -> None:

@@ -35,9 +35,10 @@ from sqlalchemy.orm.attributes import set_committed_value
 from qa_live.auth.citizens import REQUIRED
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
-from qa_live.live import events, group_commit, sensitive, serialize
+from qa_live.live import events, group_commit, serialize
 from qa_live.live.models import Question, QuestionSource, QuestionStatus
 from qa_live.live.sensitive import Verdict, screen_question
+from qa_live.live.sensitive_models import SensitiveListVersion
 from qa_live.live.services import QuestionRefused, status_label
 from qa_live.live.summaries import mark_counts
 from qa_live.live.validation import QuestionInput
@@ -54,6 +55,7 @@ _questions: Table = Question.__table__  # type: ignore[assignment]
 _sessions: Table = LiveSession.__table__  # type: ignore[assignment]
 _departments: Table = Department.__table__  # type: ignore[assignment]
 _links = session_departments
+_words_version: Table = SensitiveListVersion.__table__  # type: ignore[assignment]
 _asked_live = and_(_questions.c.session_id == bindparam("session_id"),
                    _questions.c.visitor_id == bindparam("visitor"),
                    _questions.c.source == QuestionSource.LIVE)
@@ -75,6 +77,9 @@ _CHECKS = select(
     _only_department.label("department_id"),
     select(_departments.c.name).where(_departments.c.id == _only_department)
     .scalar_subquery().label("department_name"),
+    # The word list's version, so that screening reads no statement of its own.
+    select(_words_version.c.version).where(_words_version.c.id == 1)
+    .scalar_subquery().label("words_version"),
 ).where(_sessions.c.id == bindparam("session_id"))
 # A client_id taken meanwhile (by another worker) inserts nothing: the stored one is returned.
 _INSERT = {
@@ -100,8 +105,11 @@ def ask(session_id: int, visitor_id: str, data: QuestionInput, source: QuestionS
 
     The one intake operation of the /qa socket and the JSON API. The question is written by
     ``submit_question`` in one transaction with the asks that arrived meanwhile, and its events
-    are sent after that commit. A refusal is raised here as QuestionRefused (in the asker's
-    language); a failed transaction raises its error (an outage: the caller says "try again").
+    are sent after that commit (on gevent and eventlet, after the group's acknowledgements).
+    With INTAKE_QUEUE_MAX asks already waiting it raises group_commit.QueueFull at once (the
+    caller answers "try again", as for an outage). A refusal is raised here as
+    QuestionRefused (in the asker's language); a failed transaction raises its error (an
+    outage: the caller says "try again").
     The caller has nothing of its own waiting to be committed.
     """
     locale = str(get_locale())
@@ -119,18 +127,23 @@ def ask(session_id: int, visitor_id: str, data: QuestionInput, source: QuestionS
             own = told or serialize.own_question(question, status_label(question))
             return Asked(own, created, question.id)
 
-    asked: Asked = group_commit.of_app().run(work, _write_group,
-                                             current_app.config["INTAKE_GROUP_MAX"])
+    config = current_app.config
+    asked: Asked = group_commit.of_app().run(work, _write_group, config["INTAKE_GROUP_MAX"],
+                                             events.send, config["INTAKE_QUEUE_MAX"])
     return asked
 
 
-def _write_group(group: list[group_commit.Pending]) -> None:
-    """Write a group of asks in one transaction (the word list read once for all of them)."""
-    try:
-        group_commit.write_group(group, sensitive.hold_matcher, events.commit_and_send,
-                                 db.session.rollback, QuestionRefused)
-    finally:
-        sensitive.release_matcher()
+def _write_group(group: list[group_commit.Pending]) -> list[Any]:
+    """Write a group of asks in one transaction; return the events it queued (sent once its
+    asks are answered). Each ask's checks read the word list's version too (no statement of
+    its own), and the automaton of that version is built once per process."""
+    return group_commit.write_group(group, _begin, events.commit_and_take,
+                                    db.session.rollback, QuestionRefused)
+
+
+def _begin() -> None:
+    """Nothing to read before a group's first ask: its transaction begins with that ask's
+    checks."""
 
 
 @contextmanager
@@ -189,7 +202,7 @@ def _submit(session: LiveSession | int, visitor_id: str, data: QuestionInput,
             raise QuestionRefused(_("This session is not live; questions are closed."),
                                   "not_live")
         pace_verdict(checks.asked, checks.last, now)
-    verdict = screen_question(data.text, data.nickname)
+    verdict = screen_question(data.text, data.nickname, checks.words_version)
     department = (_detached(Department, {"id": checks.department_id,
                                          "name": checks.department_name})
                   if checks.departments == 1 else None)

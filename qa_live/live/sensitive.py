@@ -24,7 +24,6 @@ from qa_live.live.sensitive_models import SensitiveListVersion, SensitiveWord
 
 _lock = threading.Lock()
 _EXTENSION = "qa_live.sensitive_matcher"
-_HELD = "qa_live.sensitive_matcher_held"  # in db.session.info, while a group of asks is written
 
 _versions: Table = SensitiveListVersion.__table__  # type: ignore[assignment]
 _words: Table = SensitiveWord.__table__  # type: ignore[assignment]
@@ -82,22 +81,11 @@ def ensure_loaded() -> int:
     return version
 
 
-def hold_matcher() -> None:
-    """Screen with the list as it is now until release_matcher() (a group of asks, live/intake.py,
-    reads the list's version once for all of them)."""
-    db.session.info[_HELD] = _matcher()
-
-
-def release_matcher() -> None:
-    """Read the list's version again for each screening (after hold_matcher)."""
-    db.session.info.pop(_HELD, None)
-
-
-def _matcher() -> tuple[int, ahocorasick.Automaton]:
-    held: tuple[int, ahocorasick.Automaton] | None = db.session.info.get(_HELD)
-    if held is not None:
-        return held
-    version = ensure_loaded()
+def _matcher(version: int | None = None) -> tuple[int, ahocorasick.Automaton]:
+    """The automaton of the list's current version; ``version``: the caller has just read it
+    in its transaction (intake reads it with its checks), so it is not read again."""
+    if not version:  # not read, or a list never filled (ensure_loaded fills it)
+        version = ensure_loaded()
     extensions = current_app.extensions
     with _lock:
         built = extensions.get(_EXTENSION)
@@ -161,8 +149,11 @@ class Verdict:
                 "nickname_hits": "\n".join(self.nickname_hits)[:200]}
 
 
-def screen_question(text: str, nickname: str) -> Verdict:
-    """Screen a question's text and its nickname alike (one list, one folding)."""
-    automaton = _matcher()[1]
+def screen_question(text: str, nickname: str, version: int | None = None) -> Verdict:
+    """Screen a question's text and its nickname alike (one list, one folding).
+
+    ``version``: the list's version as the caller's transaction just read it (see _matcher).
+    """
+    automaton = _matcher(version)[1]
     return Verdict(_unique_words(_scan(text, automaton)),
                    _unique_words(_scan(nickname, automaton)))

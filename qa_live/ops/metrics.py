@@ -119,7 +119,9 @@ class WorkerCollector(Collector):
         intake = {name: CounterMetricFamily(f"qa_live_{name}", doc) for name, doc in (
             ("intake_transactions", "Transactions that wrote citizens' questions (asks "
              "arriving together share one: live/group_commit.py)"),
-            ("intake_asks", "Questions asked through those transactions"))}
+            ("intake_asks", "Questions asked through those transactions"),
+            ("intake_refused_busy", "Asks answered unavailable at once: INTAKE_QUEUE_MAX "
+             "questions were already waiting to be written"))}
         for (name, labels), value in sorted(counted.items()):
             values = dict(labels)
             if name in intake:
