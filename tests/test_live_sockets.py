@@ -615,3 +615,34 @@ def test_citizens_leaving_lowers_online_now_with_the_next_summary(app, live_sess
     page = events_named(pages[2], "counts")
     assert console and console[-1]["online"] == 3, console
     assert page and page[-1]["online"] == 3, page
+
+
+def test_a_summary_to_a_large_audience_waits_while_an_answer_goes_out(
+        app, live_session, monkeypatch):
+    """An answer published while the counters go out to thousands of pages goes first: the
+    summary is sent in slices and waits between them while a large broadcast is going out."""
+    import threading
+
+    pages = [citizen(app, live_session) for _ in range(5)]
+    for page in pages:
+        page.emit("join", {"slug": live_session.slug}, namespace="/qa", callback=True)
+        page.get_received("/qa")
+    monkeypatch.setattr(summaries, "SLICE", 2, raising=False)  # five pages stand for thousands
+    summaries.mark_counts(live_session.id)
+    turn = socketio.server.manager._large  # what an answer's large broadcast holds
+    done = threading.Event()
+
+    def flush() -> None:
+        with app.app_context():
+            summaries.flush_summaries()
+        done.set()
+
+    with turn:  # an answer is going out to the audience
+        worker = threading.Thread(target=flush)
+        worker.start()
+        assert not done.wait(0.3)
+        assert not any(events_named(page, "counts") for page in pages)
+    worker.join(5)
+    assert done.is_set()
+    heard = [events_named(page, "counts") for page in pages]
+    assert all(len(h) == 1 and h[0]["online"] == 5 for h in heard)

@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import lazyload
 
 from qa_live.auth.models import Role, User
 from qa_live.auth.tokens import user_for_token
@@ -86,7 +87,8 @@ def _authenticate() -> ResponseReturnValue | None:
         if user is None:
             return api_error("unauthorized", _("The API token is missing, wrong or revoked."))
         g.api_user = user
-        db.session.commit()  # keeps the token's last use
+        if db.session.dirty:  # the token's last use, noted once a minute (auth/tokens.py)
+            db.session.commit()  # not on other calls: a commit expires the user just loaded
     elif current_user.is_authenticated:
         g.api_user = current_user._get_current_object()
         if request.method in WRITE_METHODS:
@@ -150,9 +152,15 @@ def visitor() -> str:
     return calling_visitor().id
 
 
+#: A session's departments, staff and guests load when a route reads them, not with the
+#: session: an answer published through the API reads one or two of them, often none.
+_SESSION_ONLY = (lazyload(LiveSession.departments), lazyload(LiveSession.staff),
+                 lazyload(LiveSession.guests))
+
+
 def get_session_or_404(session_id: int) -> LiveSession:
     """A session by id (any state, for staff), or not_found."""
-    session = db.session.get(LiveSession, session_id)
+    session = db.session.get(LiveSession, session_id, options=_SESSION_ONLY)
     if session is None:
         raise EventError("not_found", _("There is no such session."))
     return session

@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy.orm import lazyload
 
 from qa_live.audit import services as audit
 from qa_live.auth.models import User
@@ -63,10 +64,15 @@ def require_moderator(user: User, session: LiveSession) -> None:
         raise EventError("forbidden", _("Only the host or the office may do this."))
 
 
+#: The command has the session already (no join to load it again, with its collections) and
+#: an answer reloads the answers after its flush: both load when read, not with the question.
+_QUESTION_ONLY = (lazyload(Question.session), lazyload(Question.answers))
+
+
 def question_in(data: dict[str, Any], session: LiveSession,
                 name: str = "question_id") -> Question:
     """The question named by the payload's `name` field, which must be in this session."""
-    question = db.session.get(Question, int_field(data, name))
+    question = db.session.get(Question, int_field(data, name), options=_QUESTION_ONLY)
     if question is None or question.session_id != session.id:
         raise EventError("not_found", _("There is no such question in this session."))
     return question

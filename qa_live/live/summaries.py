@@ -4,6 +4,9 @@ A session's audience hears the counters and votes at most every SUMMARY_INTERVAL
 often the larger it is (audience_interval): every summary is a broadcast to every page, and
 with 10,000 pages one a second would cost as much as an answer a second. Staff consoles hear
 every summary. What a large audience has not heard yet waits in the app's realtime.Audiences.
+
+A summary to a large audience of this process goes out in slices that let answers go first
+(to_audience): a summary is superseded by the next anyway, answers are what citizens wait for.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import socketio as python_socketio
 from flask import current_app
 from sqlalchemy import and_, select
 
@@ -18,7 +22,16 @@ from qa_live.extensions import db, socketio
 from qa_live.live import events, lease, realtime
 from qa_live.live.counters import STAFF_ONLY, counts, remember_counts
 from qa_live.live.models import Question
-from qa_live.transport.fanout import local_room_size
+from qa_live.transport.fanout import LARGE, local_room_size
+
+#: A summary to more pages than a large broadcast (fanout.LARGE) goes out in slices this big:
+#: small emits, which neither wait for nor hold the large broadcasts' turn.
+SLICE = LARGE
+#: Between slices the summary lets other green threads run this long (not 0: gevent may resume
+#: before it polls for input, an answer's request), and waits while an answer is going out, at
+#: most YIELD_LIMIT_S in all, after which it goes on regardless.
+SLICE_PAUSE_S = 0.0005
+YIELD_LIMIT_S = 1.0
 
 
 def mark_counts(session_id: int) -> None:
@@ -91,8 +104,7 @@ def flush_summaries() -> None:
         if public is None:
             public = counts(session_id)
             remember_counts(session_id, public)
-        socketio.emit("counts", public, to=events.session_room(session_id),
-                      namespace=events.PUBLIC_NS)
+        to_audience(session_id, "counts", public)
         realtime.tally("emits", namespace=events.PUBLIC_NS, event="counts")
     for session_id, ids in public_votes.items():
         rows = db.session.execute(
@@ -108,8 +120,7 @@ def flush_summaries() -> None:
             realtime.tally("emits", namespace=events.STAFF_NS, event="votes")
         if session_id in due:
             data = {"session_id": session_id, "upvotes": {str(i): n for i, n in upvotes.items()}}
-            socketio.emit("votes", data, to=events.session_room(session_id),
-                          namespace=events.PUBLIC_NS)
+            to_audience(session_id, "votes", data)
             realtime.tally("emits", namespace=events.PUBLIC_NS, event="votes")
     with realtime.summary_lock:
         for session_id in due:
@@ -118,6 +129,34 @@ def flush_summaries() -> None:
         for session_id, ids in public_votes.items():
             if session_id not in due:
                 audiences.votes_waiting.setdefault(session_id, set()).update(ids)
+
+
+def to_audience(session_id: int, event: str, data: dict[str, Any]) -> None:
+    """Send a summary to a session's pages; to a large audience, in slices after the answers.
+
+    A broadcast to thousands of pages takes tens of milliseconds and large broadcasts take
+    turns (transport/fanout.py): an answer published while a summary went out waited for all of
+    it (docs/performance.md, fanout17b). Here the pages of this process hear a large summary
+    SLICE at a time, and between slices it waits while a large broadcast (an answer) is going
+    out. With a message queue the leader's emit reaches every worker as one room broadcast, as
+    before (each worker delivers it to its own pages).
+    """
+    room = events.session_room(session_id)
+    manager = socketio.server.manager
+    turn = getattr(manager, "_large", None)  # held while a large broadcast is going out
+    if turn is None or isinstance(manager, python_socketio.PubSubManager):
+        socketio.emit(event, data, to=room, namespace=events.PUBLIC_NS)
+        return
+    pages = [sid for sid, _eio_sid in manager.get_participants(events.PUBLIC_NS, room)]
+    if len(pages) <= SLICE:
+        socketio.emit(event, data, to=room, namespace=events.PUBLIC_NS)
+        return
+    give_up = time.perf_counter() + YIELD_LIMIT_S
+    for start in range(0, len(pages), SLICE):
+        socketio.sleep(SLICE_PAUSE_S)
+        while turn.locked() and time.perf_counter() < give_up:
+            socketio.sleep(SLICE_PAUSE_S)
+        socketio.emit(event, data, to=pages[start:start + SLICE], namespace=events.PUBLIC_NS)
 
 
 def _mark_again(sessions: set[int], votes: dict[int, set[int]]) -> None:
