@@ -14,7 +14,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import socketio as python_socketio
 from flask import current_app
 from sqlalchemy import and_, select
 
@@ -22,6 +21,7 @@ from qa_live.extensions import db, socketio
 from qa_live.live import events, lease, realtime
 from qa_live.live.counters import STAFF_ONLY, counts, remember_counts
 from qa_live.live.models import Question
+from qa_live.transport import slices
 from qa_live.transport.fanout import LARGE, local_room_size
 
 #: A summary to more pages than a large broadcast (fanout.LARGE) goes out in slices this big:
@@ -132,31 +132,11 @@ def flush_summaries() -> None:
 
 
 def to_audience(session_id: int, event: str, data: dict[str, Any]) -> None:
-    """Send a summary to a session's pages; to a large audience, in slices after the answers.
-
-    A broadcast to thousands of pages takes tens of milliseconds and large broadcasts take
-    turns (transport/fanout.py): an answer published while a summary went out waited for all of
-    it (docs/performance.md, fanout17b). Here the pages of this process hear a large summary
-    SLICE at a time, and between slices it waits while a large broadcast (an answer) is going
-    out. With a message queue the leader's emit reaches every worker as one room broadcast, as
-    before (each worker delivers it to its own pages).
-    """
-    room = events.session_room(session_id)
-    manager = socketio.server.manager
-    turn = getattr(manager, "_large", None)  # held while a large broadcast is going out
-    if turn is None or isinstance(manager, python_socketio.PubSubManager):
-        socketio.emit(event, data, to=room, namespace=events.PUBLIC_NS)
-        return
-    pages = [sid for sid, _eio_sid in manager.get_participants(events.PUBLIC_NS, room)]
-    if len(pages) <= SLICE:
-        socketio.emit(event, data, to=room, namespace=events.PUBLIC_NS)
-        return
-    give_up = time.perf_counter() + YIELD_LIMIT_S
-    for start in range(0, len(pages), SLICE):
-        socketio.sleep(SLICE_PAUSE_S)
-        while turn.locked() and time.perf_counter() < give_up:
-            socketio.sleep(SLICE_PAUSE_S)
-        socketio.emit(event, data, to=pages[start:start + SLICE], namespace=events.PUBLIC_NS)
+    """Send a summary to a session's pages; to a large audience of this process, in slices
+    after the answers (transport/slices.py): an answer published while a summary went out
+    waited for all of it (docs/performance.md, fanout17b)."""
+    slices.emit_giving_way(socketio, event, data, events.session_room(session_id),
+                           events.PUBLIC_NS, SLICE, SLICE_PAUSE_S, YIELD_LIMIT_S)
 
 
 def _mark_again(sessions: set[int], votes: dict[int, set[int]]) -> None:
