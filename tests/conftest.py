@@ -122,15 +122,32 @@ def _isolate_requests(app: Flask) -> None:
         g.__dict__.clear()
 
 
-@pytest.fixture
-def app(db_url: str) -> Iterator[Flask]:
-    """The application on a fresh migrated SQLite database, inside an app context."""
-    app = create_app(config_for(db_url))
+def app_on(db_url: str, **overrides: object) -> Iterator[Flask]:
+    """The application on ``db_url`` with these settings, inside an app context (the app
+    fixture's body, for test files that need other settings)."""
+    app = create_app(config_for(db_url, **overrides))
     _isolate_requests(app)
     with app.app_context():
         yield app
         db.session.remove()
         db.engine.dispose()
+
+
+def other_app_on(db_url: str, **overrides: object) -> Iterator[Flask]:
+    """A second application on the same database: another worker, with its own caches (no
+    app context of its own: the test pushes it where it acts as that worker)."""
+    other = create_app(config_for(db_url, **overrides))
+    _isolate_requests(other)
+    yield other
+    with other.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(db_url: str) -> Iterator[Flask]:
+    """The application on a fresh migrated SQLite database, inside an app context."""
+    yield from app_on(db_url)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -29,20 +29,16 @@ from qa_live.core.visitor import COOKIE, read_visitor_id
 from qa_live.extensions import db, socketio
 from qa_live.live.models import Question
 from qa_live.planning.models import ModerationMode, SessionState
-from tests.conftest import _isolate_requests, config_for
+from tests.conftest import app_on, config_for
 from tests.test_shared_pages import KEEP_S, PER_VISITOR, decoded, staff_api
 
 PER_REQUEST = {"set-cookie", "content-length", "x-request-id"}
 
 
 def _app(db_url: str, **overrides: object) -> Iterator[Flask]:
-    app = create_app(config_for(db_url, PUBLIC_PAGE_CACHE_S=KEEP_S, **overrides))
-    _isolate_requests(app)
-    fast_pages.install(app)
-    with app.app_context():
+    for app in app_on(db_url, PUBLIC_PAGE_CACHE_S=KEEP_S, **overrides):
+        fast_pages.install(app)
         yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.fixture

@@ -18,25 +18,19 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 
-from qa_live import create_app
 from qa_live.auth import tokens
 from qa_live.auth.models import Role
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db, socketio
 from qa_live.live.models import QuestionStatus
 from qa_live.planning.models import ModerationMode, SessionState
-from tests.conftest import PASSWORD, _isolate_requests, config_for
+from tests.conftest import PASSWORD, other_app_on
 
 
 @pytest.fixture
 def other_app(db_url: str, app: Flask) -> Iterator[Flask]:
     """A second app on the same database file: another worker's caches."""
-    other = create_app(config_for(db_url))
-    _isolate_requests(other)
-    yield other
-    with other.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    yield from other_app_on(db_url)
 
 
 @pytest.fixture

@@ -23,7 +23,6 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from qa_live import create_app
 from qa_live.auth import tokens
 from qa_live.auth.models import Role
 from qa_live.core import shared_pages
@@ -34,7 +33,7 @@ from qa_live.extensions import db
 from qa_live.live import answers, commands, events
 from qa_live.live.models import AnswerKind, Question, QuestionStatus
 from qa_live.planning.models import ModerationMode, SessionState
-from tests.conftest import _isolate_requests, config_for
+from tests.conftest import app_on, other_app_on
 
 #: Long enough that only a new sequence number can make a new page within a test.
 KEEP_S = 3600.0
@@ -47,12 +46,7 @@ PER_VISITOR = re.compile(r'(name="(?:csrf_token|client_id)" type="hidden" value=
 
 
 def _app(db_url: str, **overrides: object) -> Iterator[Flask]:
-    app = create_app(config_for(db_url, PUBLIC_PAGE_CACHE_S=KEEP_S, **overrides))
-    _isolate_requests(app)
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
+    yield from app_on(db_url, PUBLIC_PAGE_CACHE_S=KEEP_S, **overrides)
 
 
 @pytest.fixture
@@ -63,12 +57,7 @@ def app(db_url: str) -> Iterator[Flask]:
 @pytest.fixture
 def other_app(db_url: str, app: Flask) -> Iterator[Flask]:
     """A second app on the same database file: another worker, with its own caches."""
-    other = create_app(config_for(db_url, PUBLIC_PAGE_CACHE_S=KEEP_S))
-    _isolate_requests(other)
-    yield other
-    with other.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    yield from other_app_on(db_url, PUBLIC_PAGE_CACHE_S=KEEP_S)
 
 
 @pytest.fixture
