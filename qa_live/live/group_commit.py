@@ -232,16 +232,14 @@ def _spawner(app: Flask) -> Callable[[Callable[[], None]], Any] | None:
     return spawn
 
 
-def write_group(group: list[Pending], begin: Callable[[], None],
-                commit: Callable[[], list[Any]], rollback: Callable[[], None],
-                refusal: type[BaseException]) -> list[Any]:
+def write_group(group: list[Pending], commit: Callable[[], list[Any]],
+                rollback: Callable[[], None], refusal: type[BaseException]) -> list[Any]:
     """Run each ask's work in one transaction and commit; set each one's result or error.
 
     ``refusal`` is the exception an ask raises before it writes anything: it is that ask's
     answer and the others go on. Anything else undoes the transaction (see the module's doc).
     Returns what the committed transactions queued to send (``commit`` returns it), in order.
     """
-    begin()
     try:
         for item in group:
             try:
@@ -260,7 +258,7 @@ def write_group(group: list[Pending], begin: Callable[[], None],
         outbox: list[Any] = []
         for item in group:  # one at a time: only the ask that fails fails
             item.error = None
-            outbox += write_group([item], begin, commit, rollback, refusal)
+            outbox += write_group([item], commit, rollback, refusal)
         return outbox
 
 

@@ -137,13 +137,8 @@ def _write_group(group: list[group_commit.Pending]) -> list[Any]:
     """Write a group of asks in one transaction; return the events it queued (sent once its
     asks are answered). Each ask's checks read the word list's version too (no statement of
     its own), and the automaton of that version is built once per process."""
-    return group_commit.write_group(group, _begin, events.commit_and_take,
-                                    db.session.rollback, QuestionRefused)
-
-
-def _begin() -> None:
-    """Nothing to read before a group's first ask: its transaction begins with that ask's
-    checks."""
+    return group_commit.write_group(group, events.commit_and_take, db.session.rollback,
+                                    QuestionRefused)
 
 
 @contextmanager
