@@ -18,7 +18,7 @@ from qa_live.live.models import Answer, AnswerKind, Question, QuestionStatus
 from qa_live.live.services import set_question_status
 from qa_live.planning import services as planning
 from qa_live.planning.models import Department, LiveSession, SessionState, session_departments
-from qa_live.transcript import archive_index, corrections, search, services
+from qa_live.transcript import archive_index, archive_pg, corrections, search, services
 from tests.test_imports import DEPARTMENTS, SEED
 
 QUERIES = ("外贸", "补贴", "退税", "窗口", "税", "企业", "物流", "不在这里")
@@ -251,9 +251,11 @@ def test_past_the_count_cap_the_archive_says_so_and_pages_the_first_ones(any_db_
     assert "More than 7 questions found" in en and "only the first 7 are listed" in en
 
 
-def test_both_ways_postgresql_reads_a_page_give_the_same_questions(any_db_app, monkeypatch):
-    """PostgreSQL walks the key index for words in a good share of the archive and takes every
-    hit from the GIN index otherwise; both give the same pages, with and without a year."""
+def test_postgresql_reads_the_same_pages_in_one_key_range_or_many(any_db_app, monkeypatch):
+    """PostgreSQL reads the first pages by walking the key index or taking every hit, and deeper
+    ones a range of keys at a time (sized from estimates and the key histogram): in one range,
+    in many small ones, without a histogram, with a year, past the count cap, every page, count
+    and last page are the same."""
     trade = planning.create_department("对外贸易处")
     db.session.commit()
     sessions = [_session(datetime(2024 + n // 2, 3 + n, 10, 1, 30, tzinfo=UTC), [trade])
@@ -262,12 +264,46 @@ def test_both_ways_postgresql_reads_a_page_give_the_same_questions(any_db_app, m
         for k in range(6):
             _publish(_ask(session, f"外贸问题{n}{k}" if k % 2 else f"补贴问题{n}{k}"))
         _end(session)
-    for word, year in (("外贸", None), ("外贸", 2024), ("外贸", 2025), ("问题", 2025), ("税", None),
-                       ("问题", 2030)):
-        expected = oracle(word, year)
-        for walk in (False, True):
-            monkeypatch.setattr(archive_index, "_walk_keys", lambda wanted, counted, w=walk: w)
-            assert listed(word, year) == expected, (word, year, walk)
+    cases = (("外贸", None), ("外贸", 2024), ("外贸", 2025), ("问题", 2025), ("税", None),
+             ("问题", 2030), ("问题", None), ("题", None))
+    expected = {case: oracle(*case) for case in cases}
+    ways = [("first pages", None, None)]
+    if db.engine.dialect.name == "postgresql":
+        search.catch_up()
+        db.session.execute(text("ANALYZE search_archive_grams"))
+        db.session.commit()
+        ways = [("first pages, walking the keys", None, True),
+                ("first pages, every hit", None, False),
+                ("one range", 1.0, None), ("many ranges", 1e-9, None),
+                ("one range for want of a histogram", 1e-9, "no histogram")]
+    for way, margin, option in ways:
+        if option in (True, False):
+            monkeypatch.setattr(archive_pg, "_walk_keys", lambda wanted, counted, w=option: w)
+        if margin is not None:  # every page deep
+            monkeypatch.setattr(archive_pg, "SHALLOW", 0)
+        if margin is not None and margin < 1:  # the first range tiny, with a huge bound
+            monkeypatch.setattr(archive_pg, "_upper_bound", lambda tokens: 10 ** 12)
+            monkeypatch.setattr(archive_pg, "MARGIN", margin)
+        if option == "no histogram":
+            monkeypatch.setattr(archive_pg, "_key_histogram", lambda: [])
+        ends = []  # the last key of each range read that stops short of the search's bounds
+        real_range_end = archive_pg._range_end
+        monkeypatch.setattr(archive_pg, "_range_end", lambda histogram, start, fraction, high: (
+            end := real_range_end(histogram, start, fraction, high), end < high and ends.append(
+                end))[0])
+        for case in cases:
+            assert listed(*case) == expected[case], (way, case)
+        # "问题" in all 24 documents: read a histogram bucket (a document or two) at a time
+        assert (len(ends) > 100) == (way == "many ranges"), (way, len(ends))
+        monkeypatch.setattr(search, "COUNT_CAP", 4)
+        for case in cases:
+            first = services.search_archive(case[0], case[1], per_page=3)
+            assert first.total == min(4, len(expected[case])), (way, case)
+            assert first.capped == (len(expected[case]) > 4), (way, case)
+            last = services.search_archive(case[0], case[1], page=7, per_page=3)
+            assert [h.question.id for h in last.hits] == \
+                expected[case][:4][3 * (last.pages - 1):], (way, case)
+        monkeypatch.undo()
 
 
 def test_one_character_is_found_anywhere_and_postgresql_reads_it_as_one_token(any_db_app):

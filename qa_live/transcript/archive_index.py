@@ -2,7 +2,8 @@
 
 Kept beside qa_live/transcript/search.py, whose character-pair tokens and queue it shares:
 search.catch_up() applies the queued changes here too (apply_archive), and
-transcript.services.search_archive() counts and pages with archive_count() and archive_page().
+transcript.services.search_archive() counts and pages with archive_hits() (on PostgreSQL
+through archive_pg.first_hits()).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 from qa_live.extensions import db
 from qa_live.live.models import Answer, Question
 from qa_live.planning.models import LiveSession, session_departments
-from qa_live.transcript import search
+from qa_live.transcript import archive_pg, search
 from qa_live.transcript.search import (
     BATCH,
     HELD_STATES,
@@ -212,68 +213,70 @@ def _archive_query(query: str, year: int | None, department_id: int | None,
     return " AND ".join([fts_query(query), *tags])
 
 
-def archive_count(query: str, year: int | None = None, department_id: int | None = None) -> int:
-    """How many archive questions contain ``query`` (in their text or an answer), of one plan
-    year and/or one department: exact up to search.COUNT_CAP, search.COUNT_CAP + 1 meaning more."""
+def archive_hits(query: str, year: int | None = None, department_id: int | None = None,
+                 page: int = 1, per_page: int = 20) -> tuple[int, int, list[int]]:
+    """The archive's search: how many questions contain ``query`` (in their text or an
+    answer), of one plan year and/or one department (exact up to search.COUNT_CAP,
+    COUNT_CAP + 1 meaning more), the page shown (``page`` within the pages there are: only the
+    first COUNT_CAP hits are paged) and the ids of its questions, in the archive's order
+    (newest session first, each in the order asked). No question row is read."""
     postgres = db.engine.dialect.name == "postgresql"
     match = _archive_query(query, year, department_id, postgres)
+    cap = search.COUNT_CAP
+    page = min(max(1, page), max(1, -(-cap // per_page)))
+
+    def window(page: int) -> tuple[int, int]:
+        return (page - 1) * per_page, max(0, min(per_page, cap - (page - 1) * per_page))
+
     if postgres:
-        # A bitmap of 126,370 hits kept exact (the default 4 MB makes it lossy, and every row
-        # of a lossy page is read and tested; for the rest of the request's transaction, which
-        # the page's bitmap uses too), and no sequential scan, which the planner prefers for a
-        # word in an eighth of the documents (LIMIT 10,001 after about 80,000 rows: 140 ms,
-        # where the index takes 25-80 ms): for this count only, the page's other reads plan
-        # as usual.
-        db.session.execute(text("SELECT set_config('work_mem', '32MB', true), "
-                                "set_config('enable_seqscan', 'off', true)"))
-        sql = ("SELECT count(*) FROM (SELECT 1 FROM search_archive_grams "
-               "WHERE grams @@ to_tsquery('simple', :m) LIMIT :cap) AS hits")
-        counted = db.session.scalar(text(sql), {"m": match, "cap": search.COUNT_CAP + 1}) or 0
-        db.session.execute(text("SELECT set_config('enable_seqscan', 'on', true)"))
-        return counted
+        bounds = _key_bounds(year)
+        if bounds is None:
+            return 0, 1, []
+        offset, limit = window(page)
+        if offset + limit <= archive_pg.SHALLOW:
+            counted = archive_pg.count(match)
+            shown = _last_page(page, counted, per_page)
+            keys = archive_pg.page(match, bounds, *window(shown), counted)
+        else:
+            counted, keys = archive_pg.first_hits(match, _query_tokens(query), bounds, offset,
+                                                  limit)
+            shown = _last_page(page, counted, per_page)
+            if shown != page:  # asked past the last page: read that page
+                return archive_hits(query, year, department_id, shown, per_page)
+    else:
+        counted = _sqlite_count(match)
+        shown = _last_page(page, counted, per_page)
+        offset, limit = window(shown)
+        keys = _sqlite_page(match, offset, min(limit, counted - offset))
+    return counted, shown, [question_of(key) for key in keys]
+
+
+def _last_page(page: int, counted: int, per_page: int) -> int:
+    """``page``, or the last page there is if it is past it."""
+    return min(page, max(1, -(-min(counted, search.COUNT_CAP) // per_page)))
+
+
+def _query_tokens(query: str) -> list[str]:
+    """The tokens a PostgreSQL archive document holds for ``query``: its one character's own
+    token, or its pairs."""
+    letters = tokens(query)
+    return letters if len(query) == 1 else letters[:-1]
+
+
+def _sqlite_count(match: str) -> int:
+    """FTS5 counts the matching rowids, up to search.COUNT_CAP + 1."""
     sql = ("SELECT count(*) FROM (SELECT 1 FROM search_archive_grams "
            "WHERE search_archive_grams MATCH :m LIMIT :cap)")
     return db.session.scalar(text(sql), {"m": match, "cap": search.COUNT_CAP + 1}) or 0
 
 
-def archive_page(query: str, year: int | None = None, department_id: int | None = None,
-                 offset: int = 0, limit: int = 20, counted: int | None = None) -> list[int]:
-    """The ids of archive questions containing ``query``, in the archive's order (newest
-    session first, each in the order asked), ``limit`` of them after the first ``offset``.
-
-    ``counted``: what archive_count() said, which PostgreSQL needs to choose how to read them.
-    """
-    postgres = db.engine.dialect.name == "postgresql"
-    match = _archive_query(query, year, department_id, postgres)
-    params: dict[str, Any] = {"m": match, "limit": limit, "offset": offset}
-    if not postgres:  # FTS5 walks the matching rowids in order and stops
-        sql = ("SELECT rowid FROM search_archive_grams WHERE search_archive_grams MATCH :m "
-               "ORDER BY rowid LIMIT :limit OFFSET :offset")
-    elif _walk_keys(offset + limit, counted) and (bounds := _key_bounds(year)) is not None:
-        # The key index in order, each row tested (ts_match_vq is the @@ operator's function,
-        # which the GIN index cannot serve): about (offset + limit) / share-of-hits rows read.
-        params["low"], params["high"] = bounds
-        sql = ("SELECT doc_key FROM search_archive_grams "
-               "WHERE ts_match_vq(grams, to_tsquery('simple', :m)) "
-               "AND doc_key BETWEEN :low AND :high ORDER BY doc_key LIMIT :limit OFFSET :offset")
-    else:
-        # Every hit from the GIN index, then the first ones: about as many rows as hits.
-        sql = ("WITH hits AS MATERIALIZED (SELECT doc_key FROM search_archive_grams "
-               "WHERE grams @@ to_tsquery('simple', :m)) "
-               "SELECT doc_key FROM hits ORDER BY doc_key LIMIT :limit OFFSET :offset")
-    keys = db.session.scalars(text(sql), params)
-    return [question_of(key) for key in keys]
-
-
-def _walk_keys(wanted: int, counted: int | None) -> bool:
-    """On PostgreSQL: whether walking the key index in order reads fewer rows than taking
-    every hit from the GIN index. It does for words in a good share of the archive, the slow
-    case: the first 20 of 10,000+ hits in a million documents are a walk of about 2,000 rows."""
-    if not counted:
-        return False
-    documents = db.session.scalar(text(
-        "SELECT reltuples FROM pg_class WHERE relname = 'search_archive_grams'")) or 0
-    return 0 < wanted * documents / counted < counted
+def _sqlite_page(match: str, offset: int, limit: int) -> list[int]:
+    """FTS5 walks the matching rowids in order and stops."""
+    if limit <= 0:
+        return []
+    sql = ("SELECT rowid FROM search_archive_grams WHERE search_archive_grams MATCH :m "
+           "ORDER BY rowid LIMIT :limit OFFSET :offset")
+    return list(db.session.scalars(text(sql), {"m": match, "limit": limit, "offset": offset}))
 
 
 def _key_bounds(year: int | None) -> tuple[int, int] | None:

@@ -225,13 +225,9 @@ def search_archive(query: str, year: int | None = None, department_id: int | Non
     time hardly depends on how many questions hold the word. See docs/transcript.md.
     """
     search.catch_up()
-    counted = archive_index.archive_count(query, year, department_id)
+    counted, page, wanted = archive_index.archive_hits(query, year, department_id, page, per_page)
     total = min(counted, search.COUNT_CAP)
     pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
-    offset = (page - 1) * per_page
-    wanted = archive_index.archive_page(query, year, department_id, offset,
-                                 min(per_page, total - offset), counted) if total else []
     loaded = {q.id: q for q in db.session.scalars(
         select(Question).where(Question.id.in_(wanted)).options(selectinload(Question.answers)))}
     questions = [loaded[i] for i in wanted if i in loaded]
