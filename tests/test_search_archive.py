@@ -286,11 +286,16 @@ def test_postgresql_reads_the_same_pages_in_one_key_range_or_many(any_db_app, mo
             monkeypatch.setattr(archive_pg, "MARGIN", margin)
         if option == "no histogram":
             monkeypatch.setattr(archive_pg, "_key_histogram", lambda: [])
-        ends = []  # the last key of each range read that stops short of the search's bounds
-        real_range_end = archive_pg._range_end
-        monkeypatch.setattr(archive_pg, "_range_end", lambda histogram, start, fraction, high: (
-            end := real_range_end(histogram, start, fraction, high), end < high and ends.append(
-                end))[0])
+        ends: list[int] = []  # the last key of each range read short of the search's bounds
+
+        def range_end(histogram, start, fraction, high, ends=ends,
+                      real=archive_pg._range_end):
+            end = real(histogram, start, fraction, high)
+            if end < high:
+                ends.append(end)
+            return end
+
+        monkeypatch.setattr(archive_pg, "_range_end", range_end)
         for case in cases:
             assert listed(*case) == expected[case], (way, case)
         # "问题" in all 24 documents: read a histogram bucket (a document or two) at a time
