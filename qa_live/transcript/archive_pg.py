@@ -50,6 +50,17 @@ _RANGE = (
     "WHERE grams @@ to_tsquery('simple', :m) AND doc_key >= :low AND doc_key <= :high) "
     "SELECT (SELECT count(*) FROM hits), "
     "ARRAY(SELECT doc_key FROM hits ORDER BY doc_key OFFSET :skip LIMIT :take)")
+# A phrase: the GIN index finds the documents holding all its pairs, which PostgreSQL would
+# re-check (positions: the document read whole) before the key range, for every document of
+# the archive holding them. So the range is kept first (OFFSET 0 keeps the planner from merging
+# the two) and only the documents inside it are checked for the phrase.
+_PHRASE_RANGE = (
+    "WITH hits AS MATERIALIZED (SELECT doc_key FROM (SELECT doc_key, grams "
+    "FROM search_archive_grams WHERE grams @@ to_tsquery('simple', :loose) "
+    "AND doc_key >= :low AND doc_key <= :high OFFSET 0) AS candidates "
+    "WHERE ts_match_vq(grams, to_tsquery('simple', :m))) "
+    "SELECT (SELECT count(*) FROM hits), "
+    "ARRAY(SELECT doc_key FROM hits ORDER BY doc_key OFFSET :skip LIMIT :take)")
 
 
 def first_hits(match: str, tokens: list[str], bounds: tuple[int, int], offset: int,
@@ -63,6 +74,7 @@ def first_hits(match: str, tokens: list[str], bounds: tuple[int, int], offset: i
     """
     need = search.COUNT_CAP + 1
     low, high = bounds
+    loose = match.replace(" <-> ", " & ")  # the phrase's pairs anywhere in the document
     upper = _upper_bound(tokens)
     fraction = 1.0 if upper <= need * ONE_RANGE_FACTOR else min(1.0, MARGIN * need / upper)
     histogram = _key_histogram() if fraction < 1.0 else []
@@ -79,8 +91,9 @@ def first_hits(match: str, tokens: list[str], bounds: tuple[int, int], offset: i
         end = _range_end(histogram, start, fraction, high)
         skip = max(0, offset - counted)
         take = max(0, offset + limit - counted - skip)
-        in_range, page = db.session.execute(text(_RANGE), {
-            "m": match, "low": start, "high": end, "skip": skip, "take": take}).one()
+        in_range, page = db.session.execute(text(_PHRASE_RANGE if loose != match else _RANGE), {
+            "m": match, "loose": loose, "low": start, "high": end, "skip": skip,
+            "take": take}).one()
         counted += in_range
         keys.extend(page)
         if counted >= need or end >= high:
