@@ -31,7 +31,7 @@ from sqlalchemy import and_, or_, select
 from qa_live.core.timeutil import local_year, utcnow
 from qa_live.extensions import db
 from qa_live.planning.models import LiveSession, SessionState, session_departments
-from qa_live.stats import queries, stored
+from qa_live.stats import days, queries, stored, visitors
 from qa_live.stats.models import StatsSession
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,7 @@ def count_sessions(session_ids: Sequence[int]) -> int:
             one = computed[s]
             one.settled_at = stored.latest_of(one.settled_at, started, ended)
         stored.save(computed)
+        days.keep(list(computed), versions, {s: one.settled_at for s, one in computed.items()})
         counted += len(computed)
     return counted
 
@@ -106,9 +107,11 @@ def years_of(session_ids: Sequence[int]) -> set[int]:
 
 
 def read_periods(years: set[int]) -> None:
-    """Read each year, and each department's share of it, so their visitors are stored."""
+    """Read each year, and each department's share of it, so their visitors are stored: those
+    of every beginning of its sessions in start order too, for reports as of a past day."""
     for year in sorted(years):
         scope = queries.Scope.year(year)
+        _store_beginnings(scope)
         queries.summarize(scope)
         start, end = queries.day_bounds(scope)
         departments = db.session.scalars(
@@ -116,7 +119,14 @@ def read_periods(years: set[int]) -> None:
             .join(LiveSession, LiveSession.id == session_departments.c.session_id)
             .where(LiveSession.scheduled_start >= start, LiveSession.scheduled_start < end))
         for department_id in sorted(departments):
+            _store_beginnings(queries.Scope.year(year, department_id))
             queries.summarize(queries.Scope.year(year, department_id))
+
+
+def _store_beginnings(scope: queries.Scope) -> None:
+    now = utcnow()
+    visitors.store_beginnings([s.id for s in queries.sessions_in(scope)
+                               if s.held and stored.storable(s, now)])
 
 
 def refresh_round() -> int:
@@ -130,14 +140,18 @@ def refresh_round() -> int:
     if not lease().leading():
         return 0
     stale = stale_sessions()
-    if not stale:
-        return 0
-    counted = count_sessions(stale)
-    db.session.rollback()  # a new snapshot: read the periods with what was just stored
-    read_periods(years_of(stale))
+    if stale:
+        count_sessions(stale)
+        db.session.rollback()  # a new snapshot: read the periods with what was just stored
+        read_periods(years_of(stale))
+        db.session.rollback()
+        log.info("statistics: counted %d session(s) ahead of the pages", len(stale))
+    # Sessions kept current by their changes (stats.maintained) need their past days again.
+    kept = days.keep_unkept(BATCH)
     db.session.rollback()
-    log.info("statistics: counted %d session(s) ahead of the pages", counted)
-    return counted
+    if kept:
+        log.info("statistics: kept the past days of %d session(s)", kept)
+    return len(stale)
 
 
 def in_transaction(session_ids: Sequence[int]) -> None:
