@@ -19,8 +19,14 @@ GET /office/stats for the year (stats17, docs/performance.md "Statistics always 
   (``refresh_after_change_seconds``, ``after_change_page_seconds``), and a page that comes
   before the round (``after_change_uncounted_page_seconds``: before stats17b it counted that one
   session; now the change keeps the stored figures current, stats.maintained);
-- ``as_of_first_page_seconds`` / ``as_of_page_seconds``: a report as of a past day, after
-  those changes: the first counts the changed session as of then and keeps it, the next read it;
+- ``as_of_first_page_seconds`` / ``as_of_page_seconds``: a report as of a past day (1 December),
+  after those changes and a round: since asof17c the first reads the days the round kept for
+  the changed sessions (before, it counted them as of then once and kept them for that day);
+  ``as_of_other_day_first_page_seconds`` the first report as of another day (30 June); then
+  one more change kept current by itself: ``as_of_before_round_seconds`` a report as of
+  1 December before the next round (it counts the changed session as of then),
+  ``as_of_round_seconds`` that round (it keeps the session's days again) and
+  ``as_of_other_day_after_round_seconds`` a report as of 30 June after it;
 - ``live_page_seconds``: pages while a session of --live-questions questions and as many visits
   is live in the year (counted on every page, as live figures are);
 - ``change_seconds``: the second change's own write and commit (since stats17b it keeps the
@@ -399,14 +405,15 @@ def main() -> None:
         refresh.refresh_round()
 
         # A report as of a past day: the sessions changed since (the changes above, on the
-        # 20th of December) are counted as of that day once and kept; the next reads them.
+        # 20th of December) are read from the days the round kept (asof17c; before it they
+        # were counted as of that day once and kept for it).
         def as_of_page() -> None:
             response = client.get(f"/office/stats?year={YEAR}&as_of={YEAR}-12-01")
             assert response.status_code == 200, response.status_code
 
         result["as_of_first_page_seconds"] = round(timed(as_of_page), 3)
         say("as_of_first_page_seconds", "first GET /office/stats as of a past day after "
-            "changes since (asof17c: read from the days the round kept)")
+            "changes since (before asof17c: counts them as of then)")
         result["as_of_page_seconds"] = [round(timed(as_of_page), 3) for _ in range(3)]
         print(f"GET /office/stats as of that day x3: {result['as_of_page_seconds']} s")
 

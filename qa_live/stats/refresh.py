@@ -14,9 +14,11 @@ rows are written or just after:
   reply, a rating, a 补录, a late moderation, a session that ended, rows written by plain SQL.
 
 Each round then reads the year (and each department's share of it) once, so the distinct
-visitors of those periods are stored too. Counting stays the grouped queries of stats.grouped,
-the same as a page's, so the stored figures are the figures a page would count (the tests
-compare them with a count from scratch). A page that arrives between a change and the next
+visitors of those periods are stored too, with those of every beginning of their sessions in
+start order (stats.visitors); and a stored session's figures as of each past day its rows
+changed are kept with it (stats.days), so a report as of a past day counts nothing either.
+Counting stays the grouped queries of stats.grouped, the same as a page's, so the stored
+figures are the figures a page would count (the tests compare them with a count from scratch). A page that arrives between a change and the next
 round still counts the changed session itself, as before: exact, but not fast.
 """
 
