@@ -18,8 +18,9 @@ visitors of those periods are stored too, with those of every beginning of their
 start order (stats.visitors); and a stored session's figures as of each past day its rows
 changed are kept with it (stats.days), so a report as of a past day counts nothing either.
 Counting stays the grouped queries of stats.grouped, the same as a page's, so the stored
-figures are the figures a page would count (the tests compare them with a count from scratch). A page that arrives between a change and the next
-round still counts the changed session itself, as before: exact, but not fast.
+figures are the figures a page would count (the tests compare them with a count from scratch).
+A page that arrives between a change and the next round still counts the changed session
+itself, as before: exact, but not fast.
 """
 
 from __future__ import annotations
