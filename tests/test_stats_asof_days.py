@@ -16,8 +16,10 @@ from sqlalchemy import func, select
 from qa_live.core.timeutil import from_local
 from qa_live.extensions import db
 from qa_live.live.models import QuestionSource, RatingValue
-from qa_live.stats import days, past, refresh, visitors
+from qa_live.stats import days, past, queries, refresh, stored, visitors
+from qa_live.stats.asof import AsOf
 from qa_live.stats.models import StatsAsOf
+from qa_live.stats.serialize import summary_json
 from qa_live.transcript import ratings
 from tests import stats_world as world
 from tests.test_stats import YEAR, build_year
@@ -29,6 +31,7 @@ from tests.test_stats_ahead import (
     office_headers,
     surfaces,
 )
+from tests.test_stats_stored import statements
 
 #: Session A's day, the day after, the day of its second reply (12 March), the day after that,
 #: the day of B, after B, the July session's day, and the year's last day.
@@ -153,3 +156,23 @@ def test_the_visitors_of_each_beginning_of_the_year_are_stored_by_the_round(any_
 
     assert stored_count([a.id]) == 3  # v1, v2, v3
     assert stored_count([a.id, b.id]) == 4  # and v9 (v1 came again)
+
+
+def test_a_departments_share_as_of_a_past_day_reads_kept_rows_and_is_exact(any_db_app):
+    year = build_year()
+    _second_reply(year)
+    db.session.commit()
+    refresh.refresh_round()
+    scopes = [queries.Scope.year(YEAR, year[name].id) for name in ("trade", "market")]
+    got = {}
+    for scope in scopes:
+        for day in (date(2025, 3, 11), date(2025, 6, 19)):
+            db.session.commit()  # a fresh snapshot, as a request has
+            with statements() as seen:
+                got[(scope, day)] = summary_json(
+                    queries.summarize(scope, as_of=AsOf.of_day(day)), day)
+            assert counting(seen) == [], (scope, day)
+    stored.forget()
+    for (scope, day), figures in got.items():
+        db.session.commit()
+        assert figures == summary_json(queries.summarize(scope, as_of=AsOf.of_day(day)), day)
