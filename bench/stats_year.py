@@ -19,10 +19,17 @@ GET /office/stats for the year (stats17, docs/performance.md "Statistics always 
   (``refresh_after_change_seconds``, ``after_change_page_seconds``), and a page that comes
   before the round (``after_change_uncounted_page_seconds``: before stats17b it counted that one
   session; now the change keeps the stored figures current, stats.maintained);
-- ``as_of_first_page_seconds`` / ``as_of_page_seconds``: a report as of a past day, after
-  those changes: the first counts the changed session as of then and keeps it, the next read it;
+- ``as_of_first_page_seconds`` / ``as_of_page_seconds``: a report as of a past day (1 December),
+  after those changes and a round: since asof17c the first reads the days the round kept for
+  the changed sessions (before, it counted them as of then once and kept them for that day);
+  ``as_of_other_day_first_page_seconds`` the first report as of another day (30 June); then
+  one more change kept current by itself: ``as_of_before_round_seconds`` a report as of
+  1 December before the next round (it counts the changed session as of then),
+  ``as_of_round_seconds`` that round (it keeps the session's days again) and
+  ``as_of_other_day_after_round_seconds`` a report as of 30 June after it;
 - ``live_page_seconds``: pages while a session of --live-questions questions and as many visits
-  is live in the year (counted on every page, as live figures are);
+  is live in the year (counted on every page, as live figures are); ``as_of_live_page_seconds``
+  reports as of 1 December meanwhile (the live session counted as of then);
 - ``change_seconds``: the second change's own write and commit (since stats17b it keeps the
   stored figures current: the page after it reads them); ``write_costs``: milliseconds per
   ORM write, a rating in an ended session with stored figures and a live answer (--writes of
@@ -241,6 +248,21 @@ def write_costs(n: int) -> dict[str, float]:
             "writes": n}
 
 
+def pg_copy(url: str, saved: str, into_url: bool) -> None:
+    """PostgreSQL: copy the URL's database to the database named ``saved`` (--save-fill), or
+    that one over the URL's (--reuse-fill), as templates (both unused meanwhile)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    current = make_url(url).database
+    source, target = (saved, current) if into_url else (current, saved)
+    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{target}"'))
+        conn.execute(text(f'CREATE DATABASE "{target}" TEMPLATE "{source}"'))
+    admin.dispose()
+
+
 def main() -> None:
     """Fill, then time."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -257,14 +279,17 @@ def main() -> None:
     parser.add_argument("--lock", type=Path,
                         help="take this flock after the fill, for the timings only")
     parser.add_argument("--save-fill", type=Path,
-                        help="SQLite: copy the filled file here before any timing")
+                        help="copy the fill here before any timing (SQLite: a file; "
+                             "PostgreSQL: a database name on the same server)")
     parser.add_argument("--reuse-fill", type=Path,
-                        help="SQLite: start from a copy of a file --save-fill wrote (no fill)")
+                        help="start from a copy of what --save-fill wrote (no fill)")
     args = parser.parse_args()
     n = args.questions
     sqlite_path = Path(tempfile.mkdtemp(prefix="qa_bench_")) / "bench.sqlite3"
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{sqlite_path}"
-    if args.reuse_fill:
+    if args.reuse_fill and url.startswith("postgresql"):
+        pg_copy(url, str(args.reuse_fill), into_url=True)
+    elif args.reuse_fill:
         shutil.copyfile(args.reuse_fill, sqlite_path)
     config = type("BenchConfig", (TestingConfig,), {"SQLALCHEMY_DATABASE_URI": url})
     app = create_app(config)
@@ -285,7 +310,10 @@ def main() -> None:
         if args.save_fill:
             db.session.remove()
             db.engine.dispose()
-            shutil.copyfile(sqlite_path, args.save_fill)
+            if db.engine.dialect.name == "postgresql":
+                pg_copy(url, str(args.save_fill), into_url=False)
+            else:
+                shutil.copyfile(sqlite_path, args.save_fill)
         if args.lock:
             lock = open(args.lock, "a")
             began = time.monotonic()
@@ -378,16 +406,36 @@ def main() -> None:
         refresh.refresh_round()
 
         # A report as of a past day: the sessions changed since (the changes above, on the
-        # 20th of December) are counted as of that day once and kept; the next reads them.
+        # 20th of December) are read from the days the round kept (asof17c; before it they
+        # were counted as of that day once and kept for it).
         def as_of_page() -> None:
             response = client.get(f"/office/stats?year={YEAR}&as_of={YEAR}-12-01")
             assert response.status_code == 200, response.status_code
 
         result["as_of_first_page_seconds"] = round(timed(as_of_page), 3)
-        say("as_of_first_page_seconds", "first GET /office/stats as of a past day (counts the "
-            "changed session as of then, keeps it)")
+        say("as_of_first_page_seconds", "first GET /office/stats as of a past day after "
+            "changes since (before asof17c: counts them as of then)")
         result["as_of_page_seconds"] = [round(timed(as_of_page), 3) for _ in range(3)]
         print(f"GET /office/stats as of that day x3: {result['as_of_page_seconds']} s")
+
+        def other_day_page() -> None:
+            response = client.get(f"/office/stats?year={YEAR}&as_of={YEAR}-06-30")
+            assert response.status_code == 200, response.status_code
+
+        result["as_of_other_day_first_page_seconds"] = round(timed(other_day_page), 3)
+        say("as_of_other_day_first_page_seconds", "first GET /office/stats as of another past "
+            "day (30 June)")
+        # A change kept current by itself (stats.maintained) raises the session's version: a
+        # report as of a past day that comes before the next round counts it as of then; the
+        # round keeps its days again (asof17c), and the report after it reads them.
+        change()
+        result["as_of_before_round_seconds"] = round(timed(as_of_page), 3)
+        say("as_of_before_round_seconds", "GET /office/stats as of that day after another "
+            "change, before the round")
+        result["as_of_round_seconds"] = round(timed(refresh.refresh_round), 3)
+        say("as_of_round_seconds", "the round after that change (keeps the session's days)")
+        result["as_of_other_day_after_round_seconds"] = round(timed(other_day_page), 3)
+        say("as_of_other_day_after_round_seconds", "GET /office/stats as of 30 June after it")
 
         # A session of the year live now: counted on every page (its visitors looked up).
         db.session.rollback()
@@ -396,6 +444,10 @@ def main() -> None:
         result["live_page_seconds"] = [round(timed(page), 3) for _ in range(3)]
         print(f"GET /office/stats x3 during a live session of {args.live_questions} "
               f"questions: {result['live_page_seconds']} s")
+        # The same report as of 1 December meanwhile: the live session is counted as of then.
+        result["as_of_live_page_seconds"] = [round(timed(as_of_page), 3) for _ in range(3)]
+        print(f"GET /office/stats as of 1 December x3 during it: "
+              f"{result['as_of_live_page_seconds']} s")
         print(f"valid questions now: {valid()}")
         db.session.rollback()
         result["write_costs"] = write_costs(args.writes)

@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 from qa_live.extensions import db
 from qa_live.planning.models import LiveSession
 from qa_live.stats import refresh as counting
-from qa_live.stats.models import StatsAsOf, StatsPeriod
+from qa_live.stats.models import StatsPeriod
 
 stats_cli = AppGroup("stats", help="Statistics.")
 
@@ -34,7 +34,6 @@ def refresh(year: int | None) -> None:
         click.echo(f"{plan_year}: {n} session(s) computed and stored "
                    f"in {time.monotonic() - began:.2f} s")
     db.session.execute(delete(StatsPeriod))
-    db.session.execute(delete(StatsAsOf))
     db.session.commit()
     counting.read_periods(set(years))
     db.session.rollback()

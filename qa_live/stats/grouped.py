@@ -35,7 +35,10 @@ from sqlalchemy import (
     literal,
     select,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from qa_live.core.timeutil import to_local, utcnow
 from qa_live.extensions import db
@@ -61,6 +64,32 @@ from qa_live.live.models import (
 )
 from qa_live.planning.models import LiveSession
 from qa_live.stats.figures import Counts
+
+
+class unindexed(FunctionElement[Any]):
+    """A column the planner must not look up by its own index (SQLite: ``+column``).
+
+    SQLite keeps no statistics of how values spread: as of a moment it walked the answers' time
+    index over a year of live answers (3.4 s at 1,000,000; 0.15 s scanning them without it).
+    PostgreSQL knows the kinds' shares and gets the column as it is.
+    """
+
+    inherit_cache = True
+    name = "unindexed"
+
+    def __init__(self, column: ColumnElement[Any]) -> None:
+        super().__init__(column)
+        self.type = column.type  # the column's own, so bound values are converted alike
+
+
+@compiles(unindexed)
+def _unindexed(element: unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(next(iter(element.clauses)), **kw)
+
+
+@compiles(unindexed, "sqlite")
+def _unindexed_sqlite(element: unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return "+" + compiler.process(next(iter(element.clauses)), **kw)
 
 
 def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
@@ -166,7 +195,7 @@ def second_reply_query(session_ids: Ids, department_id: int | None = None,
     # than from every question of the sessions: a live session's page reads none of them.
     replied = (select(Answer.question_id)
                .where(Answer.kind == AnswerKind.FOLLOW_UP,
-                      *([] if at is None else [Answer.created_at <= at])))
+                      *([] if at is None else [unindexed(Answer.created_at.expression) <= at])))
     query = (select(Question.session_id, Question.department_id, func.count(Question.id))
              .where(Question.id.in_(replied), Question.session_id.in_(session_ids),
                     is_valid(at), *asked_by(at))

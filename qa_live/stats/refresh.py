@@ -14,10 +14,13 @@ rows are written or just after:
   reply, a rating, a 补录, a late moderation, a session that ended, rows written by plain SQL.
 
 Each round then reads the year (and each department's share of it) once, so the distinct
-visitors of those periods are stored too. Counting stays the grouped queries of stats.grouped,
-the same as a page's, so the stored figures are the figures a page would count (the tests
-compare them with a count from scratch). A page that arrives between a change and the next
-round still counts the changed session itself, as before: exact, but not fast.
+visitors of those periods are stored too, with those of every beginning of their sessions in
+start order (stats.visitors); and a stored session's figures as of each past day its rows
+changed are kept with it (stats.days), so a report as of a past day counts nothing either.
+Counting stays the grouped queries of stats.grouped, the same as a page's, so the stored
+figures are the figures a page would count (the tests compare them with a count from scratch).
+A page that arrives between a change and the next round still counts the changed session
+itself, as before: exact, but not fast.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from sqlalchemy import and_, or_, select
 from qa_live.core.timeutil import local_year, utcnow
 from qa_live.extensions import db
 from qa_live.planning.models import LiveSession, SessionState, session_departments
-from qa_live.stats import queries, stored
+from qa_live.stats import days, queries, stored, visitors
 from qa_live.stats.models import StatsSession
 
 log = logging.getLogger(__name__)
@@ -93,6 +96,7 @@ def count_sessions(session_ids: Sequence[int]) -> int:
             one = computed[s]
             one.settled_at = stored.latest_of(one.settled_at, started, ended)
         stored.save(computed)
+        days.keep(list(computed), versions, {s: one.settled_at for s, one in computed.items()})
         counted += len(computed)
     return counted
 
@@ -106,9 +110,11 @@ def years_of(session_ids: Sequence[int]) -> set[int]:
 
 
 def read_periods(years: set[int]) -> None:
-    """Read each year, and each department's share of it, so their visitors are stored."""
+    """Read each year, and each department's share of it, so their visitors are stored: those
+    of every beginning of its sessions in start order too, for reports as of a past day."""
     for year in sorted(years):
         scope = queries.Scope.year(year)
+        _store_beginnings(scope)
         queries.summarize(scope)
         start, end = queries.day_bounds(scope)
         departments = db.session.scalars(
@@ -116,7 +122,14 @@ def read_periods(years: set[int]) -> None:
             .join(LiveSession, LiveSession.id == session_departments.c.session_id)
             .where(LiveSession.scheduled_start >= start, LiveSession.scheduled_start < end))
         for department_id in sorted(departments):
+            _store_beginnings(queries.Scope.year(year, department_id))
             queries.summarize(queries.Scope.year(year, department_id))
+
+
+def _store_beginnings(scope: queries.Scope) -> None:
+    now = utcnow()
+    visitors.store_beginnings([s.id for s in queries.sessions_in(scope)
+                               if s.held and stored.storable(s, now)])
 
 
 def refresh_round() -> int:
@@ -130,14 +143,18 @@ def refresh_round() -> int:
     if not lease().leading():
         return 0
     stale = stale_sessions()
-    if not stale:
-        return 0
-    counted = count_sessions(stale)
-    db.session.rollback()  # a new snapshot: read the periods with what was just stored
-    read_periods(years_of(stale))
+    if stale:
+        count_sessions(stale)
+        db.session.rollback()  # a new snapshot: read the periods with what was just stored
+        read_periods(years_of(stale))
+        db.session.rollback()
+        log.info("statistics: counted %d session(s) ahead of the pages", len(stale))
+    # Sessions kept current by their changes (stats.maintained) need their past days again.
+    kept = days.keep_unkept(BATCH)
     db.session.rollback()
-    log.info("statistics: counted %d session(s) ahead of the pages", counted)
-    return counted
+    if kept:
+        log.info("statistics: kept the past days of %d session(s)", kept)
+    return len(stale)
 
 
 def in_transaction(session_ids: Sequence[int]) -> None:

@@ -11,15 +11,13 @@ page that reads statistics never commits the request's work; when storing fails 
 stored the same session a moment earlier) the figures are used anyway and nothing is lost.
 
 Figures as of a date (``at``): a stored session whose every row settled before that moment
-(``settled_at``, stored with the figures) has the same figures then as now, so they are read
-from storage; any other session (a second reply, a rating, a 补录 since) is counted afresh as
-of that moment and not stored. So a report for last year filed today reads as fast as the
-year's page, recounting only the sessions that changed since the chosen date.
+(``settled_at``) has the same figures then as now and is read from storage; any other (a second
+reply, a rating, a 补录 since) is read from the days the round kept for it (stats.days), else
+counted as of that moment once and kept for it (stats.past).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -36,11 +34,10 @@ from qa_live.core.timeutil import utcnow
 from qa_live.extensions import Model, db
 from qa_live.live import metrics
 from qa_live.planning.models import LiveSession, SessionState
-from qa_live.stats import grouped, past
+from qa_live.stats import grouped, past, visitors
 from qa_live.stats.figures import Counts, SessionFigures
 from qa_live.stats.grouped import GroupKey
 from qa_live.stats.models import (
-    UNASSIGNED,
     StatsAsOf,
     StatsGroup,
     StatsPeriod,
@@ -58,12 +55,7 @@ SETTLE = timedelta(seconds=60)
 STORED_FIELDS = past.STORED_FIELDS
 
 
-def _key(department_id: int | None) -> int:
-    return UNASSIGNED if department_id is None else department_id
-
-
-def _department(key: int) -> int | None:
-    return None if key == UNASSIGNED else key
+_key, _department = past.department_key, past.department_of
 
 
 def storable(session: SessionFigures, now: datetime) -> bool:
@@ -139,10 +131,8 @@ class Numbers:
             return 0
         # A session counted as of a moment is named with it: its visits up to then.
         as_of = self.as_of_ids.intersection(session_ids)
-        moment = f"@{self.at.isoformat()}" if as_of and self.at is not None else ""
-        key = hashlib.sha256(",".join(
-            f"{s}:{self.visits_versions[s]}{moment if s in as_of else ''}"
-            for s in sorted(session_ids)).encode()).hexdigest()
+        key = visitors.period_key(session_ids, self.visits_versions, as_of,
+                                  self.at if as_of else None)
         known = db.session.scalar(select(StatsPeriod.unique_visitors)
                                   .where(StatsPeriod.key == key))
         if known is not None:
@@ -156,7 +146,7 @@ class Numbers:
                 sorted(as_of), others, self.at)
         else:
             count = grouped.unique_visitors(session_ids)
-        _store({StatsPeriod: [{"key": key, "computed_at": utcnow(), "unique_visitors": count}]})
+        store_periods([{"key": key, "computed_at": utcnow(), "unique_visitors": count}])
         return count
 
 
@@ -198,9 +188,11 @@ def collect(sessions: Sequence[SessionFigures], department_id: int | None = None
             numbers.settled[session_id] = one.settled_at
     if at is not None:
         changed_since = [s for s in settled if _changed_after(numbers.settled.get(s), at)]
+        visits_now = {s: numbers.visits[s][0] for s in changed_since if s in numbers.visits}
         _forget(numbers, changed_since)
-        if at <= now - SETTLE:  # the past: count as of then once, keep, read again
-            _as_of(numbers, changed_since, at, {s: (v, visits) for s, v, visits in rows})
+        if at <= now - SETTLE:  # the past: kept days, else count as of then once and keep
+            _as_of(numbers, changed_since, at, {s: (v, visits) for s, v, visits in rows},
+                   visits_now)
         else:
             moving += changed_since
     if moving:
@@ -210,9 +202,16 @@ def collect(sessions: Sequence[SessionFigures], department_id: int | None = None
 
 
 def _as_of(numbers: Numbers, session_ids: Sequence[int], at: datetime,
-           versions: dict[int, tuple[int, int]]) -> None:
-    """Figures as of ``at`` of sessions that changed since: kept ones, else counted and kept."""
-    kept = past.read(session_ids, at)
+           versions: dict[int, tuple[int, int]], visits_now: dict[int, int]) -> None:
+    """Figures as of ``at`` of sessions that changed since: from their kept days (stats.days),
+    else kept for that moment, else counted and kept.
+
+    A session whose visits by then are all its visits now (as many) has the same visitors then
+    as now: it is named without the moment in the distinct visitors' key, which the round
+    stored (stats.visitors); the others are named with it.
+    """
+    kept = past.read_kept(session_ids, at)
+    kept |= past.read([s for s in session_ids if s not in kept], at)
     missing = [s for s in session_ids if s not in kept]
     computed = compute(missing, {s: versions[s][0] for s in missing}, None, at) if missing else {}
     if computed:
@@ -225,7 +224,8 @@ def _as_of(numbers: Numbers, session_ids: Sequence[int], at: datetime,
     for s, one in computed.items():
         _add_computed(numbers, s, one)
         numbers.visits_versions[s] = versions[s][1]
-        numbers.as_of_ids.add(s)
+        if visits_now.get(s) != one.participant_visits:
+            numbers.as_of_ids.add(s)
 
 
 def _changed_after(settled_at: datetime | None, at: datetime) -> bool:
@@ -340,8 +340,21 @@ def storing_in(session: Session) -> Iterator[None]:
         _writer.reset(token)
 
 
+def store_periods(rows: list[dict[str, object]]) -> None:
+    """Store distinct visitors' counts of sets of sessions (stats_periods rows)."""
+    _store({StatsPeriod: rows})
+
+
+def keep_as_of(rows: list[dict[str, object]], session_ids: Sequence[int]) -> None:
+    """Replace these sessions' kept figures as of past moments by these rows (stats.days)."""
+    _store({StatsAsOf: rows}, replace_kept=session_ids)
+
+
 def _write(session: Session, rows: dict[type[Model], list[dict[str, object]]],
-           replace: Sequence[int], replace_as_of: tuple[Sequence[int], datetime] | None) -> None:
+           replace: Sequence[int], replace_as_of: tuple[Sequence[int], datetime] | None,
+           replace_kept: Sequence[int]) -> None:
+    if replace_kept:
+        session.execute(delete(StatsAsOf).where(StatsAsOf.session_id.in_(replace_kept)))
     if replace_as_of is not None:
         ids, at = replace_as_of
         session.execute(delete(StatsAsOf).where(StatsAsOf.session_id.in_(ids),
@@ -355,15 +368,16 @@ def _write(session: Session, rows: dict[type[Model], list[dict[str, object]]],
 
 
 def _store(rows: dict[type[Model], list[dict[str, object]]], replace: Sequence[int] = (),
-           replace_as_of: tuple[Sequence[int], datetime] | None = None) -> None:
+           replace_as_of: tuple[Sequence[int], datetime] | None = None,
+           replace_kept: Sequence[int] = ()) -> None:
     writer = _writer.get()
     try:
         if writer is not None:
             with writer.begin_nested():  # a failure here must not undo the writer's work
-                _write(writer, rows, replace, replace_as_of)
+                _write(writer, rows, replace, replace_as_of, replace_kept)
             return
         with Session(db.engine) as session, session.begin():
-            _write(session, rows, replace, replace_as_of)
+            _write(session, rows, replace, replace_as_of, replace_kept)
     except SQLAlchemyError as error:  # stored by another page meanwhile; the figures stand
         log.info("statistics not stored: %s", error.__class__.__name__)
 
