@@ -64,8 +64,6 @@ namespaces_registered: list[bool] = []
 #: (kept_votes.py): a vote count kept for joins is good while this number has not moved. Only
 #: grows, so a count kept before a reset() is never taken for current.
 votes_generation: dict[int, int] = {}
-#: id() of the client managers that tell votes_generation of their ``votes`` emits.
-votes_observed: set[int] = set()
 #: What this process has done since it started, for /metrics (qa_live/ops/metrics.py):
 #: (name, ((label, value), ...)) -> count. Never reset: Prometheus counters only grow.
 tallies: dict[tuple[str, tuple[tuple[str, str], ...]], int] = {}
