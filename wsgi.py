@@ -59,6 +59,7 @@ def _shutdown() -> None:
     """
     from qa_live.live import heartbeat
     from qa_live.live.sockets import end_pages
+    from qa_live.transport import unicast
     from qa_live.transport.fanout import Tally
 
     try:
@@ -66,7 +67,7 @@ def _shutdown() -> None:
     except Exception as exc:  # the database is down: the other workers close them later
         app.logger.warning("this worker's last visits could not be written: %s", exc)
     heartbeat.stop(app)  # this worker stopped, its visits written; the leader lease let go
-    log.info("qa_live stopped; %s", Tally.line())
+    log.info("qa_live stopped; %s; %s", Tally.line(), unicast.Tally.line())
 
 
 def _stop_on_sigterm() -> None:

@@ -254,6 +254,7 @@ async def connect_stage(target: Target, opts: argparse.Namespace, tally: Tally,
     arriving, not the last one coming back).
     """
     gate = asyncio.Semaphore(64)
+    cpu_before = target.cpu_ticks()  # the server's CPU for the storm (join17c)
     started = time.perf_counter()
     tasks += [asyncio.create_task(citizen("127.0.0.1", target.port, "/qa", SLUG,
                                           target.headers_for(i), tally, gate,
@@ -263,12 +264,16 @@ async def connect_stage(target: Target, opts: argparse.Namespace, tally: Tally,
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(tally.all_joined.wait(), timeout=opts.join_wait)
     seconds = time.perf_counter() - started
+    cpu_ms = (target.cpu_ticks() - cpu_before) * 1000 / TICK
     log(f"  {target.name} {target.config}: {tally.joined}/{size} joined in "
-        f"{seconds:.1f} s, failures {tally.failures} {tally.errors or ''}")
+        f"{seconds:.1f} s ({cpu_ms / size:.2f} ms of server CPU each), "
+        f"failures {tally.failures} {tally.errors or ''}")
     return {"scenario": "connect", **common, **spread(tally.connect_ms),
             "expected": size, "delivered": tally.joined, "failures": tally.failures,
             "lost": size - tally.joined - tally.failures, "errors": dict(tally.errors),
-            "dropped": tally.dropped, "seconds": round(seconds, 2)}
+            "dropped": tally.dropped, "seconds": round(seconds, 2),
+            # On a shared machine the storm's time follows the server's CPU: both recorded.
+            "cpu_ms_total": round(cpu_ms, 1), "cpu_ms_per_citizen": round(cpu_ms / size, 3)}
 
 
 async def hang_up_all(tally: Tally, tasks: list[asyncio.Task[None]]) -> None:

@@ -60,6 +60,10 @@ loops_started: set[int] = set()
 heartbeats_started: set[int] = set()
 #: Whether the /qa and /moderation handlers are attached to the process's SocketIO.
 namespaces_registered: list[bool] = []
+#: Session id -> how many ``votes`` summaries this process's client manager has sent its pages
+#: (kept_votes.py): a vote count kept for joins is good while this number has not moved. Only
+#: grows, so a count kept before a reset() is never taken for current.
+votes_generation: dict[int, int] = {}
 #: What this process has done since it started, for /metrics (qa_live/ops/metrics.py):
 #: (name, ((label, value), ...)) -> count. Never reset: Prometheus counters only grow.
 tallies: dict[tuple[str, tuple[tuple[str, str], ...]], int] = {}
@@ -114,6 +118,12 @@ class AppState:
     public_parts: OrderedDict[tuple[int, int, str], dict[str, Any]] = field(
         default_factory=OrderedDict)
     public_parts_lock: threading.Lock = field(default_factory=threading.Lock)
+    #: session id -> (seq, votes generation, {question id: upvotes}) of its published questions,
+    #: and (session id, seq, locale) -> (votes generation, questions with those votes laid
+    #: over, encoded once): what a join sends without a query (kept_votes.py).
+    kept_votes: dict[int, tuple[int, int, dict[int, int]]] = field(default_factory=dict)
+    voted_questions: OrderedDict[tuple[int, int, str], tuple[int, Any]] = field(
+        default_factory=OrderedDict)
     #: poll id -> (monotonic time, public results) as counted last (poll_results.py).
     poll_results: dict[int, tuple[float, dict[str, Any]]] = field(default_factory=dict)
     #: The socket flood limiter (socket_common.SocketEventLimiter), made on first use.

@@ -9,21 +9,21 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Row, Table, bindparam, or_, select
+from sqlalchemy import Row, Table, bindparam, exists, or_, select
 from sqlalchemy.orm import selectinload
 
 from qa_live.auth.models import Role, User
 from qa_live.core.i18n import select_locale
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db
-from qa_live.live import access, counters, polls, realtime, review, serialize
+from qa_live.live import access, counters, kept_votes, polls, realtime, review, serialize
 from qa_live.live import services as live
 from qa_live.live.media import payloads as media
 from qa_live.live.models import HostPost, Question, QuestionStatus
 from qa_live.live.poll_results import recent_results
 from qa_live.live.socket_common import EventError
 from qa_live.planning.models import Duty, LiveSession, SessionState
-from qa_live.transport.packets import Plain, Prepared
+from qa_live.transport.packets import Plain, Prepared, PreparedList
 from qa_live.votes.models import PollState
 
 
@@ -41,6 +41,13 @@ _questions: Table = Question.__table__  # type: ignore[assignment]
 # The statements of a join, built once: Core on the connection, no ORM layer, cached compiled.
 _HEAD = select(_sessions.c.id, _sessions.c.state, _sessions.c.last_seq).where(
     _sessions.c.slug == bindparam("slug"))
+# The head and whether the visitor asked anything here (any status): the index on
+# (session_id, visitor_id) answers the second part.
+_HEAD_AND_OWN = select(
+    _sessions.c.id, _sessions.c.state, _sessions.c.last_seq,
+    exists().where(_questions.c.session_id == _sessions.c.id,
+                   _questions.c.visitor_id == bindparam("visitor")).label("own"),
+).where(_sessions.c.slug == bindparam("slug"))
 _is_public = or_(*(_questions.c.status == status for status in (QuestionStatus.APPROVED,
                                                                  QuestionStatus.ANSWERED)))
 _VOTES = select(_questions.c.id, _questions.c.upvotes).where(
@@ -52,14 +59,21 @@ _VOTES_AND_OWN = select(
         or_(_is_public, _questions.c.visitor_id == bindparam("visitor")))
 
 
-def session_head(slug: object) -> Row[int, SessionState, int]:
+def session_head(slug: object, visitor_id: str | None = None) -> Row[Any, Any, Any]:
     """(id, state, last_seq) of a public session by slug, in one small query; or not found.
 
+    With ``visitor_id``, the same query also tells whether that visitor asked anything in the
+    session (``own``: a join then needs no other query to know whether to list their questions).
     Public: anything past draft (LiveSession.is_public).
     """
     if not isinstance(slug, str) or not 0 < len(slug) <= 64:
         raise EventError("not_found", _("There is no such session."))
-    head = db.session.connection().execute(_HEAD, {"slug": slug}).one_or_none()
+    connection = db.session.connection()
+    if visitor_id is None:
+        head = connection.execute(_HEAD, {"slug": slug}).one_or_none()
+    else:
+        head = connection.execute(_HEAD_AND_OWN, {"slug": slug,
+                                                  "visitor": visitor_id}).one_or_none()
     if head is None or head.state == SessionState.DRAFT:
         raise EventError("not_found", _("There is no such session."))
     return head
@@ -100,11 +114,12 @@ def _public_part(session_id: int, seq: int) -> dict[str, Any]:
     part = {
         "session": Prepared(serialize.session_info(session)),
         "questions": [Prepared(serialize.public_question(q)) for q in questions],
-        "posts": [Prepared(serialize.post(p)) for p in posts],
-        "photos": [Prepared(p) for p in media.public_photos(session_id)],
-        "materials": [Prepared(m) for m in media.public_materials(session_id)],
+        # Lists: each encoded once as a whole too (PreparedList), spliced into every join's ack.
+        "posts": PreparedList(Prepared(serialize.post(p)) for p in posts),
+        "photos": PreparedList(Prepared(p) for p in media.public_photos(session_id)),
+        "materials": PreparedList(Prepared(m) for m in media.public_materials(session_id)),
         # Definitions, and final results once closed; live results are laid over on use.
-        "polls": [Prepared(p) for p in polls.public_polls(session_id)],
+        "polls": PreparedList(Prepared(p) for p in polls.public_polls(session_id)),
     }
     with kept.public_parts_lock:
         kept.public_parts[key] = part
@@ -120,14 +135,23 @@ def snapshot(session: LiveSession, visitor_id: str | None = None) -> dict[str, A
 
 
 def snapshot_at(session_id: int, seq: int, visitor_id: str | None,
-              counts: dict[str, Any]) -> dict[str, Any]:
-    """The citizen's snapshot at a sequence number the caller has just read (the join's path)."""
+                counts: dict[str, Any], has_own: bool | None = None) -> dict[str, Any]:
+    """The citizen's snapshot at a sequence number the caller has just read (the join's path).
+
+    With ``has_own`` (the join read it with the head: session_head) no query is made here but
+    the visitor's own questions when there are some: the questions with their vote counts come
+    kept and encoded once (kept_votes.py). Without it, the counts and ``has_own`` are read.
+    """
     part = _public_part(session_id, seq)
-    votes, has_own = upvotes_and_own(session_id, visitor_id)
-    questions = []
-    for q in part["questions"]:  # the kept dicts are shared: copy only what changes
-        n = votes.get(q["id"], q["upvotes"])
-        questions.append(q if n == q["upvotes"] else Plain(q, upvotes=n))
+    questions: list[dict[str, Any]]
+    if has_own is None:
+        votes, has_own = upvotes_and_own(session_id, visitor_id)
+        questions = []
+        for q in part["questions"]:  # the kept dicts are shared: copy only what changes
+            n = votes.get(q["id"], q["upvotes"])
+            questions.append(q if n == q["upvotes"] else Plain(q, upvotes=n))
+    else:
+        questions = kept_votes.questions_with_votes(session_id, seq, part["questions"])
     data: dict[str, Any] = {
         "seq": seq,
         "session": part["session"],

@@ -21,6 +21,7 @@ from qa_live.live import (
     counters,
     events,
     intake,
+    kept_votes,
     own_question_views,
     poll_commands,
     realtime,
@@ -37,7 +38,6 @@ from qa_live.live.snapshots import (
     open_poll_results,
     session_head,
     snapshot_at,
-    upvotes_and_own,
 )
 from qa_live.live.socket_common import (
     EventError,
@@ -111,12 +111,15 @@ class CitizenNamespace(GuardedNamespace):
     def on_join(self, data: Any = None) -> dict[str, Any]:
         """Join a session's stream; replay what was missed since last_seq, or a snapshot.
 
-        The hot path of a crowd arriving: two small queries, no write (the participant-visit
-        is recorded and written with the next batch, visits.join_visit).
+        The hot path of a crowd arriving: one small query (the session's head, and whether the
+        visitor asked anything in it), no write (the participant-visit is recorded and written
+        with the next batch, visits.join_visit); the public part and the vote counts come from
+        memory (snapshots.py, kept_votes.py).
         """
         data = payload(data)
         state = self._state()
-        head = session_head(data.get("slug"))
+        visitor = state["visitor"]
+        head = session_head(data.get("slug"), visitor)
         session_id = head.id
         since = data.get("last_seq")
         if since is not None and (isinstance(since, bool) or not isinstance(since, int)
@@ -131,25 +134,26 @@ class CitizenNamespace(GuardedNamespace):
                 # An event went out to the session's pages after the head was read and before
                 # this one was in the room: read the head again (what follows, the room brings).
                 db.session.commit()  # end the read: SQLite would keep the snapshot it began
-                head = session_head(data.get("slug"))
+                head = session_head(data.get("slug"), visitor)
             # A projector view (screen: true) watches without being a participant-visit.
             if head.state == SessionState.LIVE and data.get("screen") is not True:
-                state["visit"] = visits.join_visit(session_id, state["visitor"])
+                state["visit"] = visits.join_visit(session_id, visitor)
         counts = counters.recent_counts(session_id)
+        seq = head.last_seq or 0
         replay = None
         if since is not None:
             replay = events.events_since(session_id, since, current_app.config["REPLAY_LIMIT"],
                                          last=head.last_seq)
         if replay is not None:
-            votes, has_own = upvotes_and_own(session_id, state["visitor"])
+            votes = kept_votes.votes_at(session_id, seq)
             return ok(mode="replay", events=replay,
                       seq=replay[-1]["seq"] if replay else since,
                       counts=counts,
-                      poll_results=open_poll_results(session_id, head.last_seq or 0),
-                      mine=my_questions_by_id(session_id, state["visitor"]) if has_own else [],
+                      poll_results=open_poll_results(session_id, seq),
+                      mine=my_questions_by_id(session_id, visitor) if head.own else [],
                       upvotes={str(i): n for i, n in votes.items()})
         return ok(mode="snapshot",
-                  snapshot=snapshot_at(session_id, head.last_seq or 0, state["visitor"], counts))
+                  snapshot=snapshot_at(session_id, seq, visitor, counts, has_own=head.own))
 
     def _leave_current(self, state: dict[str, Any]) -> None:
         leave_room(events.session_room(state["session_id"]))

@@ -41,10 +41,15 @@ def mark_counts(session_id: int) -> None:
 
 
 def mark_vote(session_id: int, question_id: int) -> None:
-    """Note that a question's votes changed; its count goes out with the next summary."""
+    """Note that a question's votes changed; its count goes out with the next summary.
+
+    The counts kept for joins in this process are read anew from now on (kept_votes.py); other
+    workers read them anew when the summary reaches them.
+    """
     with realtime.summary_lock:
         realtime.dirty_votes.setdefault(session_id, set()).add(question_id)
         realtime.dirty_counts.add(session_id)
+        realtime.votes_generation[session_id] = realtime.votes_generation.get(session_id, 0) + 1
 
 
 def audience_interval(session_id: int) -> float:

@@ -216,6 +216,9 @@ def install(eio: Any) -> None:
 
     eio._async = dict(eio._async, websocket=websocket)
     eio._qa_fanout = True
+    from qa_live.transport import unicast  # its own module: a socket's acks written directly
+
+    unicast.install(eio)
 
 
 class FastEmitManager(socketio.Manager):

@@ -9,8 +9,9 @@ be plain JSON (:class:`Plain`: the kept public part of a snapshot, shared by eve
 Text goes out as UTF-8, not as ``\\uXXXX`` escapes: a Chinese character is 3 bytes on the wire
 instead of 6, which halves what a phone downloads for a session's snapshot.
 
-A :class:`Prepared` part is encoded once, the first time it is sent, and its text is reused by
-every later packet that carries it (every page joining reuses the snapshot's questions).
+A :class:`Prepared` part (or :class:`PreparedList`) is encoded once, the first time it is sent,
+and its text is reused by every later packet that carries it (every page joining reuses the
+snapshot's questions).
 """
 
 from __future__ import annotations
@@ -36,6 +37,15 @@ class Prepared(Plain):
     _json: str  # set the first time the part is encoded
 
 
+class PreparedList(list[Any]):
+    """A list of JSON values that never changes once made: like :class:`Prepared`, its JSON text
+    is kept after the first use (a snapshot's questions, posts, photos: one piece of text
+    spliced into every join's acknowledgement instead of one per item)."""
+
+    __slots__ = ("_json",)
+    _json: str
+
+
 # Where a Prepared part's text goes: a string no payload can hold (a NUL and a secret), which
 # json.dumps writes as "\u0000<secret><n>".
 _MARK = "\x00" + secrets.token_hex(8)
@@ -53,7 +63,7 @@ def _stand_ins(obj: Any, texts: list[str]) -> Any:
     A container is copied only when something inside it was replaced: most packets (asks,
     broadcasts, console updates) hold no Prepared part and go out as they are.
     """
-    if type(obj) is Prepared:
+    if type(obj) is Prepared or type(obj) is PreparedList:
         text = getattr(obj, "_json", None)
         if text is None:
             text = obj._json = _compact(obj)
@@ -113,7 +123,7 @@ class Packet(packet.Packet):
             item = pending.pop()
             if isinstance(item, bytes | bytearray):
                 return True
-            if isinstance(item, Plain):
+            if isinstance(item, Plain | PreparedList):
                 continue
             if isinstance(item, dict):
                 pending.extend(item.values())
