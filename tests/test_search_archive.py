@@ -269,22 +269,27 @@ def test_postgresql_reads_the_same_pages_in_one_key_range_or_many(any_db_app, mo
              ("问题", 2030), ("问题", None), ("题", None), ("外贸问题", None),
              ("外贸问题", 2025), ("贸问题", None))
     expected = {case: oracle(*case) for case in cases}
-    ways = [("first pages", None, None)]
+    ways: list[tuple] = [("first pages", None, None)]
     if db.engine.dialect.name == "postgresql":
         search.catch_up()
         db.session.execute(text("ANALYZE search_archive_grams"))
         db.session.commit()
         ways = [("first pages, walking the keys", None, True),
-                ("first pages, every hit", None, False),
-                ("one range", 1.0, None), ("many ranges", 1e-9, None),
-                ("one range for want of a histogram", 1e-9, "no histogram")]
-    for way, margin, option in ways:
+                ("first pages, every hit", None, False)] + [
+            (f"{way}, {counting}", margin, option, apart)
+            for way, margin, option in (("one range", 1.0, None), ("many ranges", 1e-9, None),
+                                        ("one range for want of a histogram", 1e-9,
+                                         "no histogram"))
+            for counting, apart in (("counted apart", 10 ** 6),
+                                    ("counted in the same reads", 0))]
+    for way, margin, option, *apart in ways:
         if option in (True, False):
             monkeypatch.setattr(archive_pg, "_walk_keys", lambda wanted, counted, w=option: w)
         if margin is not None:  # every page deep
             monkeypatch.setattr(archive_pg, "SHALLOW", 0)
+            monkeypatch.setattr(archive_pg, "COUNT_APART", apart[0])
         if margin is not None and margin < 1:  # the first range tiny, with a huge bound
-            monkeypatch.setattr(archive_pg, "_upper_bound", lambda tokens: 10 ** 12)
+            monkeypatch.setattr(archive_pg, "_upper_bound", lambda tokens: (10 ** 12, tokens[0]))
             monkeypatch.setattr(archive_pg, "MARGIN", margin)
         if option == "no histogram":
             monkeypatch.setattr(archive_pg, "_key_histogram", lambda: [])
@@ -301,7 +306,7 @@ def test_postgresql_reads_the_same_pages_in_one_key_range_or_many(any_db_app, mo
         for case in cases:
             assert listed(*case) == expected[case], (way, case)
         # "问题" in all 28 documents: read a histogram bucket (a document or two) at a time
-        assert (len(ends) > 100) == (way == "many ranges"), (way, len(ends))
+        assert (len(ends) > 100) == way.startswith("many ranges"), (way, len(ends))
         monkeypatch.setattr(search, "COUNT_CAP", 4)
         for case in cases:
             first = services.search_archive(case[0], case[1], per_page=3)

@@ -42,6 +42,10 @@ MARGIN = 1.15
 #: first_hits() (walking the key index to hit 100 of a word in 1 % of the archive tests about
 #: 10,000 rows, as many as the count reads).
 SHALLOW = 100
+#: Pages ending within this many hits have their own count (count()), and only the hits up to
+#: the page are read in key order; deeper ones take the count from the same reads. (A page of
+#: a common phrase re-checks each hit read: two reads of ~10,000 would cost twice one.)
+COUNT_APART = 5_000
 #: At most this many tokens' estimates are asked for (each is one EXPLAIN).
 ESTIMATED_TOKENS = 6
 
@@ -50,10 +54,10 @@ _RANGE = (
     "WHERE grams @@ to_tsquery('simple', :m) AND doc_key >= :low AND doc_key <= :high) "
     "SELECT (SELECT count(*) FROM hits), "
     "ARRAY(SELECT doc_key FROM hits ORDER BY doc_key OFFSET :skip LIMIT :take)")
-# A phrase: the GIN index finds the documents holding all its pairs, which PostgreSQL would
-# re-check (positions: the document read whole) before the key range, for every document of
-# the archive holding them. So the range is kept first (OFFSET 0 keeps the planner from merging
-# the two) and only the documents inside it are checked for the phrase.
+# A phrase: PostgreSQL would re-check each candidate the GIN index gives (positions: the
+# document read whole) before testing the key range, for every candidate of the archive. So
+# the candidates of the range are found first (OFFSET 0 keeps the planner from merging the
+# two) and only those are checked for the phrase.
 _PHRASE_RANGE = (
     "WITH hits AS MATERIALIZED (SELECT doc_key FROM (SELECT doc_key, grams "
     "FROM search_archive_grams WHERE grams @@ to_tsquery('simple', :loose) "
@@ -64,18 +68,21 @@ _PHRASE_RANGE = (
 
 
 def first_hits(match: str, tokens: list[str], bounds: tuple[int, int], offset: int,
-               limit: int) -> tuple[int, list[int]]:
-    """How many documents match ``match`` inside the key ``bounds`` (exact up to
-    search.COUNT_CAP, COUNT_CAP + 1 meaning more) and the keys of the ``limit`` of them after
-    the first ``offset`` in key order (offset + limit ≤ COUNT_CAP + 1).
+               limit: int, need: int | None = None) -> tuple[int, list[int]]:
+    """How many documents match ``match`` inside the key ``bounds``, exact up to ``need``
+    (default search.COUNT_CAP + 1, meaning more than the cap), and the keys of the ``limit`` of
+    them after the first ``offset`` in key order (offset + limit ≤ need).
 
     ``tokens`` are the query's own tokens (without the filters' tags), whose estimates bound
     the hits.
     """
-    need = search.COUNT_CAP + 1
+    need = need or search.COUNT_CAP + 1
     low, high = bounds
-    loose = match.replace(" <-> ", " & ")  # the phrase's pairs anywhere in the document
-    upper = _upper_bound(tokens)
+    upper, rarest = _upper_bound(tokens)
+    # A phrase's candidates: the documents holding its rarest pair, whose estimate the planner
+    # has right, so that it ANDs the key range into the bitmap instead of reading every
+    # candidate of the archive to test its key (it multiplies the pairs' shares for their AND).
+    loose = " & ".join([rarest, *match.split(" & ")[1:]]) if " <-> " in match else match
     fraction = 1.0 if upper <= need * ONE_RANGE_FACTOR else min(1.0, MARGIN * need / upper)
     histogram = _key_histogram() if fraction < 1.0 else []
     # Exact bitmaps (4 MB turns 126,370 hits lossy: every row of a lossy page would be read
@@ -153,7 +160,7 @@ def _walk_keys(wanted: int, counted: int) -> bool:
     return bool(0 < wanted * documents / counted < counted)
 
 
-def _upper_bound(tokens: list[str]) -> int:
+def _upper_bound(tokens: list[str]) -> tuple[int, str]:
     """At most how many documents hold all ``tokens``: the least of the planner's estimates for
     each (its statistics of the index column; each estimate is for one token, never the
     product the planner uses for several, which is far too low for the pairs of one phrase)."""
@@ -164,7 +171,7 @@ def _upper_bound(tokens: list[str]) -> int:
             "WHERE grams @@ to_tsquery('simple', :t)"), {"t": token})
         rows = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"]
         estimates.append(int(rows))
-    return min(estimates) if estimates else 0
+    return min(zip(estimates, tokens, strict=False)) if estimates else (0, "")
 
 
 def _key_histogram() -> list[int]:
