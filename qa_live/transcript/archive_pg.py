@@ -35,9 +35,12 @@ from qa_live.transcript import search
 
 #: Read every hit in one go when there can be at most this many times COUNT_CAP + 1.
 ONE_RANGE_FACTOR = 1.5
-#: The first range holds this many times the keys the upper bound says are needed; each
-#: further range twice the one before.
+#: The first range holds this many times the keys the upper bound says are needed (a phrase's
+#: bound, its rarest pair, is above its hits already; the documents read in excess are each
+#: re-checked); each further range this many times what the hits so far say is still needed.
 MARGIN = 1.15
+PHRASE_MARGIN = 1.0
+FOLLOW_MARGIN = 1.1
 #: Pages ending within this many hits are read by count() and page(); deeper ones by
 #: first_hits() (walking the key index to hit 100 of a word in 1 % of the archive tests about
 #: 10,000 rows, as many as the count reads).
@@ -83,7 +86,8 @@ def first_hits(match: str, tokens: list[str], bounds: tuple[int, int], offset: i
     # has right, so that it ANDs the key range into the bitmap instead of reading every
     # candidate of the archive to test its key (it multiplies the pairs' shares for their AND).
     loose = " & ".join([rarest, *match.split(" & ")[1:]]) if " <-> " in match else match
-    fraction = 1.0 if upper <= need * ONE_RANGE_FACTOR else min(1.0, MARGIN * need / upper)
+    margin = PHRASE_MARGIN if loose != match else MARGIN
+    fraction = 1.0 if upper <= need * ONE_RANGE_FACTOR else min(1.0, margin * need / upper)
     histogram = _key_histogram() if fraction < 1.0 else []
     # Exact bitmaps (4 MB turns 126,370 hits lossy: every row of a lossy page would be read
     # and tested) and bitmap scans only: for a frequent token the planner would rather read
@@ -106,7 +110,8 @@ def first_hits(match: str, tokens: list[str], bounds: tuple[int, int], offset: i
         if counted >= need or end >= high:
             break
         start = end + 1
-        fraction = min(1.0, fraction * (2 if in_range else 4))
+        fraction = min(1.0, FOLLOW_MARGIN * (need - counted) * fraction / in_range
+                       if in_range else fraction * 4)
     db.session.execute(text("SELECT set_config('enable_seqscan', 'on', true), "
                             "set_config('enable_indexscan', 'on', true)"))
     return min(counted, need), keys
