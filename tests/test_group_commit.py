@@ -58,17 +58,16 @@ class Held:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.inside = threading.Event()
         self.release = threading.Event()
-        real = intake._submit
+        real = intake.made
 
-        def submit(session: Any, visitor_id: str, data: Any, *args: Any,
-                   **kwargs: Any) -> Any:
-            made = real(session, visitor_id, data, *args, **kwargs)  # written, not committed
-            if data.text == HOLD:
+        def made(question_id: int, planned: Any) -> Any:
+            told = real(question_id, planned)  # written, not committed
+            if planned.values["text"] == HOLD:
                 self.inside.set()
                 assert self.release.wait(20)
-            return made
+            return told
 
-        monkeypatch.setattr(intake, "_submit", submit)
+        monkeypatch.setattr(intake, "made", made)
 
 
 class Asking:

@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 from qa_live import create_app
 from qa_live.core.timeutil import utcnow
 from qa_live.extensions import db, socketio
-from qa_live.live import counters, events, heartbeat, intake, visits, workers
+from qa_live.live import counters, events, heartbeat, intake_group, visits, workers
 from qa_live.live import services as live
 from qa_live.live.lease import Lease
 from qa_live.live.models import Visit
@@ -349,14 +349,14 @@ def _outage(*_args, **_kwargs):
 def test_asking_while_the_database_is_down_says_try_again(app, live_session, monkeypatch):
     sock = citizen(app, live_session)
     assert _join(sock, live_session)["ok"]
-    monkeypatch.setattr(intake, "_submit", _outage)
+    monkeypatch.setattr(intake_group, "submit_group", _outage)
     ack = ask(sock)
     assert ack["ok"] is False and ack["error"] == "unavailable" and ack["message"]
 
 
 def test_the_api_answers_503_unavailable_with_retry_after(app, client, live_session,
                                                            monkeypatch):
-    monkeypatch.setattr(intake, "_submit", _outage)
+    monkeypatch.setattr(intake_group, "submit_group", _outage)
     reply = client.post(f"/api/v1/sessions/{live_session.slug}/questions",
                         json={"text": "数据库停了还能提问吗？", "client_id": str(uuid.uuid4())})
     assert reply.status_code == 503 and reply.headers["Retry-After"] == "5"
@@ -368,7 +368,7 @@ def test_an_unexpected_api_failure_is_a_server_error_code_not_500(app, client, l
     def broken(*_args, **_kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(intake, "_submit", broken)
+    monkeypatch.setattr(intake_group, "submit_group", broken)
     reply = client.post(f"/api/v1/sessions/{live_session.slug}/questions",
                         json={"text": "这里出了个错会怎样？", "client_id": str(uuid.uuid4())})
     assert reply.status_code == 500 and reply.get_json()["error"] == "server_error"

@@ -233,32 +233,37 @@ def _spawner(app: Flask) -> Callable[[Callable[[], None]], Any] | None:
 
 
 def write_group(group: list[Pending], commit: Callable[[], list[Any]],
-                rollback: Callable[[], None], refusal: type[BaseException]) -> list[Any]:
+                rollback: Callable[[], None], refusal: type[BaseException],
+                each: Callable[[list[Pending]], None] | None = None) -> list[Any]:
     """Run each ask's work in one transaction and commit; set each one's result or error.
 
     ``refusal`` is the exception an ask raises before it writes anything: it is that ask's
     answer and the others go on. Anything else undoes the transaction (see the module's doc).
+    ``each``, when given, does the whole group's work at once (setting each ask's result, or
+    its refusal as its error) instead of one ``work`` after another.
     Returns what the committed transactions queued to send (``commit`` returns it), in order.
     """
     try:
-        for item in group:
-            try:
-                item.result = item.work()
-            except refusal as exc:
-                item.error = exc
+        if each is not None:
+            each(group)
+        else:
+            for item in group:
+                try:
+                    item.result = item.work()
+                except refusal as exc:
+                    item.error = exc
         return commit()
     except Exception as exc:
         _undo(rollback)
         for item in group:
-            item.result = None
+            item.result = item.error = None
         if len(group) == 1 or is_unavailable(exc):
             for item in group:
                 item.error = exc
             return []
         outbox: list[Any] = []
         for item in group:  # one at a time: only the ask that fails fails
-            item.error = None
-            outbox += write_group([item], commit, rollback, refusal)
+            outbox += write_group([item], commit, rollback, refusal, each)
         return outbox
 
 
