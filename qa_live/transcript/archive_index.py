@@ -233,16 +233,15 @@ def archive_hits(query: str, year: int | None = None, department_id: int | None 
         if bounds is None:
             return 0, 1, []
         offset, limit = window(page)
-        if offset + limit <= archive_pg.SHALLOW:
-            counted = archive_pg.count(match)
-            shown = _last_page(page, counted, per_page)
-            keys = archive_pg.page(match, bounds, *window(shown), counted)
-        elif offset + limit <= archive_pg.COUNT_APART:
+        if offset + limit <= archive_pg.COUNT_APART:  # counted apart from the page's reads
             counted = archive_pg.count(match)
             shown = _last_page(page, counted, per_page)
             offset, limit = window(shown)
-            keys = archive_pg.first_hits(match, _query_tokens(query), bounds, offset, limit,
-                                         need=offset + limit)[1] if limit > 0 else []
+            if offset + limit <= archive_pg.SHALLOW:
+                keys = archive_pg.page(match, bounds, offset, limit, counted)
+            else:
+                keys = archive_pg.first_hits(match, _query_tokens(query), bounds, offset,
+                                             limit, need=offset + limit)[1] if limit > 0 else []
         else:
             counted, keys = archive_pg.first_hits(match, _query_tokens(query), bounds, offset,
                                                   limit)

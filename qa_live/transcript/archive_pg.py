@@ -89,12 +89,9 @@ def first_hits(match: str, tokens: list[str], bounds: tuple[int, int], offset: i
     margin = PHRASE_MARGIN if loose != match else MARGIN
     fraction = 1.0 if upper <= need * ONE_RANGE_FACTOR else min(1.0, margin * need / upper)
     histogram = _key_histogram() if fraction < 1.0 else []
-    # Exact bitmaps (4 MB turns 126,370 hits lossy: every row of a lossy page would be read
-    # and tested) and bitmap scans only: for a frequent token the planner would rather read
-    # the table or walk the key index, each a row per document of the range, hit or not.
-    db.session.execute(text("SELECT set_config('work_mem', '32MB', true), "
-                            "set_config('enable_seqscan', 'off', true), "
-                            "set_config('enable_indexscan', 'off', true)"))
+    # Bitmap scans only: for a frequent token the planner would rather read the table or walk
+    # the key index, each a row per document of the range, hit or not.
+    _plan_hits(indexscan=False)
     counted = 0
     keys: list[int] = []
     start = low
@@ -112,26 +109,39 @@ def first_hits(match: str, tokens: list[str], bounds: tuple[int, int], offset: i
         start = end + 1
         fraction = min(1.0, FOLLOW_MARGIN * (need - counted) * fraction / in_range
                        if in_range else fraction * 4)
-    db.session.execute(text("SELECT set_config('enable_seqscan', 'on', true), "
-                            "set_config('enable_indexscan', 'on', true)"))
+    _plan_as_usual()
     return min(counted, need), keys
 
 
 def count(match: str) -> int:
     """How many documents match ``match``: exact up to search.COUNT_CAP, COUNT_CAP + 1 meaning
     more. The first COUNT_CAP + 1 hits the GIN index gives, in the table's order."""
-    # A bitmap of 126,370 hits kept exact (the default 4 MB makes it lossy, and every row of a
-    # lossy page is read and tested; for the rest of the request's transaction, which the
-    # page's bitmap uses too), and no sequential scan, which the planner prefers for a word in
-    # an eighth of the documents (LIMIT 10,001 after about 80,000 rows: 140 ms, where the index
-    # takes 25-80 ms): for this count only, the page's other reads plan as usual.
-    db.session.execute(text("SELECT set_config('work_mem', '32MB', true), "
-                            "set_config('enable_seqscan', 'off', true)"))
+    # No sequential scan, which the planner prefers for a word in an eighth of the documents
+    # (LIMIT 10,001 after about 80,000 rows: 140 ms, where the index takes 25-80 ms): for this
+    # count only, the page's other reads plan as usual.
+    _plan_hits(indexscan=True)
     sql = ("SELECT count(*) FROM (SELECT 1 FROM search_archive_grams "
            "WHERE grams @@ to_tsquery('simple', :m) LIMIT :cap) AS hits")
     counted = db.session.scalar(text(sql), {"m": match, "cap": search.COUNT_CAP + 1}) or 0
-    db.session.execute(text("SELECT set_config('enable_seqscan', 'on', true)"))
+    _plan_as_usual()
     return int(counted)
+
+
+def _plan_hits(indexscan: bool) -> None:
+    """For the request's transaction: bitmaps kept exact (the default 4 MB of work_mem makes
+    126,370 hits lossy, and every row of a lossy page is read and tested; the page's bitmaps
+    after the count use it too), and no sequential scan (nor, unless ``indexscan``, an index
+    scan) until _plan_as_usual()."""
+    db.session.execute(text("SELECT set_config('work_mem', '32MB', true), "
+                            "set_config('enable_seqscan', 'off', true), "
+                            "set_config('enable_indexscan', :indexscan, true)"),
+                       {"indexscan": "on" if indexscan else "off"})
+
+
+def _plan_as_usual() -> None:
+    """Sequential and index scans allowed again (work_mem stays for the transaction)."""
+    db.session.execute(text("SELECT set_config('enable_seqscan', 'on', true), "
+                            "set_config('enable_indexscan', 'on', true)"))
 
 
 def page(match: str, bounds: tuple[int, int], offset: int, limit: int,
