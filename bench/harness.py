@@ -73,7 +73,8 @@ REFERENCES = ("python-socketio-gevent", "python-socketio-eventlet", "node-socket
 SERVERS = ("qa_live", *REFERENCES)
 QA_LIVE_CONFIGS = {"gevent": "1proc-sqlite-gevent", "eventlet": "1proc-sqlite-eventlet",
                    "cluster": "2workers-pg-redis-nginx"}
-SCENARIOS = ("http", "connect", "fanout", "intake", "flood", "stats", "search", "storm-pages")
+SCENARIOS = ("http", "connect", "fanout", "intake", "one-session", "flood", "stats", "search",
+             "storm-pages")
 FLOOD_CLIENTS = 500  # visitor cookies for the flood scenario's probe and flooders
 HTTP_REQUESTS = 20
 ACK_TARGET_MS = 100.0
@@ -415,6 +416,14 @@ async def measure(target: Target, opts: argparse.Namespace, tag: int, clients: i
                                                           or opts.intake_seconds)
             steady, numbers = await run_intake(target, tally, opts.intake_rate, seconds, first,
                                                tag, "steady", common, opts.settle)
+            # Issue 17's target rate (1,000 q/s for 60 s) on qa_live's first configuration,
+            # after the steady run's backlog drained: a record of its own (phase "target").
+            target_runs: list[tuple[dict[str, Any], range]] = []
+            if primary and opts.target_intake_rate:
+                await drain(tally, numbers, opts.drain)
+                target_runs.append(await run_intake(
+                    target, tally, opts.target_intake_rate, opts.intake_seconds,
+                    numbers.stop, tag, "target", common, opts.settle))
             if step_records:
                 top = max(rates)
                 steady["max_rate_held_per_s"] = held
@@ -423,10 +432,10 @@ async def measure(target: Target, opts: argparse.Namespace, tag: int, clients: i
                 acked_then = set(tally.acked)  # before the read (see add_lost)
                 stored = await asyncio.to_thread(stored_questions, target.database_url, tag)
                 add_lost(steady, numbers, acked_then, stored)
-                for record, step_numbers in step_records:
+                for record, step_numbers in step_records + target_runs:
                     add_lost(record, step_numbers, acked_then, stored)
             records.append(steady)
-            records.extend(record for record, _ in step_records)
+            records.extend(record for record, _ in target_runs + step_records)
     finally:
         if console_task is not None:
             console_task.cancel()
@@ -692,6 +701,33 @@ def storm_pages_records(opts: argparse.Namespace, size: int, log_path: Path,
 # Main ---------------------------------------------------------------------------------------
 
 
+def one_session_records(opts: argparse.Namespace, log_path: Path,
+                        tag: str) -> list[dict[str, Any]]:
+    """The one-session scenario (issue 17: 20,000 citizens in one session on one process):
+    qa_live (gevent, SQLite) alone, ``--session-clients`` citizens join from none, then the
+    fan-out; its connect and fanout records carry ``phase: one-session``. A process's open-file
+    limit bounds how many can join (each citizen is a descriptor here and one in the server)."""
+    size = opts.session_clients
+    try:
+        target = start_qa_live("gevent", size, log_path, f"{tag}-session")
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        return [{"scenario": "connect", "phase": "one-session", "server": "qa_live",
+                 "config": QA_LIVE_CONFIGS["gevent"], "clients": size,
+                 "skipped": str(exc)[:300]}]
+    alone = argparse.Namespace(**{**vars(opts), "stages": [], "scenarios": ["connect", "fanout"]})
+    try:
+        records = asyncio.run(measure(target, alone, int(tag, 16), size, primary=False))
+        exited = not target.alive()
+    finally:
+        target.stop()
+    for record in records:
+        record["phase"] = "one-session"
+        record["nofile"] = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        if exited:
+            record["server_exited"] = True
+    return records
+
+
 def start_target(server: str, qa_config: str, clients: int, log_path: Path,
                  tag: str) -> Target:
     if server != "qa_live":
@@ -737,6 +773,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="seconds to wait for every citizen to join before publishing")
     parser.add_argument("--intake-rate", type=float, default=200.0, help="questions per second")
     parser.add_argument("--intake-seconds", type=float, default=60.0)
+    parser.add_argument("--session-clients", type=int, default=20_000,
+                        help="one-session: citizens in one session on one qa_live process")
+    parser.add_argument("--target-intake-rate", type=float, default=0.0,
+                        help="also ask at this rate for --intake-seconds on qa_live's first "
+                        "configuration (issue 17: 1000), after the steady run")
     parser.add_argument("--step-rates", type=lambda s: [float(r) for r in csv(s)],
                         default=[10.0, 25.0, 50.0, 100.0, 150.0, 200.0, 300.0, 400.0, 600.0,
                                  800.0, 1200.0, 1600.0],
@@ -826,6 +867,12 @@ def main(argv: list[str] | None = None) -> int:
             log(describe(record))
         runs.extend(records)
         log(f"  ({time.monotonic() - phase_began:.0f} s)")
+    if "one-session" in opts.scenarios and opts.session_clients:
+        log(f"one-session: qa_live (gevent, SQLite), {opts.session_clients} citizens in one "
+            f"session")
+        for record in one_session_records(opts, log_path, f"{tag:08x}"):
+            log(describe(record) if "skipped" not in record else f"  not run: {record}")
+            runs.append(record)
     if "flood" in opts.scenarios:
         log(f"flood: qa_live (gevent) with its production limits, {opts.flood_seconds:g} s "
             f"per kind")

@@ -95,6 +95,28 @@ def main(path: str) -> None:
             ("max_rate_held_per_s", "max rate p99<100ms", 0), ("dropped", "dropped", 0),
             ("cpu_us_per_msg", "CPU µs/question", 0)],
             [("p99_ms", "ack p99")], where={"phase": "steady"})),
+        ("Intake at issue 17's rate (qa_live's first configuration)", table(runs, "intake", [
+            ("rate_per_s", "rate/s", 0), ("p50_ms", "ack p50", 1), ("p99_ms", "ack p99", 1),
+            ("max_ms", "ack max", 0), ("console_p99_ms", "console p99", 1),
+            ("expected", "asked", 0), ("delivered", "acked", 0), ("stored", "stored", 0),
+            ("lost", "lost", 0), ("send_lag_max_ms", "send lag max", 0),
+            ("cpu_us_per_msg", "CPU µs/question", 0)], [], where={"phase": "target"})),
+        ("One session, one process", table(runs, "fanout", [
+            ("p50_ms", "p50 ms", 0), ("p99_ms", "p99 ms", 0), ("max_ms", "max ms", 0),
+            ("delivered", "delivered", 0), ("expected", "expected", 0),
+            ("cpu_us_per_msg", "CPU µs/msg", 1), ("rss_kb_per_client", "KB/citizen", 1),
+            ("nofile", "open-file limit", 0)], [], where={"phase": "one-session"})),
+        ("A crowd arriving (storm-pages)", table(runs, "storm-pages", [
+            ("phase", "phase", 0), ("seconds", "all in (s)", 1), ("p50_ms", "p50 ms", 0),
+            ("p99_ms", "p99 ms", 0), ("delivered", "done", 0), ("failures", "failures", 0),
+            ("cpu_ms_per_page", "CPU ms/page", 2), ("cpu_ms_per_citizen", "CPU ms/citizen", 2),
+            ("vs_node", "÷ Node's connect", 2)], [])),
+        ("Floods (production limits)", table(runs, "flood", [
+            ("flood", "flood", 0), ("baseline_p99_ms", "quiet p99 ms", 0),
+            ("p99_ms", "flood p99 ms", 0), ("delay_p99_ms", "added p99 ms", 0),
+            ("delivered", "samples", 0), ("expected", "expected", 0),
+            ("flood_refused", "refused", 0), ("flood_closed", "closed", 0),
+            ("server_exited", "server exited", 0)], [])),
         ("Intake (steps)", table(runs, "intake", [
             ("rate_per_s", "rate/s", 0), ("p50_ms", "ack p50", 1), ("p99_ms", "ack p99", 1),
             ("console_p99_ms", "console p99", 1), ("failures", "failures", 0),

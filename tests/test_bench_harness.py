@@ -55,7 +55,7 @@ def test_bench_quick_code_path_writes_sane_records(tmp_path):
         "--stats-questions", "300", "--stats-databases", "sqlite",
         "--search-questions", "300", "--search-databases", "sqlite",
         "--flood-seconds", "1.5", "--flood-kinds", "events,oversized",
-        "--storm-clients", "12",
+        "--storm-clients", "12", "--target-intake-rate", "15", "--session-clients", "30",
     ]
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
@@ -113,6 +113,21 @@ def test_bench_quick_code_path_writes_sane_records(tmp_path):
         if server == "qa_live":  # counted in its database: acknowledged means stored
             assert steady["lost"] == 0 and steady["stored"] == 20
             assert step["lost"] == 0
+            # Issue 17's intake rate, after the steady run, on qa_live's first configuration
+            # only: 2 s at 15 a second, every question acknowledged and stored.
+            target = one("intake", server, phase="target")
+            assert target["rate_per_s"] == 15 and target["expected"] == 30, target
+            assert target["delivered"] == target["stored"] == 30 and target["lost"] == 0
+        else:
+            assert not [r for r in runs if r["server"] == server and r.get("phase") == "target"]
+
+    # One session on one process (issue 17's 20,000, here 30): qa_live alone, from none, each
+    # citizen got each publish.
+    alone = one("connect", "qa_live", phase="one-session")
+    assert alone["clients"] == alone["delivered"] == 30 and alone["failures"] == 0, alone
+    alone = one("fanout", "qa_live", phase="one-session")
+    assert alone["delivered"] == alone["expected"] == 60 and alone["lost"] == 0, alone
+    assert alone["nofile"] > 0 and alone["config"] == "1proc-sqlite-gevent"
 
     # The flood scenario: the well-behaved citizen was answered during each flood (delivery,
     # not speed), and the flooders were heard: an oversized frame closes its socket at once; an
