@@ -480,9 +480,10 @@ def flood_records(opts: argparse.Namespace, log_path: Path, tag: str) -> list[di
         try:
             record = asyncio.run(run_flood(target, kind, opts.flood_seconds, log,
                                            separate=opts.flood_own_process))
+            exited = not target.alive()  # before stop(), after which it is never alive
         finally:
             target.stop()
-        if not target.alive():
+        if exited:
             record["server_exited"] = True
         records.append(record)
     return records
@@ -532,7 +533,8 @@ def run_stats(database: str, questions: int, log_path: Path,
     Since stats17 the script also writes "first_page_seconds" (the first page after the bulk
     load and one refresh round: cold_ms then), "uncounted_page_seconds" (a page that counts
     every session: uncounted_ms), "refresh_round_seconds", "first_page_after_import_seconds"
-    (after `flask sessions import`) and "live_page_seconds" (pages during a live session).
+    (after `flask sessions import`) and "live_page_seconds" (pages during a live session);
+    since asof17c the "as_of_*" timings of reports as of a past day.
     """
     common = {"scenario": "stats", "server": "qa_live", "config": f"1proc-{database}",
               "questions": questions}
@@ -545,6 +547,7 @@ def run_stats(database: str, questions: int, log_path: Path,
     cold = figures.get("first_page_seconds", figures.get("cold_page_seconds"))
     changed = figures.get("after_change_page_seconds")
     live = [float(x) for x in figures.get("live_page_seconds") or []]
+    as_of_live = [float(x) for x in figures.get("as_of_live_page_seconds") or []]
 
     def ms(key: str) -> float | None:
         value = figures.get(key)
@@ -565,6 +568,14 @@ def run_stats(database: str, questions: int, log_path: Path,
             "import_ms": ms("import_seconds"),
             "after_change_uncounted_ms": ms("after_change_uncounted_page_seconds"),
             "live_p50_ms": round(statistics.median(live) * 1000, 1) if live else None,
+            # reports as of a past day (asof17c): the first after later changes and a round,
+            # the first as of another day, one between a change and the next round, and those
+            # during a live session
+            "as_of_first_ms": ms("as_of_first_page_seconds"),
+            "as_of_other_day_first_ms": ms("as_of_other_day_first_page_seconds"),
+            "as_of_before_round_ms": ms("as_of_before_round_seconds"),
+            "as_of_live_p50_ms": (round(statistics.median(as_of_live) * 1000, 1)
+                                  if as_of_live else None),
             "fill_seconds": figures.get("fill_seconds"),
             "seconds": round(took, 1)}
 

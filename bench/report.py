@@ -126,6 +126,10 @@ def main(path: str) -> None:
             ("max_ms", "page max ms", 0), ("cold_ms", "first page ms", 0),
             ("first_after_import_ms", "first after import ms", 0),
             ("live_p50_ms", "live session p50 ms", 0),
+            ("uncounted_ms", "before the round after a bulk load ms", 0),
+            ("as_of_first_ms", "first as-of ms", 0),
+            ("as_of_before_round_ms", "as-of before the round ms", 0),
+            ("as_of_live_p50_ms", "as-of, live session p50 ms", 0),
             ("summarize_p50_ms", "summarize p50 ms", 0), ("fill_seconds", "fill s", 0)], [])),
         ("Archive search", table(runs, "search", [
             ("questions", "questions", 0), ("query", "word", 0), ("hits", "hits", 0),

@@ -76,9 +76,31 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+_PROC_FILES: dict[str, int] = {}
+
+
+def read_proc(path: str) -> str:
+    """A /proc file's current text, through a descriptor opened on its first read and kept.
+
+    With 20,000 citizens the load generator holds every descriptor its limit allows, so a file
+    opened afresh after the storm fails (EMFILE), and a CPU or memory figure read as 0 spoils
+    the phase's difference. Reading a kept descriptor from offset 0 makes the kernel write the
+    file anew. A process that has ended fails the read (ESRCH): its descriptor is dropped."""
+    fd = _PROC_FILES.get(path)
+    if fd is None:
+        fd = os.open(path, os.O_RDONLY)
+        _PROC_FILES[path] = fd
+    try:
+        return os.pread(fd, 65_536, 0).decode()
+    except OSError:
+        os.close(fd)
+        del _PROC_FILES[path]
+        raise
+
+
 def cpu_ticks(pid: int) -> int:
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = read_proc(f"/proc/{pid}/stat").rsplit(")", 1)[1].split()
     except OSError:
         return 0
     return int(fields[11]) + int(fields[12])  # utime + stime (fields 14 and 15)
@@ -86,7 +108,7 @@ def cpu_ticks(pid: int) -> int:
 
 def rss_kb(pid: int) -> int:
     try:
-        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_KB
+        return int(read_proc(f"/proc/{pid}/statm").split()[1]) * PAGE_KB
     except OSError:
         return 0
 

@@ -138,6 +138,7 @@ def test_bench_quick_code_path_writes_sane_records(tmp_path):
         flood = one("flood", "qa_live", flood=kind)
         assert flood["delivered"] > 0 and flood["baseline_p99_ms"] is not None, flood
         assert flood["flood_sent"] > 0, flood
+        assert not flood.get("server_exited"), flood  # the flood did not bring the server down
         if kind == "oversized":
             assert flood["flood_refused"] + flood["flood_closed"] > 0, flood
         else:
@@ -146,6 +147,8 @@ def test_bench_quick_code_path_writes_sane_records(tmp_path):
     stats = one("stats", "qa_live")
     assert stats["config"] == "1proc-sqlite" and stats["questions"] in (299, 300)
     assert stats["p50_ms"] > 0 and stats["fill_seconds"] > 0
+    # reports as of a past day: the first after later changes, and one before the next round
+    assert stats["as_of_first_ms"] > 0 and stats["as_of_before_round_ms"] > 0, stats
     searches = [r for r in runs if r["scenario"] == "search"]
     assert {r["query"] for r in searches} >= {"外贸", "企", "不在档案里的词"}
     assert all(r["p50_ms"] > 0 and r["index_seconds"] >= 0 for r in searches)
