@@ -543,39 +543,37 @@ def run_stats(database: str, questions: int, log_path: Path,
     except (RuntimeError, OSError, subprocess.SubprocessError, ValueError) as exc:
         return {**common, "skipped": str(exc)[:300]}
     pages = [float(s) for s in figures.get("page_seconds") or []]
-    summaries = [float(s) for s in figures.get("summarize_seconds") or []]
     cold = figures.get("first_page_seconds", figures.get("cold_page_seconds"))
-    changed = figures.get("after_change_page_seconds")
-    live = [float(x) for x in figures.get("live_page_seconds") or []]
-    as_of_live = [float(x) for x in figures.get("as_of_live_page_seconds") or []]
 
     def ms(key: str) -> float | None:
         value = figures.get(key)
         return round(float(value) * 1000, 1) if value is not None else None
 
+    def median_ms(key: str) -> float | None:
+        values = [float(x) for x in figures.get(key) or []]
+        return round(statistics.median(values) * 1000, 1) if values else None
+
     return {**common, "database": figures.get("database", database),
             "questions": figures.get("questions", questions),
-            "p50_ms": round(statistics.median(pages) * 1000, 1) if pages else None,
+            "p50_ms": median_ms("page_seconds"),
             "max_ms": round(max(pages) * 1000, 1) if pages else None,
             "expected": len(pages), "delivered": len(pages),
             "cold_ms": round(float(cold) * 1000, 1) if cold is not None else None,
-            "summarize_p50_ms": (round(statistics.median(summaries) * 1000, 1)
-                                 if summaries else None),
-            "after_change_ms": round(float(changed) * 1000, 1) if changed is not None else None,
+            "summarize_p50_ms": median_ms("summarize_seconds"),
+            "after_change_ms": ms("after_change_page_seconds"),
             "uncounted_ms": ms("uncounted_page_seconds"),
             "refresh_round_ms": ms("refresh_round_seconds"),
             "first_after_import_ms": ms("first_page_after_import_seconds"),
             "import_ms": ms("import_seconds"),
             "after_change_uncounted_ms": ms("after_change_uncounted_page_seconds"),
-            "live_p50_ms": round(statistics.median(live) * 1000, 1) if live else None,
+            "live_p50_ms": median_ms("live_page_seconds"),
             # reports as of a past day (asof17c): the first after later changes and a round,
             # the first as of another day, one between a change and the next round, and those
             # during a live session
             "as_of_first_ms": ms("as_of_first_page_seconds"),
             "as_of_other_day_first_ms": ms("as_of_other_day_first_page_seconds"),
             "as_of_before_round_ms": ms("as_of_before_round_seconds"),
-            "as_of_live_p50_ms": (round(statistics.median(as_of_live) * 1000, 1)
-                                  if as_of_live else None),
+            "as_of_live_p50_ms": median_ms("as_of_live_page_seconds"),
             "fill_seconds": figures.get("fill_seconds"),
             "seconds": round(took, 1)}
 
@@ -726,16 +724,13 @@ def one_session_records(opts: argparse.Namespace, log_path: Path,
                  "config": QA_LIVE_CONFIGS["gevent"], "clients": size,
                  "skipped": str(exc)[:300]}]
     alone = argparse.Namespace(**{**vars(opts), "stages": [], "scenarios": ["connect", "fanout"]})
-    try:
+    try:  # measure() marks its records server_exited if the server died meanwhile
         records = asyncio.run(measure(target, alone, int(tag, 16), size, primary=False))
-        exited = not target.alive()
     finally:
         target.stop()
+    nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     for record in records:
-        record["phase"] = "one-session"
-        record["nofile"] = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-        if exited:
-            record["server_exited"] = True
+        record.update(phase="one-session", nofile=nofile)
     return records
 
 

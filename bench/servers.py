@@ -98,6 +98,14 @@ def read_proc(path: str) -> str:
         raise
 
 
+def close_proc_files() -> None:
+    """Close every kept /proc descriptor (a stopped server's would otherwise stay open and take
+    a citizen's place under the open-file limit); the next read opens its file again."""
+    while _PROC_FILES:
+        with contextlib.suppress(OSError):
+            os.close(_PROC_FILES.popitem()[1])
+
+
 def cpu_ticks(pid: int) -> int:
     try:
         fields = read_proc(f"/proc/{pid}/stat").rsplit(")", 1)[1].split()
@@ -228,6 +236,7 @@ class Target:
     def stop(self) -> None:
         for process in reversed(self.processes):
             stop_group(process)
+        close_proc_files()
         for action in reversed(self.cleanup):
             with contextlib.suppress(Exception):
                 action()
